@@ -1,0 +1,1 @@
+"""Dispatch: outgoing messages, routes, senders (replies, alerts, agendas, minutes)."""

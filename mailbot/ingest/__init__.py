@@ -1,0 +1,1 @@
+"""Intake: mailbox backends, MIME parsing, decryption, hostile-input checks, form reading."""

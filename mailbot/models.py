@@ -1,0 +1,173 @@
+"""The values that flow through mailbot's pipeline.
+
+Every stage takes and returns these immutable pydantic models, so a stage can be tested by
+building its input by hand, and outcomes are plain values (a decision with reason codes)
+rather than exceptions. Personal data lives only in `FormData`, `Referral` and `Person`; none
+of their `repr`s is ever logged.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class Outcome(StrEnum):
+    """Every email ends in exactly one of these."""
+
+    ACCEPTED = "accepted"
+    INFO_ONLY = "info_only"
+    RETURNED = "returned"
+    HELD = "held"
+
+
+class Folder(StrEnum):
+    """Mailbox folders mailbot uses; a message is only ever moved, never deleted."""
+
+    INBOX = "Inbox"
+    PROCESSED = "Processed"
+    EXCEPTIONS = "Exceptions"
+
+
+class DocKind(StrEnum):
+    """What an attachment really is, judged from its bytes, not its name."""
+
+    DOCX = "docx"  # an OOXML zip with a Word main document
+    DOCM = "docm"  # macro-enabled Word (or any OOXML with a vbaProject part)
+    ENCRYPTED = "encrypted"  # an OLE compound file holding an encrypted OOXML package
+    DOC = "doc"  # Word 97-2003 binary (OLE with a WordDocument stream)
+    PDF = "pdf"
+    IMAGE = "image"
+    ZIP = "zip"  # some other zip/OOXML (xlsx, pptx, plain zip)
+    EMPTY = "empty"
+    OTHER = "other"
+
+
+class MailboxMessage(Frozen):
+    """A raw message as a mailbox backend hands it over."""
+
+    ref: str  # backend-specific handle (Maildir key, IMAP UID, EWS item id)
+    raw: bytes
+    received_at: datetime
+
+
+class Attachment(Frozen):
+    """One file found in an email (top level, forwarded, or inside winmail.dat)."""
+
+    filename: str | None
+    content_type: str
+    data: bytes
+    kind: DocKind
+
+
+class ParsedEmail(Frozen):
+    """The parts of an email the pipeline needs. No body text is kept (it may hold PII)."""
+
+    message_id: str
+    sender: str  # lower-cased bare address, or "" when absent/unparseable
+    subject: str
+    sent_at: datetime | None
+    in_reply_to: str | None = None
+    attachments: tuple[Attachment, ...] = ()
+    body_text: str = Field(default="", repr=False)
+
+    @property
+    def sender_domain(self) -> str:
+        return self.sender.rpartition("@")[2]
+
+
+class DashAnswer(StrEnum):
+    YES = "yes"
+    NO = "no"
+    DONT_KNOW = "dont_know"
+
+
+class ChildRow(Frozen):
+    """One non-blank row of the children table, as typed (strings, '' when empty)."""
+
+    model_config = ConfigDict(frozen=True, hide_input_in_errors=True)
+    name: str = ""
+    dob: str = ""
+    gender: str = ""
+    address: str = ""
+    school: str = ""
+    relationship: str = ""
+
+
+class FormData(Frozen):
+    """Everything read from one referral form, as typed, before any checking.
+
+    `values` holds every label/value field of `formdef.VALUE_FIELDS` by id ('' when empty or
+    showing a placeholder); `ticks` the single tick boxes (`no_children`, `reason_*`);
+    `dash` question number (1-24) to the answer ticked (None when none, or more than one);
+    `children` the non-blank rows. The form writer renders this same model.
+    """
+
+    model_config = ConfigDict(frozen=True, hide_input_in_errors=True)
+    version: str = "v3.1"
+    values: dict[str, str] = Field(default_factory=dict, repr=False)
+    ticks: dict[str, bool] = Field(default_factory=dict)
+    dash: dict[int, DashAnswer | None] = Field(default_factory=dict)
+    dash_comments: dict[int, str] = Field(default_factory=dict, repr=False)
+    children: tuple[ChildRow, ...] = Field(default=(), repr=False)
+
+    def value(self, field_id: str) -> str:
+        return self.values.get(field_id, "")
+
+    def ticked(self, field_id: str) -> bool:
+        return self.ticks.get(field_id, False)
+
+    @property
+    def dash_yes_count(self) -> int:
+        return sum(1 for a in self.dash.values() if a is DashAnswer.YES)
+
+
+class Person(Frozen):
+    """A victim as repeat matching sees them (from a form, or from case history)."""
+
+    model_config = ConfigDict(frozen=True, hide_input_in_errors=True)
+    surname: str = Field(repr=False)
+    forenames: str = Field(repr=False)
+    dob: date | None = Field(default=None, repr=False)
+    aliases: tuple[str, ...] = Field(default=(), repr=False)
+
+
+class HistoryEntry(Frozen):
+    """One earlier MARAC hearing of a person (imported, or mailbot's own accepted cases)."""
+
+    reference: str
+    area: str | None
+    marac_date: date
+    person: Person
+
+
+class Decision(Frozen):
+    """The outcome of one email, with its machine-readable codes (REFERRAL-FORM.md)."""
+
+    outcome: Outcome
+    reasons: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+    criteria: tuple[str, ...] = ()
+    repeat_of: str | None = None
+    duplicate_of: str | None = None
+    possible_repeats: tuple[str, ...] = ()
+
+
+class DocumentLimits(Frozen):
+    """Bounds on hostile input: anything past them is `unreadable_document`, never a hang."""
+
+    max_email_bytes: int = 60 * 1024 * 1024
+    max_attachment_bytes: int = 30 * 1024 * 1024
+    max_attachments: int = 50
+    max_nesting: int = 5  # forwarded emails / winmail.dat inside one another
+    max_zip_entries: int = 2000
+    max_uncompressed_bytes: int = 200 * 1024 * 1024
+    max_part_bytes: int = 50 * 1024 * 1024  # one XML part, uncompressed
+    max_compression_ratio: float = 200.0
+    max_spin_count: int = 500_000  # Office's default is 100,000

@@ -1,0 +1,1 @@
+"""Validation: pure checks over a read referral that return reason codes."""
