@@ -1,0 +1,84 @@
+"""Wiring: build mailbot's collaborators from a config file, in one place.
+
+The CLI, the demo and the tests all assemble the same objects the same way; collaborators
+are passed in, never module-level singletons, so a test can swap in a fixed clock.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from mailbot.casebook import Casebook
+from mailbot.config import Config, Secrets, load_config, load_secrets
+from mailbot.ingest.mailbox import Mailbox
+from mailbot.ingest.maildir import MaildirMailbox
+from mailbot.intake import Clock, Intake
+from mailbot.logs import get_logger
+from mailbot.runner import Runner
+from mailbot.store import Store
+
+
+class SystemClock:
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+@dataclass
+class App:
+    config: Config
+    secrets: Secrets
+    store: Store
+    mailbox: Mailbox
+    intake: Intake
+
+    @property
+    def casebook(self) -> Casebook:
+        return self.intake.casebook
+
+    def runner(self) -> Runner:
+        return Runner(self.intake, self.mailbox, get_logger(),
+                      poll_interval=self.config.service.poll_interval_seconds)
+
+    def close(self) -> None:
+        self.mailbox.close()
+        self.store.close()
+
+
+def open_mailbox(config: Config) -> Mailbox:
+    return MaildirMailbox(config.mail_dir)
+
+
+def open_app(config_path: Path, clock: Clock | None = None, *,
+             with_mailbox: bool = True) -> App:
+    """Load and check the configuration and secrets, then open the database and mailbox."""
+    os.umask(0o077)  # everything mailbot writes holds personal data
+    config = load_config(config_path)
+    secrets = load_secrets(config)
+    config.service.state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    store = Store(config.database_path)
+    mailbox = open_mailbox(config) if with_mailbox else _NoMailbox()
+    intake = Intake(config=config, secrets=secrets, store=store, mailbox=mailbox,
+                    clock=clock or SystemClock(), log=get_logger())
+    return App(config, secrets, store, mailbox, intake)
+
+
+class _NoMailbox:
+    """For commands that only read the database (no mailbox connection needed)."""
+
+    def fetch_new(self):  # type: ignore[no-untyped-def]
+        return iter(())
+
+    def mark_done(self, ref: str, folder: object) -> str:
+        raise RuntimeError("no mailbox is open")
+
+    def refile(self, ref: str, source: object, target: object) -> str:
+        raise RuntimeError("no mailbox is open")
+
+    def wait_for_mail(self, timeout: float) -> bool:
+        return False
+
+    def close(self) -> None:
+        pass

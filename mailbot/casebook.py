@@ -1,0 +1,247 @@
+"""Cases and the people heard at MARAC: what repeat and duplicate checks look up.
+
+Every processed referral email becomes a case record (whatever its outcome). Accepted cases,
+and earlier MARAC cases imported from the team's previous records, add a "hearing" of their
+victim to `people`, indexed by date of birth and normalised name so repeat matching stays
+fast however long the history grows.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sqlite3
+from collections.abc import Iterable
+from datetime import date, datetime
+from typing import Any
+
+from pydantic import ConfigDict, Field
+
+from mailbot.errors import HistoryImportError
+from mailbot.formdef import AREAS
+from mailbot.models import Decision, FormData, Frozen, HistoryEntry, Outcome, Person
+from mailbot.store import Store, dumps
+from mailbot.validate.names import full_name_key, name_key, split_aliases
+
+HISTORY_HEADER = (
+    "reference", "marac_area", "marac_date", "victim_surname", "victim_forenames",
+    "victim_aliases", "victim_dob", "perp_surname", "perp_forenames", "perp_dob",
+)
+
+
+class CaseRecord(Frozen):
+    """One processed referral email and its decision."""
+
+    model_config = ConfigDict(frozen=True, hide_input_in_errors=True)
+    reference: str
+    message_key: str
+    message_id: str
+    received_at: datetime
+    decided_at: datetime
+    sender: str
+    agency: str | None
+    decision: Decision
+    area: str | None = None
+    meeting_date: date | None = None
+    doc_sha256: str | None = None
+    victim_key: str | None = None
+    incident_date: date | None = None
+    referral_date: date | None = None
+    encrypted: bool = False
+    form: FormData | None = Field(default=None, repr=False)
+
+    def summary(self) -> dict[str, Any]:
+        """The fields `cases list --json` prints (no personal data)."""
+        return {
+            "reference": self.reference,
+            "message_id": self.message_id,
+            "received_at": self.received_at.isoformat(),
+            "sender": self.sender,
+            "agency": self.agency,
+            "outcome": self.decision.outcome.value,
+            "reasons": list(self.decision.reasons),
+            "warnings": list(self.decision.warnings),
+            "criteria": list(self.decision.criteria),
+            "area": self.area,
+            "meeting_date": self.meeting_date.isoformat() if self.meeting_date else None,
+            "repeat_of": self.decision.repeat_of,
+        }
+
+
+class Casebook:
+    """Reads and writes cases and hearings through a `Store`."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def save(self, conn: sqlite3.Connection, case: CaseRecord) -> None:
+        d = case.decision
+        conn.execute(
+            "INSERT OR REPLACE INTO cases (reference, message_key, message_id, received_at,"
+            " decided_at, sender, agency, outcome, reasons, warnings, criteria, area,"
+            " meeting_date, repeat_of, duplicate_of, possible_repeats, doc_sha256, victim_key,"
+            " incident_date, referral_date, encrypted, form)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                case.reference, case.message_key, case.message_id,
+                case.received_at.isoformat(), case.decided_at.isoformat(), case.sender,
+                case.agency, d.outcome.value, dumps(d.reasons), dumps(d.warnings),
+                dumps(d.criteria), case.area, _iso(case.meeting_date), d.repeat_of,
+                d.duplicate_of, dumps(d.possible_repeats), case.doc_sha256, case.victim_key,
+                _iso(case.incident_date), _iso(case.referral_date), int(case.encrypted),
+                case.form.model_dump_json() if case.form else None,
+            ),
+        )
+
+    def get(self, reference: str) -> CaseRecord | None:
+        rows = list(self.store.db.query("SELECT * FROM cases WHERE reference = ?", [reference]))
+        return _case(rows[0]) if rows else None
+
+    def list(self, outcomes: Iterable[Outcome] | None = None) -> list[CaseRecord]:
+        sql = "SELECT * FROM cases"
+        params: list[str] = []
+        if outcomes is not None:
+            wanted = [o.value for o in outcomes]
+            sql += f" WHERE outcome IN ({', '.join('?' for _ in wanted)})"
+            params = wanted
+        sql += " ORDER BY received_at, reference"
+        return [_case(r) for r in self.store.db.query(sql, params)]
+
+    def find_duplicate(
+        self, doc_sha256: str, victim_key: str | None, incident: date | None, source: str,
+    ) -> str | None:
+        """An earlier, not returned, case with the same document or victim+incident+agency."""
+        live = "outcome != 'returned'"
+        rows = list(self.store.db.query(
+            f"SELECT reference FROM cases WHERE doc_sha256 = ? AND {live}"
+            " ORDER BY received_at LIMIT 1", [doc_sha256]))
+        if not rows and victim_key and incident:
+            rows = list(self.store.db.query(
+                f"SELECT reference FROM cases WHERE victim_key = ? AND incident_date = ?"
+                f" AND COALESCE(agency, sender) = ? AND {live} ORDER BY received_at LIMIT 1",
+                [victim_key, incident.isoformat(), source]))
+        return str(rows[0]["reference"]) if rows else None
+
+    # -- hearings -----------------------------------------------------------------------
+
+    def add_hearing(
+        self, conn: sqlite3.Connection, reference: str, source: str, area: str | None,
+        marac_date: date, person: Person,
+    ) -> None:
+        alias_keys = sorted({name_key(a) for a in person.aliases} - {""})
+        cursor = conn.execute(
+            "INSERT INTO people (reference, source, area, marac_date, surname, forenames,"
+            " surname_key, name_key, dob, aliases, alias_keys)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (reference, source, area, marac_date.isoformat(), person.surname,
+             person.forenames, name_key(person.surname),
+             full_name_key(person.forenames, person.surname), _iso(person.dob),
+             dumps(person.aliases), dumps(alias_keys)),
+        )
+        conn.executemany(
+            "INSERT INTO alias_keys (person_id, key) VALUES (?, ?)",
+            [(cursor.lastrowid, k) for k in alias_keys],
+        )
+
+    def remove_hearings(self, conn: sqlite3.Connection, reference: str) -> None:
+        conn.execute("DELETE FROM alias_keys WHERE person_id IN"
+                     " (SELECT id FROM people WHERE reference = ?)", (reference,))
+        conn.execute("DELETE FROM people WHERE reference = ?", (reference,))
+
+    def candidates(self, person: Person) -> list[HistoryEntry]:
+        """Earlier hearings that could be this person: same DOB, same name, or an alias."""
+        keys = sorted({full_name_key(person.forenames, person.surname)}
+                      | {name_key(a) for a in person.aliases} - {""})
+        marks = ", ".join("?" for _ in keys)
+        rows = self.store.db.query(
+            "SELECT * FROM people WHERE dob = ?"
+            f" UNION SELECT * FROM people WHERE name_key IN ({marks})"
+            " UNION SELECT p.* FROM people p JOIN alias_keys a ON a.person_id = p.id"
+            f" WHERE a.key IN ({marks})",
+            [_iso(person.dob) or "", *keys, *keys],
+        )
+        return [_hearing(r) for r in rows]
+
+    def import_history(self, text: str) -> int:
+        """Load earlier MARAC cases from CSV; all rows or none (bad rows by line number)."""
+        reader = csv.DictReader(io.StringIO(text))
+        if tuple(reader.fieldnames or ()) != HISTORY_HEADER:
+            raise HistoryImportError([f"line 1: header must be {','.join(HISTORY_HEADER)}"])
+        entries: list[tuple[str, str, date, Person]] = []
+        problems: list[str] = []
+        for row in reader:
+            line = reader.line_num
+            try:
+                entries.append(_history_row(row))
+            except ValueError as exc:
+                problems.append(f"line {line}: {exc}")
+        if problems:
+            raise HistoryImportError(problems)
+        with self.store.transaction() as conn:
+            for reference, area, marac_date, person in entries:
+                self.add_hearing(conn, reference, "import", area, marac_date, person)
+            self.store.audit(conn, "cli", "history_import", None, f"rows={len(entries)}")
+        return len(entries)
+
+
+def _history_row(row: dict[str, str]) -> tuple[str, str, date, Person]:
+    if None in row or any(v is None for v in row.values()):
+        raise ValueError("wrong number of columns")
+    reference = row["reference"].strip()
+    if not reference:
+        raise ValueError("reference is empty")
+    area = row["marac_area"].strip().title()
+    if area not in AREAS:
+        raise ValueError("marac_area is not one of the seven areas")
+    marac_date = _parse_iso(row["marac_date"], "marac_date")
+    dob = _parse_iso(row["victim_dob"], "victim_dob")
+    surname, forenames = row["victim_surname"].strip(), row["victim_forenames"].strip()
+    if not surname or not forenames:
+        raise ValueError("victim_surname and victim_forenames are required")
+    if row["perp_dob"].strip():
+        _parse_iso(row["perp_dob"], "perp_dob")
+    aliases = tuple(a.strip() for a in row["victim_aliases"].split(";") if a.strip())
+    return reference, area, marac_date, Person(
+        surname=surname, forenames=forenames, dob=dob, aliases=aliases)
+
+
+def _parse_iso(text: str, column: str) -> date:
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise ValueError(f"{column} is not a date as YYYY-MM-DD") from None
+
+
+def _iso(value: date | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _date(value: str | None) -> date | None:
+    return date.fromisoformat(value) if value else None
+
+
+def _case(row: dict[str, Any]) -> CaseRecord:
+    decision = Decision(
+        outcome=Outcome(row["outcome"]), reasons=tuple(json.loads(row["reasons"])),
+        warnings=tuple(json.loads(row["warnings"])), criteria=tuple(json.loads(row["criteria"])),
+        repeat_of=row["repeat_of"], duplicate_of=row["duplicate_of"],
+        possible_repeats=tuple(json.loads(row["possible_repeats"])),
+    )
+    return CaseRecord(
+        reference=row["reference"], message_key=row["message_key"],
+        message_id=row["message_id"], received_at=datetime.fromisoformat(row["received_at"]),
+        decided_at=datetime.fromisoformat(row["decided_at"]), sender=row["sender"],
+        agency=row["agency"], decision=decision, area=row["area"],
+        meeting_date=_date(row["meeting_date"]), doc_sha256=row["doc_sha256"],
+        victim_key=row["victim_key"], incident_date=_date(row["incident_date"]),
+        referral_date=_date(row["referral_date"]), encrypted=bool(row["encrypted"]),
+        form=FormData.model_validate_json(row["form"]) if row["form"] else None,
+    )
+
+
+def _hearing(row: dict[str, Any]) -> HistoryEntry:
+    person = Person(surname=row["surname"], forenames=row["forenames"], dob=_date(row["dob"]),
+                    aliases=tuple(json.loads(row["aliases"])))
+    return HistoryEntry(reference=row["reference"], area=row["area"],
+                        marac_date=date.fromisoformat(row["marac_date"]), person=person)

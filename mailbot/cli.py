@@ -1,0 +1,214 @@
+"""The `mailbot` command: the daemon, the case and queue views, history import, the demo.
+
+IT runs `mailbot run` under systemd; the MARAC team use the other commands. A configuration
+problem is one line naming the key, with exit code 2, so it shows up plainly in
+`systemctl status` and in a terminal alike.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from types import FrameType
+
+import click
+
+from mailbot import logs
+from mailbot.app import App, open_app
+from mailbot.casebook import CaseRecord
+from mailbot.errors import ConfigError, HistoryImportError, MailbotError
+from mailbot.models import Outcome
+from mailbot.reasons import describe
+
+DEFAULT_CONFIG = "/etc/mailbot/mailbot.toml"
+EXIT_CONFIG = 2
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--config", "config_path", type=click.Path(path_type=Path), envvar="MAILBOT_CONFIG",
+              default=DEFAULT_CONFIG, show_default=True, help="The configuration file.")
+@click.pass_context
+def main(ctx: click.Context, config_path: Path) -> None:
+    """mailbot: the MARAC referrals mailbox, processed securely."""
+    ctx.obj = config_path
+
+
+@contextmanager
+def _app(ctx: click.Context, *, with_mailbox: bool = False) -> Iterator[App]:
+    try:
+        app = open_app(ctx.obj, with_mailbox=with_mailbox)
+    except ConfigError as exc:
+        click.echo(f"mailbot: configuration error: {exc}", err=True)
+        sys.exit(EXIT_CONFIG)
+    except MailbotError as exc:
+        click.echo(f"mailbot: {exc}", err=True)
+        sys.exit(1)
+    try:
+        yield app
+    finally:
+        app.close()
+
+
+@main.command()
+@click.option("--once", is_flag=True, help="Process everything in the inbox, then exit.")
+@click.pass_context
+def run(ctx: click.Context, once: bool) -> None:
+    """Run the daemon until SIGTERM (finishing the current message)."""
+    with _app(ctx, with_mailbox=True) as app:
+        logs.configure(app.config.service.log_format, app.config.service.log_level)
+        runner = app.runner()
+        if once:
+            count = runner.run_once()
+            logs.get_logger().info("run.once", processed=count)
+            return
+
+        def _stop(signum: int, _frame: FrameType | None) -> None:
+            logs.get_logger().info("service.stopping", signal=signal.Signals(signum).name)
+            runner.stop.set()
+
+        signal.signal(signal.SIGTERM, _stop)
+        signal.signal(signal.SIGINT, _stop)
+        runner.run_forever()
+
+
+@main.group()
+def cases() -> None:
+    """Processed referrals."""
+
+
+@cases.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
+@click.pass_context
+def cases_list(ctx: click.Context, as_json: bool) -> None:
+    """One line (or JSON object) per processed email."""
+    with _app(ctx) as app:
+        _print_cases(app.casebook.list(), as_json)
+
+
+@cases.command("show")
+@click.argument("reference")
+@click.pass_context
+def cases_show(ctx: click.Context, reference: str) -> None:
+    """Show one case for a person to read."""
+    with _app(ctx) as app:
+        case = app.casebook.get(reference)
+        if case is None:
+            raise click.ClickException(f"no case {reference}")
+        click.echo(render_case(case))
+
+
+@main.group()
+def queue() -> None:
+    """The exceptions queue: referrals held for an administrator."""
+
+
+@queue.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
+@click.pass_context
+def queue_list(ctx: click.Context, as_json: bool) -> None:
+    """The held items, oldest first."""
+    with _app(ctx) as app:
+        _print_cases(app.casebook.list([Outcome.HELD]), as_json)
+
+
+@main.group()
+def history() -> None:
+    """Earlier MARAC cases, for recognising repeats."""
+
+
+@history.command("import")
+@click.argument("csv_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.pass_context
+def history_import(ctx: click.Context, csv_file: Path) -> None:
+    """Load earlier MARAC cases from the team's records (all rows or none)."""
+    with _app(ctx) as app:
+        try:
+            count = app.casebook.import_history(csv_file.read_text(encoding="utf-8-sig"))
+        except HistoryImportError as exc:
+            for problem in exc.problems:
+                click.echo(f"{csv_file}: {problem}", err=True)
+            click.echo("nothing was imported", err=True)
+            sys.exit(1)
+        click.echo(f"imported {count} earlier case(s)")
+
+
+@main.group()
+def form() -> None:
+    """The official referral form."""
+
+
+@form.command("blank")
+@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
+def form_blank(out: Path) -> None:
+    """Write the blank referral form (v3.1) to OUT.docx."""
+    from mailbot.formwriter import render_blank
+
+    out.write_bytes(render_blank())
+    click.echo(f"wrote {out}")
+
+
+@main.command()
+@click.option("--workspace", type=click.Path(file_okay=False, path_type=Path),
+              default=Path("mailbot-demo"), show_default=True,
+              help="Where to make the fresh demo workspace (replaced if it exists).")
+def demo(workspace: Path) -> None:
+    """Process a dozen generated sample referrals with the example configuration."""
+    from mailbot.demo import run_demo
+
+    run_demo(workspace, echo=click.echo)
+
+
+def _print_cases(records: list[CaseRecord], as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps([c.summary() for c in records], indent=2))
+        return
+    if not records:
+        click.echo("(none)")
+        return
+    click.echo(format_table(records))
+
+
+def format_table(records: list[CaseRecord]) -> str:
+    rows = [("REFERENCE", "RECEIVED", "AGENCY", "AREA", "OUTCOME", "CODES")]
+    for c in records:
+        codes = [*c.decision.reasons, *c.decision.warnings] or list(c.decision.criteria)
+        rows.append((c.reference, c.received_at.strftime("%Y-%m-%d %H:%M"),
+                     (c.agency or c.sender.rpartition("@")[2])[:32], c.area or "-",
+                     c.decision.outcome.value, ", ".join(codes)))
+    widths = [max(len(r[i]) for r in rows) for i in range(5)]
+    return "\n".join("  ".join(v.ljust(w) for v, w in zip(r, widths, strict=False)) + "  " + r[5]
+                     for r in rows)
+
+
+def render_case(case: CaseRecord) -> str:
+    d = case.decision
+    lines = [
+        f"Case {case.reference}",
+        f"  Received:   {case.received_at:%Y-%m-%d %H:%M} from {case.sender}",
+        f"  Agency:     {case.agency or 'unknown (not a configured agency)'}",
+        f"  Area:       {case.area or '-'}",
+        f"  Outcome:    {d.outcome.value}",
+        f"  Meeting:    {case.meeting_date or 'not listed yet'}",
+    ]
+    if d.repeat_of:
+        lines.append(f"  Repeat of:  {d.repeat_of}")
+    if d.duplicate_of:
+        lines.append(f"  Duplicate of: {d.duplicate_of}")
+    if d.possible_repeats:
+        lines.append(f"  Possibly the same victim as: {', '.join(d.possible_repeats)}")
+    for title, codes in (("Reasons", d.reasons), ("Warnings", d.warnings),
+                         ("Criteria met", d.criteria)):
+        if codes:
+            lines.append(f"  {title}:")
+            lines.extend(f"    - {code}: {describe(code)}" for code in codes)
+    if case.form is not None:
+        f = case.form
+        lines.append("  Victim:     " + " ".join(
+            v for v in (f.value("victim_forenames"), f.value("victim_surname")) if v))
+        lines.append(f"  Referrer:   {f.value('referrer_name')} ({f.value('referrer_agency')})")
+        lines.append(f"  DASH Yes answers ticked: {f.dash_yes_count}")
+    return "\n".join(lines)

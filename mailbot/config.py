@@ -1,0 +1,309 @@
+"""One validated configuration, loaded from TOML, and the secrets that must never be in it.
+
+Everything a deployment can change is a field here, checked eagerly when mailbot starts, so
+a typo fails at once with the key named instead of as a wrong decision weeks later. Secrets
+(agency passwords, server credentials) live in a separate file that must be private to the
+service account (mode 0600), or come from systemd's credentials directory.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import tomllib
+from datetime import date, time
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from mailbot.errors import ConfigError
+from mailbot.formdef import AREAS
+from mailbot.models import DocumentLimits
+
+DEFAULT_SECURE_DOMAINS = (
+    "cjsm.net",
+    "pnn.police.uk",
+    "police.uk",
+    "nhs.net",
+    "gcsx.gov.uk",
+    "gsi.gov.uk",
+    "gsx.gov.uk",
+    "gse.gov.uk",
+)
+CREDENTIAL_NAME = "secrets"  # systemd: LoadCredential=secrets:/etc/mailbot/secrets.toml
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday")
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+def _resolve_path(value: Path | None, info: ValidationInfo) -> Path | None:
+    base = (info.context or {}).get("base")
+    if value is None or value.is_absolute() or base is None:
+        return value
+    return (Path(base) / value).resolve()
+
+
+class ServiceSettings(Settings):
+    state_dir: Path
+    secrets_file: Path | None = None
+    timezone: str = "Europe/London"
+    log_format: Literal["json", "console"] = "json"
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    poll_interval_seconds: float = Field(default=1.0, gt=0, le=60)
+
+    _paths = field_validator("state_dir", "secrets_file")(_resolve_path)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}") from None
+        return value
+
+
+class MailboxSettings(Settings):
+    kind: Literal["maildir"] = "maildir"
+    address: str
+    path: Path | None = None  # default: <state_dir>/mail
+
+    _paths = field_validator("path")(_resolve_path)
+
+
+class TeamSettings(Settings):
+    address: str
+
+
+class SecuritySettings(Settings):
+    secure_domains: tuple[str, ...] = DEFAULT_SECURE_DOMAINS
+    password_email_window_hours: int = Field(default=72, ge=1, le=24 * 30)
+
+    @field_validator("secure_domains")
+    @classmethod
+    def _lower(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(d.strip().lower().lstrip(".") for d in value)
+
+
+class ThresholdSettings(Settings):
+    dash_yes_minimum: int = Field(default=14, ge=1, le=24)
+    escalation_callouts_minimum: int = Field(default=3, ge=1)
+    pj_rationale_min_words: int = Field(default=20, ge=1)
+    repeat_window_months: int = Field(default=12, ge=1)
+    desktop_review_window_months: int = Field(default=6, ge=1)
+    desktop_review_count: int = Field(default=4, ge=2)
+    below_threshold: Literal["return", "chair_review"] = "return"
+
+
+class Agency(Settings):
+    id: Annotated[str, Field(pattern=r"^[a-z0-9_-]+$")]
+    name: str
+    domains: tuple[str, ...]
+    secure: bool = False  # marked secure by name (e.g. a council on TLS-enforced gov.uk)
+
+    @field_validator("domains")
+    @classmethod
+    def _lower(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(d.strip().lower() for d in value)
+
+
+class IdvaService(Settings):
+    id: Annotated[str, Field(pattern=r"^[a-z0-9_-]+$")]
+    name: str
+    address: str
+
+
+class IdvaRule(Settings):
+    """Route an area's alerts to a service; the first rule whose condition holds wins."""
+
+    area: str
+    service: str
+    when: Literal["always", "dash_q16_yes", "young_person"] = "always"
+
+
+class MeetingSchedule(Settings):
+    frequency: Literal["working_days", "weekly", "fortnightly"]
+    weekday: Literal["monday", "tuesday", "wednesday", "thursday", "friday"] | None = None
+    anchor: date | None = None  # first meeting of a fortnightly series
+    time: time
+    venue: str
+    capacity: int = Field(default=20, ge=1)
+
+    @model_validator(mode="after")
+    def _complete(self) -> MeetingSchedule:
+        if self.frequency != "working_days" and self.weekday is None:
+            raise ValueError(f"a {self.frequency} schedule needs weekday")
+        if self.frequency == "fortnightly" and self.anchor is None:
+            raise ValueError("a fortnightly schedule needs anchor (the first meeting's date)")
+        if self.anchor is not None and self.weekday is not None:
+            day = self.anchor.weekday()
+            if day >= len(WEEKDAYS) or WEEKDAYS[day] != self.weekday:
+                raise ValueError("anchor is not on the schedule's weekday")
+        return self
+
+
+class Area(Settings):
+    meetings: MeetingSchedule
+    distribution: tuple[str, ...] = ()
+    below_threshold: Literal["return", "chair_review"] | None = None  # area override
+
+
+class Config(Settings):
+    service: ServiceSettings
+    mailbox: MailboxSettings
+    team: TeamSettings
+    security: SecuritySettings = SecuritySettings()
+    threshold: ThresholdSettings = ThresholdSettings()
+    limits: DocumentLimits = DocumentLimits()
+    agenda_working_days_before: int = Field(default=5, ge=1, le=30)
+    distribution_all_areas: tuple[str, ...] = ()
+    distribution_include_idva: bool = True
+    agencies: tuple[Agency, ...] = ()
+    idva_services: tuple[IdvaService, ...] = ()
+    idva_rules: tuple[IdvaRule, ...] = ()
+    areas: dict[str, Area]
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Config:
+        unknown = sorted(set(self.areas) - set(AREAS))
+        if unknown:
+            raise ValueError(f"unknown area(s) {unknown}; areas are {list(AREAS)}")
+        ids = [a.id for a in self.agencies]
+        if len(ids) != len(set(ids)):
+            raise ValueError("agency ids must be unique")
+        services = {s.id for s in self.idva_services}
+        for rule in self.idva_rules:
+            if rule.service not in services:
+                raise ValueError(f"idva_rules: unknown service {rule.service!r}")
+            if rule.area not in self.areas:
+                raise ValueError(f"idva_rules: unknown area {rule.area!r}")
+        return self
+
+    @property
+    def mail_dir(self) -> Path:
+        return self.mailbox.path or self.service.state_dir / "mail"
+
+    @property
+    def database_path(self) -> Path:
+        return self.service.state_dir / "mailbot.sqlite3"
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.service.timezone)
+
+    def agency_for(self, address: str) -> Agency | None:
+        """The agency an address belongs to, by domain (subdomains included)."""
+        domain = address.rpartition("@")[2].lower()
+        for agency in self.agencies:
+            if any(_in_domain(domain, d) for d in agency.domains):
+                return agency
+        return None
+
+    def is_secure_address(self, address: str) -> bool:
+        domain = address.rpartition("@")[2].lower()
+        if any(_in_domain(domain, d) for d in self.security.secure_domains):
+            return True
+        agency = self.agency_for(address)
+        return agency is not None and agency.secure
+
+    def below_threshold_policy(self, area: str | None) -> str:
+        override = self.areas[area].below_threshold if area in self.areas else None
+        return override or self.threshold.below_threshold
+
+
+def _in_domain(domain: str, parent: str) -> bool:
+    return domain == parent or domain.endswith("." + parent)
+
+
+class Secrets(BaseModel):
+    """Agency passwords (current first, then previous) and service credentials."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    agencies: dict[str, AgencySecrets] = {}
+    credentials: dict[str, SecretStr] = {}
+
+    def passwords_for(self, agency_id: str | None) -> list[str]:
+        if agency_id is None or agency_id not in self.agencies:
+            return []
+        return [p.get_secret_value() for p in self.agencies[agency_id].passwords]
+
+
+class AgencySecrets(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    passwords: tuple[SecretStr, ...] = ()
+
+
+Secrets.model_rebuild()
+
+
+def load_config(path: Path) -> Config:
+    """Read and validate a config file; relative paths resolve against its directory."""
+    data = _read_toml(path, "config")
+    try:
+        return Config.model_validate(data, context={"base": path.resolve().parent})
+    except ValidationError as exc:
+        raise _config_error(exc) from None
+
+
+def load_secrets(config: Config, environ: dict[str, str] | None = None) -> Secrets:
+    """Load secrets from systemd's credentials directory, else the configured file."""
+    env = os.environ if environ is None else environ
+    cred_dir = env.get("CREDENTIALS_DIRECTORY")
+    path = Path(cred_dir) / CREDENTIAL_NAME if cred_dir else config.service.secrets_file
+    if path is None:
+        return Secrets()
+    if not cred_dir:
+        _check_private(path)
+    data = _read_toml(path, "secrets")
+    try:
+        secrets = Secrets.model_validate(data)
+    except ValidationError as exc:
+        raise _config_error(exc, prefix="secrets") from None
+    known = {a.id for a in config.agencies}
+    stray = sorted(set(secrets.agencies) - known)
+    if stray:
+        raise ConfigError("secrets.agencies", f"no agency with id {stray} in the config")
+    return secrets
+
+
+def _check_private(path: Path) -> None:
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        raise ConfigError("service.secrets_file", f"{path} does not exist") from None
+    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise ConfigError(
+            "service.secrets_file",
+            f"{path} is readable by others (mode {stat.S_IMODE(mode):04o}); "
+            f"run: chmod 600 {path}",
+        )
+
+
+def _read_toml(path: Path, what: str) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError:
+        raise ConfigError("", f"{what} file {path} does not exist") from None
+    except tomllib.TOMLDecodeError as exc:
+        # The decoder's message holds a line/column, never a value, so it is safe to show.
+        raise ConfigError("", f"{what} file {path} is not valid TOML ({exc})") from None
+
+
+def _config_error(exc: ValidationError, prefix: str = "") -> ConfigError:
+    first = exc.errors(include_input=False)[0]
+    key = ".".join(str(p) for p in (prefix, *first["loc"]) if p != "")
+    return ConfigError(key, first["msg"])

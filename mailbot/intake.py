@@ -1,0 +1,246 @@
+"""Processing one message: the I/O around the pure pipeline stages.
+
+The order here is what guarantees nothing is lost or done twice: the ledger is consulted
+first (a message already decided is only re-filed), the attempt is committed before any heavy
+work (a message that keeps crashing the process is recognised and held), the outcome, case,
+hearing and audit entry commit in one transaction, and only then does the message leave the
+inbox. A failure anywhere before the commit leaves the message in the inbox to be retried.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Protocol
+
+import structlog
+
+from mailbot import pipeline
+from mailbot.casebook import Casebook, CaseRecord
+from mailbot.config import Config, Secrets
+from mailbot.ingest.mailbox import Mailbox
+from mailbot.ingest.mime import parse_email
+from mailbot.ingest.passwords import is_password_email, password_candidates
+from mailbot.models import Decision, Folder, MailboxMessage, Outcome, ParsedEmail
+from mailbot.store import Store
+from mailbot.validate.names import victim_key
+
+MAX_ATTEMPTS = 3
+ACTOR = "mailbot"
+_QUARANTINE = frozenset({"macro_content"})
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+
+
+@dataclass
+class Intake:
+    """Everything processing needs, passed in (tests hand in temporary ones)."""
+
+    config: Config
+    secrets: Secrets
+    store: Store
+    mailbox: Mailbox
+    clock: Clock
+    log: structlog.typing.FilteringBoundLogger
+
+    def __post_init__(self) -> None:
+        self.casebook = Casebook(self.store)
+
+    # -- entry point --------------------------------------------------------------------
+
+    def process(self, message: MailboxMessage) -> None:
+        email = parse_email(message.raw, self.config.limits)
+        raw_sha = hashlib.sha256(message.raw).hexdigest()
+        key = email.message_id
+        row = self.store.ledger_get(key)
+        if row is not None and row["raw_sha256"] != raw_sha:
+            key = f"{email.message_id}#{raw_sha[:16]}"  # same Message-ID, other content
+            row = self.store.ledger_get(key)
+        if row is not None and row["state"] == "done":
+            self._refile_seen(message, key, row)
+            return
+        attempts = self.store.ledger_begin(key, raw_sha, message.ref, email.sender,
+                                           message.received_at)
+        if attempts > MAX_ATTEMPTS:
+            self._record(message, email, key, _error("repeated_crash"))
+            return
+        try:
+            if is_password_email(email):
+                self._password_email(message, email, key)
+            else:
+                self._record(message, email, key, self._assess(email))
+        except Exception as exc:  # a poison message must not stop the daemon
+            self.log.error("message.error", error=type(exc).__name__, attempt=attempts)
+            self._record(message, email, key, _error(type(exc).__name__))
+
+    def reconcile(self) -> None:
+        """Finish moves that a crash interrupted after their decision was committed."""
+        for row in self.store.pending_moves():
+            new_ref = self.mailbox.refile(row["mailbox_ref"], Folder(row["location"]),
+                                          Folder(row["folder"]))
+            self.store.ledger_moved(row["message_key"], new_ref, row["folder"])
+            self.log.info("message.refiled", reference=row["reference"], folder=row["folder"])
+
+    # -- assessing a referral -----------------------------------------------------------
+
+    def _assess(self, email: ParsedEmail, extra_passwords: tuple[str, ...] = ()) -> _Assessed:
+        agency = self.config.agency_for(email.sender)
+        passwords = [*self.secrets.passwords_for(agency.id if agency else None),
+                     *extra_passwords]
+        opened = pipeline.open_referral(email, passwords, self.config.limits)
+        if isinstance(opened, pipeline.Unopened):
+            return _Assessed(decision=opened.decision)
+        today = self._today()
+        report = pipeline.check_referral(opened.form, self.config, today)
+        facts = report.facts
+        history = self.casebook.candidates(facts.victim) if facts.victim else []
+        repeat = pipeline.find_repeats(report, history, self.config)
+        vkey = victim_key(facts.victim.forenames, facts.victim.surname, facts.victim.dob) \
+            if facts.victim else None
+        source = agency.id if agency else email.sender
+        duplicate_of = self.casebook.find_duplicate(opened.doc_sha256, vkey,
+                                                    facts.incident_date, source)
+        decision = pipeline.decide_referral(opened, report, repeat, duplicate_of=duplicate_of,
+                                            sender=email.sender, config=self.config,
+                                            today=today)
+        return _Assessed(decision=decision, opened=opened, report_area=facts.area,
+                         victim_key=vkey, incident=facts.incident_date,
+                         referral_date=facts.referral_date)
+
+    def _record(self, message: MailboxMessage, email: ParsedEmail, key: str,
+                assessed: _Assessed, reference: str | None = None) -> str:
+        """Commit the case, then move the message out of the inbox."""
+        decision = assessed.decision
+        folder = _folder_for(decision)
+        agency = self.config.agency_for(email.sender)
+        with self.store.transaction() as conn:
+            ref = reference or self.store.next_reference(conn, message.received_at.year)
+            case = CaseRecord(
+                reference=ref, message_key=key, message_id=email.message_id,
+                received_at=message.received_at, decided_at=self.clock.now(),
+                sender=email.sender, agency=agency.name if agency else None,
+                decision=decision, area=assessed.report_area,
+                doc_sha256=assessed.opened.doc_sha256 if assessed.opened else None,
+                victim_key=assessed.victim_key, incident_date=assessed.incident,
+                referral_date=assessed.referral_date,
+                encrypted=bool(assessed.opened and assessed.opened.encrypted),
+                form=assessed.opened.form if assessed.opened else None,
+            )
+            self._save_case(conn, case, message, key)
+            if assessed.error:
+                self.store.audit(conn, ACTOR, "processing_error", ref, f"error={assessed.error}")
+            self.store.ledger_finish(conn, key, kind="referral", folder=folder.value,
+                                     reference=ref)
+        self.log.info("message.decided", reference=ref, outcome=decision.outcome.value,
+                      reasons=list(decision.reasons), warnings=list(decision.warnings),
+                      criteria=list(decision.criteria), folder=folder.value)
+        self._move(message, key, folder)
+        return ref
+
+    def _save_case(self, conn: sqlite3.Connection, case: CaseRecord,
+                   message: MailboxMessage, key: str) -> None:
+        decision = case.decision
+        self.casebook.save(conn, case)
+        self.casebook.remove_hearings(conn, case.reference)
+        victim = None
+        if case.form is not None:
+            victim = pipeline.check_referral(case.form, self.config, self._today()).facts.victim
+        if decision.outcome in (Outcome.ACCEPTED, Outcome.INFO_ONLY) and victim is not None:
+            heard = case.meeting_date or case.received_at.astimezone(self.config.zone).date()
+            self.casebook.add_hearing(conn, case.reference, "case", case.area, heard, victim)
+        if "cannot_decrypt" in decision.reasons:
+            self.store.hold_message(conn, case.reference, key, case.sender,
+                                    message.received_at, message.raw)
+        else:
+            self.store.release_held(conn, case.reference)
+        self.store.audit(conn, ACTOR, "decided", case.reference,
+                         f"outcome={decision.outcome.value} reasons={','.join(decision.reasons)}")
+
+    # -- password emails ----------------------------------------------------------------
+
+    def _password_email(self, message: MailboxMessage, email: ParsedEmail, key: str) -> None:
+        window = timedelta(hours=self.config.security.password_email_window_hours)
+        waiting = self.store.waiting_for_password(email.sender, message.received_at - window)
+        candidates = tuple(password_candidates(email))
+        opened: list[tuple[dict[str, object], _Assessed]] = []
+        for held in waiting if candidates else []:
+            held_email = parse_email(bytes(held["raw"]), self.config.limits)  # type: ignore[arg-type]
+            assessed = self._assess(held_email, candidates)
+            if "cannot_decrypt" not in assessed.decision.reasons:
+                opened.append((held, assessed))
+        folder = Folder.PROCESSED if opened else Folder.EXCEPTIONS
+        with self.store.transaction() as conn:
+            for held, assessed in opened:
+                self._resolve_held(conn, held, assessed)
+            self.store.ledger_finish(conn, key, kind="password", folder=folder.value,
+                                     reference=None)
+            used = ",".join(str(h["reference"]) for h, _ in opened)
+            self.store.audit(conn, ACTOR, "password_email", None,
+                             f"waiting={len(waiting)} opened={used or 'none'}")
+        self.log.info("password_email", waiting=len(waiting), opened=len(opened),
+                      folder=folder.value)
+        self._move(message, key, folder)
+        self.reconcile()
+
+    def _resolve_held(self, conn: sqlite3.Connection, held: dict[str, object],
+                      assessed: _Assessed) -> None:
+        reference = str(held["reference"])
+        original = self.casebook.get(reference)
+        if original is None:
+            return
+        decision = assessed.decision
+        case = original.model_copy(update={
+            "decision": decision, "decided_at": self.clock.now(), "area": assessed.report_area,
+            "doc_sha256": assessed.opened.doc_sha256 if assessed.opened else None,
+            "victim_key": assessed.victim_key, "incident_date": assessed.incident,
+            "referral_date": assessed.referral_date, "encrypted": True,
+            "form": assessed.opened.form if assessed.opened else None,
+        })
+        message = MailboxMessage(ref="", raw=b"", received_at=original.received_at)
+        self._save_case(conn, case, message, original.message_key)
+        self.store.ledger_refile(conn, original.message_key, _folder_for(decision).value)
+        self.store.audit(conn, ACTOR, "password_supplied", reference, "by=separate_email")
+
+    # -- helpers ------------------------------------------------------------------------
+
+    def _refile_seen(self, message: MailboxMessage, key: str, row: dict[str, object]) -> None:
+        folder = Folder(str(row["folder"]))
+        new_ref = self.mailbox.mark_done(message.ref, folder)
+        if row["location"] == Folder.INBOX.value:
+            self.store.ledger_moved(key, new_ref, folder.value)
+        self.log.info("message.already_processed", reference=row["reference"],
+                      folder=folder.value)
+
+    def _move(self, message: MailboxMessage, key: str, folder: Folder) -> None:
+        new_ref = self.mailbox.mark_done(message.ref, folder)
+        self.store.ledger_moved(key, new_ref, folder.value)
+
+    def _today(self) -> date:
+        return self.clock.now().astimezone(self.config.zone).date()
+
+
+@dataclass(frozen=True)
+class _Assessed:
+    decision: Decision
+    opened: pipeline.OpenedForm | None = None
+    report_area: str | None = None
+    victim_key: str | None = None
+    incident: date | None = None
+    referral_date: date | None = None
+    error: str | None = None  # an exception's class name: never its message (may hold PII)
+
+
+def _error(kind: str) -> _Assessed:
+    return _Assessed(decision=Decision(outcome=Outcome.HELD, reasons=("processing_error",)),
+                     error=kind)
+
+
+def _folder_for(decision: Decision) -> Folder:
+    if decision.outcome is Outcome.HELD or _QUARANTINE & set(decision.reasons):
+        return Folder.EXCEPTIONS
+    return Folder.PROCESSED
+

@@ -1,0 +1,152 @@
+"""The intake pipeline's stages, composed in order: email -> referral form -> decision.
+
+Each stage is a pure function over models (no database, no mailbox, no logging); the runner
+does the I/O around them. Order (PROCESS.md "Intake decisions"): find the documents, decrypt,
+check the package is safe, recognise and read the form, then check fields, threshold, age,
+repeats and duplicates.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from datetime import date
+
+from mailbot.config import Config
+from mailbot.ingest.decrypt import DecryptFailure, decrypt
+from mailbot.ingest.ooxml import inspect_package
+from mailbot.ingest.reader import WrongForm, read_form
+from mailbot.ingest.sniff import WORD_KINDS, classify
+from mailbot.models import (
+    Attachment,
+    Decision,
+    DocKind,
+    DocumentLimits,
+    FormData,
+    Frozen,
+    HistoryEntry,
+    Outcome,
+    ParsedEmail,
+)
+from mailbot.validate.decide import decide
+from mailbot.validate.fields import FieldReport, check_fields
+from mailbot.validate.repeats import RepeatMatch, match_history
+
+OVERSIZED = "application/x-mailbot-oversized"
+
+# When no form could be read, the most telling problem wins: a document we could not open
+# may be the referral, so it is held for a password before anything is returned.
+_FAILURE_ORDER = (
+    "cannot_decrypt",
+    "macro_content",
+    "unreadable_document",
+    "legacy_word_format",
+    "wrong_form",
+)
+_HELD = frozenset({"cannot_decrypt", "multiple_forms"})
+
+
+class OpenedForm(Frozen):
+    """The one referral form found in an email, read."""
+
+    form: FormData
+    doc_sha256: str
+    encrypted: bool
+
+
+class Unopened(Frozen):
+    """No single form could be read: the code says why."""
+
+    code: str
+
+    @property
+    def decision(self) -> Decision:
+        outcome = Outcome.HELD if self.code in _HELD else Outcome.RETURNED
+        return Decision(outcome=outcome, reasons=(self.code,))
+
+
+def open_referral(
+    email: ParsedEmail, passwords: Sequence[str], limits: DocumentLimits,
+) -> OpenedForm | Unopened:
+    """Find, decrypt and read the referral form in an email."""
+    if not email.attachments:
+        return Unopened(code="no_attachment")
+    documents = [a for a in email.attachments if a.kind in WORD_KINDS]
+    oversized = any(a.content_type == OVERSIZED for a in email.attachments)
+    if not documents:
+        return Unopened(code="unreadable_document" if oversized else "not_word_document")
+    forms: dict[str, OpenedForm] = {}
+    failures: list[str] = ["unreadable_document"] if oversized else []
+    for attachment in documents:
+        result = open_document(attachment, passwords, limits)
+        if isinstance(result, OpenedForm):
+            forms.setdefault(result.doc_sha256, result)
+        else:
+            failures.append(result)
+    if len(forms) > 1:
+        return Unopened(code="multiple_forms")
+    if "cannot_decrypt" in failures or not forms:
+        return Unopened(code=min(failures, key=_FAILURE_ORDER.index))
+    return next(iter(forms.values()))
+
+
+def open_document(
+    attachment: Attachment, passwords: Sequence[str], limits: DocumentLimits,
+) -> OpenedForm | str:
+    """One Word attachment read as a form, or the reason code why it cannot be."""
+    data, kind, encrypted = attachment.data, attachment.kind, False
+    if kind is DocKind.ENCRYPTED:
+        opened = decrypt(data, passwords, limits)
+        if isinstance(opened, DecryptFailure):
+            return opened.code
+        data, kind, encrypted = opened.data, classify(opened.data), True
+    if kind is DocKind.DOC:
+        return "legacy_word_format"
+    if kind is DocKind.DOCM:
+        return "macro_content"
+    if kind is not DocKind.DOCX:
+        return "unreadable_document"
+    problem = inspect_package(data, limits)
+    if problem is not None:
+        return problem
+    form = read_form(data)
+    if isinstance(form, WrongForm):
+        return "wrong_form"
+    if not isinstance(form, FormData):
+        return "unreadable_document"
+    digest = hashlib.sha256(data).hexdigest()
+    return OpenedForm(form=form, doc_sha256=digest, encrypted=encrypted)
+
+
+def check_referral(form: FormData, config: Config, today: date) -> FieldReport:
+    return check_fields(form, today=today, pj_min_words=config.threshold.pj_rationale_min_words)
+
+
+def find_repeats(report: FieldReport, history: Sequence[HistoryEntry],
+                 config: Config) -> RepeatMatch:
+    facts = report.facts
+    if facts.victim is None or facts.victim.dob is None or facts.incident_date is None:
+        return RepeatMatch()
+    return match_history(
+        facts.victim, facts.incident_date, history,
+        window_months=config.threshold.repeat_window_months,
+        desktop_window_months=config.threshold.desktop_review_window_months,
+    )
+
+
+def decide_referral(
+    opened: OpenedForm,
+    report: FieldReport,
+    repeat: RepeatMatch,
+    *,
+    duplicate_of: str | None,
+    sender: str,
+    config: Config,
+    today: date,
+) -> Decision:
+    insecure = not opened.encrypted and not config.is_secure_address(sender)
+    return decide(
+        opened.form, report, repeat, duplicate_of=duplicate_of, today=today,
+        rules=config.threshold, below_threshold=config.below_threshold_policy(report.facts.area),
+        insecure=insecure,
+    )

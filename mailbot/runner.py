@@ -1,0 +1,60 @@
+"""The daemon's loop: wait for mail, process each message in arrival order, never stop.
+
+A stop request (SIGTERM) is only noticed between messages, so the message being processed is
+always finished and committed. A failure of the mailbox itself (a server down, a full disk)
+is logged and retried with back-off rather than ending the service.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+
+import structlog
+
+from mailbot.ingest.mailbox import Mailbox
+from mailbot.intake import Intake
+
+MAX_BACKOFF_SECONDS = 60.0
+
+
+@dataclass
+class Runner:
+    intake: Intake
+    mailbox: Mailbox
+    log: structlog.typing.FilteringBoundLogger
+    poll_interval: float = 1.0
+    stop: threading.Event = field(default_factory=threading.Event)
+
+    def run_once(self) -> int:
+        """Process everything now in the inbox; return how many messages were handled."""
+        self.intake.reconcile()
+        return self._drain()
+
+    def run_forever(self) -> None:
+        """Process mail until `stop` is set (by SIGTERM), finishing the current message."""
+        self.log.info("service.started", mailbox=self.mailbox.__class__.__name__)
+        backoff = self.poll_interval
+        while not self.stop.is_set():
+            try:
+                self.intake.reconcile()
+                self._drain()
+                backoff = self.poll_interval
+                self.mailbox.wait_for_mail(timeout=self.poll_interval)
+            except Exception as exc:  # the service must outlive a mailbox outage
+                self.log.error("mailbox.error", error=type(exc).__name__, seconds=backoff)
+                self.stop.wait(backoff)
+                backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
+        self.log.info("service.stopped")
+
+    def _drain(self) -> int:
+        count = 0
+        for message in self.mailbox.fetch_new():
+            if self.stop.is_set():
+                break
+            started = time.monotonic()
+            self.intake.process(message)
+            count += 1
+            self.log.debug("message.timing", seconds=round(time.monotonic() - started, 3))
+        return count
