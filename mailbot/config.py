@@ -176,11 +176,16 @@ class Config(Settings):
     idva_rules: tuple[IdvaRule, ...] = ()
     areas: dict[str, Area]
 
-    @model_validator(mode="after")
-    def _consistent(self) -> Config:
-        unknown = sorted(set(self.areas) - set(AREAS))
+    @field_validator("areas")
+    @classmethod
+    def _known_areas(cls, value: dict[str, Area]) -> dict[str, Area]:
+        unknown = sorted(set(value) - set(AREAS))
         if unknown:
             raise ValueError(f"unknown area(s) {unknown}; areas are {list(AREAS)}")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Config:
         ids = [a.id for a in self.agencies]
         if len(ids) != len(set(ids)):
             raise ValueError("agency ids must be unique")
@@ -306,4 +311,4 @@ def _read_toml(path: Path, what: str) -> dict[str, Any]:
 def _config_error(exc: ValidationError, prefix: str = "") -> ConfigError:
     first = exc.errors(include_input=False)[0]
     key = ".".join(str(p) for p in (prefix, *first["loc"]) if p != "")
-    return ConfigError(key, first["msg"])
+    return ConfigError(key, first["msg"].removeprefix("Value error, "))

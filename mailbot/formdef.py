@@ -190,7 +190,7 @@ SECTIONS: tuple[Section, ...] = (
             F("victim_aware", "Is the victim aware of this referral?", Kind.CHOICE, Need.ALWAYS,
               choices=YES_NO),
             F("victim_not_aware_reason", "If no, why has the victim not been informed?",
-              Kind.TEXT, Need.IF_NOT_AWARE),
+              Kind.TEXT, Need.IF_NOT_AWARE, multiline=True),
         ),
     ),
     Section(

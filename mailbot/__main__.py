@@ -1,0 +1,5 @@
+"""`python -m mailbot` runs the CLI."""
+
+from mailbot.cli import main
+
+main()
