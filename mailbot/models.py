@@ -33,6 +33,7 @@ class Folder(StrEnum):
     INBOX = "Inbox"
     PROCESSED = "Processed"
     EXCEPTIONS = "Exceptions"
+    OUTBOX = "Outbox"  # mail waiting to be sent; messages are delivered here, never marked done
 
 
 class DocKind(StrEnum):

@@ -14,6 +14,7 @@ from datetime import date
 
 from mailbot.config import Config
 from mailbot.ingest.decrypt import DecryptFailure, decrypt
+from mailbot.ingest.mime import is_oversized
 from mailbot.ingest.ooxml import inspect_package
 from mailbot.ingest.reader import WrongForm, read_form
 from mailbot.ingest.sniff import WORD_KINDS, classify
@@ -31,8 +32,6 @@ from mailbot.models import (
 from mailbot.validate.decide import decide
 from mailbot.validate.fields import FieldReport, check_fields
 from mailbot.validate.repeats import RepeatMatch, match_history
-
-OVERSIZED = "application/x-mailbot-oversized"
 
 # When no form could be read, the most telling problem wins: a document we could not open
 # may be the referral, so it is held for a password before anything is returned.
@@ -72,7 +71,7 @@ def open_referral(
     if not email.attachments:
         return Unopened(code="no_attachment")
     documents = [a for a in email.attachments if a.kind in WORD_KINDS]
-    oversized = any(a.content_type == OVERSIZED for a in email.attachments)
+    oversized = any(is_oversized(a) for a in email.attachments)
     if not documents:
         return Unopened(code="unreadable_document" if oversized else "not_word_document")
     forms: dict[str, OpenedForm] = {}

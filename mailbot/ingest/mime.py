@@ -1,0 +1,343 @@
+"""Turn raw email bytes into a `ParsedEmail`: headers, a short body text, and the attachments.
+
+Referrals arrive from every kind of mail system: Outlook wraps files in winmail.dat, people
+forward the referrer's email instead of re-attaching the form, signatures add logos, secure
+gateways add S/MIME signatures. The form must be found wherever it is, and decoys (logos,
+signatures) must not be mistaken for it. The input is hostile, so this never raises and never
+logs: whatever cannot be read falls back to an empty value, and anything past a
+`DocumentLimits` bound becomes a marker attachment the pipeline reports as
+`unreadable_document`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from datetime import UTC, datetime
+from email import policy, utils
+from email.header import decode_header, make_header
+from email.message import EmailMessage, Message
+from email.parser import BytesParser
+from html.parser import HTMLParser
+from typing import Any
+
+from tnefparse import TNEF
+
+from mailbot.ingest.sniff import classify
+from mailbot.models import Attachment, DocKind, DocumentLimits, ParsedEmail
+
+# tnefparse logs from inside hostile input (names, property values): keep it out of our logs.
+logging.getLogger("tnefparse").addHandler(logging.NullHandler())
+logging.getLogger("tnefparse").propagate = False
+
+# The content type of a marker attachment (empty `data`, so kind EMPTY) standing for what is
+# past a limit: an attachment over max_attachment_bytes, a whole email over max_email_bytes or
+# too deeply nested to parse (then the only attachment), a forwarded email or winmail.dat nested
+# deeper than max_nesting. The pipeline reports it as `unreadable_document`.
+OVERSIZED_CONTENT_TYPE = "application/x-mailbot-oversized"
+
+BODY_TEXT_LIMIT = 64 * 1024
+_SMALL_IMAGE_BYTES = 32 * 1024  # logos and signature images are smaller than any scanned form
+_MAX_PARTS = 10_000  # MIME parts visited per email, whatever the nesting
+_MAX_MULTIPART_DEPTH = 64
+_MAX_HEADER_BLOCK = 1024 * 1024
+_NOT_A_DOCUMENT = frozenset({DocKind.OTHER, DocKind.EMPTY})
+_SIGNATURE_TYPES = frozenset({"application/pkcs7-signature", "application/x-pkcs7-signature"})
+_TNEF_MAGIC = b"\x78\x9f\x3e\x22"
+_EMAIL_HEADERS = frozenset(
+    {"from", "to", "subject", "date", "message-id", "mime-version", "received", "content-type"}
+)
+_HEADER_LINE = re.compile(rb"^([!-9;-~]+):", re.MULTILINE)
+_MSGID = re.compile(r"<[^<>\s]+>")
+_BARE_MSGID = re.compile(r"[^<>\s]+")
+_ADDRESS = re.compile(r"[^\s@<>()\[\],;:\"\\]+@[^\s@<>()\[\],;:\"\\]+")
+_CONTROLS = re.compile(r"[\x00-\x1f\x7f]+")
+_SURROGATES = re.compile(r"[\ud800-\udfff]")
+_PARSER = BytesParser(policy=policy.default)
+
+
+def parse_email(raw: bytes, limits: DocumentLimits) -> ParsedEmail:
+    """Parse one email. Never raises; see `OVERSIZED_CONTENT_TYPE` for what limits produce."""
+    readable = len(raw) <= limits.max_email_bytes
+    try:
+        msg = _PARSER.parsebytes(raw if readable else _header_block(raw), headersonly=not readable)
+    except Exception:  # the parser is lenient, but pathological nesting still blows its stack
+        readable = False
+        try:
+            msg = _PARSER.parsebytes(_header_block(raw), headersonly=True)
+        except Exception:
+            msg = EmailMessage(policy=policy.default)
+    attachments: list[Attachment] = []
+    if readable:
+        _Walker(limits, attachments).walk(msg, nesting=0, multipart_depth=0)
+    else:
+        attachments.append(_marker(None))
+    return ParsedEmail(
+        message_id=_msgid(_header(msg, "Message-ID")) or _synthetic_msgid(raw),
+        sender=_sender(msg),
+        subject=_header(msg, "Subject"),
+        sent_at=_sent_at(msg),
+        in_reply_to=_msgid(_header(msg, "In-Reply-To")) or None,
+        attachments=tuple(attachments),
+        body_text=_body_text(msg) if readable else "",
+    )
+
+
+def is_oversized(attachment: Attachment) -> bool:
+    """True for a marker attachment standing for something past a `DocumentLimits` bound."""
+    return attachment.content_type == OVERSIZED_CONTENT_TYPE
+
+
+class _Walker:
+    """Collects attachments depth-first, in the order a mail client would show them."""
+
+    def __init__(self, limits: DocumentLimits, out: list[Attachment]) -> None:
+        self.limits = limits
+        self.out = out
+        self.visited = 0
+
+    def full(self) -> bool:
+        return len(self.out) >= self.limits.max_attachments or self.visited >= _MAX_PARTS
+
+    def add(self, attachment: Attachment) -> None:
+        if len(self.out) < self.limits.max_attachments:
+            self.out.append(attachment)
+
+    def walk(
+        self, part: Message, nesting: int, multipart_depth: int, related: bool = False
+    ) -> None:
+        if self.full() or multipart_depth > _MAX_MULTIPART_DEPTH:
+            return
+        self.visited += 1
+        try:
+            ctype = part.get_content_type().lower()
+            if part.is_multipart() and ctype.startswith("message/"):  # a forwarded email
+                if nesting >= self.limits.max_nesting:
+                    self.add(_marker(_filename(part)))
+                else:
+                    for inner in _children(part):
+                        self.walk(inner, nesting + 1, 0)
+            elif part.is_multipart():
+                inner_related = ctype == "multipart/related"
+                for child in _children(part):
+                    self.walk(child, nesting, multipart_depth + 1, inner_related)
+            else:
+                self.leaf(part, ctype, nesting, related)
+        except Exception:  # noqa: S110 - one unreadable part must not hide the others
+            pass
+
+    def leaf(self, part: Message, ctype: str, nesting: int, related: bool) -> None:
+        filename = _filename(part)
+        if ctype in _SIGNATURE_TYPES or (filename or "").lower().endswith(".p7s"):
+            return  # an S/MIME signature, however it is labelled
+        disposition = (part.get_content_disposition() or "").lower()
+        if ctype.startswith("text/") and not filename and disposition != "attachment":
+            return  # a body, not an attachment
+        data = _data(part)
+        if len(data) > self.limits.max_attachment_bytes:
+            self.add(_marker(filename))
+            return
+        kind = classify(data)
+        if _is_decoration(part, kind, disposition, related):
+            return
+        self.file(filename, ctype, data, kind, nesting)
+
+    def file(
+        self, filename: str | None, ctype: str, data: bytes, kind: DocKind, nesting: int
+    ) -> None:
+        """Add one file, or descend into it when it is really a winmail.dat or an email."""
+        is_tnef = data.startswith(_TNEF_MAGIC)  # whatever it is called or declared as
+        is_email = kind is DocKind.OTHER and not is_tnef and _looks_like_email(data)
+        if (is_tnef or is_email) and nesting >= self.limits.max_nesting:
+            self.add(_marker(filename))
+        elif is_tnef:
+            self.tnef(filename, ctype, data, nesting)
+        elif is_email:
+            try:
+                inner = _PARSER.parsebytes(data)
+            except Exception:  # nested past the parser's stack
+                self.add(_marker(filename))
+                return
+            self.walk(inner, nesting + 1, 0)
+        else:
+            self.add(Attachment(filename=filename, content_type=ctype, data=data, kind=kind))
+
+    def tnef(self, filename: str | None, ctype: str, data: bytes, nesting: int) -> None:
+        try:
+            files = TNEF(data, do_checksum=False).attachments
+        except Exception:  # not really TNEF after all: keep it as the file it claims to be
+            self.add(
+                Attachment(filename=filename, content_type=ctype, data=data, kind=classify(data))
+            )
+            return
+        for item in files:
+            if self.full():
+                return
+            self.visited += 1
+            inner = item.data if isinstance(item.data, bytes) else b""
+            name = _tnef_name(item)
+            if len(inner) > self.limits.max_attachment_bytes:
+                self.add(_marker(name))
+            else:
+                self.file(name, "application/octet-stream", inner, classify(inner), nesting + 1)
+
+
+def _data(part: Message) -> bytes:
+    payload = part.get_payload(decode=True)
+    return payload if isinstance(payload, bytes) else b""
+
+
+def _children(part: Message) -> list[Message]:
+    payload = part.get_payload()
+    return [p for p in payload if isinstance(p, Message)] if isinstance(payload, list) else []
+
+
+def _is_decoration(part: Message, kind: DocKind, disposition: str, related: bool) -> bool:
+    """Logos, signature images and inline pictures: never a referral form."""
+    declared_image = part.get_content_maintype() == "image" and kind in _NOT_A_DOCUMENT
+    if kind is not DocKind.IMAGE and not declared_image:
+        return False
+    cid_image = related and "Content-ID" in part
+    return disposition == "inline" or cid_image or len(_data(part)) < _SMALL_IMAGE_BYTES
+
+
+def _marker(filename: str | None) -> Attachment:
+    return Attachment(
+        filename=filename, content_type=OVERSIZED_CONTENT_TYPE, data=b"", kind=classify(b"")
+    )
+
+
+def _tnef_name(item: Any) -> str | None:
+    try:  # tnefparse decodes an 8.3 name as UTF-8, which an 8-bit name fails
+        name = item.long_filename()
+    except Exception:
+        return None
+    return _safe_filename(name) if isinstance(name, str) else None
+
+
+def _looks_like_email(data: bytes) -> bool:
+    head = _header_block(data[:8192])
+    if not head.endswith(b"\n\n") or not _HEADER_LINE.match(head):
+        return False
+    names = {m.group(1).decode("ascii").lower() for m in _HEADER_LINE.finditer(head)}
+    return len(names & _EMAIL_HEADERS) >= 2
+
+
+def _header_block(raw: bytes) -> bytes:
+    """The headers up to the first blank line, ending in one; all of `raw` when there is none."""
+    head = raw[:_MAX_HEADER_BLOCK]
+    ends = [i for i in (head.find(b"\r\n\r\n"), head.find(b"\n\n")) if i >= 0]
+    return head[: min(ends)] + b"\n\n" if ends else head
+
+
+def _filename(part: Message) -> str | None:
+    try:
+        name = part.get_filename()
+    except Exception:
+        return None
+    return _safe_filename(name) if isinstance(name, str) else None
+
+
+def _safe_filename(name: str) -> str | None:
+    """Only the last path component, no control characters, valid Unicode, 255 chars at most."""
+    name = _clean(name).replace("\\", "/").rpartition("/")[2].strip().lstrip(".")
+    return name[:255] or None
+
+
+def _header(msg: Message, name: str, decode: bool = True) -> str:
+    """A header's value on one line, '' when absent; raw (`decode=False`) or when unparseable."""
+    if decode:
+        try:
+            value = msg.get(name)
+            return _clean("" if value is None else str(value))
+        except Exception:  # noqa: S110 - policy.default refuses some hostile values: go raw
+            pass
+    raw = next((str(v) for k, v in msg.raw_items() if k.lower() == name.lower()), "")
+    try:
+        return _clean(str(make_header(decode_header(raw))) if decode else raw)
+    except Exception:
+        return _clean(raw)
+
+
+def _clean(text: str) -> str:
+    return " ".join(_CONTROLS.sub(" ", _SURROGATES.sub("\ufffd", text)).split())
+
+
+def _msgid(value: str) -> str:
+    value = "".join(value.split())
+    if match := _MSGID.search(value):
+        value = match.group(0)
+    elif _BARE_MSGID.fullmatch(value):
+        value = f"<{value}>"
+    else:
+        return ""
+    return value if len(value) <= 998 else ""
+
+
+def _synthetic_msgid(raw: bytes) -> str:
+    return f"<sha256-{hashlib.sha256(raw).hexdigest()}@mailbot.invalid>"
+
+
+def _sender(msg: Message) -> str:
+    try:
+        addresses = [a.addr_spec for a in getattr(msg.get("From"), "addresses", ())]
+    except Exception:  # e.g. a display name decoding to CR/LF
+        # Undecoded, so an encoded word cannot smuggle in another address.
+        addresses = [utils.parseaddr(_header(msg, "From", decode=False))[1]]
+    for address in addresses:
+        if isinstance(address, str) and _ADDRESS.fullmatch(address):
+            return address.lower()
+    return ""
+
+
+def _sent_at(msg: Message) -> datetime | None:
+    try:
+        when = getattr(msg.get("Date"), "datetime", None)
+    except Exception:
+        return None
+    if not isinstance(when, datetime):
+        return None
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
+
+
+def _body_text(msg: EmailMessage) -> str:
+    try:
+        part = msg.get_body(preferencelist=("plain", "html"))
+        if part is None:
+            return ""
+        data = _data(part)[: 16 * BODY_TEXT_LIMIT]
+        try:
+            text = data.decode(part.get_content_charset() or "utf-8", "replace")
+        except LookupError:
+            text = data.decode("utf-8", "replace")
+        if part.get_content_type() == "text/html":
+            text = _strip_html(text)
+    except Exception:
+        return ""
+    return _SURROGATES.sub("\ufffd", text.replace("\r\n", "\n"))[:BODY_TEXT_LIMIT]
+
+
+class _TextOnly(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.chunks: list[str] = []
+        self.hidden = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.hidden += tag in ("script", "style")
+        self.chunks.append("\n" if tag in ("br", "p", "div", "tr", "li") else "")
+
+    def handle_endtag(self, tag: str) -> None:
+        self.hidden -= self.hidden > 0 and tag in ("script", "style")
+
+    def handle_data(self, data: str) -> None:
+        self.chunks.append("" if self.hidden else data)
+
+
+def _strip_html(html: str) -> str:
+    parser = _TextOnly()
+    parser.feed(html)
+    parser.close()
+    lines = (" ".join(line.split()) for line in "".join(parser.chunks).splitlines())
+    return "\n".join(line for line in lines if line)
