@@ -1,0 +1,300 @@
+"""Decide whether a Word (OOXML) zip is safe to hand to python-docx, before anyone parses it.
+
+A referral attachment is hostile input. A zip can declare a gigabyte per part, hold a few
+kilobytes that inflate to gigabytes, point many directory entries at the same (or overlapping)
+local data, carry a macro project, or hide a DTD (billion laughs, external entities) in any XML
+part. python-docx and lxml would trust all of it, so every check here runs first, on the raw
+bytes, with every loop and every read bounded by `DocumentLimits`: the answer is a reason code
+(`macro_content`, `unreadable_document`) or None, never an exception and never a hang.
+
+The standard library's `zipfile` reads the central directory (it is what python-docx uses, so
+both see the same entries), but overlaps between entries are checked here from the local
+headers, because `zipfile` in Python 3.11 does not.
+"""
+
+from __future__ import annotations
+
+import io
+import itertools
+import re
+import struct
+import zipfile
+import zlib
+from typing import NoReturn
+from xml.etree import ElementTree
+
+from mailbot.models import DocumentLimits
+
+MACRO = "macro_content"
+UNREADABLE = "unreadable_document"
+
+_REQUIRED_PARTS = ("[Content_Types].xml", "_rels/.rels", "word/document.xml")
+_CONTENT_TYPES = "[Content_Types].xml"
+_MAX_CONTENT_TYPES_BYTES = 1024 * 1024  # a real one is ~2 KB
+_TINY_ENTRY_BYTES = 100 * 1024  # below this a high ratio is harmless (and common)
+_CHUNK = 64 * 1024
+_LOCAL_HEADER = struct.Struct("<4s22xHH")  # signature .. name length, extra length
+_LOCAL_SIGNATURE = b"PK\x03\x04"
+_CENTRAL_SIGNATURE = b"PK\x01\x02"
+
+# A DTD is never needed in a Word part; looked for in every encoding lxml would accept.
+_DTD_PATTERNS = tuple(
+    word.encode(codec)
+    for word in ("<!doctype", "<!entity")
+    for codec in ("ascii", "utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be")
+)
+_DTD_TAIL = max(len(p) for p in _DTD_PATTERNS) - 1
+# Encodings in which a DTD is visible to the byte scan (ASCII-compatible, or UTF-16/32).
+_ALLOWED_ENCODINGS = frozenset(
+    {"utf-8", "utf8", "utf-16", "utf-16le", "utf-16be", "us-ascii", "ascii", "iso-8859-1",
+     "latin1", "windows-1252"}
+)  # fmt: skip
+# Byte orders libxml2 detects without a declaration but the scan does not cover: EBCDIC,
+# and UCS-4 in the two unusual orders.
+_EXOTIC_STARTS = (b"\x4c\x6f\xa7\x94", b"\x00\x00\x3c\x00", b"\x00\x3c\x00\x00")
+_ENCODING_DECL = re.compile(r"""^\s*<\?xml[^>]*?encoding\s*=\s*["']([^"']{0,40})["']""")
+_MACRO_NAMES = ("vbaproject.bin", "vbadata.xml")
+
+
+class _Rejected(Exception):  # internal control flow, never escapes
+    def __init__(self, code: str, detail: str) -> None:
+        super().__init__(detail)
+        self.code = code
+        self.detail = detail
+
+
+def inspect_package(data: bytes, limits: DocumentLimits) -> str | None:
+    """Return None when `data` is a safe Word package, else the reason code. Never raises."""
+    found = _check(data, limits)
+    return None if found is None else found[0]
+
+
+def _check(data: bytes, limits: DocumentLimits) -> tuple[str, str] | None:
+    """Like `inspect_package`, with a one-line detail (no document content) for the queue."""
+    try:
+        _inspect(data, limits)
+    except _Rejected as rejected:
+        return rejected.code, rejected.detail
+    except Exception as error:  # any parser failure on hostile input is just unreadable
+        return UNREADABLE, f"unreadable zip ({type(error).__name__})"
+    return None
+
+
+def _inspect(data: bytes, limits: DocumentLimits) -> None:
+    if not data:
+        _reject(UNREADABLE, "empty file")
+    if len(data) > limits.max_attachment_bytes:
+        _reject(UNREADABLE, "attachment over the size limit")
+    # Count directory records before zipfile builds an object per record: every record starts
+    # with this signature, so the count bounds what zipfile would allocate.
+    if data.count(_CENTRAL_SIGNATURE) > limits.max_zip_entries:
+        _reject(UNREADABLE, "too many zip entries")
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except zipfile.BadZipFile:
+        _reject(UNREADABLE, "not a zip file")
+    with archive:
+        infos = archive.infolist()
+        _check_directory(infos, limits)
+        _check_layout(data, infos, archive.start_dir)
+        _check_macro_names(infos)
+        content_types = _read_content_types(archive)
+        _check_macro_types(content_types)
+        try:
+            _scan_parts(archive, infos, content_types, limits)
+        except (zipfile.BadZipFile, zlib.error, EOFError):
+            _reject(UNREADABLE, "corrupt part data (bad CRC or compressed stream)")
+
+
+def _reject(code: str, detail: str) -> NoReturn:
+    raise _Rejected(code, detail)
+
+
+def _check_directory(infos: list[zipfile.ZipInfo], limits: DocumentLimits) -> None:
+    """Entry count, names, declared sizes and ratios: all from the directory, nothing inflated."""
+    if len(infos) > limits.max_zip_entries:
+        _reject(UNREADABLE, "too many zip entries")
+    seen: set[str] = set()
+    total_size = total_compressed = 0
+    for info in infos:
+        name = info.filename
+        if _unsafe_name(name):
+            _reject(UNREADABLE, "unsafe entry name (path traversal)")
+        key = name.lower()  # OPC part names are case-insensitive
+        if key in seen:
+            _reject(UNREADABLE, "duplicate entry name")
+        seen.add(key)
+        if info.flag_bits & 0x1:
+            _reject(UNREADABLE, "zip-level encrypted entry")
+        if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+            _reject(UNREADABLE, "unsupported compression method")
+        if info.compress_type == zipfile.ZIP_STORED and info.compress_size != info.file_size:
+            _reject(UNREADABLE, "stored entry with inconsistent sizes")
+        if info.file_size > limits.max_part_bytes:
+            _reject(UNREADABLE, "entry over the part size limit")
+        if _ratio_too_high(info.file_size, info.compress_size, limits):
+            _reject(UNREADABLE, "entry compression ratio too high")
+        total_size += info.file_size
+        total_compressed += info.compress_size
+    if total_size > limits.max_uncompressed_bytes:
+        _reject(UNREADABLE, "total uncompressed size over the limit")
+    if _ratio_too_high(total_size, total_compressed, limits):
+        _reject(UNREADABLE, "overall compression ratio too high")
+    names = {info.filename for info in infos}
+    for required in _REQUIRED_PARTS:
+        if required not in names:
+            _reject(UNREADABLE, f"missing part {required}")
+
+
+def _unsafe_name(name: str) -> bool:
+    if not name or "\\" in name or "\x00" in name or ":" in name or name.startswith("/"):
+        return True
+    return any(segment in ("..", ".") for segment in name.split("/"))
+
+
+def _ratio_too_high(size: int, compressed: int, limits: DocumentLimits) -> bool:
+    return size >= _TINY_ENTRY_BYTES and size > limits.max_compression_ratio * max(compressed, 1)
+
+
+def _check_layout(data: bytes, infos: list[zipfile.ZipInfo], directory_start: int) -> None:
+    """Each entry's local header and data must occupy its own byte range, in front of the
+    central directory: overlapping ranges are how zip bombs reuse one compressed kernel."""
+    spans: list[tuple[int, int]] = []
+    for info in infos:
+        start = info.header_offset
+        header = data[start : start + _LOCAL_HEADER.size]
+        if start < 0 or len(header) < _LOCAL_HEADER.size:
+            _reject(UNREADABLE, "local header outside the file (truncated)")
+        signature, name_length, extra_length = _LOCAL_HEADER.unpack(header)
+        if signature != _LOCAL_SIGNATURE:
+            _reject(UNREADABLE, "bad local header signature")
+        end = start + _LOCAL_HEADER.size + name_length + extra_length + info.compress_size
+        if end > directory_start or end > len(data):
+            _reject(UNREADABLE, "entry data runs past the central directory (truncated)")
+        spans.append((start, end))
+    spans.sort()
+    if spans and spans[0][0] != 0:
+        _reject(UNREADABLE, "data before the first entry")
+    for (_, previous_end), (start, _) in itertools.pairwise(spans):
+        if start < previous_end:
+            _reject(UNREADABLE, "overlapping zip entries (zip bomb)")
+
+
+def _check_macro_names(infos: list[zipfile.ZipInfo]) -> None:
+    for info in infos:
+        lowered = info.filename.lower()
+        basename = lowered.rpartition("/")[2]
+        if basename in _MACRO_NAMES:
+            _reject(MACRO, "VBA project part")
+        if "/activex/" in f"/{lowered}" or basename.startswith("activex"):
+            _reject(MACRO, "ActiveX control part")
+
+
+def _read_content_types(archive: zipfile.ZipFile) -> dict[str, str]:
+    """Map '/part/name' and '.ext' (lower case) to content types, from a DTD-free file."""
+    info = archive.getinfo(_CONTENT_TYPES)
+    if info.file_size > _MAX_CONTENT_TYPES_BYTES:
+        _reject(UNREADABLE, "oversized [Content_Types].xml")
+    raw = _read_capped(archive, info, _MAX_CONTENT_TYPES_BYTES)
+    if _has_dtd(raw.lower()):
+        _reject(UNREADABLE, "DTD in [Content_Types].xml")
+    root = ElementTree.fromstring(raw)  # noqa: S314 - DTD-free (checked above): nothing expands
+    types: dict[str, str] = {}
+    for element in root.iter():
+        tag = element.tag.rpartition("}")[2]
+        content_type = element.get("ContentType", "").lower()
+        if tag == "Default":
+            types["." + element.get("Extension", "").lower()] = content_type
+        elif tag == "Override":
+            types[element.get("PartName", "").lower()] = content_type
+    return types
+
+
+def _check_macro_types(content_types: dict[str, str]) -> None:
+    for content_type in content_types.values():
+        if any(word in content_type for word in ("macroenabled", "vbaproject", "vbadata")):
+            _reject(MACRO, "macro-enabled content type")
+        if "activex" in content_type:
+            _reject(MACRO, "ActiveX content type")
+
+
+def _effective_type(name: str, content_types: dict[str, str]) -> str:
+    lowered = name.lower()
+    override = content_types.get("/" + lowered)
+    if override is not None:
+        return override
+    return content_types.get("." + lowered.rpartition(".")[2], "")
+
+
+def _scan_parts(
+    archive: zipfile.ZipFile,
+    infos: list[zipfile.ZipInfo],
+    content_types: dict[str, str],
+    limits: DocumentLimits,
+) -> None:
+    """Inflate every part once, streaming, capped at its declared size: this checks every CRC
+    (python-docx reads every part) and looks for a DTD in anything that may be parsed as XML.
+    Image parts are never parsed as XML by python-docx, so only their CRC is checked."""
+    budget = limits.max_uncompressed_bytes
+    for info in infos:
+        is_image = _effective_type(info.filename, content_types).startswith("image/")
+        budget -= _scan_part(archive, info, budget, look_for_dtd=not is_image)
+
+
+def _scan_part(
+    archive: zipfile.ZipFile, info: zipfile.ZipInfo, budget: int, *, look_for_dtd: bool
+) -> int:
+    cap = min(info.file_size, budget)
+    read = 0
+    tail = b""
+    head = b""
+    with archive.open(info) as stream:  # zipfile checks the local name and, at EOF, the CRC
+        for _ in range(cap // _CHUNK + 2):  # bounded even if the stream misbehaves
+            chunk = stream.read(min(_CHUNK, cap - read + 1))
+            if not chunk:
+                break
+            read += len(chunk)
+            if read > cap:
+                _reject(UNREADABLE, "part inflates past its declared size")
+            if look_for_dtd:
+                if len(head) < 256:
+                    head = (head + chunk)[:256]
+                window = (tail + chunk).lower()
+                if _has_dtd(window):
+                    _reject(UNREADABLE, "DTD (DOCTYPE/ENTITY) in an XML part")
+                tail = window[-_DTD_TAIL:]
+        else:
+            _reject(UNREADABLE, "part did not end where declared")
+    if read != info.file_size:
+        _reject(UNREADABLE, "part shorter than declared (truncated)")
+    if look_for_dtd and not _encoding_allowed(head):
+        _reject(UNREADABLE, "XML part in an unexpected encoding")
+    return read
+
+
+def _has_dtd(lowered: bytes) -> bool:
+    return any(pattern in lowered for pattern in _DTD_PATTERNS)
+
+
+def _encoding_allowed(head: bytes) -> bool:
+    """An exotic encoding (UTF-7, EBCDIC...) could spell a DTD the scan cannot see."""
+    if head.startswith(_EXOTIC_STARTS):
+        return False
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        text = head.decode("utf-16", "replace")
+    elif head.startswith(b"<\x00"):
+        text = head.decode("utf-16-le", "replace")
+    elif head.startswith(b"\x00<"):
+        text = head.decode("utf-16-be", "replace")
+    else:
+        text = head.removeprefix(b"\xef\xbb\xbf").decode("latin-1")
+    match = _ENCODING_DECL.match(text)
+    return match is None or match.group(1).strip().lower() in _ALLOWED_ENCODINGS
+
+
+def _read_capped(archive: zipfile.ZipFile, info: zipfile.ZipInfo, cap: int) -> bytes:
+    with archive.open(info) as stream:
+        data = stream.read(cap + 1)
+    if len(data) > cap:
+        _reject(UNREADABLE, "part inflates past its cap")
+    return data
