@@ -22,7 +22,7 @@ from mailbot.errors import HistoryImportError
 from mailbot.formdef import AREAS
 from mailbot.models import Decision, FormData, Frozen, HistoryEntry, Outcome, Person
 from mailbot.store import Store, dumps
-from mailbot.validate.names import full_name_key, name_key, split_aliases
+from mailbot.validate.names import full_name_key, name_key
 
 HISTORY_HEADER = (
     "reference", "marac_area", "marac_date", "victim_surname", "victim_forenames",
@@ -98,7 +98,8 @@ class Casebook:
         rows = list(self.store.db.query("SELECT * FROM cases WHERE reference = ?", [reference]))
         return _case(rows[0]) if rows else None
 
-    def list(self, outcomes: Iterable[Outcome] | None = None) -> list[CaseRecord]:
+    def cases(self, outcomes: Iterable[Outcome] | None = None) -> list[CaseRecord]:
+        """Cases in arrival order, optionally only those with these outcomes."""
         sql = "SELECT * FROM cases"
         params: list[str] = []
         if outcomes is not None:
@@ -112,14 +113,14 @@ class Casebook:
         self, doc_sha256: str, victim_key: str | None, incident: date | None, source: str,
     ) -> str | None:
         """An earlier, not returned, case with the same document or victim+incident+agency."""
-        live = "outcome != 'returned'"
         rows = list(self.store.db.query(
-            f"SELECT reference FROM cases WHERE doc_sha256 = ? AND {live}"
+            "SELECT reference FROM cases WHERE doc_sha256 = ? AND outcome != 'returned'"
             " ORDER BY received_at LIMIT 1", [doc_sha256]))
         if not rows and victim_key and incident:
             rows = list(self.store.db.query(
-                f"SELECT reference FROM cases WHERE victim_key = ? AND incident_date = ?"
-                f" AND COALESCE(agency, sender) = ? AND {live} ORDER BY received_at LIMIT 1",
+                "SELECT reference FROM cases WHERE victim_key = ? AND incident_date = ?"
+                " AND COALESCE(agency, sender) = ? AND outcome != 'returned'"
+                " ORDER BY received_at LIMIT 1",
                 [victim_key, incident.isoformat(), source]))
         return str(rows[0]["reference"]) if rows else None
 
@@ -154,13 +155,13 @@ class Casebook:
         keys = sorted({full_name_key(person.forenames, person.surname)}
                       | {name_key(a) for a in person.aliases} - {""})
         marks = ", ".join("?" for _ in keys)
-        rows = self.store.db.query(
-            "SELECT * FROM people WHERE dob = ?"
+        sql = (
+            "SELECT * FROM people WHERE dob = ?"  # noqa: S608 (only ? placeholders added)
             f" UNION SELECT * FROM people WHERE name_key IN ({marks})"
             " UNION SELECT p.* FROM people p JOIN alias_keys a ON a.person_id = p.id"
-            f" WHERE a.key IN ({marks})",
-            [_iso(person.dob) or "", *keys, *keys],
+            f" WHERE a.key IN ({marks})"
         )
+        rows = self.store.db.query(sql, [_iso(person.dob) or "", *keys, *keys])
         return [_hearing(r) for r in rows]
 
     def import_history(self, text: str) -> int:

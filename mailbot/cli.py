@@ -86,7 +86,7 @@ def cases() -> None:
 def cases_list(ctx: click.Context, as_json: bool) -> None:
     """One line (or JSON object) per processed email."""
     with _app(ctx) as app:
-        _print_cases(app.casebook.list(), as_json)
+        _print_cases(app.casebook.cases(), as_json)
 
 
 @cases.command("show")
@@ -112,7 +112,7 @@ def queue() -> None:
 def queue_list(ctx: click.Context, as_json: bool) -> None:
     """The held items, oldest first."""
     with _app(ctx) as app:
-        _print_cases(app.casebook.list([Outcome.HELD]), as_json)
+        _print_cases(app.casebook.cases([Outcome.HELD]), as_json)
 
 
 @main.group()

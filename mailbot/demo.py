@@ -15,7 +15,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from mailbot import logs
 from mailbot.app import SystemClock, open_app
+from mailbot.casebook import CaseRecord
 from mailbot.dispatch.encrypt import encrypt_docx
 from mailbot.formwriter import FillStyle, render_form
 from mailbot.ingest.maildir import MaildirMailbox
@@ -40,7 +42,7 @@ class _Builder:
     """Makes the scenario emails, one after another, a minute apart."""
 
     def __init__(self, today: datetime) -> None:
-        self.rng = random.Random(20261102)
+        self.rng = random.Random(20261102)  # noqa: S311 (fictional demo data)
         self.today = today.date()
         self.sent = today - timedelta(hours=1)
         self.scenarios: list[Scenario] = []
@@ -165,6 +167,9 @@ def run_demo(workspace: Path, echo: Callable[[str], None] = print) -> None:
     now = datetime.now(UTC)
     scenarios, history = build_scenarios(now)
     app = open_app(config_path, SystemClock())
+    log_path = app.config.service.state_dir / "mailbot.log"
+    log_file = log_path.open("a", encoding="utf-8")
+    logs.configure("console", "info", stream=log_file)
     try:
         app.casebook.import_history(history)
         inbox = MaildirMailbox(app.config.mail_dir)
@@ -174,26 +179,28 @@ def run_demo(workspace: Path, echo: Callable[[str], None] = print) -> None:
         echo(f"Delivered {len(scenarios)} emails to {app.config.mail_dir / 'Inbox'}; "
              "processing...\n")
         app.runner().run_once()
-        by_message = {c.message_id: c for c in app.casebook.list()}
+        by_message = {c.message_id: c for c in app.casebook.cases()}
         echo(_summary(scenarios, by_message))
     finally:
         app.close()
-    echo(f"\nWorkspace: {workspace}/ (state in var/, mail in var/mail/)")
+        logs.reset()
+        log_file.close()
+    echo(f"\nWorkspace: {workspace}/ (state in var/, mail in var/mail/, log in {log_path.name})")
     echo(f"Look closer: mailbot --config {config_path} cases show <REFERENCE>")
 
 
-def _summary(scenarios: list[Scenario], by_message: dict[str, object]) -> str:
-    rows = [("#", "SCENARIO", "FROM", "REFERENCE", "OUTCOME", "CODES")]
+def _summary(scenarios: list[Scenario], by_message: dict[str, CaseRecord]) -> str:
+    rows = [("#", "SCENARIO", "FROM", "REFERENCE", "OUTCOME", "REASONS / WARNINGS", "CRITERIA")]
     for n, s in enumerate(scenarios, 1):
         case = by_message.get(s.message_id)
         domain = s.sender.rpartition("@")[2]
         if case is None:
-            rows.append((str(n), s.what, domain, "-", "password used", ""))
+            rows.append((str(n), s.what, domain, "-", "(password)", "opened the one above", ""))
             continue
-        d = case.decision  # type: ignore[attr-defined]
-        codes = ", ".join([*d.reasons, *d.warnings, *d.criteria])
-        rows.append((str(n), s.what, domain, case.reference,  # type: ignore[attr-defined]
-                     d.outcome.value, codes))
+        d = case.decision
+        rows.append((str(n), s.what, domain, case.reference,
+                     d.outcome.value, ", ".join([*d.reasons, *d.warnings]) or "-",
+                     ", ".join(d.criteria) or "-"))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     return "\n".join("  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)).rstrip()
                      for r in rows)

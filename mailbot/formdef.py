@@ -50,7 +50,7 @@ NOT_KNOWN_WORDS = frozenset(
     {"n/k", "nk", "not known", "unknown", "tbc", "-", "n/a", "na", "none known", "not known."}
 )
 # Typed marks for a tick box (compared after trimming; letters case-insensitively).
-TICKED_MARKS = frozenset({"x", "yes", "y", "✓", "✔", "☒", "■", "☑", "✗", "✘"})
+TICKED_MARKS = frozenset({"x", "yes", "y", "✓", "✔", "☒", "■", "☑", "✗", "✘", "√"})
 UNTICKED_MARKS = frozenset({"", "☐", "no", "n", "□"})
 CHECKED_GLYPH = "☒"
 UNCHECKED_GLYPH = "☐"

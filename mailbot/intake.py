@@ -168,7 +168,7 @@ class Intake:
         candidates = tuple(password_candidates(email))
         opened: list[tuple[dict[str, object], _Assessed]] = []
         for held in waiting if candidates else []:
-            held_email = parse_email(bytes(held["raw"]), self.config.limits)  # type: ignore[arg-type]
+            held_email = parse_email(bytes(held["raw"]), self.config.limits)
             assessed = self._assess(held_email, candidates)
             if "cannot_decrypt" not in assessed.decision.reasons:
                 opened.append((held, assessed))

@@ -49,6 +49,11 @@ def configure(fmt: str = "json", level: str = "info", stream: TextIO | None = No
     )
 
 
+def reset() -> None:
+    """Back to structlog's defaults (after a command that logged to a file it now closes)."""
+    structlog.reset_defaults()
+
+
 def get_logger() -> structlog.typing.FilteringBoundLogger:
     logger: structlog.typing.FilteringBoundLogger = structlog.get_logger("mailbot")
     return logger

@@ -21,7 +21,8 @@ def test_example_config_describes_the_demo_deployment(workspace: Path) -> None:
     config = load_config(workspace / "mailbot.toml")
     assert config.mailbox.address == "marac_referrals@west-midlands.pnn.police.uk"
     assert config.team.address == "marac_team@west-midlands.pnn.police.uk"
-    assert len(config.agencies) == 11 and len(config.areas) == 7
+    assert len(config.agencies) == 11
+    assert len(config.areas) == 7
     assert config.agency_for("x@BirminghamChildrensTrust.co.uk").id == "bct"  # type: ignore[union-attr]
     assert config.agency_for("someone@gmail.com") is None
     assert config.is_secure_address("marac.asc@sandwell.gov.uk")  # secure by name
@@ -105,4 +106,5 @@ def test_cli_exits_2_with_one_line_on_a_bad_config(workspace: Path) -> None:
     )
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and "service.poll_intervall" in lines[0]
+    assert len(lines) == 1
+    assert "service.poll_intervall" in lines[0]

@@ -18,7 +18,6 @@ import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
-import hostile_corpus as corpus
 import msoffcrypto
 import olefile
 import pytest
@@ -35,6 +34,7 @@ from mailbot.ingest.decrypt import (
 )
 from mailbot.ingest.ooxml import inspect_package
 from mailbot.models import DocumentLimits
+from tests import hostile_corpus as corpus
 
 LIMITS = DocumentLimits()
 ENCRYPTED_DIR = Path(__file__).resolve().parents[1] / "data" / "forms" / "encrypted"

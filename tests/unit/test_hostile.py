@@ -12,7 +12,6 @@ import json
 import random
 from pathlib import Path
 
-import hostile_corpus as corpus
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -21,6 +20,7 @@ from mailbot.ingest.decrypt import Decrypted, decrypt
 from mailbot.ingest.ooxml import inspect_package
 from mailbot.ingest.sniff import classify
 from mailbot.models import DocKind, DocumentLimits
+from tests import hostile_corpus as corpus
 
 LIMITS = DocumentLimits()
 HOSTILE_DIR = Path(__file__).resolve().parents[1] / "data" / "hostile"

@@ -12,12 +12,12 @@ import tracemalloc
 import warnings
 import zipfile
 
-import hostile_corpus as corpus
 import pytest
 
 from mailbot.ingest import ooxml
 from mailbot.ingest.ooxml import inspect_package
 from mailbot.models import DocumentLimits
+from tests import hostile_corpus as corpus
 
 LIMITS = DocumentLimits()
 MACRO = "macro_content"

@@ -18,8 +18,10 @@ def test_readme_gives_a_demo_and_a_test_command() -> None:
     WHEN its shell blocks are read
     THEN the first installs and runs the demo and the second runs pytest."""
     demo, tests = _commands()[:2]
-    assert demo.startswith("python3 -m venv .venv") and demo.endswith("mailbot demo")
-    assert tests.startswith("python3 -m venv .venv") and tests.endswith("pytest")
+    assert demo.startswith("python3 -m venv .venv")
+    assert demo.endswith("mailbot demo")
+    assert tests.startswith("python3 -m venv .venv")
+    assert tests.endswith("pytest")
 
 
 def test_ci_runs_exactly_the_readme_test_command() -> None:

@@ -121,4 +121,4 @@ def test_cases_round_trip_and_duplicates_ignore_returned(tmp_path: Path) -> None
     assert book.find_duplicate("d1", None, None, "") == "R-1"
     assert book.find_duplicate("d2", None, None, "") is None
     assert book.find_duplicate("zz", "v1", date(2026, 10, 30), "West Midlands Police") == "R-1"
-    assert [c.reference for c in book.list([Outcome.RETURNED])] == ["R-2"]
+    assert [c.reference for c in book.cases([Outcome.RETURNED])] == ["R-2"]

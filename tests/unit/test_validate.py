@@ -41,7 +41,8 @@ def test_a_complete_form_has_no_field_problems() -> None:
     report = check_fields(good(), today=TODAY)
     assert report.codes == ()
     assert report.facts.referral_date == TODAY
-    assert report.facts.area is not None and report.facts.victim is not None
+    assert report.facts.area is not None
+    assert report.facts.victim is not None
 
 
 @pytest.mark.parametrize("field_id", ["referral_date", "marac_area", "victim_surname",
@@ -119,7 +120,8 @@ def test_visible_high_risk_is_counted_from_ticks_not_the_declared_score() -> Non
     form = with_values(with_dash_yes(good(), 13), dash_score="15")
     d = decision_for(form)
     assert d.outcome is Outcome.RETURNED
-    assert "threshold_not_met" in d.reasons and "dash_score_mismatch" in d.warnings
+    assert "threshold_not_met" in d.reasons
+    assert "dash_score_mismatch" in d.warnings
 
 
 def test_fourteen_ticks_meet_the_threshold() -> None:
@@ -127,7 +129,8 @@ def test_fourteen_ticks_meet_the_threshold() -> None:
     WHEN decided
     THEN the case is accepted on visible high risk."""
     d = decision_for(with_dash_yes(good(), 14))
-    assert d.outcome is Outcome.ACCEPTED and d.criteria == ("visible_high_risk",)
+    assert d.outcome is Outcome.ACCEPTED
+    assert d.criteria == ("visible_high_risk",)
 
 
 def test_professional_judgement_needs_twenty_words() -> None:
@@ -140,7 +143,8 @@ def test_professional_judgement_needs_twenty_words() -> None:
     assert short.outcome is Outcome.RETURNED
     assert {"invalid_field:pj_rationale", "threshold_not_met"} <= set(short.reasons)
     long = decision_for(with_values(base, pj_rationale=" ".join(["word"] * 20)))
-    assert long.outcome is Outcome.ACCEPTED and long.criteria == ("professional_judgement",)
+    assert long.outcome is Outcome.ACCEPTED
+    assert long.criteria == ("professional_judgement",)
 
 
 def test_escalation_needs_three_callouts() -> None:
@@ -151,7 +155,8 @@ def test_escalation_needs_three_callouts() -> None:
                       reason_escalation=True)
     assert decision_for(with_values(base, police_callouts_12m="2")).outcome is Outcome.RETURNED
     d = decision_for(with_values(base, police_callouts_12m="3"))
-    assert d.outcome is Outcome.ACCEPTED and d.criteria == ("escalation",)
+    assert d.outcome is Outcome.ACCEPTED
+    assert d.criteria == ("escalation",)
 
 
 def test_no_reason_ticked_is_returned_with_the_threshold() -> None:
@@ -170,7 +175,8 @@ def test_chair_review_policy_holds_a_below_threshold_referral() -> None:
     THEN it is held for chair_review, but field problems are still returned."""
     form = with_ticks(with_dash_yes(good(), 9), reason_visible_high_risk=False)
     held = decision_for(form, below="chair_review")
-    assert held.outcome is Outcome.HELD and held.reasons[0] == "chair_review"
+    assert held.outcome is Outcome.HELD
+    assert held.reasons[0] == "chair_review"
     broken = decision_for(with_values(form, victim_dob=""), below="chair_review")
     assert broken.outcome is Outcome.RETURNED
 
@@ -208,7 +214,8 @@ def test_an_undeclared_repeat_is_detected() -> None:
     form = good()
     d = decision_for(form, history=[_hearing(form, "OLD-1", date(2026, 7, 1))])
     assert d.outcome is Outcome.ACCEPTED
-    assert "repeat_detected" in d.warnings and "repeat" in d.criteria
+    assert "repeat_detected" in d.warnings
+    assert "repeat" in d.criteria
     assert d.repeat_of == "OLD-1"
 
 
@@ -218,7 +225,8 @@ def test_a_hearing_outside_twelve_months_is_not_a_repeat() -> None:
     THEN it is not a repeat."""
     form = good()
     d = decision_for(form, history=[_hearing(form, "OLD-1", date(2025, 9, 1))])
-    assert d.repeat_of is None and "repeat_detected" not in d.warnings
+    assert d.repeat_of is None
+    assert "repeat_detected" not in d.warnings
 
 
 def test_aliases_and_typing_differences_still_match() -> None:
@@ -239,7 +247,8 @@ def test_near_matches_are_held_for_an_administrator() -> None:
     form = good()
     hearing = _hearing(form, "OLD-3", date(2026, 8, 1), forenames="Zelda")
     d = decision_for(form, history=[hearing])
-    assert d.outcome is Outcome.HELD and d.reasons == ("possible_repeat",)
+    assert d.outcome is Outcome.HELD
+    assert d.reasons == ("possible_repeat",)
     assert d.possible_repeats == ("OLD-3",)
 
 
@@ -249,7 +258,8 @@ def test_same_name_with_one_dob_part_different_is_a_near_match() -> None:
     THEN it is a possible repeat, not a certain one."""
     form = good()
     report = check_fields(form, today=TODAY)
-    assert report.facts.victim and report.facts.victim.dob
+    assert report.facts.victim
+    assert report.facts.victim.dob
     dob = report.facts.victim.dob
     d = decision_for(form, history=[_hearing(form, "OLD-4", date(2026, 8, 1),
                                              dob=dob.replace(year=dob.year - 1))])
@@ -263,7 +273,8 @@ def test_repeat_not_needing_discussion_is_information_only() -> None:
     form = with_values(with_ticks(good(), reason_repeat=True), referral_type="Repeat referral",
                        previous_marac_date="01/08/2026", repeat_needs_discussion="No")
     d = decision_for(form)
-    assert d.outcome is Outcome.INFO_ONLY and "repeat" in d.criteria
+    assert d.outcome is Outcome.INFO_ONLY
+    assert "repeat" in d.criteria
 
 
 def test_fourth_marac_in_six_months_adds_desktop_review() -> None:
@@ -282,7 +293,8 @@ def test_a_duplicate_is_only_answered_as_a_duplicate() -> None:
     WHEN decided
     THEN it is returned as duplicate of the original and nothing else."""
     d = decision_for(good(), duplicate_of="MARAC-2026-00001")
-    assert d.outcome is Outcome.RETURNED and d.reasons == ("duplicate",)
+    assert d.outcome is Outcome.RETURNED
+    assert d.reasons == ("duplicate",)
     assert d.duplicate_of == "MARAC-2026-00001"
 
 
