@@ -12,7 +12,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from mailbot.casebook import Casebook
-from mailbot.config import Config, Secrets, load_config, load_secrets
+from mailbot.config import Config, load_config
+from mailbot.credentials import Secrets, load_secrets
 from mailbot.ingest.mailbox import Mailbox
 from mailbot.ingest.maildir import MaildirMailbox
 from mailbot.intake import Clock, Intake

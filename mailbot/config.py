@@ -2,14 +2,11 @@
 
 Everything a deployment can change is a field here, checked eagerly when mailbot starts, so
 a typo fails at once with the key named instead of as a wrong decision weeks later. Secrets
-(agency passwords, server credentials) live in a separate file that must be private to the
-service account (mode 0600), or come from systemd's credentials directory.
+(agency passwords, server credentials) are loaded separately, by `mailbot.credentials`.
 """
 
 from __future__ import annotations
 
-import os
-import stat
 import tomllib
 from datetime import date, time
 from pathlib import Path
@@ -20,7 +17,6 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    SecretStr,
     ValidationError,
     ValidationInfo,
     field_validator,
@@ -41,7 +37,6 @@ DEFAULT_SECURE_DOMAINS = (
     "gsx.gov.uk",
     "gse.gov.uk",
 )
-CREDENTIAL_NAME = "secrets"  # systemd: LoadCredential=secrets:/etc/mailbot/secrets.toml
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday")
 
 
@@ -233,71 +228,16 @@ def _in_domain(domain: str, parent: str) -> bool:
     return domain == parent or domain.endswith("." + parent)
 
 
-class Secrets(BaseModel):
-    """Agency passwords (current first, then previous) and service credentials."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-    agencies: dict[str, AgencySecrets] = {}
-    credentials: dict[str, SecretStr] = {}
-
-    def passwords_for(self, agency_id: str | None) -> list[str]:
-        if agency_id is None or agency_id not in self.agencies:
-            return []
-        return [p.get_secret_value() for p in self.agencies[agency_id].passwords]
-
-
-class AgencySecrets(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-    passwords: tuple[SecretStr, ...] = ()
-
-
-Secrets.model_rebuild()
-
-
 def load_config(path: Path) -> Config:
     """Read and validate a config file; relative paths resolve against its directory."""
-    data = _read_toml(path, "config")
+    data = read_toml(path, "config")
     try:
         return Config.model_validate(data, context={"base": path.resolve().parent})
     except ValidationError as exc:
-        raise _config_error(exc) from None
+        raise config_error(exc) from None
 
 
-def load_secrets(config: Config, environ: dict[str, str] | None = None) -> Secrets:
-    """Load secrets from systemd's credentials directory, else the configured file."""
-    env = os.environ if environ is None else environ
-    cred_dir = env.get("CREDENTIALS_DIRECTORY")
-    path = Path(cred_dir) / CREDENTIAL_NAME if cred_dir else config.service.secrets_file
-    if path is None:
-        return Secrets()
-    if not cred_dir:
-        _check_private(path)
-    data = _read_toml(path, "secrets")
-    try:
-        secrets = Secrets.model_validate(data)
-    except ValidationError as exc:
-        raise _config_error(exc, prefix="secrets") from None
-    known = {a.id for a in config.agencies}
-    stray = sorted(set(secrets.agencies) - known)
-    if stray:
-        raise ConfigError("secrets.agencies", f"no agency with id {stray} in the config")
-    return secrets
-
-
-def _check_private(path: Path) -> None:
-    try:
-        mode = path.stat().st_mode
-    except FileNotFoundError:
-        raise ConfigError("service.secrets_file", f"{path} does not exist") from None
-    if mode & (stat.S_IRWXG | stat.S_IRWXO):
-        raise ConfigError(
-            "service.secrets_file",
-            f"{path} is readable by others (mode {stat.S_IMODE(mode):04o}); "
-            f"run: chmod 600 {path}",
-        )
-
-
-def _read_toml(path: Path, what: str) -> dict[str, Any]:
+def read_toml(path: Path, what: str) -> dict[str, Any]:
     try:
         with path.open("rb") as handle:
             return tomllib.load(handle)
@@ -308,7 +248,7 @@ def _read_toml(path: Path, what: str) -> dict[str, Any]:
         raise ConfigError("", f"{what} file {path} is not valid TOML ({exc})") from None
 
 
-def _config_error(exc: ValidationError, prefix: str = "") -> ConfigError:
+def config_error(exc: ValidationError, prefix: str = "") -> ConfigError:
     first = exc.errors(include_input=False)[0]
     key = ".".join(str(p) for p in (prefix, *first["loc"]) if p != "")
     return ConfigError(key, first["msg"].removeprefix("Value error, "))

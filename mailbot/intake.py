@@ -19,7 +19,8 @@ import structlog
 
 from mailbot import pipeline
 from mailbot.casebook import Casebook, CaseRecord
-from mailbot.config import Config, Secrets
+from mailbot.config import Config
+from mailbot.credentials import Secrets
 from mailbot.ingest.mailbox import Mailbox
 from mailbot.ingest.mime import parse_email
 from mailbot.ingest.passwords import is_password_email, password_candidates

@@ -19,7 +19,7 @@ import pytest
 from mailbot import logs
 from mailbot.app import App
 from mailbot.casebook import CaseRecord
-from mailbot.config import Secrets
+from mailbot.credentials import Secrets
 from mailbot.dispatch.encrypt import encrypt_docx
 from mailbot.formwriter import render_form
 from mailbot.models import FormData, Outcome

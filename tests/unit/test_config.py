@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from mailbot.config import load_config, load_secrets
+from mailbot.config import load_config
+from mailbot.credentials import load_secrets
 from mailbot.errors import ConfigError
 
 

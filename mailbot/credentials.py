@@ -1,0 +1,75 @@
+"""The secrets mailbot needs, kept apart from the configuration.
+
+Agency passwords and server credentials must never sit in the config file or the repo: they
+live in a separate file private to the service account (mode 0600, or mailbot refuses to
+start), or come from systemd's credentials directory (LoadCredential=), which takes
+precedence. Values are SecretStr, so no repr or log line can show them.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError
+
+from mailbot.config import Config, config_error, read_toml
+from mailbot.errors import ConfigError
+
+CREDENTIAL_NAME = "secrets"  # systemd: LoadCredential=secrets:/etc/mailbot/secrets.toml
+
+
+class Secrets(BaseModel):
+    """Agency passwords (current first, then previous) and service credentials."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    agencies: dict[str, AgencySecrets] = {}
+    credentials: dict[str, SecretStr] = {}
+
+    def passwords_for(self, agency_id: str | None) -> list[str]:
+        if agency_id is None or agency_id not in self.agencies:
+            return []
+        return [p.get_secret_value() for p in self.agencies[agency_id].passwords]
+
+
+class AgencySecrets(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    passwords: tuple[SecretStr, ...] = ()
+
+
+Secrets.model_rebuild()
+
+
+def load_secrets(config: Config, environ: dict[str, str] | None = None) -> Secrets:
+    """Load secrets from systemd's credentials directory, else the configured file."""
+    env = os.environ if environ is None else environ
+    cred_dir = env.get("CREDENTIALS_DIRECTORY")
+    path = Path(cred_dir) / CREDENTIAL_NAME if cred_dir else config.service.secrets_file
+    if path is None:
+        return Secrets()
+    if not cred_dir:
+        _check_private(path)
+    data = read_toml(path, "secrets")
+    try:
+        secrets = Secrets.model_validate(data)
+    except ValidationError as exc:
+        raise config_error(exc, prefix="secrets") from None
+    known = {a.id for a in config.agencies}
+    stray = sorted(set(secrets.agencies) - known)
+    if stray:
+        raise ConfigError("secrets.agencies", f"no agency with id {stray} in the config")
+    return secrets
+
+
+def _check_private(path: Path) -> None:
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        raise ConfigError("service.secrets_file", f"{path} does not exist") from None
+    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise ConfigError(
+            "service.secrets_file",
+            f"{path} is readable by others (mode {stat.S_IMODE(mode):04o}); "
+            f"run: chmod 600 {path}",
+        )
