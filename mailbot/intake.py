@@ -24,7 +24,7 @@ from mailbot.credentials import Secrets
 from mailbot.ingest.mailbox import Mailbox
 from mailbot.ingest.mime import parse_email
 from mailbot.ingest.passwords import is_password_email, password_candidates
-from mailbot.models import Decision, Folder, MailboxMessage, Outcome, ParsedEmail
+from mailbot.models import Decision, Folder, MailboxMessage, Outcome, ParsedEmail, Person
 from mailbot.store import Store
 from mailbot.validate.names import victim_key
 
@@ -109,7 +109,7 @@ class Intake:
                                             sender=email.sender, config=self.config,
                                             today=today)
         return _Assessed(decision=decision, opened=opened, report_area=facts.area,
-                         victim_key=vkey, incident=facts.incident_date,
+                         victim=facts.victim, victim_key=vkey, incident=facts.incident_date,
                          referral_date=facts.referral_date)
 
     def _record(self, message: MailboxMessage, email: ParsedEmail, key: str,
@@ -131,7 +131,8 @@ class Intake:
                 encrypted=bool(assessed.opened and assessed.opened.encrypted),
                 form=assessed.opened.form if assessed.opened else None,
             )
-            self._save_case(conn, case, message, key)
+            held_raw = message.raw if "cannot_decrypt" in decision.reasons else None
+            self._save_case(conn, case, assessed.victim, held_raw)
             if assessed.error:
                 self.store.audit(conn, ACTOR, "processing_error", ref, f"error={assessed.error}")
             self.store.ledger_finish(conn, key, kind="referral", folder=folder.value,
@@ -142,20 +143,18 @@ class Intake:
         self._move(message, key, folder)
         return ref
 
-    def _save_case(self, conn: sqlite3.Connection, case: CaseRecord,
-                   message: MailboxMessage, key: str) -> None:
+    def _save_case(self, conn: sqlite3.Connection, case: CaseRecord, victim: Person | None,
+                   held_raw: bytes | None) -> None:
+        """Write the case, its victim's hearing (if listed), and the held email (if any)."""
         decision = case.decision
         self.casebook.save(conn, case)
         self.casebook.remove_hearings(conn, case.reference)
-        victim = None
-        if case.form is not None:
-            victim = pipeline.check_referral(case.form, self.config, self._today()).facts.victim
         if decision.outcome in (Outcome.ACCEPTED, Outcome.INFO_ONLY) and victim is not None:
             heard = case.meeting_date or case.received_at.astimezone(self.config.zone).date()
             self.casebook.add_hearing(conn, case.reference, "case", case.area, heard, victim)
-        if "cannot_decrypt" in decision.reasons:
-            self.store.hold_message(conn, case.reference, key, case.sender,
-                                    message.received_at, message.raw)
+        if held_raw is not None:
+            self.store.hold_message(conn, case.reference, case.message_key, case.sender,
+                                    case.received_at, held_raw)
         else:
             self.store.release_held(conn, case.reference)
         self.store.audit(conn, ACTOR, "decided", case.reference,
@@ -201,8 +200,7 @@ class Intake:
             "referral_date": assessed.referral_date, "encrypted": True,
             "form": assessed.opened.form if assessed.opened else None,
         })
-        message = MailboxMessage(ref="", raw=b"", received_at=original.received_at)
-        self._save_case(conn, case, message, original.message_key)
+        self._save_case(conn, case, assessed.victim, None)
         self.store.ledger_refile(conn, original.message_key, _folder_for(decision).value)
         self.store.audit(conn, ACTOR, "password_supplied", reference, "by=separate_email")
 
@@ -229,6 +227,7 @@ class _Assessed:
     decision: Decision
     opened: pipeline.OpenedForm | None = None
     report_area: str | None = None
+    victim: Person | None = None
     victim_key: str | None = None
     incident: date | None = None
     referral_date: date | None = None

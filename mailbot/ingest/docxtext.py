@@ -3,9 +3,10 @@
 Partners' forms arrive filled through content controls, with the controls stripped, with tick
 boxes replaced by typed marks, pasted into layout tables, with rows added and cells merged.
 The form reader should not care which: it wants each cell's visible text, the nearest
-section heading above it and the content controls by tag. This module makes that picture in
-one pass over the XML (python-docx's `table.cell()` is far too slow for every referral),
-with every loop bounded so a hostile document costs at most a few thousand rows of work.
+section heading above it and the content controls by tag. This module makes that picture
+(a `layout.Layout`) in one pass over the XML (python-docx's `table.cell()` is far too slow
+for every referral), with every loop bounded so a hostile document costs at most a few
+thousand rows of work.
 
 Nothing here knows the referral form's fields: `locate` and `formtables` do the matching.
 """
@@ -14,11 +15,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 
 from lxml import etree  # type: ignore[import-untyped]
 
 from mailbot import formdef
+from mailbot.ingest.layout import Cell, Control, Layout, Paragraph, Row
 from mailbot.ingest.typed import is_ticked, normalise, symbol_mark
 
 _W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
@@ -47,71 +48,6 @@ MAX_CELLS = 64
 MAX_PARAGRAPHS = 20000
 MAX_CONTROLS = 20000
 _SECTION = re.compile(r"section (\d+[a-z]?)\b")
-
-
-@dataclass(frozen=True, slots=True)
-class Control:
-    """A content control: its tag (or alias), visible text, and tick state if a tick box."""
-
-    tag: str
-    text: str  # "" when it shows its placeholder
-    checked: bool | None
-
-
-@dataclass(frozen=True, slots=True)
-class Cell:
-    text: str  # visible text: paragraphs and line breaks as "\n", tabs as "\t"
-    col: int  # first grid column it covers
-    span: int
-    controls: tuple[Control, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Row:
-    cells: tuple[Cell, ...]
-    table: int  # tables numbered in document order, nested ones too
-    section: str | None  # key ("1", "4a") of the nearest section heading above
-
-
-@dataclass(frozen=True, slots=True)
-class Paragraph:
-    text: str
-    section: str | None
-    in_table: bool
-    heading: bool  # styled Title or Heading
-
-
-@dataclass
-class Layout:
-    paragraphs: list[Paragraph] = field(default_factory=list)
-    rows: list[Row] = field(default_factory=list)
-    controls: dict[str, list[Control]] = field(default_factory=dict)
-
-
-def cell_at(row: Row, col: int) -> Cell | None:
-    """The cell of `row` covering grid column `col` (merged cells cover several)."""
-    for cell in row.cells:
-        if cell.col <= col < cell.col + cell.span:
-            return cell
-    return None
-
-
-def cell_text(row: Row, col: int) -> str:
-    cell = cell_at(row, col)
-    return cell.text if cell is not None else ""
-
-
-def control_state(control: Control) -> bool:
-    """A control read as a tick: its tick box state, or the mark typed into a text control."""
-    return control.checked if control.checked is not None else is_ticked(control.text)
-
-
-def cell_ticked(cell: Cell | None) -> bool:
-    """A tick cell's state: its tick box control if it has one, else the mark typed in it."""
-    if cell is None:
-        return False
-    boxes = [c.checked for c in cell.controls if c.checked is not None]
-    return any(boxes) if boxes else is_ticked(cell.text)
 
 
 def scan(body: etree._Element, section_keys: frozenset[str]) -> Layout:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 
 from mailbot import formdef
-from mailbot.ingest.docxtext import Layout, Row, cell_at, cell_text, cell_ticked, control_state
+from mailbot.ingest.layout import Layout, Row, cell_at, cell_text, cell_ticked, control_state
 from mailbot.ingest.locate import section_key
 from mailbot.ingest.typed import clean, normalise
 from mailbot.models import ChildRow, DashAnswer

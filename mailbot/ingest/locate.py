@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from mailbot import formdef
 from mailbot.formdef import FieldDef, Kind
-from mailbot.ingest.docxtext import Layout, cell_ticked, control_state
+from mailbot.ingest.layout import Layout, cell_ticked, control_state
 from mailbot.ingest.typed import clean, is_ticked, normalise, split_mark
 
 _LONGEST_LABEL = 300

@@ -11,25 +11,16 @@ logs: whatever cannot be read falls back to an empty value, and anything past a
 
 from __future__ import annotations
 
-import hashlib
-import logging
 import re
-from datetime import UTC, datetime
-from email import policy, utils
-from email.header import decode_header, make_header
+from email import policy
 from email.message import EmailMessage, Message
 from email.parser import BytesParser
 from html.parser import HTMLParser
-from typing import Any
 
-from tnefparse import TNEF
-
+from mailbot.ingest import headers
 from mailbot.ingest.sniff import classify
+from mailbot.ingest.tnef import TNEF_MAGIC, tnef_files
 from mailbot.models import Attachment, DocKind, DocumentLimits, ParsedEmail
-
-# tnefparse logs from inside hostile input (names, property values): keep it out of our logs.
-logging.getLogger("tnefparse").addHandler(logging.NullHandler())
-logging.getLogger("tnefparse").propagate = False
 
 # The content type of a marker attachment (empty `data`, so kind EMPTY) standing for what is
 # past a limit: an attachment over max_attachment_bytes, a whole email over max_email_bytes or
@@ -44,16 +35,10 @@ _MAX_MULTIPART_DEPTH = 64
 _MAX_HEADER_BLOCK = 1024 * 1024
 _NOT_A_DOCUMENT = frozenset({DocKind.OTHER, DocKind.EMPTY})
 _SIGNATURE_TYPES = frozenset({"application/pkcs7-signature", "application/x-pkcs7-signature"})
-_TNEF_MAGIC = b"\x78\x9f\x3e\x22"
 _EMAIL_HEADERS = frozenset(
     {"from", "to", "subject", "date", "message-id", "mime-version", "received", "content-type"}
 )
 _HEADER_LINE = re.compile(rb"^([!-9;-~]+):", re.MULTILINE)
-_MSGID = re.compile(r"<[^<>\s]+>")
-_BARE_MSGID = re.compile(r"[^<>\s]+")
-_ADDRESS = re.compile(r"[^\s@<>()\[\],;:\"\\]+@[^\s@<>()\[\],;:\"\\]+")
-_CONTROLS = re.compile(r"[\x00-\x1f\x7f]+")
-_SURROGATES = re.compile(r"[\ud800-\udfff]")
 _PARSER = BytesParser(policy=policy.default)
 
 
@@ -74,11 +59,11 @@ def parse_email(raw: bytes, limits: DocumentLimits) -> ParsedEmail:
     else:
         attachments.append(_marker(None))
     return ParsedEmail(
-        message_id=_msgid(_header(msg, "Message-ID")) or _synthetic_msgid(raw),
-        sender=_sender(msg),
-        subject=_header(msg, "Subject"),
-        sent_at=_sent_at(msg),
-        in_reply_to=_msgid(_header(msg, "In-Reply-To")) or None,
+        message_id=headers.msgid(headers.header(msg, "Message-ID")) or headers.synthetic_msgid(raw),
+        sender=headers.sender(msg),
+        subject=headers.header(msg, "Subject"),
+        sent_at=headers.sent_at(msg),
+        in_reply_to=headers.msgid(headers.header(msg, "In-Reply-To")) or None,
         attachments=tuple(attachments),
         body_text=_body_text(msg) if readable else "",
     )
@@ -114,7 +99,7 @@ class _Walker:
             ctype = part.get_content_type().lower()
             if part.is_multipart() and ctype.startswith("message/"):  # a forwarded email
                 if nesting >= self.limits.max_nesting:
-                    self.add(_marker(_filename(part)))
+                    self.add(_marker(headers.filename(part)))
                 else:
                     for inner in _children(part):
                         self.walk(inner, nesting + 1, 0)
@@ -128,7 +113,7 @@ class _Walker:
             pass
 
     def leaf(self, part: Message, ctype: str, nesting: int, related: bool) -> None:
-        filename = _filename(part)
+        filename = headers.filename(part)
         if ctype in _SIGNATURE_TYPES or (filename or "").lower().endswith(".p7s"):
             return  # an S/MIME signature, however it is labelled
         disposition = (part.get_content_disposition() or "").lower()
@@ -147,7 +132,7 @@ class _Walker:
         self, filename: str | None, ctype: str, data: bytes, kind: DocKind, nesting: int
     ) -> None:
         """Add one file, or descend into it when it is really a winmail.dat or an email."""
-        is_tnef = data.startswith(_TNEF_MAGIC)  # whatever it is called or declared as
+        is_tnef = data.startswith(TNEF_MAGIC)  # whatever it is called or declared as
         is_email = kind is DocKind.OTHER and not is_tnef and _looks_like_email(data)
         if (is_tnef or is_email) and nesting >= self.limits.max_nesting:
             self.add(_marker(filename))
@@ -165,18 +150,16 @@ class _Walker:
 
     def tnef(self, filename: str | None, ctype: str, data: bytes, nesting: int) -> None:
         try:
-            files = TNEF(data, do_checksum=False).attachments
+            files = tnef_files(data)
         except Exception:  # not really TNEF after all: keep it as the file it claims to be
             self.add(
                 Attachment(filename=filename, content_type=ctype, data=data, kind=classify(data))
             )
             return
-        for item in files:
+        for name, inner in files:
             if self.full():
                 return
             self.visited += 1
-            inner = item.data if isinstance(item.data, bytes) else b""
-            name = _tnef_name(item)
             if len(inner) > self.limits.max_attachment_bytes:
                 self.add(_marker(name))
             else:
@@ -208,14 +191,6 @@ def _marker(filename: str | None) -> Attachment:
     )
 
 
-def _tnef_name(item: Any) -> str | None:
-    try:  # tnefparse decodes an 8.3 name as UTF-8, which an 8-bit name fails
-        name = item.long_filename()
-    except Exception:
-        return None
-    return _safe_filename(name) if isinstance(name, str) else None
-
-
 def _looks_like_email(data: bytes) -> bool:
     head = _header_block(data[:8192])
     if not head.endswith(b"\n\n") or not _HEADER_LINE.match(head):
@@ -229,76 +204,6 @@ def _header_block(raw: bytes) -> bytes:
     head = raw[:_MAX_HEADER_BLOCK]
     ends = [i for i in (head.find(b"\r\n\r\n"), head.find(b"\n\n")) if i >= 0]
     return head[: min(ends)] + b"\n\n" if ends else head
-
-
-def _filename(part: Message) -> str | None:
-    try:
-        name = part.get_filename()
-    except Exception:
-        return None
-    return _safe_filename(name) if isinstance(name, str) else None
-
-
-def _safe_filename(name: str) -> str | None:
-    """Only the last path component, no control characters, valid Unicode, 255 chars at most."""
-    name = _clean(name).replace("\\", "/").rpartition("/")[2].strip().lstrip(".")
-    return name[:255] or None
-
-
-def _header(msg: Message, name: str, decode: bool = True) -> str:
-    """A header's value on one line, '' when absent; raw (`decode=False`) or when unparseable."""
-    if decode:
-        try:
-            value = msg.get(name)
-            return _clean("" if value is None else str(value))
-        except Exception:  # noqa: S110 - policy.default refuses some hostile values: go raw
-            pass
-    raw = next((str(v) for k, v in msg.raw_items() if k.lower() == name.lower()), "")
-    try:
-        return _clean(str(make_header(decode_header(raw))) if decode else raw)
-    except Exception:
-        return _clean(raw)
-
-
-def _clean(text: str) -> str:
-    return " ".join(_CONTROLS.sub(" ", _SURROGATES.sub("\ufffd", text)).split())
-
-
-def _msgid(value: str) -> str:
-    value = "".join(value.split())
-    if match := _MSGID.search(value):
-        value = match.group(0)
-    elif _BARE_MSGID.fullmatch(value):
-        value = f"<{value}>"
-    else:
-        return ""
-    return value if len(value) <= 998 else ""
-
-
-def _synthetic_msgid(raw: bytes) -> str:
-    return f"<sha256-{hashlib.sha256(raw).hexdigest()}@mailbot.invalid>"
-
-
-def _sender(msg: Message) -> str:
-    try:
-        addresses = [a.addr_spec for a in getattr(msg.get("From"), "addresses", ())]
-    except Exception:  # e.g. a display name decoding to CR/LF
-        # Undecoded, so an encoded word cannot smuggle in another address.
-        addresses = [utils.parseaddr(_header(msg, "From", decode=False))[1]]
-    for address in addresses:
-        if isinstance(address, str) and _ADDRESS.fullmatch(address):
-            return address.lower()
-    return ""
-
-
-def _sent_at(msg: Message) -> datetime | None:
-    try:
-        when = getattr(msg.get("Date"), "datetime", None)
-    except Exception:
-        return None
-    if not isinstance(when, datetime):
-        return None
-    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
 
 
 def _body_text(msg: EmailMessage) -> str:
@@ -315,7 +220,7 @@ def _body_text(msg: EmailMessage) -> str:
             text = _strip_html(text)
     except Exception:
         return ""
-    return _SURROGATES.sub("\ufffd", text.replace("\r\n", "\n"))[:BODY_TEXT_LIMIT]
+    return headers.SURROGATES.sub("\ufffd", text.replace("\r\n", "\n"))[:BODY_TEXT_LIMIT]
 
 
 class _TextOnly(HTMLParser):

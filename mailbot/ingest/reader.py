@@ -26,8 +26,9 @@ from docx.parts.document import DocumentPart
 from lxml import etree  # type: ignore[import-untyped]
 
 from mailbot import formdef
-from mailbot.ingest.docxtext import BODY, Layout, scan, scan_text
+from mailbot.ingest.docxtext import BODY, scan, scan_text
 from mailbot.ingest.formtables import read_children, read_dash
+from mailbot.ingest.layout import Layout
 from mailbot.ingest.locate import SECTION_KEYS, read_fields
 from mailbot.ingest.typed import normalise
 from mailbot.models import FormData, Frozen

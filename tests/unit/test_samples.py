@@ -15,9 +15,8 @@ import pytest
 from mailbot import formdef
 from mailbot.formdef import Need
 from mailbot.models import ChildRow, DashAnswer, FormData
+from mailbot.sample_data import AGENCIES, AREAS
 from mailbot.samples import (
-    AGENCIES,
-    AREAS,
     sample_form,
     with_children,
     with_dash_yes,

@@ -1,0 +1,94 @@
+"""Read an email's header values (sender, date, ids, file names) without trusting any of them.
+
+Headers come from whoever sent the mail and every gateway on the way: encoded words that
+decode to CR/LF, lone surrogates, values `policy.default` refuses to parse, file names that
+are paths. Each reader here returns a plain one-line value, or "" / None when there is none
+worth having, and never raises, so `mime` can build a `ParsedEmail` from any input. Sender
+addresses are read undecoded when decoding fails, so an encoded word cannot smuggle in a
+second address.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from datetime import UTC, datetime
+from email import utils
+from email.header import decode_header, make_header
+from email.message import Message
+
+_MSGID = re.compile(r"<[^<>\s]+>")
+_BARE_MSGID = re.compile(r"[^<>\s]+")
+_ADDRESS = re.compile(r"[^\s@<>()\[\],;:\"\\]+@[^\s@<>()\[\],;:\"\\]+")
+_CONTROLS = re.compile(r"[\x00-\x1f\x7f]+")
+SURROGATES = re.compile(r"[\ud800-\udfff]")
+
+
+def filename(part: Message) -> str | None:
+    try:
+        name = part.get_filename()
+    except Exception:
+        return None
+    return safe_filename(name) if isinstance(name, str) else None
+
+
+def safe_filename(name: str) -> str | None:
+    """Only the last path component, no control characters, valid Unicode, 255 chars at most."""
+    name = _clean(name).replace("\\", "/").rpartition("/")[2].strip().lstrip(".")
+    return name[:255] or None
+
+
+def header(msg: Message, name: str, decode: bool = True) -> str:
+    """A header's value on one line, '' when absent; raw (`decode=False`) or when unparseable."""
+    if decode:
+        try:
+            value = msg.get(name)
+            return _clean("" if value is None else str(value))
+        except Exception:  # noqa: S110 - policy.default refuses some hostile values: go raw
+            pass
+    raw = next((str(v) for k, v in msg.raw_items() if k.lower() == name.lower()), "")
+    try:
+        return _clean(str(make_header(decode_header(raw))) if decode else raw)
+    except Exception:
+        return _clean(raw)
+
+
+def _clean(text: str) -> str:
+    return " ".join(_CONTROLS.sub(" ", SURROGATES.sub("\ufffd", text)).split())
+
+
+def msgid(value: str) -> str:
+    value = "".join(value.split())
+    if match := _MSGID.search(value):
+        value = match.group(0)
+    elif _BARE_MSGID.fullmatch(value):
+        value = f"<{value}>"
+    else:
+        return ""
+    return value if len(value) <= 998 else ""
+
+
+def synthetic_msgid(raw: bytes) -> str:
+    return f"<sha256-{hashlib.sha256(raw).hexdigest()}@mailbot.invalid>"
+
+
+def sender(msg: Message) -> str:
+    try:
+        addresses = [a.addr_spec for a in getattr(msg.get("From"), "addresses", ())]
+    except Exception:  # e.g. a display name decoding to CR/LF
+        # Undecoded, so an encoded word cannot smuggle in another address.
+        addresses = [utils.parseaddr(header(msg, "From", decode=False))[1]]
+    for address in addresses:
+        if isinstance(address, str) and _ADDRESS.fullmatch(address):
+            return address.lower()
+    return ""
+
+
+def sent_at(msg: Message) -> datetime | None:
+    try:
+        when = getattr(msg.get("Date"), "datetime", None)
+    except Exception:
+        return None
+    if not isinstance(when, datetime):
+        return None
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
