@@ -14,11 +14,8 @@ from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
-    BaseModel,
-    ConfigDict,
     Field,
     ValidationError,
-    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -26,6 +23,13 @@ from pydantic import (
 from mailbot.errors import ConfigError
 from mailbot.formdef import AREAS
 from mailbot.models import DocumentLimits
+from mailbot.settings import (
+    MailboxSettings,
+    MaildirMailboxSettings,
+    SenderSettings,
+    Settings,
+    resolve_path,
+)
 
 DEFAULT_SECURE_DOMAINS = (
     "cjsm.net",
@@ -40,17 +44,6 @@ DEFAULT_SECURE_DOMAINS = (
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday")
 
 
-class Settings(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-def _resolve_path(value: Path | None, info: ValidationInfo) -> Path | None:
-    base = (info.context or {}).get("base")
-    if value is None or value.is_absolute() or base is None:
-        return value
-    return (Path(base) / value).resolve()
-
-
 class ServiceSettings(Settings):
     state_dir: Path
     secrets_file: Path | None = None
@@ -59,7 +52,7 @@ class ServiceSettings(Settings):
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     poll_interval_seconds: float = Field(default=1.0, gt=0, le=60)
 
-    _paths = field_validator("state_dir", "secrets_file")(_resolve_path)
+    _paths = field_validator("state_dir", "secrets_file")(resolve_path)
 
     @field_validator("timezone")
     @classmethod
@@ -69,14 +62,6 @@ class ServiceSettings(Settings):
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"unknown time zone {value!r}") from None
         return value
-
-
-class MailboxSettings(Settings):
-    kind: Literal["maildir"] = "maildir"
-    address: str
-    path: Path | None = None  # default: <state_dir>/mail
-
-    _paths = field_validator("path")(_resolve_path)
 
 
 class TeamSettings(Settings):
@@ -159,6 +144,7 @@ class Area(Settings):
 class Config(Settings):
     service: ServiceSettings
     mailbox: MailboxSettings
+    sender: SenderSettings = SenderSettings()
     team: TeamSettings
     security: SecuritySettings = SecuritySettings()
     threshold: ThresholdSettings = ThresholdSettings()
@@ -194,7 +180,9 @@ class Config(Settings):
 
     @property
     def mail_dir(self) -> Path:
-        return self.mailbox.path or self.service.state_dir / "mail"
+        """The Maildir root: the mailbox (maildir kind) and the Outbox live here."""
+        path = self.mailbox.path if isinstance(self.mailbox, MaildirMailboxSettings) else None
+        return path or self.service.state_dir / "mail"
 
     @property
     def database_path(self) -> Path:
@@ -250,5 +238,8 @@ def read_toml(path: Path, what: str) -> dict[str, Any]:
 
 def config_error(exc: ValidationError, prefix: str = "") -> ConfigError:
     first = exc.errors(include_input=False)[0]
-    key = ".".join(str(p) for p in (prefix, *first["loc"]) if p != "")
+    loc = [str(p) for p in (prefix, *first["loc"]) if p != ""]
+    if first["type"] in ("union_tag_invalid", "union_tag_not_found"):
+        loc.append(str(first.get("ctx", {}).get("discriminator", "")).strip("'"))
+    key = ".".join(loc)
     return ConfigError(key, first["msg"].removeprefix("Value error, "))
