@@ -166,6 +166,17 @@ class Store:
     def close(self) -> None:
         self.conn.close()
 
+    # -- small persistent state (sync watermarks, UIDVALIDITY) ----------------------------
+
+    def state_get(self, key: str) -> str | None:
+        row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (f"state:{key}",))
+        found = row.fetchone()
+        return str(found[0]) if found else None
+
+    def state_set(self, key: str, value: str) -> None:
+        with self.transaction() as conn:
+            conn.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (f"state:{key}", value))
+
     # -- ledger -------------------------------------------------------------------------
 
     def ledger_get(self, message_key: str) -> dict[str, Any] | None:
