@@ -14,6 +14,8 @@ from pathlib import Path
 from mailbot.casebook import Casebook
 from mailbot.config import Config, load_config
 from mailbot.credentials import Secrets, load_secrets
+from mailbot.dispatch.outbox import Dispatcher
+from mailbot.dispatch.senders import Sender, open_sender
 from mailbot.ingest.mailbox import Mailbox
 from mailbot.ingest.maildir import MaildirMailbox
 from mailbot.intake import Clock, Intake
@@ -34,16 +36,30 @@ class App:
     store: Store
     mailbox: Mailbox
     intake: Intake
+    _sender: Sender | None = None
 
     @property
     def casebook(self) -> Casebook:
         return self.intake.casebook
 
     def runner(self) -> Runner:
-        return Runner(self.intake, self.mailbox, get_logger(),
+        return Runner(self.intake, self.mailbox, get_logger(), dispatcher=self.dispatcher(),
                       poll_interval=self.config.service.poll_interval_seconds)
 
+    def dispatcher(self) -> Dispatcher:
+        if self._sender is None:
+            sender = self.config.sender
+            secret = self.secrets.credentials.get(sender.password_credential)
+            self._sender = open_sender(sender, self.config.mail_dir,
+                                       secret.get_secret_value() if secret else None)
+        dispatch = self.intake.dispatch
+        assert dispatch is not None
+        return Dispatcher(dispatch.outbox, self._sender, dispatch.planner,
+                          self.config.sender.max_attempts, get_logger())
+
     def close(self) -> None:
+        if self._sender is not None:
+            self._sender.close()
         self.mailbox.close()
         self.store.close()
 

@@ -51,8 +51,9 @@ class ServiceSettings(Settings):
     log_format: Literal["json", "console"] = "json"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     poll_interval_seconds: float = Field(default=1.0, gt=0, le=60)
+    templates_dir: Path | None = None  # the team's edited message templates, if any
 
-    _paths = field_validator("state_dir", "secrets_file")(resolve_path)
+    _paths = field_validator("state_dir", "secrets_file", "templates_dir")(resolve_path)
 
     @field_validator("timezone")
     @classmethod

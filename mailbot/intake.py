@@ -21,9 +21,11 @@ from mailbot import pipeline
 from mailbot.casebook import Casebook, CaseRecord
 from mailbot.config import Config
 from mailbot.credentials import Secrets
+from mailbot.dispatch.service import Dispatch, build_dispatch
 from mailbot.ingest.mailbox import Mailbox
 from mailbot.ingest.mime import parse_email
 from mailbot.ingest.passwords import is_password_email, password_candidates
+from mailbot.meetings import Meeting
 from mailbot.models import Decision, Folder, MailboxMessage, Outcome, ParsedEmail, Person
 from mailbot.store import Store
 from mailbot.validate.names import victim_key
@@ -47,9 +49,12 @@ class Intake:
     mailbox: Mailbox
     clock: Clock
     log: structlog.typing.FilteringBoundLogger
+    dispatch: Dispatch | None = None
 
     def __post_init__(self) -> None:
         self.casebook = Casebook(self.store)
+        if self.dispatch is None:
+            self.dispatch = build_dispatch(self.config, self.secrets, self.store)
 
     # -- entry point --------------------------------------------------------------------
 
@@ -132,7 +137,7 @@ class Intake:
                 form=assessed.opened.form if assessed.opened else None,
             )
             held_raw = message.raw if "cannot_decrypt" in decision.reasons else None
-            self._save_case(conn, case, assessed.victim, held_raw)
+            self._commit_case(conn, case, assessed.victim, held_raw)
             if assessed.error:
                 self.store.audit(conn, ACTOR, "processing_error", ref, f"error={assessed.error}")
             self.store.ledger_finish(conn, key, kind="referral", folder=folder.value,
@@ -143,10 +148,16 @@ class Intake:
         self._move(message, key, folder)
         return ref
 
-    def _save_case(self, conn: sqlite3.Connection, case: CaseRecord, victim: Person | None,
-                   held_raw: bytes | None) -> None:
-        """Write the case, its victim's hearing (if listed), and the held email (if any)."""
+    def _commit_case(self, conn: sqlite3.Connection, case: CaseRecord, victim: Person | None,
+                     held_raw: bytes | None) -> None:
+        """Inside one transaction: list the case at a meeting, write it, its victim's hearing
+        and the held email (if any), and enqueue every message the decision implies."""
+        assert self.dispatch is not None
         decision = case.decision
+        meeting = None
+        if decision.outcome in (Outcome.ACCEPTED, Outcome.INFO_ONLY) and case.area:
+            meeting = self.dispatch.listings.choose(conn, case.area, self._today())
+            case = case.model_copy(update={"meeting_date": meeting.date if meeting else None})
         self.casebook.save(conn, case)
         self.casebook.remove_hearings(conn, case.reference)
         if decision.outcome in (Outcome.ACCEPTED, Outcome.INFO_ONLY) and victim is not None:
@@ -159,6 +170,22 @@ class Intake:
             self.store.release_held(conn, case.reference)
         self.store.audit(conn, ACTOR, "decided", case.reference,
                          f"outcome={decision.outcome.value} reasons={','.join(decision.reasons)}")
+        self.enqueue_notices(conn, case, meeting)
+
+    def enqueue_notices(self, conn: sqlite3.Connection, case: CaseRecord,
+                        meeting: Meeting | None) -> None:
+        """Put every message `case`'s decision implies in the outbox (caller's transaction)."""
+        assert self.dispatch is not None
+        planner = self.dispatch.planner
+        messages = [*planner.replies(case, meeting), *planner.idva_alert(case, meeting)]
+        listed = case.decision.outcome in (Outcome.ACCEPTED, Outcome.INFO_ONLY)
+        if meeting is None and listed:
+            messages.append(planner.team_notice(
+                "accepted case not listed", "No meeting with room was found for this"
+                " accepted case; list it by hand (mailbot cases list-at).", case.reference,
+                variant="unlisted"))
+        for planned in messages:
+            self.dispatch.outbox.enqueue(conn, planned, case.reference, self.clock.now())
 
     # -- password emails ----------------------------------------------------------------
 
@@ -200,7 +227,7 @@ class Intake:
             "referral_date": assessed.referral_date, "encrypted": True,
             "form": assessed.opened.form if assessed.opened else None,
         })
-        self._save_case(conn, case, assessed.victim, None)
+        self._commit_case(conn, case, assessed.victim, None)
         self.store.ledger_refile(conn, original.message_key, _folder_for(decision).value)
         self.store.audit(conn, ACTOR, "password_supplied", reference, "by=separate_email")
 

@@ -64,6 +64,28 @@ CRITERIA: dict[str, str] = {
     "transfer": "MARAC to MARAC transfer",
 }
 
+# The rule behind each code, quoted in replies so the referrer sees why, not just what.
+RULES: dict[str, str] = {
+    "missing_field": "Mandatory fields of the referral form must be completed, or the"
+    " referral is returned with advice.",
+    "invalid_field": "Each field must hold a valid answer of its kind (dates, email address,"
+    " UK postcode, the drop-down choices).",
+    "no_reason_ticked": "At least one reason for referral must be ticked in Section 5.",
+    "threshold_not_met": "MARAC referral criteria: visible high risk (14 or more Yes answers"
+    " on the DASH checklist), professional judgement, potential escalation (3 or more police"
+    " call-outs in 12 months), a repeat within 12 months of the last MARAC, or a transfer.",
+    "wrong_form": "Since 1 April 2019 the West Midlands MARAC Referral Form is the only form"
+    " accepted by the seven West Midlands MARACs.",
+    "not_word_document": "Referrals must be the official form, saved in Word (.docx).",
+    "legacy_word_format": "Referrals must be the official form, saved in Word (.docx).",
+    "macro_content": "Documents with macros are refused to protect partners' systems.",
+    "unreadable_document": "Referrals must be the official form, saved in Word (.docx).",
+    "no_attachment": "The referral form must be attached to the email.",
+    "victim_under_16": "MARAC is for victims aged 16 and over; for younger victims child"
+    " protection procedures apply.",
+    "duplicate": "Each referral is listed once.",
+}
+
 _KIND_ADVICE = {
     Kind.DATE: "write it as a date such as 03/07/1991, not in the future",
     Kind.CHOICE: "choose one of the options in the drop-down list",
@@ -71,6 +93,11 @@ _KIND_ADVICE = {
     Kind.POSTCODE: "write a full UK postcode such as WV1 1AA",
     Kind.NUMBER: "write a whole number",
 }
+
+
+def rule(code: str) -> str:
+    """The rule behind a reason code ('' when there is nothing to add)."""
+    return RULES.get(code.partition(":")[0], "")
 
 
 def describe(code: str) -> str:

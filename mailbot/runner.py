@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import structlog
 
+from mailbot.dispatch.outbox import Dispatcher
 from mailbot.ingest.mailbox import Mailbox
 from mailbot.intake import Intake
 
@@ -24,13 +25,16 @@ class Runner:
     intake: Intake
     mailbox: Mailbox
     log: structlog.typing.FilteringBoundLogger
+    dispatcher: Dispatcher | None = None
     poll_interval: float = 1.0
     stop: threading.Event = field(default_factory=threading.Event)
 
     def run_once(self) -> int:
-        """Process everything now in the inbox; return how many messages were handled."""
+        """Process everything now in the inbox and send what is due; return the count."""
         self.intake.reconcile()
-        return self._drain()
+        count = self._drain()
+        self._send()
+        return count
 
     def run_forever(self) -> None:
         """Process mail until `stop` is set (by SIGTERM), finishing the current message."""
@@ -40,6 +44,7 @@ class Runner:
             try:
                 self.intake.reconcile()
                 self._drain()
+                self._send()
                 backoff = self.poll_interval
                 self.mailbox.wait_for_mail(timeout=self.poll_interval)
             except Exception as exc:  # the service must outlive a mailbox outage
@@ -47,6 +52,10 @@ class Runner:
                 self.stop.wait(backoff)
                 backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
         self.log.info("service.stopped")
+
+    def _send(self) -> None:
+        if self.dispatcher is not None:
+            self.dispatcher.deliver_due(self.intake.clock.now(), self.stop)
 
     def _drain(self) -> int:
         count = 0

@@ -90,6 +90,9 @@ class SenderSettings(Settings):
     password_credential: str = "smtp_password"
     timeout_seconds: float = Field(default=30.0, gt=0)
     max_attempts: int = Field(default=8, ge=1)  # transient failures, across loop passes
+    ca_file: Path | None = None  # CA bundle to trust instead of the system CAs (internal relay)
+
+    _paths = field_validator("ca_file")(resolve_path)
 
     @field_validator("starttls")
     @classmethod

@@ -22,7 +22,7 @@ import sqlite_utils
 
 from mailbot.errors import StoreError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -93,6 +93,30 @@ CREATE TABLE IF NOT EXISTS held_messages (
     received_at TEXT NOT NULL,
     raw BLOB NOT NULL                   -- the email as received (documents still encrypted)
 );
+CREATE TABLE IF NOT EXISTS outbox (
+    id INTEGER PRIMARY KEY,
+    idem_key TEXT NOT NULL UNIQUE,      -- case|kind|recipient[|variant]: enqueued once
+    reference TEXT,
+    kind TEXT NOT NULL,
+    recipient TEXT NOT NULL,
+    message_id TEXT NOT NULL,           -- fixed when enqueued, so a resend carries it too
+    raw BLOB NOT NULL,                  -- the message exactly as it goes on the wire
+    state TEXT NOT NULL DEFAULT 'pending',  -- 'pending' | 'sent' | 'failed'
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at TEXT NOT NULL,
+    last_error TEXT,
+    created_at TEXT NOT NULL,
+    sent_at TEXT
+);
+CREATE INDEX IF NOT EXISTS outbox_due ON outbox (state, next_attempt_at);
+CREATE INDEX IF NOT EXISTS outbox_reference ON outbox (reference);
+CREATE TABLE IF NOT EXISTS meetings (
+    area TEXT NOT NULL,
+    date TEXT NOT NULL,
+    agenda_sent_at TEXT,
+    PRIMARY KEY (area, date)
+);
+CREATE INDEX IF NOT EXISTS cases_meeting ON cases (area, meeting_date, outcome);
 CREATE TABLE IF NOT EXISTS sequences (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS audit (
     id INTEGER PRIMARY KEY,

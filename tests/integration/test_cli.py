@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import random
 import threading
+from datetime import date
 import time
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from tests.conftest import NOW, TODAY, FixedClock
 from tests.integration.conftest import sample
 
 POLICE = "pc.adams@west-midlands.pnn.police.uk"
+WEDNESDAY = 2
 FIELDS = {"reference", "message_id", "received_at", "sender", "agency", "outcome", "reasons",
           "warnings", "criteria", "area", "meeting_date", "repeat_of"}
 
@@ -58,7 +60,9 @@ def test_run_once_then_list_cases_and_the_queue_as_json(workspace: Path) -> None
     assert by_id[accepted]["outcome"] == "accepted"
     assert by_id[accepted]["agency"] == "West Midlands Police"
     assert by_id[accepted]["area"] == "Wolverhampton"
-    assert by_id[accepted]["meeting_date"] is None
+    listed = date.fromisoformat(by_id[accepted]["meeting_date"])
+    assert listed.weekday() == WEDNESDAY  # Wolverhampton meets weekly on Wednesdays
+    assert by_id[returned]["meeting_date"] is None
     assert by_id[returned]["reasons"] == ["no_attachment"]
     queue = json.loads(_cli(workspace, "queue", "list", "--json"))
     assert [q["message_id"] for q in queue] == [held]

@@ -7,7 +7,6 @@ problem is one line naming the key, with exit code 2, so it shows up plainly in
 
 from __future__ import annotations
 
-import json
 import signal
 import sys
 from collections.abc import Iterator
@@ -19,10 +18,9 @@ import click
 
 from mailbot import logs
 from mailbot.app import App, open_app
-from mailbot.casebook import CaseRecord
+from mailbot.cli.views import print_cases, render_case
 from mailbot.errors import ConfigError, HistoryImportError, MailbotError
 from mailbot.models import Outcome
-from mailbot.reasons import describe
 
 DEFAULT_CONFIG = "/etc/mailbot/mailbot.toml"
 EXIT_CONFIG = 2
@@ -38,7 +36,7 @@ def main(ctx: click.Context, config_path: Path) -> None:
 
 
 @contextmanager
-def _app(ctx: click.Context, *, with_mailbox: bool = False) -> Iterator[App]:
+def open_for_command(ctx: click.Context, *, with_mailbox: bool = False) -> Iterator[App]:
     try:
         app = open_app(ctx.obj, with_mailbox=with_mailbox)
     except ConfigError as exc:
@@ -58,7 +56,7 @@ def _app(ctx: click.Context, *, with_mailbox: bool = False) -> Iterator[App]:
 @click.pass_context
 def run(ctx: click.Context, once: bool) -> None:
     """Run the daemon until SIGTERM (finishing the current message)."""
-    with _app(ctx, with_mailbox=True) as app:
+    with open_for_command(ctx, with_mailbox=True) as app:
         logs.configure(app.config.service.log_format, app.config.service.log_level)
         runner = app.runner()
         if once:
@@ -85,8 +83,8 @@ def cases() -> None:
 @click.pass_context
 def cases_list(ctx: click.Context, as_json: bool) -> None:
     """One line (or JSON object) per processed email."""
-    with _app(ctx) as app:
-        _print_cases(app.casebook.cases(), as_json)
+    with open_for_command(ctx) as app:
+        print_cases(app.casebook.cases(), as_json)
 
 
 @cases.command("show")
@@ -94,7 +92,7 @@ def cases_list(ctx: click.Context, as_json: bool) -> None:
 @click.pass_context
 def cases_show(ctx: click.Context, reference: str) -> None:
     """Show one case for a person to read."""
-    with _app(ctx) as app:
+    with open_for_command(ctx) as app:
         case = app.casebook.get(reference)
         if case is None:
             raise click.ClickException(f"no case {reference}")
@@ -111,8 +109,8 @@ def queue() -> None:
 @click.pass_context
 def queue_list(ctx: click.Context, as_json: bool) -> None:
     """The held items, oldest first."""
-    with _app(ctx) as app:
-        _print_cases(app.casebook.cases([Outcome.HELD]), as_json)
+    with open_for_command(ctx) as app:
+        print_cases(app.casebook.cases([Outcome.HELD]), as_json)
 
 
 @main.group()
@@ -125,7 +123,7 @@ def history() -> None:
 @click.pass_context
 def history_import(ctx: click.Context, csv_file: Path) -> None:
     """Load earlier MARAC cases from the team's records (all rows or none)."""
-    with _app(ctx) as app:
+    with open_for_command(ctx) as app:
         try:
             count = app.casebook.import_history(csv_file.read_text(encoding="utf-8-sig"))
         except HistoryImportError as exc:
@@ -162,53 +160,5 @@ def demo(workspace: Path) -> None:
     run_demo(workspace, echo=click.echo)
 
 
-def _print_cases(records: list[CaseRecord], as_json: bool) -> None:
-    if as_json:
-        click.echo(json.dumps([c.summary() for c in records], indent=2))
-        return
-    if not records:
-        click.echo("(none)")
-        return
-    click.echo(format_table(records))
-
-
-def format_table(records: list[CaseRecord]) -> str:
-    rows = [("REFERENCE", "RECEIVED", "AGENCY", "AREA", "OUTCOME", "CODES")]
-    for c in records:
-        codes = [*c.decision.reasons, *c.decision.warnings] or list(c.decision.criteria)
-        rows.append((c.reference, c.received_at.strftime("%Y-%m-%d %H:%M"),
-                     (c.agency or c.sender.rpartition("@")[2])[:32], c.area or "-",
-                     c.decision.outcome.value, ", ".join(codes)))
-    widths = [max(len(r[i]) for r in rows) for i in range(5)]
-    return "\n".join("  ".join(v.ljust(w) for v, w in zip(r, widths, strict=False)) + "  " + r[5]
-                     for r in rows)
-
-
-def render_case(case: CaseRecord) -> str:
-    d = case.decision
-    lines = [
-        f"Case {case.reference}",
-        f"  Received:   {case.received_at:%Y-%m-%d %H:%M} from {case.sender}",
-        f"  Agency:     {case.agency or 'unknown (not a configured agency)'}",
-        f"  Area:       {case.area or '-'}",
-        f"  Outcome:    {d.outcome.value}",
-        f"  Meeting:    {case.meeting_date or 'not listed yet'}",
-    ]
-    if d.repeat_of:
-        lines.append(f"  Repeat of:  {d.repeat_of}")
-    if d.duplicate_of:
-        lines.append(f"  Duplicate of: {d.duplicate_of}")
-    if d.possible_repeats:
-        lines.append(f"  Possibly the same victim as: {', '.join(d.possible_repeats)}")
-    for title, codes in (("Reasons", d.reasons), ("Warnings", d.warnings),
-                         ("Criteria met", d.criteria)):
-        if codes:
-            lines.append(f"  {title}:")
-            lines.extend(f"    - {code}: {describe(code)}" for code in codes)
-    if case.form is not None:
-        f = case.form
-        lines.append("  Victim:     " + " ".join(
-            v for v in (f.value("victim_forenames"), f.value("victim_surname")) if v))
-        lines.append(f"  Referrer:   {f.value('referrer_name')} ({f.value('referrer_agency')})")
-        lines.append(f"  DASH Yes answers ticked: {f.dash_yes_count}")
-    return "\n".join(lines)
+# Sub-command modules register themselves on `main` when imported.
+from mailbot.cli import meetings  # noqa: E402,F401

@@ -1,0 +1,93 @@
+"""`mailbot meetings`, `mailbot cases list-at` and `mailbot outbox`: listing and sending.
+
+The team checks what is listed where before each agenda, lists an emergency case at a named
+meeting, and looks at what mailbot has sent or could not send.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+from datetime import datetime
+
+import click
+
+from mailbot.actions import ActionError, list_at
+from mailbot.cli import cases, main, open_for_command
+
+
+@cases.command("list-at")
+@click.argument("reference")
+@click.argument("day", metavar="DATE", type=click.DateTime(formats=["%Y-%m-%d"]))
+@click.pass_context
+def cases_list_at(ctx: click.Context, reference: str, day: datetime) -> None:
+    """List case REFERENCE at its area's meeting on DATE (YYYY-MM-DD), for emergencies."""
+    with open_for_command(ctx) as app:
+        try:
+            meeting = list_at(app.intake, reference, day.date(), actor=getpass.getuser())
+        except ActionError as exc:
+            raise click.ClickException(str(exc)) from None
+        click.echo(f"{reference} listed at the {meeting.area} MARAC on {meeting.date}"
+                   f" {meeting.time:%H:%M}; the referrer and the IDVA service will be told.")
+
+
+@main.group()
+def meetings() -> None:
+    """Upcoming MARAC meetings."""
+
+
+@meetings.command("list")
+@click.option("--area", help="Only this area.")
+@click.option("--days", default=28, show_default=True, help="How far ahead to look.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
+@click.pass_context
+def meetings_list(ctx: click.Context, area: str | None, days: int, as_json: bool) -> None:
+    """Upcoming meetings with the number of cases listed at each."""
+    with open_for_command(ctx) as app:
+        if area is not None and area.title() not in app.config.areas:
+            raise click.ClickException(f"unknown area {area}")
+        today = app.intake.clock.now().astimezone(app.config.zone).date()
+        assert app.intake.dispatch is not None
+        loads = app.intake.dispatch.listings.upcoming(today, days,
+                                                      area.title() if area else None)
+    rows = [{"area": m.meeting.area, "date": m.meeting.date.isoformat(),
+             "time": f"{m.meeting.time:%H:%M}", "agenda_date": m.meeting.agenda_date.isoformat(),
+             "listed": m.discussion, "information_only": m.information,
+             "capacity": m.meeting.capacity, "agenda_sent": m.agenda_sent} for m in loads]
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    click.echo(f"{'DATE':<11} {'TIME':<5} {'AREA':<14} {'AGENDA':<11} LISTED  INFO")
+    for r in rows:
+        click.echo(f"{r['date']:<11} {r['time']:<5} {r['area']:<14} {r['agenda_date']:<11}"
+                   f" {r['listed']:>2}/{r['capacity']:<3} {r['information_only']:>4}"
+                   f"{'  (agenda sent)' if r['agenda_sent'] else ''}")
+
+
+@main.group()
+def outbox() -> None:
+    """Outgoing messages: what was sent, what waits, what failed."""
+
+
+@outbox.command("list")
+@click.option("--state", type=click.Choice(["pending", "sent", "failed"]))
+@click.option("--case", "reference", help="Only messages about this case.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
+@click.pass_context
+def outbox_list(ctx: click.Context, state: str | None, reference: str | None,
+                as_json: bool) -> None:
+    """Messages in the outbox (newest last); recipients and kinds, never contents."""
+    with open_for_command(ctx) as app:
+        assert app.intake.dispatch is not None
+        rows = app.intake.dispatch.outbox.messages(reference, state)
+    shown = [{k: r[k] for k in ("id", "reference", "kind", "recipient", "state", "attempts",
+                                "message_id", "created_at", "sent_at", "last_error")}
+             for r in rows]
+    if as_json:
+        click.echo(json.dumps(shown, indent=2))
+        return
+    for r in shown:
+        click.echo(f"{r['id']:>5} {r['state']:<8} {r['kind']:<17} {r['reference'] or '-':<17}"
+                   f" {r['recipient']}{'  ' + r['last_error'] if r['last_error'] else ''}")
+
+

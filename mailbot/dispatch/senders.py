@@ -1,0 +1,174 @@
+"""How outgoing mail leaves mailbot: one `Sender` protocol, a Maildir and an SMTP backend.
+
+Replies, alerts, agendas and minutes are all handed to a `Sender`, so the demo and the tests
+drop them into the Outbox Maildir while production hands them to the organisation's relay,
+and nothing upstream knows which. Failures come back in two kinds because the caller must
+treat them differently: a `TransientSendError` (the relay is down, a 4xx, a timeout) means
+"keep the message and try again later"; a `PermanentSendError` (a 5xx for the recipient, a
+malformed address) means "this will never work, tell a person". A lost alert about a
+high-risk victim is worse than a late one, so anything not clearly permanent is transient.
+
+Both backends write the same bytes: CRLF line endings, as SMTP puts them on the wire, so what
+the Outbox shows is exactly what a relay would receive. Error messages name reply codes and
+recipient domains only, never an address's local part or the message: they are logged.
+"""
+
+from __future__ import annotations
+
+import re
+import ssl
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_random_exponential
+
+from mailbot.errors import ConfigError, MailbotError
+from mailbot.ingest.maildir import MaildirMailbox
+from mailbot.models import Folder
+from mailbot.settings import SenderSettings
+
+_LINE_END = re.compile(rb"\r\n|\r|\n")
+# An envelope address as mailbot writes them: ASCII (no SMTPUTF8), no spaces, quotes or
+# brackets, one @, a domain of dot-separated labels (RFC 5321 4.5.3.1 length limits).
+_ADDRESS = re.compile(
+    r"[!#-'*+\-/-9=?A-Z^-~.]{1,64}@(?=.{1,255}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*"
+)
+
+
+class SendError(MailbotError):
+    """A message could not be sent. `code` is the SMTP reply code, when there was one."""
+
+    def __init__(self, reason: str, *, code: int | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.code = code
+
+
+class TransientSendError(SendError):
+    """Worth trying again later: 4xx replies, timeouts, dropped or refused connections."""
+
+
+class PermanentSendError(SendError):
+    """Will never succeed as it stands (5xx for the recipient, malformed address): no retry."""
+
+
+@runtime_checkable
+class Sender(Protocol):
+    """Where outgoing mail goes, as the dispatch stages see it."""
+
+    def send(self, raw: bytes, envelope_from: str, recipients: Sequence[str]) -> None:
+        """Send `raw` to `recipients`; raise TransientSendError or PermanentSendError."""
+        ...
+
+    def close(self) -> None:
+        """Release connections. Safe to call more than once."""
+        ...
+
+
+def wire_bytes(raw: bytes) -> bytes:
+    """`raw` with CRLF line endings and a final CRLF: the message as SMTP transmits it.
+
+    Bare LFs are not only non-standard (RFC 5322 2.3) but a known SMTP smuggling vector, so
+    strict relays reject them; normalising here keeps both backends byte-identical.
+    """
+    if not raw:
+        raise PermanentSendError("the message is empty")
+    wire = _LINE_END.sub(b"\r\n", raw)
+    return wire if wire.endswith(b"\r\n") else wire + b"\r\n"
+
+
+def check_envelope(envelope_from: str, recipients: Sequence[str]) -> None:
+    """Refuse what no server should be asked: raise PermanentSendError, naming no address.
+
+    An empty `envelope_from` is the null reverse-path (`MAIL FROM:<>`), right for automatic
+    replies (RFC 3834), which must not provoke bounces.
+    """
+    if isinstance(recipients, str):
+        raise TypeError("recipients must be a sequence of addresses, not one string")
+    if not recipients:
+        raise PermanentSendError("no recipients")
+    if envelope_from and not _ADDRESS.fullmatch(envelope_from):
+        raise PermanentSendError("the envelope sender address is malformed")
+    for address in recipients:
+        if not _ADDRESS.fullmatch(address):
+            raise PermanentSendError("a recipient address is malformed")
+
+
+def recipient_domain(address: str) -> str:
+    """The part of an address that may appear in logs: the domain, never the local part."""
+    return address.rpartition("@")[2] or "?"
+
+
+class MaildirSender:
+    """The embedded default: each message lands in `<root>/Outbox/new`, as it would go out.
+
+    The envelope is not stored (Maildir has no place for it): the Outbox is for people to read,
+    and the message's own To/From headers say where it was going.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self._mailbox = MaildirMailbox(root, use_inotify=False)
+
+    def send(self, raw: bytes, envelope_from: str, recipients: Sequence[str]) -> None:
+        check_envelope(envelope_from, recipients)
+        wire = wire_bytes(raw)
+        try:
+            self._mailbox.deliver(Folder.OUTBOX, wire)
+        except OSError as exc:  # a full or read-only disk: the message is still the caller's
+            raise TransientSendError(f"cannot write to the Outbox ({exc.strerror})") from None
+
+    def close(self) -> None:
+        self._mailbox.close()
+
+
+def send_with_retry(
+    sender: Sender,
+    raw: bytes,
+    envelope_from: str,
+    recipients: Sequence[str],
+    *,
+    attempts: int = 3,
+    wait_max: float = 4.0,
+) -> None:
+    """Send, retrying transient failures with jittered exponential backoff (at most `wait_max`
+    seconds between tries); re-raise the last error. Permanent errors are raised at once.
+
+    This covers a relay's hiccup within one pass; `SenderSettings.max_attempts` counts across
+    the daemon's passes, for outages longer than a few seconds.
+    """
+    if attempts < 1:
+        raise ValueError("attempts must be at least 1")
+    retrying = Retrying(
+        retry=retry_if_exception_type(TransientSendError),
+        stop=stop_after_attempt(attempts),
+        wait=wait_random_exponential(multiplier=0.5, max=wait_max),
+        reraise=True,
+    )
+    for attempt in retrying:
+        with attempt:
+            sender.send(raw, envelope_from, recipients)
+
+
+def open_sender(settings: SenderSettings, mail_root: Path, password: str | None) -> Sender:
+    """The sender `settings` describe; `mail_root` holds the Outbox for the Maildir backend."""
+    if settings.kind == "maildir":
+        return MaildirSender(mail_root)
+    # Imported here because the SMTP module builds on this one's errors and helpers.
+    from mailbot.dispatch.smtp import SmtpSender
+
+    return SmtpSender(settings, password, ssl_context=_ssl_context(settings))
+
+
+def _ssl_context(settings: SenderSettings) -> ssl.SSLContext | None:
+    """With `ca_file`, trust exactly that bundle (an internal relay's CA); else system CAs."""
+    if settings.ca_file is None:
+        return None
+    try:
+        return ssl.create_default_context(cafile=str(settings.ca_file))
+    except ssl.SSLError:
+        reason = "not a PEM certificate bundle"
+    except OSError as exc:
+        reason = exc.strerror or "cannot be read"
+    raise ConfigError("sender.ca_file", f"{settings.ca_file}: {reason}")
