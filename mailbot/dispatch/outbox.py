@@ -88,10 +88,14 @@ class Dispatcher:
         for row in self.outbox.due(now):
             if stop is not None and stop.is_set():
                 break
-            sent += self._deliver(row, now)
+            delivered, server_down = self._deliver(row, now)
+            sent += delivered
+            if server_down:  # the rest would only wait on the same dead connection
+                break
         return sent
 
-    def _deliver(self, row: dict[str, Any], now: datetime) -> int:
+    def _deliver(self, row: dict[str, Any], now: datetime) -> tuple[int, bool]:
+        """(1 if sent, whether the server itself is unreachable)."""
         store = self.outbox.store
         try:
             send_with_retry(self.sender, bytes(row["raw"]), self.outbox.from_address,
@@ -100,7 +104,7 @@ class Dispatcher:
             attempts = int(row["attempts"]) + 1
             if attempts >= self.max_attempts:
                 self._fail(row, f"gave up after {attempts} attempts: {exc}", now)
-                return 0
+                return 0, exc.code is None
             delay = min(BASE_DELAY * 2 ** (attempts - 1), MAX_DELAY)
             with store.transaction() as conn:
                 conn.execute("UPDATE outbox SET attempts = ?, last_error = ?,"
@@ -108,15 +112,15 @@ class Dispatcher:
                              (attempts, str(exc), (now + delay).isoformat(), row["id"]))
             self.log.warning("outbox.retry", reference=row["reference"], kind=row["kind"],
                              attempt=attempts, error=type(exc).__name__)
-            return 0
+            return 0, exc.code is None  # no reply code: no conversation with the server
         except PermanentSendError as exc:
             self._fail(row, str(exc), now)
-            return 0
+            return 0, False
         with store.transaction() as conn:
             conn.execute("UPDATE outbox SET state = 'sent', sent_at = ?, attempts = attempts + 1"
                          " WHERE id = ?", (now.isoformat(), row["id"]))
         self.log.info("outbox.sent", reference=row["reference"], kind=row["kind"])
-        return 1
+        return 1, False
 
     def _fail(self, row: dict[str, Any], reason: str, now: datetime) -> None:
         """Mark a message failed; tell the team (unless it was itself a notice to the team)."""

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import random
 import threading
-from datetime import date
 import time
+from datetime import date
 from pathlib import Path
 
 import docx

@@ -232,3 +232,73 @@ def test_sigterm_finishes_and_exits_zero(workspace: Path) -> None:
     daemon.send_signal(signal.SIGTERM)
     assert daemon.wait(timeout=30) == 0
     assert "service.stopped" in daemon.stderr.read()
+
+
+def _outbox_files(app: App) -> list[bytes]:
+    root = app.config.mail_dir / "Outbox"
+    return [p.read_bytes() for sub in ("new", "cur") for p in sorted((root / sub).iterdir())]
+
+
+def _message_ids(raws: list[bytes]) -> list[str]:
+    from email import message_from_bytes, policy
+
+    return sorted(str(message_from_bytes(r, policy=policy.default)["Message-ID"]) for r in raws)
+
+
+def test_a_crash_before_sending_sends_everything_once_on_restart(
+        reopen: Callable[[], App], monkeypatch: pytest.MonkeyPatch) -> None:
+    """GIVEN a decision committed with its messages, and a crash before any is sent
+    WHEN mailbot restarts
+    THEN each message is sent exactly once."""
+    from mailbot.dispatch.outbox import Dispatcher
+
+    app = reopen()
+    _deliver(app, _email(1))
+
+    def die(*_: object, **__: object) -> int:
+        raise Crash
+
+    monkeypatch.setattr(Dispatcher, "deliver_due", die)
+    with pytest.raises(Crash):
+        app.runner().run_once()
+    assert _outbox_files(app) == []
+    monkeypatch.undo()
+    restarted = reopen()
+    restarted.runner().run_once()
+    restarted.runner().run_once()
+    assert restarted.intake.dispatch is not None
+    rows = restarted.intake.dispatch.outbox.messages()
+    assert len(rows) >= 2
+    assert {r["state"] for r in rows} == {"sent"}
+    assert _message_ids(_outbox_files(restarted)) == sorted(r["message_id"] for r in rows)
+
+
+def test_a_crash_after_the_server_accepted_resends_the_same_message_id(
+        reopen: Callable[[], App], monkeypatch: pytest.MonkeyPatch) -> None:
+    """GIVEN a crash after the server accepted a message but before it was marked sent
+    WHEN mailbot restarts
+    THEN that one message goes again with the same Message-ID (the unavoidable window),
+    and nothing else is duplicated."""
+    from mailbot.dispatch.senders import MaildirSender
+
+    app = reopen()
+    _deliver(app, _email(1))
+    real_send = MaildirSender.send
+
+    def send_then_die(self: MaildirSender, *args: object) -> None:
+        real_send(self, *args)  # type: ignore[arg-type]
+        raise Crash
+
+    monkeypatch.setattr(MaildirSender, "send", send_then_die)
+    with pytest.raises(Crash):
+        app.runner().run_once()
+    monkeypatch.undo()
+    restarted = reopen()
+    restarted.runner().run_once()
+    assert restarted.intake.dispatch is not None
+    rows = restarted.intake.dispatch.outbox.messages()
+    ids = _message_ids(_outbox_files(restarted))
+    first = rows[0]["message_id"]
+    assert ids.count(first) == 2
+    assert sorted(set(ids)) == sorted(r["message_id"] for r in rows)
+    assert all(ids.count(r["message_id"]) == 1 for r in rows[1:])
