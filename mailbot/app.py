@@ -7,6 +7,7 @@ are passed in, never module-level singletons, so a test can swap in a fixed cloc
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -44,7 +45,11 @@ class App:
 
     def runner(self) -> Runner:
         return Runner(self.intake, self.mailbox, get_logger(), dispatcher=self.dispatcher(),
-                      poll_interval=self.config.service.poll_interval_seconds)
+                      jobs=self.jobs(), poll_interval=self.config.service.poll_interval_seconds)
+
+    def jobs(self) -> list[tuple[str, Callable[[datetime], None]]]:
+        """The periodic jobs the daemon runs on every pass, by name (none yet)."""
+        return []
 
     def dispatcher(self) -> Dispatcher:
         if self._sender is None:

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import structlog
 
@@ -26,6 +28,13 @@ class Runner:
     mailbox: Mailbox
     log: structlog.typing.FilteringBoundLogger
     dispatcher: Dispatcher | None = None
+    # Periodic work done on every pass (agendas due, minutes to send, flag expiry...): each
+    # job is called with the current time, must be idempotent and must not raise for a
+    # transient problem (the loop logs and carries on if it does).
+    jobs: Sequence[tuple[str, Callable[[datetime], None]]] = ()
+    # Called after every pass (systemd watchdog and status).
+    on_pass: Callable[[Runner], None] | None = None
+    last_pass: datetime | None = None
     poll_interval: float = 1.0
     stop: threading.Event = field(default_factory=threading.Event)
 
@@ -33,7 +42,9 @@ class Runner:
         """Process everything now in the inbox and send what is due; return the count."""
         self.intake.reconcile()
         count = self._drain()
+        self._run_jobs()
         self._send()
+        self._passed()
         return count
 
     def run_forever(self) -> None:
@@ -44,7 +55,9 @@ class Runner:
             try:
                 self.intake.reconcile()
                 self._drain()
+                self._run_jobs()
                 self._send()
+                self._passed()
                 backoff = self.poll_interval
                 self.mailbox.wait_for_mail(timeout=self.poll_interval)
             except Exception as exc:  # the service must outlive a mailbox outage
@@ -52,6 +65,20 @@ class Runner:
                 self.stop.wait(backoff)
                 backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
         self.log.info("service.stopped")
+
+    def _run_jobs(self) -> None:
+        for name, job in self.jobs:
+            if self.stop.is_set():
+                return
+            try:
+                job(self.intake.clock.now())
+            except Exception as exc:  # one failing job must not stop intake
+                self.log.error("job.error", kind=name, error=type(exc).__name__)
+
+    def _passed(self) -> None:
+        self.last_pass = self.intake.clock.now()
+        if self.on_pass is not None:
+            self.on_pass(self)
 
     def _send(self) -> None:
         if self.dispatcher is not None:
