@@ -176,6 +176,14 @@ class Store:
                     (str(SCHEMA_VERSION),),
                 )
 
+    def ensure_tables(self, schema: str) -> None:
+        """Create a feature module's own tables and indexes if missing (additive only:
+        `CREATE TABLE IF NOT EXISTS` / `CREATE INDEX IF NOT EXISTS` statements)."""
+        with self.transaction() as conn:
+            for statement in schema.split(";"):
+                if statement.strip():
+                    conn.execute(statement)
+
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """One atomic unit of work: everything inside commits together or not at all."""
