@@ -18,6 +18,7 @@ from typing import Protocol
 import structlog
 
 from mailbot import pipeline
+from mailbot.advice import with_note
 from mailbot.casebook import Casebook, CaseRecord
 from mailbot.config import Config
 from mailbot.credentials import Secrets
@@ -80,6 +81,9 @@ class Intake:
             else:
                 self._record(message, email, key, self._assess(email))
         except Exception as exc:  # a poison message must not stop the daemon
+            row = self.store.ledger_get(key)
+            if row is not None and row["state"] == "done":
+                raise  # decided and committed: only the move failed; the next pass files it
             self.log.error("message.error", error=type(exc).__name__, attempt=attempts)
             self._record(message, email, key, _error(type(exc).__name__))
 
@@ -149,7 +153,8 @@ class Intake:
         return ref
 
     def _commit_case(self, conn: sqlite3.Connection, case: CaseRecord, victim: Person | None,
-                     held_raw: bytes | None) -> None:
+                     held_raw: bytes | None, *, actor: str = ACTOR,
+                     note: str | None = None) -> None:
         """Inside one transaction: list the case at a meeting, write it, its victim's hearing
         and the held email (if any), and enqueue every message the decision implies."""
         assert self.dispatch is not None
@@ -168,16 +173,23 @@ class Intake:
                                     case.received_at, held_raw)
         else:
             self.store.release_held(conn, case.reference)
-        self.store.audit(conn, ACTOR, "decided", case.reference,
+        self.store.audit(conn, actor, "decided", case.reference,
                          f"outcome={decision.outcome.value} reasons={','.join(decision.reasons)}")
-        self.enqueue_notices(conn, case, meeting)
+        self.enqueue_notices(conn, case, meeting, note=note)
 
     def enqueue_notices(self, conn: sqlite3.Connection, case: CaseRecord,
-                        meeting: Meeting | None) -> None:
-        """Put every message `case`'s decision implies in the outbox (caller's transaction)."""
+                        meeting: Meeting | None, *, note: str | None = None) -> None:
+        """Put every message `case`'s decision implies in the outbox (caller's transaction).
+
+        `note`: an administrator's advice added to the replies to secure addresses only
+        (`mailbot.advice`)."""
         assert self.dispatch is not None
         planner = self.dispatch.planner
-        messages = [*planner.replies(case, meeting), *planner.idva_alert(case, meeting)]
+        replies = planner.replies(case, meeting)
+        if note:
+            replies = [with_note(p, note, secure=self.config.is_secure_address(p.recipient))
+                       for p in replies]
+        messages = [*replies, *planner.idva_alert(case, meeting)]
         listed = case.decision.outcome in (Outcome.ACCEPTED, Outcome.INFO_ONLY)
         if meeting is None and listed:
             messages.append(planner.team_notice(
@@ -214,7 +226,8 @@ class Intake:
         self.reconcile()
 
     def _resolve_held(self, conn: sqlite3.Connection, held: dict[str, object],
-                      assessed: _Assessed) -> None:
+                      assessed: _Assessed, *, actor: str = ACTOR,
+                      how: str = "separate_email") -> None:
         reference = str(held["reference"])
         original = self.casebook.get(reference)
         if original is None:
@@ -227,9 +240,41 @@ class Intake:
             "referral_date": assessed.referral_date, "encrypted": True,
             "form": assessed.opened.form if assessed.opened else None,
         })
-        self._commit_case(conn, case, assessed.victim, None)
+        self._commit_case(conn, case, assessed.victim, None, actor=actor)
         self.store.ledger_refile(conn, original.message_key, _folder_for(decision).value)
-        self.store.audit(conn, ACTOR, "password_supplied", reference, "by=separate_email")
+        self.store.audit(conn, actor, "password_supplied", reference, f"by={how}")
+
+    # -- administrators' decisions on held cases (mailbot.actions) -----------------------
+
+    def retry_held(self, reference: str, passwords: tuple[str, ...],
+                   actor: str) -> Decision | None:
+        """Assess a case's held email again from the start, trying `passwords` as well as the
+        agency's (never stored or logged). When they open it, the new decision is committed
+        exactly as a password email's would be; None when it stays locked (or is not held)."""
+        rows = list(self.store.db.query("SELECT * FROM held_messages WHERE reference = ?",
+                                        [reference]))
+        if not rows:
+            return None
+        held = rows[0]
+        assessed = self._assess(parse_email(bytes(held["raw"]), self.config.limits), passwords)
+        if "cannot_decrypt" in assessed.decision.reasons:
+            return None
+        with self.store.transaction() as conn:
+            current = self.casebook.get(reference)
+            if current is None or current.decision.outcome is not Outcome.HELD:
+                return None  # decided meanwhile (a password email, another administrator)
+            self._resolve_held(conn, held, assessed, actor=actor, how="administrator")
+        return assessed.decision
+
+    def commit_decision(self, conn: sqlite3.Connection, case: CaseRecord, actor: str, *,
+                        note: str | None = None) -> None:
+        """Commit an administrator's decision on a held case (caller's transaction) through
+        the same steps as an automatic one: listing, hearing, audit, messages, then refile."""
+        victim = None
+        if case.form is not None:
+            victim = pipeline.check_referral(case.form, self.config, self._today()).facts.victim
+        self._commit_case(conn, case, victim, None, actor=actor, note=note)
+        self.store.ledger_refile(conn, case.message_key, _folder_for(case.decision).value)
 
     # -- helpers ------------------------------------------------------------------------
 

@@ -302,3 +302,28 @@ def test_a_crash_after_the_server_accepted_resends_the_same_message_id(
     assert ids.count(first) == 2
     assert sorted(set(ids)) == sorted(r["message_id"] for r in rows)
     assert all(ids.count(r["message_id"]) == 1 for r in rows[1:])
+
+
+def test_a_failed_move_after_the_decision_is_retried_not_decided_again(
+        reopen: Callable[[], App], monkeypatch: pytest.MonkeyPatch) -> None:
+    """GIVEN the mailbox fails (an ordinary error) moving a message after its decision
+    WHEN the daemon carries on and runs again
+    THEN there is still exactly one case, and the message is filed on the next pass."""
+    app = reopen()
+    _deliver(app, _email(1))
+    real = MaildirMailbox.mark_done
+    calls = {"n": 0}
+
+    def flaky(self: MaildirMailbox, ref: str, folder: Folder) -> str:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise OSError("the mailbox server went away")
+        return real(self, ref, folder)
+
+    monkeypatch.setattr(MaildirMailbox, "mark_done", flaky)
+    with pytest.raises(OSError, match="went away"):
+        app.runner().run_once()
+    app.runner().run_once()
+    [case] = app.casebook.cases()
+    assert case.decision.outcome is Outcome.ACCEPTED
+    assert folder_count(app, "Inbox") == 0 and folder_count(app, "Processed") == 1
