@@ -23,6 +23,8 @@ from mailbot.settings import ImapMailboxSettings
 
 # A dropped, reset or timed-out connection: reconnecting and retrying may help.
 TRANSIENT: tuple[type[Exception], ...] = (OSError, imaplib.IMAP4.abort)
+# ...or any failure at all, including the server refusing a command.
+FAILURES: tuple[type[Exception], ...] = (*TRANSIENT, imaplib.IMAP4.error)
 
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _INTERNALDATE = re.compile(
@@ -49,11 +51,18 @@ def connect(settings: ImapMailboxSettings, context: ssl.SSLContext) -> imaplib.I
 
 def login(client: imaplib.IMAP4, username: str, password: str) -> frozenset[str]:
     """Log in (LOGIN, or AUTHENTICATE PLAIN for non-ASCII); return the server's capabilities."""
-    if (username + password).isascii():
-        client.login(username, password)
-    else:
-        secret = f"\0{username}\0{password}".encode()
-        client.authenticate("PLAIN", lambda _: secret)
+    try:
+        if (username + password).isascii():
+            client.login(username, password)
+        else:
+            secret = f"\0{username}\0{password}".encode()
+            client.authenticate("PLAIN", lambda _: secret)
+    except imaplib.IMAP4.abort:
+        raise
+    except imaplib.IMAP4.error as exc:
+        if "[UNAVAILABLE]" in str(exc).upper():  # RFC 5530: the server's fault, try again later
+            raise imaplib.IMAP4.abort("authentication temporarily unavailable") from None
+        raise imaplib.IMAP4.error("authentication failed") from None
     _, data = client.capability()  # the post-login list: MOVE, UIDPLUS appear only now
     first = data[0] if data else b""
     words = first.decode("ascii", "replace").upper().split() if isinstance(first, bytes) else []

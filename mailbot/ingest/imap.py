@@ -1,0 +1,285 @@
+"""A `Mailbox` on an IMAP server: the referrals mailbox as most organisations host it.
+
+The Maildir backend's guarantees carry over. Messages are read with BODY.PEEK[] so the team
+still sees them unread; a message leaves the inbox only by MOVE (RFC 6851), or by COPY, then
+\\Deleted and UID EXPUNGE of that one UID (RFC 4315), so nothing else is ever expunged and
+nothing is deleted without its copy. A ref is "<UIDVALIDITY>:<UID>"; when the server renumbers
+a folder (a new UIDVALIDITY) a ref is found again by its Message-ID, and a move that a crash
+interrupted is recognised in its target folder, so retrying any operation is harmless. IDLE
+notices new mail as soon as the server reports it (Dovecot: within half a second), and a
+dropped connection is re-opened with back-off.
+"""
+
+from __future__ import annotations
+
+import imaplib
+import itertools
+import json
+import re
+import ssl
+import time
+from collections.abc import Iterator
+from email.parser import BytesHeaderParser
+from email.policy import compat32
+from functools import partial
+
+from mailbot.errors import ConfigError
+from mailbot.ingest import imapwire
+from mailbot.ingest.imapcheck import diagnose
+from mailbot.ingest.imapsession import ImapSession, expect_ok
+from mailbot.ingest.mailbox import MailboxError, MessageNotFoundError
+from mailbot.logs import get_logger
+from mailbot.models import Folder, MailboxMessage
+from mailbot.settings import ImapMailboxSettings
+from mailbot.store import Store
+
+_UID_REF = re.compile(r"(\d+):(\d+)")
+_DONE_FOLDERS = frozenset({Folder.PROCESSED, Folder.EXCEPTIONS})
+_REMEMBERED = 10_000  # refs whose Message-ID is kept in memory (a busy week's mail)
+_NOOP_SECONDS = 5.0  # without IDLE, ask the server for news this often
+
+
+class ImapMailbox:
+    """The mailbox `settings` describes; `state` keeps UIDVALIDITY and the move journal."""
+
+    def __init__(self, settings: ImapMailboxSettings, password: str, state: Store | None = None,
+                 *, ssl_context: ssl.SSLContext | None = None) -> None:
+        self.settings = settings
+        self._password = password
+        self._state = state
+        try:
+            self._ssl = ssl_context or ssl.create_default_context(
+                cafile=str(settings.ca_file) if settings.ca_file else None)
+        except OSError as exc:
+            raise ConfigError("mailbox.ca_file", "cannot be read as a CA bundle") from exc
+        self._session = ImapSession(settings, password, self._ssl)
+        self._existing: set[str] = set()
+        self._message_ids: dict[str, str] = {}
+        self._tags = (f"MB{n}".encode() for n in itertools.count(1))
+        self._uidvalidity = self._state.state_get(self._uidvalidity_key) if self._state else None
+        self._fetched: tuple[int, int | None] | None = None  # inbox (UIDVALIDITY, UIDNEXT)
+        self._log = get_logger()
+
+    def __enter__(self) -> ImapMailbox:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    # -- the Mailbox protocol -----------------------------------------------------------
+
+    def fetch_new(self) -> Iterator[MailboxMessage]:
+        """Every message in the inbox, lowest UID (earliest arrival) first, left unread."""
+        uidvalidity, uids = self._session.run("search", self._inbox_uids)
+        for uid in uids:
+            message = self._session.run("fetch", partial(self._fetch, uidvalidity=uidvalidity,
+                                                         uid=uid))
+            if message is not None:
+                yield message
+
+    def mark_done(self, ref: str, folder: Folder) -> str:
+        if folder not in _DONE_FOLDERS:
+            raise ValueError(f"mark_done moves to Processed or Exceptions, not {folder.value}")
+        return self.refile(ref, Folder.INBOX, folder)
+
+    def refile(self, ref: str, source: Folder, target: Folder) -> str:
+        names = (self._folder_name(source), self._folder_name(target))
+        return self._session.run("move", partial(self._move, ref=ref, names=names,
+                                                 source=source, target=target))
+
+    def wait_for_mail(self, timeout: float) -> bool:
+        """IDLE (re-issued every `idle_seconds`) until news or `timeout`; True after a reconnect."""
+        deadline = time.monotonic() + max(0.0, timeout)
+        try:
+            client = self._session.client()
+            if not self._session.selected(self.settings.inbox):
+                # SELECT reports, and so swallows, any news since the last fetch: compare
+                uidvalidity = self._session.select(client, self.settings.inbox)
+                if (uidvalidity, self._session.uidnext) != self._fetched:
+                    return True
+            while (remaining := deadline - time.monotonic()) > 0:
+                if self._idle(client, min(remaining, self.settings.idle_seconds)):
+                    return True
+            return False
+        except imapwire.TRANSIENT:
+            pass
+        except imaplib.IMAP4.error as exc:
+            raise self._session.failure("wait", exc) from exc
+        self._session.reconnect(deadline)
+        return True  # mail may have arrived unseen while the connection was down
+
+    def close(self) -> None:
+        """LOGOUT; safe to call more than once (a later call re-connects on demand)."""
+        self._session.close()
+
+    def check(self) -> list[str]:
+        """Problems a fresh connection finds (DNS, TLS, login, folders); creates nothing."""
+        return diagnose(self.settings, self._password, self._ssl)
+
+    # -- operations, each run on a live connection ----------------------------------------
+
+    def _inbox_uids(self, client: imaplib.IMAP4) -> tuple[int, list[int]]:
+        uidvalidity = self._session.select(client, self.settings.inbox, fresh=True)
+        self._fetched = (uidvalidity, self._session.uidnext)
+        if self._uidvalidity != str(uidvalidity):
+            if self._uidvalidity is not None:  # all are offered again (new refs); the intake
+                # ledger knows them by Message-ID, so each is only re-filed, not re-processed
+                self._log.warning("imap.uidvalidity_changed", folder=self.settings.inbox)
+            self._uidvalidity = str(uidvalidity)
+            if self._state is not None:
+                self._state.state_set(self._uidvalidity_key, self._uidvalidity)
+        return uidvalidity, imapwire.search_uids(client, "ALL")
+
+    def _fetch(self, client: imaplib.IMAP4, *, uidvalidity: int, uid: int) -> MailboxMessage | None:
+        if self._session.select(client, self.settings.inbox) != uidvalidity:
+            return None  # renumbered meanwhile: the next fetch_new offers it under its new ref
+        typ, data = client.uid("FETCH", str(uid), "(UID INTERNALDATE BODY.PEEK[])")
+        found = imapwire.parse_fetch(list(data), uid) if typ == "OK" else None
+        if found is None:
+            return None  # moved away meanwhile (by a person, or another mailbot)
+        received_at, raw = found
+        ref = f"{uidvalidity}:{uid}"
+        self._remember(ref, _message_id(raw))
+        return MailboxMessage(ref=ref, raw=raw, received_at=received_at)
+
+    def _move(self, client: imaplib.IMAP4, *, ref: str, names: tuple[str, str], source: Folder,
+              target: Folder) -> str:
+        source_name, target_name = names
+        message_id = self._message_id_for(ref)
+        uid = self._locate(client, source_name, ref, message_id)
+        if uid is None:
+            moved = self._find(client, target_name, message_id) if source is not target else None
+            if moved is None:
+                raise MessageNotFoundError(ref, source)
+            return moved  # moved already, by a run that crashed before recording it
+        if source is target:
+            return ref
+        message_id = message_id or self._header_id(client, uid)
+        self._journal(ref, message_id)
+        self._ensure_folder(client, target_name)
+        self._session.select(client, source_name)
+        new_ref = self._transfer(client, uid, source_name, target_name, message_id)
+        new_ref = new_ref or f"{target.value}:{message_id or ''}"
+        self._remember(new_ref, message_id)
+        return new_ref
+
+    def _transfer(self, client: imaplib.IMAP4, uid: int, source_name: str, target_name: str,
+                  message_id: str | None) -> str | None:
+        """MOVE, or COPY + \\Deleted + UID EXPUNGE of this UID only; the new ref if known."""
+        target = imapwire.mailbox_name(target_name)
+        client.untagged_responses.pop("COPYUID", None)
+        if "MOVE" in self._session.capabilities:
+            expect_ok(client.uid("MOVE", str(uid), target), "MOVE")
+        elif "UIDPLUS" in self._session.capabilities:
+            copied = self._find(client, target_name, message_id)  # a crash after the COPY
+            self._session.select(client, source_name)
+            if copied is None:
+                expect_ok(client.uid("COPY", str(uid), target), "COPY")
+            found = imapwire.copyuid(client)
+            expect_ok(client.uid("STORE", str(uid), "+FLAGS.SILENT", r"(\Deleted)"), "STORE")
+            expect_ok(client.uid("EXPUNGE", str(uid)), "UID EXPUNGE")
+            return copied or (f"{found[0]}:{found[1]}" if found else None)
+        else:
+            raise MailboxError(f"IMAP {self.settings.host} offers neither MOVE nor UIDPLUS, so "
+                               "a message cannot be moved without risking others")
+        found = imapwire.copyuid(client)
+        return f"{found[0]}:{found[1]}" if found else None
+
+    def _locate(self, client: imaplib.IMAP4, name: str, ref: str,
+                message_id: str | None) -> int | None:
+        """The UID of `ref` in folder `name`, by its UID, else (renumbered) its Message-ID."""
+        uidvalidity = self._session.select(client, name)
+        parsed = _UID_REF.fullmatch(ref)
+        if parsed and int(parsed[1]) == uidvalidity:
+            return int(parsed[2]) if imapwire.search_uids(client, "UID", parsed[2]) else None
+        uids = _search_id(client, message_id)
+        return uids[0] if uids else None
+
+    def _find(self, client: imaplib.IMAP4, name: str, message_id: str | None) -> str | None:
+        """The ref of the message with `message_id` in folder `name`, if it is there."""
+        if message_id is None or not imapwire.folder_exists(client, name):
+            return None
+        uidvalidity = self._session.select(client, name)
+        uids = _search_id(client, message_id)
+        return f"{uidvalidity}:{uids[-1]}" if uids else None
+
+    def _header_id(self, client: imaplib.IMAP4, uid: int) -> str | None:
+        typ, data = client.uid("FETCH", str(uid), "(BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)])")
+        parts = [item[1] for item in data if isinstance(item, tuple)] if typ == "OK" else []
+        return _message_id(parts[0]) if parts and isinstance(parts[0], bytes) else None
+
+    def _ensure_folder(self, client: imaplib.IMAP4, name: str) -> None:
+        if name in self._existing or imapwire.folder_exists(client, name):
+            self._existing.add(name)
+            return
+        typ, _ = client.create(imapwire.mailbox_name(name))
+        if typ != "OK" and not imapwire.folder_exists(client, name):  # lost a race is fine
+            raise imaplib.IMAP4.error("CREATE refused")
+        client.subscribe(imapwire.mailbox_name(name))  # so mail clients show it
+        self._log.info("imap.folder_created", folder=name)
+        self._existing.add(name)
+
+    def _idle(self, client: imaplib.IMAP4, seconds: float) -> bool:
+        if "IDLE" in self._session.capabilities:
+            return imapwire.idle(client, seconds, next(self._tags))
+        time.sleep(min(seconds, _NOOP_SECONDS))
+        for kind in ("EXISTS", "RECENT"):
+            client.untagged_responses.pop(kind, None)
+        expect_ok(client.noop(), "NOOP")
+        news = client.untagged_responses.get("EXISTS", []) + [
+            count for count in client.untagged_responses.get("RECENT", []) if count != b"0"]
+        return bool(news)
+
+    # -- Message-IDs: how a ref is found again after renumbering or a crash ---------------
+
+    def _remember(self, ref: str, message_id: str | None) -> None:
+        if message_id is not None:
+            self._message_ids[ref] = message_id
+            while len(self._message_ids) > _REMEMBERED:
+                del self._message_ids[next(iter(self._message_ids))]
+
+    def _message_id_for(self, ref: str) -> str | None:
+        if ref in self._message_ids:
+            return self._message_ids[ref]
+        if not _UID_REF.fullmatch(ref) and ":" in ref:  # "<folder>:<message-id>"
+            return ref.partition(":")[2] or None
+        journal = self._state.state_get(self._journal_key) if self._state else None
+        moving = json.loads(journal) if journal else None
+        return str(moving[1]) if isinstance(moving, list) and moving[0] == ref else None
+
+    def _journal(self, ref: str, message_id: str | None) -> None:
+        """Note the move about to happen, so a crash right after it can be recognised."""
+        if self._state is not None and message_id is not None:
+            self._state.state_set(self._journal_key, json.dumps([ref, message_id]))
+
+    @property
+    def _uidvalidity_key(self) -> str:
+        return f"imap:{self.settings.host}:{self.settings.username}:{self.settings.inbox}" \
+               ":uidvalidity"
+
+    @property
+    def _journal_key(self) -> str:
+        return f"imap:{self.settings.host}:{self.settings.username}:moving"
+
+    def _folder_name(self, folder: Folder) -> str:
+        names = {Folder.INBOX: self.settings.inbox,
+                 Folder.PROCESSED: self.settings.folders.processed,
+                 Folder.EXCEPTIONS: self.settings.folders.exceptions}
+        if folder not in names:
+            raise ValueError(f"an IMAP mailbox has no {folder.value} folder")
+        return names[folder]
+
+
+def _search_id(client: imaplib.IMAP4, message_id: str | None) -> list[int]:
+    if message_id is None:
+        return []
+    try:
+        return imapwire.search_uids(client, "HEADER", "Message-ID", imapwire.quote(message_id))
+    except ValueError:  # not searchable (non-ASCII): found by UID only
+        return []
+
+
+def _message_id(raw: bytes) -> str | None:
+    value = BytesHeaderParser(policy=compat32).parsebytes(raw).get("Message-ID")
+    text = " ".join(str(value).split()) if value is not None else ""
+    return text or None

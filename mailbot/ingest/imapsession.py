@@ -1,0 +1,127 @@
+"""One IMAP connection kept alive for `ImapMailbox`: opened on demand, re-opened after a drop.
+
+A daemon's connection will be cut (server restarts, idle timeouts, NAT expiry) and that must
+never cost a referral or stop the service, so every operation runs through `run`: on a
+dropped connection it reconnects once and tries again, which is safe because every mailbox
+operation is idempotent. Any failure leaves as a `MailboxError` naming only the host and the
+kind of error: never a password, a server's free text or a message's content.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import imaplib
+import ssl
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+from tenacity import Retrying, retry_if_exception_type, stop_before_delay, wait_exponential
+
+from mailbot.ingest import imapwire
+from mailbot.ingest.mailbox import MailboxError
+from mailbot.settings import ImapMailboxSettings
+
+T = TypeVar("T")
+
+
+class ImapSession:
+    """The logged-in connection, its capabilities, and which folder it has selected."""
+
+    def __init__(self, settings: ImapMailboxSettings, password: str,
+                 context: ssl.SSLContext) -> None:
+        self.settings = settings
+        self.capabilities: frozenset[str] = frozenset()
+        self._password = password
+        self._context = context
+        self._client: imaplib.IMAP4 | None = None
+        self._selected: tuple[str, int] | None = None  # (folder, UIDVALIDITY)
+        self.uidnext: int | None = None  # of the folder, when it was last selected
+
+    def run(self, action: str, operation: Callable[[imaplib.IMAP4], T]) -> T:
+        """`operation` on a live connection; after a drop, once more on a fresh one."""
+        for attempt in (1, 2):
+            try:
+                return operation(self.client())
+            except imapwire.TRANSIENT as exc:
+                self.drop()
+                if attempt == 2:
+                    raise self.failure(action, exc) from exc
+            except imaplib.IMAP4.error as exc:
+                raise self.failure(action, exc) from exc
+        raise AssertionError("unreachable")
+
+    def client(self) -> imaplib.IMAP4:
+        """The connection, opened and logged in first if need be."""
+        if self._client is None:
+            client = imapwire.connect(self.settings, self._context)
+            try:
+                self.capabilities = imapwire.login(client, self.settings.username,
+                                                   self._password)
+            except imaplib.IMAP4.error as exc:
+                client.shutdown()
+                if isinstance(exc, imaplib.IMAP4.abort):
+                    raise
+                raise MailboxError(f"IMAP {self.settings.host}: authentication failed") from None
+            self._client = client
+        return self._client
+
+    def reconnect(self, deadline: float) -> None:
+        """Connect again, backing off between attempts, giving up at `deadline` (monotonic)."""
+        self.drop()
+        retrying = Retrying(retry=retry_if_exception_type(imapwire.TRANSIENT), reraise=True,
+                            stop=stop_before_delay(max(0.0, deadline - time.monotonic())),
+                            wait=wait_exponential(multiplier=0.25, max=10))
+        try:
+            retrying(self.client)
+        except imapwire.TRANSIENT as exc:
+            raise self.failure("reconnect", exc) from exc
+
+    def selected(self, name: str) -> bool:
+        return self._selected is not None and self._selected[0] == name
+
+    def select(self, client: imaplib.IMAP4, name: str, *, fresh: bool = False) -> int:
+        """Select folder `name` (unless it already is) and return its UIDVALIDITY."""
+        if self._selected is not None and self._selected[0] == name and not fresh:
+            return self._selected[1]
+        self._selected = None
+        expect_ok(client.select(imapwire.mailbox_name(name)), "SELECT")
+        uidvalidity, self.uidnext = (_code(client, "UIDVALIDITY"), _code(client, "UIDNEXT"))
+        if uidvalidity is None:
+            raise imaplib.IMAP4.error("SELECT gave no UIDVALIDITY")
+        self._selected = (name, uidvalidity)
+        return uidvalidity
+
+    def drop(self) -> None:
+        """Forget a connection that failed, without talking to the server."""
+        client, self._client, self._selected = self._client, None, None
+        if client is not None:
+            with contextlib.suppress(OSError):
+                client.shutdown()
+
+    def close(self) -> None:
+        """LOGOUT; idempotent."""
+        client, self._client, self._selected = self._client, None, None
+        if client is not None:
+            try:
+                client.logout()
+            except imapwire.FAILURES:
+                with contextlib.suppress(OSError):
+                    client.shutdown()
+
+    def failure(self, action: str, exc: BaseException) -> MailboxError:
+        return MailboxError(f"IMAP {self.settings.host}:{self.settings.port}: {action} failed "
+                            f"({type(exc).__name__})")
+
+
+def expect_ok(result: tuple[str, object], command: str) -> None:
+    """Raise unless the server answered OK (its text is not kept: it may echo arguments)."""
+    if result[0] != "OK":
+        raise imaplib.IMAP4.error(f"{command} refused")
+
+
+def _code(client: imaplib.IMAP4, name: str) -> int | None:
+    """The number in the last `[name n]` response code (SELECT's UIDVALIDITY, UIDNEXT)."""
+    codes = client.untagged_responses.get(name, [])
+    value = codes[-1] if codes else None
+    return int(value) if isinstance(value, bytes) and value.isdigit() else None
