@@ -7,12 +7,19 @@ as an automatic decision would.
 
 from __future__ import annotations
 
+import sqlite3
+from collections.abc import Sequence
 from datetime import date
+from typing import Any
 
+from mailbot.advice import clean_note, is_return_code
+from mailbot.casebook import CaseRecord
 from mailbot.errors import MailbotError
 from mailbot.intake import Intake
 from mailbot.meetings import Meeting
-from mailbot.models import Outcome
+from mailbot.models import Decision, Folder, Outcome
+from mailbot.reasons import CRITERIA
+from mailbot.reassess import reassess
 
 
 class ActionError(MailbotError):
@@ -46,3 +53,177 @@ def list_at(intake: Intake, reference: str, day: date, actor: str) -> Meeting:
                            f" previous={previous}")
         intake.enqueue_notices(conn, updated, meeting)
     return meeting
+
+
+# -- the exceptions queue: only held cases -------------------------------------------------
+
+# Discarding: the email was not a referral. No reply is sent (see `discard`).
+NOT_A_REFERRAL = "not_a_referral"
+DISCARD_REASONS: dict[str, str] = {
+    "spam": "Spam, marketing or a phishing email",
+    "correspondence": "Correspondence about a case, not a referral (answer it by hand)",
+    "misdirected": "Sent to the referrals mailbox by mistake",
+    "test": "A test message",
+    "withdrawn": "Withdrawn by the sender before a decision",
+}
+
+
+def held_case(intake: Intake, reference: str) -> CaseRecord:
+    """The case, if it is in the exceptions queue; ActionError otherwise."""
+    case = intake.casebook.get(reference)
+    if case is None:
+        raise ActionError(f"no case {reference}")
+    if case.decision.outcome is not Outcome.HELD:
+        raise ActionError(f"{reference} is {case.decision.outcome.value}, not held: only"
+                          " cases in the exceptions queue can be acted on")
+    return case
+
+
+def retry_password(intake: Intake, reference: str, password: str, actor: str) -> CaseRecord:
+    """Try a password the referrer gave (by phone, say) and assess the held email again.
+
+    The password is used for this one attempt: it is not stored, logged or audited. When it
+    opens the document the case is decided as if the password had come by email (replies,
+    listing, IDVA alert); when it does not, the attempt is audited and ActionError raised.
+    """
+    case = held_case(intake, reference)
+    if "cannot_decrypt" not in case.decision.reasons:
+        raise ActionError(f"{reference} is not waiting for a password")
+    candidates = tuple(dict.fromkeys(p for p in (password, password.strip()) if p))
+    if not candidates:
+        raise ActionError("no password was given")
+    try:
+        decision = intake.retry_held(reference, candidates, actor)
+    except Exception as exc:  # the document opened but something in it broke the reader
+        raise ActionError(f"{reference}: the document could not be processed"
+                          f" ({type(exc).__name__}); the case is unchanged") from None
+    if decision is None:
+        with intake.store.transaction() as conn:
+            intake.store.audit(conn, actor, "password_retry", reference, "result=not_opened")
+        raise ActionError(f"that password does not open the document of {reference}; the"
+                          " case is still waiting for a password")
+    return _reload(intake, reference)
+
+
+def accept(intake: Intake, reference: str, criteria: Sequence[str], actor: str) -> CaseRecord:
+    """Accept a held case with the criteria an administrator (or the Chair) found met."""
+    chosen = tuple(dict.fromkeys(criteria))
+    unknown = [c for c in chosen if c not in CRITERIA]
+    if not chosen or unknown:
+        raise ActionError(f"choose at least one criterion from {', '.join(CRITERIA)}"
+                          + (f" (unknown: {', '.join(unknown)})" if unknown else ""))
+    with intake.store.transaction() as conn:
+        case = held_case(intake, reference)
+        if case.form is None or not case.area:
+            raise ActionError(f"{reference}: no referral form has been read (or it names no"
+                              " MARAC area), so it cannot be accepted; return or discard it")
+        decision = Decision(outcome=Outcome.ACCEPTED, warnings=case.decision.warnings,
+                            criteria=chosen, repeat_of=case.decision.repeat_of)
+        _decide(intake, conn, case, decision, actor, "accept", f"criteria={','.join(chosen)}")
+    return _reload(intake, reference)
+
+
+def return_with_advice(intake: Intake, reference: str, reasons: Sequence[str],
+                       note: str, actor: str) -> CaseRecord:
+    """Return a held case to its referrer with the chosen reasons and an optional note.
+
+    The note goes only to secure addresses (`mailbot.advice`); `note_recipients` says which
+    addresses will and will not get it, so the administrator can be told first.
+    """
+    chosen = tuple(dict.fromkeys(reasons))
+    bad = [c for c in chosen if not is_return_code(c)]
+    if not chosen or bad:
+        raise ActionError("choose at least one reason to return the referral for"
+                          + (f" (not a reason: {', '.join(bad)})" if bad else ""))
+    try:
+        text = clean_note(note)
+    except ValueError as exc:
+        raise ActionError(str(exc)) from None
+    with intake.store.transaction() as conn:
+        case = held_case(intake, reference)
+        decision = Decision(outcome=Outcome.RETURNED, reasons=chosen,
+                            warnings=case.decision.warnings)
+        secure, other = note_recipients(intake, case)
+        detail = f"reasons={','.join(chosen)} note={'yes' if text else 'no'}"
+        if text:
+            detail += f" note_to={len(secure)} note_withheld={len(other)}"
+        _decide(intake, conn, case, decision, actor, "return", detail, note=text or None)
+    return _reload(intake, reference)
+
+
+def note_recipients(intake: Intake, case: CaseRecord) -> tuple[list[str], list[str]]:
+    """(secure, not secure) addresses a reply about `case` goes to."""
+    assert intake.dispatch is not None
+    returned = case.model_copy(update={"decision": Decision(outcome=Outcome.RETURNED,
+                                                            reasons=("wrong_form",))})
+    addresses = [p.recipient for p in intake.dispatch.planner.replies(returned, None)]
+    secure = [a for a in addresses if intake.config.is_secure_address(a)]
+    return secure, [a for a in addresses if a not in secure]
+
+
+def link_repeat(intake: Intake, reference: str, earlier: str, actor: str) -> CaseRecord:
+    """The victim is the one heard as `earlier`: decide the case as a repeat of it."""
+    return _repeat_answer(intake, reference, actor, "link", f"earlier={earlier}",
+                          same_as=earlier)
+
+
+def mark_new_person(intake: Intake, reference: str, actor: str) -> CaseRecord:
+    """The near match is someone else: decide the case without it."""
+    case = held_case(intake, reference)
+    if "possible_repeat" not in case.decision.reasons:
+        raise ActionError(f"{reference} is not held as a possible repeat")
+    return _repeat_answer(intake, reference, actor, "new_person",
+                          f"not={','.join(case.decision.possible_repeats)}", new_person=True)
+
+
+def discard(intake: Intake, reference: str, reason: str, actor: str) -> CaseRecord:
+    """Take an email that is not a referral out of the queue, with no reply.
+
+    No reply, by choice: what is discarded is spam, misdirected mail or correspondence, and
+    an automatic answer would confirm the mailbox to spammers or tell a stranger about a
+    MARAC; correspondence is answered by a person. The case is kept (outcome returned,
+    reason `not_a_referral`, so it is not listed and a resent real referral is not taken for
+    a duplicate), and the email moves to the Processed folder.
+    """
+    if reason not in DISCARD_REASONS:
+        raise ActionError(f"choose a reason from {', '.join(DISCARD_REASONS)}")
+    with intake.store.transaction() as conn:
+        case = held_case(intake, reference)
+        decision = Decision(outcome=Outcome.RETURNED, reasons=(NOT_A_REFERRAL,))
+        updated = case.model_copy(update={"decision": decision,
+                                          "decided_at": intake.clock.now()})
+        intake.casebook.save(conn, updated)
+        intake.store.release_held(conn, reference)
+        intake.store.ledger_refile(conn, case.message_key, Folder.PROCESSED.value)
+        intake.store.audit(conn, actor, "discard", reference,
+                           f"reason={reason} was={','.join(case.decision.reasons)}")
+    return _reload(intake, reference)
+
+
+def _repeat_answer(intake: Intake, reference: str, actor: str, action: str, detail: str,
+                   **answer: Any) -> CaseRecord:
+    case = held_case(intake, reference)
+    if case.form is None:
+        raise ActionError(f"{reference}: no referral form has been read")
+    decision = reassess(intake, case, **answer)
+    if decision is None:
+        raise ActionError(f"{answer.get('same_as')} is not an earlier MARAC case within the"
+                          " repeat window that could be this victim")
+    with intake.store.transaction() as conn:
+        case = held_case(intake, reference)
+        _decide(intake, conn, case, decision, actor, action, detail)
+    return _reload(intake, reference)
+
+
+def _decide(intake: Intake, conn: sqlite3.Connection, case: CaseRecord, decision: Decision,
+            actor: str, action: str, detail: str, note: str | None = None) -> None:
+    updated = case.model_copy(update={"decision": decision, "decided_at": intake.clock.now()})
+    intake.store.audit(conn, actor, action, case.reference,
+                       f"{detail} was={','.join(case.decision.reasons)}")
+    intake.commit_decision(conn, updated, actor, note=note)
+
+
+def _reload(intake: Intake, reference: str) -> CaseRecord:
+    case = intake.casebook.get(reference)
+    assert case is not None
+    return case

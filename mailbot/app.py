@@ -12,13 +12,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from mailbot.backends import open_mailbox, open_outgoing
 from mailbot.casebook import Casebook
 from mailbot.config import Config, load_config
 from mailbot.credentials import Secrets, load_secrets
+from mailbot.dispatch.jobs import distribution_jobs
 from mailbot.dispatch.outbox import Dispatcher
-from mailbot.dispatch.senders import Sender, open_sender
+from mailbot.dispatch.senders import Sender
 from mailbot.ingest.mailbox import Mailbox
-from mailbot.ingest.maildir import MaildirMailbox
 from mailbot.intake import Clock, Intake
 from mailbot.logs import get_logger
 from mailbot.runner import Runner
@@ -48,15 +49,12 @@ class App:
                       jobs=self.jobs(), poll_interval=self.config.service.poll_interval_seconds)
 
     def jobs(self) -> list[tuple[str, Callable[[datetime], None]]]:
-        """The periodic jobs the daemon runs on every pass, by name (none yet)."""
-        return []
+        """The periodic jobs the daemon runs on every pass, by name."""
+        return distribution_jobs(self.intake)
 
     def dispatcher(self) -> Dispatcher:
         if self._sender is None:
-            sender = self.config.sender
-            secret = self.secrets.credentials.get(sender.password_credential)
-            self._sender = open_sender(sender, self.config.mail_dir,
-                                       secret.get_secret_value() if secret else None)
+            self._sender = open_outgoing(self.config, self.secrets, self.mailbox)
         dispatch = self.intake.dispatch
         assert dispatch is not None
         return Dispatcher(dispatch.outbox, self._sender, dispatch.planner,
@@ -69,10 +67,6 @@ class App:
         self.store.close()
 
 
-def open_mailbox(config: Config) -> Mailbox:
-    return MaildirMailbox(config.mail_dir)
-
-
 def open_app(config_path: Path, clock: Clock | None = None, *,
              with_mailbox: bool = True) -> App:
     """Load and check the configuration and secrets, then open the database and mailbox."""
@@ -81,7 +75,7 @@ def open_app(config_path: Path, clock: Clock | None = None, *,
     secrets = load_secrets(config)
     config.service.state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     store = Store(config.database_path)
-    mailbox = open_mailbox(config) if with_mailbox else _NoMailbox()
+    mailbox = open_mailbox(config, secrets, store) if with_mailbox else _NoMailbox()
     intake = Intake(config=config, secrets=secrets, store=store, mailbox=mailbox,
                     clock=clock or SystemClock(), log=get_logger())
     return App(config, secrets, store, mailbox, intake)

@@ -28,6 +28,7 @@ from mailbot.settings import (
     MaildirMailboxSettings,
     SenderSettings,
     Settings,
+    WebSettings,
     resolve_path,
 )
 
@@ -142,6 +143,18 @@ class Area(Settings):
     below_threshold: Literal["return", "chair_review"] | None = None  # area override
 
 
+class MinutesSettings(Settings):
+    """Sending the minutes (one PDF per case) to a meeting's distribution list."""
+
+    watch_dir: Path | None = None  # folders "<Area> <YYYY-MM-DD>" with a READY file are sent
+    max_email_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)  # whole email, as sent
+    agency_max_email_bytes: dict[str, Annotated[int, Field(ge=1024)]] = Field(
+        default_factory=dict)  # by agency id
+    send_within_hours: int = Field(default=48, ge=1)  # the team is reminded after this
+
+    _paths = field_validator("watch_dir")(resolve_path)
+
+
 class Config(Settings):
     service: ServiceSettings
     mailbox: MailboxSettings
@@ -150,7 +163,11 @@ class Config(Settings):
     security: SecuritySettings = SecuritySettings()
     threshold: ThresholdSettings = ThresholdSettings()
     limits: DocumentLimits = DocumentLimits()
+    web: WebSettings = WebSettings()
     agenda_working_days_before: int = Field(default=5, ge=1, le=30)
+    agenda_send_time: time = time(16, 0)  # local time on the agenda date
+    minutes: MinutesSettings = MinutesSettings()
+    flag_expiry_months: int = Field(default=12, ge=1, le=120)
     distribution_all_areas: tuple[str, ...] = ()
     distribution_include_idva: bool = True
     agencies: tuple[Agency, ...] = ()
@@ -177,6 +194,9 @@ class Config(Settings):
                 raise ValueError(f"idva_rules: unknown service {rule.service!r}")
             if rule.area not in self.areas:
                 raise ValueError(f"idva_rules: unknown area {rule.area!r}")
+        stray = sorted(set(self.minutes.agency_max_email_bytes) - set(ids))
+        if stray:
+            raise ValueError(f"minutes.agency_max_email_bytes: unknown agency id(s) {stray}")
         return self
 
     @property

@@ -163,6 +163,8 @@ class Decision(Frozen):
 class DocumentLimits(Frozen):
     """Bounds on hostile input: anything past them is `unreadable_document`, never a hang."""
 
+    model_config = ConfigDict(frozen=True, extra="forbid")  # a typo'd limit must not pass
+
     max_email_bytes: int = 60 * 1024 * 1024
     max_attachment_bytes: int = 30 * 1024 * 1024
     max_attachments: int = 50

@@ -38,6 +38,7 @@ REASONS: dict[str, str] = {
     " checking the earlier case.",
     "multiple_forms": "More than one referral form was attached to one email; an"
     " administrator will separate them.",
+    "not_a_referral": "An administrator decided this email is not a MARAC referral.",
     "processing_error": "Something unexpected went wrong while reading the referral; an"
     " administrator is looking at it.",
 }

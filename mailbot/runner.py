@@ -34,7 +34,12 @@ class Runner:
     jobs: Sequence[tuple[str, Callable[[datetime], None]]] = ()
     # Called after every pass (systemd watchdog and status).
     on_pass: Callable[[Runner], None] | None = None
+    # Called whenever the loop is between two pieces of work: after each message and before
+    # each wait. It proves the loop is alive (systemd watchdog) and is where a reloaded
+    # configuration is applied, so a long backlog neither starves the watchdog nor a reload.
+    on_tick: Callable[[Runner], None] | None = None
     last_pass: datetime | None = None
+    processed: int = 0  # messages processed since the runner started
     poll_interval: float = 1.0
     stop: threading.Event = field(default_factory=threading.Event)
 
@@ -59,9 +64,11 @@ class Runner:
                 self._send()
                 self._passed()
                 backoff = self.poll_interval
+                self._tick()
                 self.mailbox.wait_for_mail(timeout=self.poll_interval)
             except Exception as exc:  # the service must outlive a mailbox outage
                 self.log.error("mailbox.error", error=type(exc).__name__, seconds=backoff)
+                self._tick()
                 self.stop.wait(backoff)
                 backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
         self.log.info("service.stopped")
@@ -74,6 +81,10 @@ class Runner:
                 job(self.intake.clock.now())
             except Exception as exc:  # one failing job must not stop intake
                 self.log.error("job.error", kind=name, error=type(exc).__name__)
+
+    def _tick(self) -> None:
+        if self.on_tick is not None:
+            self.on_tick(self)
 
     def _passed(self) -> None:
         self.last_pass = self.intake.clock.now()
@@ -92,5 +103,7 @@ class Runner:
             started = time.monotonic()
             self.intake.process(message)
             count += 1
+            self.processed += 1
             self.log.debug("message.timing", seconds=round(time.monotonic() - started, 3))
+            self._tick()
         return count

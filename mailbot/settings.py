@@ -11,7 +11,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 
 class Settings(BaseModel):
@@ -73,8 +80,44 @@ class ExchangeMailboxSettings(Settings):
     timeout_seconds: float = Field(default=60.0, gt=0)
 
 
+class GraphMailboxSettings(Settings):
+    """Exchange Online through Microsoft Graph (app-only: an Entra app registration scoped to
+    the referrals mailbox by an application access policy; see the README)."""
+
+    kind: Literal["graph"]
+    address: str  # the shared referrals mailbox (primary SMTP address or user id)
+    tenant_id: str
+    client_id: str
+    client_secret_credential: str = "graph_client_secret"  # unused with a certificate
+    certificate_path: Path | None = None  # PEM with the private key (and certificate)
+    certificate_thumbprint: str | None = None  # SHA-1 thumbprint, hex, as Entra shows it
+    certificate_passphrase_credential: str | None = None  # if the PEM key is encrypted
+    folders: FolderNames = FolderNames()
+    delta_poll_seconds: float = Field(default=5.0, ge=1.0, le=300.0)
+    notification_url: str | None = None  # public https:// URL relayed to notification_listen
+    notification_listen: str = "127.0.0.1:8765"  # host:port the notification receiver binds
+    graph_url: str = "https://graph.microsoft.com/v1.0"  # national clouds differ
+    authority_host: str = "https://login.microsoftonline.com"
+    timeout_seconds: float = Field(default=60.0, gt=0)
+    retry_budget_seconds: float = Field(default=120.0, ge=0)  # waits per operation, in all
+    send_via_graph: bool = True  # send with sendMail (saved to Sent Items), not [sender]
+
+    _paths = field_validator("certificate_path")(resolve_path)
+
+    @model_validator(mode="after")
+    def _certificate_whole(self) -> GraphMailboxSettings:
+        if (self.certificate_path is None) != (self.certificate_thumbprint is None):
+            raise ValueError("certificate_path and certificate_thumbprint go together")
+        for name in ("notification_url", "graph_url", "authority_host"):
+            value = getattr(self, name)
+            if value is not None and not value.lower().startswith("https://"):
+                raise ValueError(f"{name} must be an https:// URL")
+        return self
+
+
 MailboxSettings = Annotated[
-    MaildirMailboxSettings | ImapMailboxSettings | ExchangeMailboxSettings,
+    MaildirMailboxSettings | ImapMailboxSettings | ExchangeMailboxSettings
+    | GraphMailboxSettings,
     Field(discriminator="kind"),
 ]
 
@@ -101,3 +144,15 @@ class SenderSettings(Settings):
         if not value and host not in ("localhost", "127.0.0.1", "::1"):
             raise ValueError("STARTTLS is required for an SMTP server that is not localhost")
         return value
+
+
+class WebSettings(Settings):
+    """The exceptions-queue web page (`mailbot web`, or in the daemon when enabled)."""
+
+    enabled: bool = False  # serve it from `mailbot run` too
+    host: str = "127.0.0.1"  # loopback only unless a TLS reverse proxy is put in front
+    port: int = Field(default=8080, ge=1, le=65535)
+    session_idle_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    session_max_hours: int = Field(default=8, ge=1, le=24)
+    cookie_secure: bool = False  # true when people reach it over HTTPS (behind a proxy)
+    allowed_hosts: tuple[str, ...] = ("127.0.0.1", "localhost")  # Host headers accepted

@@ -7,20 +7,18 @@ problem is one line naming the key, with exit code 2, so it shows up plainly in
 
 from __future__ import annotations
 
-import signal
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from types import FrameType
 
 import click
 
 from mailbot import logs
 from mailbot.app import App, open_app
 from mailbot.cli.views import print_cases, render_case
+from mailbot.daemon import Supervisor
 from mailbot.errors import ConfigError, HistoryImportError, MailbotError
-from mailbot.models import Outcome
 
 DEFAULT_CONFIG = "/etc/mailbot/mailbot.toml"
 EXIT_CONFIG = 2
@@ -59,18 +57,19 @@ def run(ctx: click.Context, once: bool) -> None:
     with open_for_command(ctx, with_mailbox=True) as app:
         logs.configure(app.config.service.log_format, app.config.service.log_level)
         runner = app.runner()
+        # Records the last poll for `mailbot status`; under systemd: READY=1, STATUS=,
+        # the watchdog, SIGHUP reloads (mailbot.daemon).
+        supervisor = Supervisor(app, runner, ctx.obj, logs.get_logger())
         if once:
             count = runner.run_once()
             logs.get_logger().info("run.once", processed=count)
             return
-
-        def _stop(signum: int, _frame: FrameType | None) -> None:
-            logs.get_logger().info("service.stopping", signal=signal.Signals(signum).name)
-            runner.stop.set()
-
-        signal.signal(signal.SIGTERM, _stop)
-        signal.signal(signal.SIGINT, _stop)
-        runner.run_forever()
+        supervisor.install_signal_handlers()  # SIGTERM/SIGINT: stop after this message
+        supervisor.ready()
+        try:
+            runner.run_forever()
+        finally:
+            supervisor.close()
 
 
 @main.group()
@@ -97,20 +96,6 @@ def cases_show(ctx: click.Context, reference: str) -> None:
         if case is None:
             raise click.ClickException(f"no case {reference}")
         click.echo(render_case(case))
-
-
-@main.group()
-def queue() -> None:
-    """The exceptions queue: referrals held for an administrator."""
-
-
-@queue.command("list")
-@click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
-@click.pass_context
-def queue_list(ctx: click.Context, as_json: bool) -> None:
-    """The held items, oldest first."""
-    with open_for_command(ctx) as app:
-        print_cases(app.casebook.cases([Outcome.HELD]), as_json)
 
 
 @main.group()
@@ -161,4 +146,4 @@ def demo(workspace: Path) -> None:
 
 
 # Sub-command modules register themselves on `main` when imported.
-from mailbot.cli import meetings  # noqa: E402,F401
+from mailbot.cli import check, distribution, meetings, queue, status, web  # noqa: E402,F401

@@ -326,4 +326,5 @@ def test_a_failed_move_after_the_decision_is_retried_not_decided_again(
     app.runner().run_once()
     [case] = app.casebook.cases()
     assert case.decision.outcome is Outcome.ACCEPTED
-    assert folder_count(app, "Inbox") == 0 and folder_count(app, "Processed") == 1
+    assert folder_count(app, "Inbox") == 0
+    assert folder_count(app, "Processed") == 1

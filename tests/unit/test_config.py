@@ -109,3 +109,16 @@ def test_cli_exits_2_with_one_line_on_a_bad_config(workspace: Path) -> None:
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1
     assert "service.poll_intervall" in lines[0]
+
+
+def test_every_key_of_the_example_is_read_where_it_belongs(workspace: Path) -> None:
+    """GIVEN the example config, whose top-level keys must precede any table
+    WHEN loaded
+    THEN they are read as top-level settings, and a stray key inside [limits] is refused."""
+    config = load_config(workspace / "mailbot.toml")
+    assert config.agenda_working_days_before == 5
+    assert config.distribution_all_areas == ("marac_team@west-midlands.pnn.police.uk",)
+    path = workspace / "mailbot.toml"
+    path.write_text(path.read_text().replace("[limits]\n", "[limits]\nmax_spin = 3\n"))
+    with pytest.raises(ConfigError, match=r"^limits\.max_spin"):
+        load_config(path)

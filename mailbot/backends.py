@@ -1,0 +1,146 @@
+"""Choosing and checking the mail backends named in the configuration.
+
+`mailbox.kind` picks where referrals come from (Maildir, IMAP, Exchange EWS, Microsoft
+Graph) and `[sender]` how mail leaves (the Outbox Maildir or SMTP), unless the mailbox is
+Exchange with `send_via_ews` or Graph with `send_via_graph`, which send through the mailbox.
+`mailbot check` is what IT runs first: it connects to both, lists the folders mailbot will
+use, and says plainly what is wrong, without processing anything.
+"""
+
+from __future__ import annotations
+
+import smtplib
+import socket
+import ssl
+from pathlib import Path
+
+from mailbot.config import Config
+from mailbot.credentials import Secrets
+from mailbot.dispatch.graph_sender import GraphSender
+from mailbot.dispatch.senders import Sender, open_sender
+from mailbot.errors import ConfigError
+from mailbot.ingest.exchange import ExchangeMailbox, ExchangeSender
+from mailbot.ingest.graph import GraphMailbox
+from mailbot.ingest.imap import ImapMailbox
+from mailbot.ingest.mailbox import Mailbox
+from mailbot.ingest.maildir import MaildirMailbox
+from mailbot.models import Folder
+from mailbot.settings import (
+    ExchangeMailboxSettings,
+    GraphMailboxSettings,
+    ImapMailboxSettings,
+    MaildirMailboxSettings,
+    SenderSettings,
+)
+from mailbot.store import Store
+
+
+def credential(secrets: Secrets, name: str, *, required: bool = True) -> str | None:
+    value = secrets.credentials.get(name)
+    if value is None and required:
+        raise ConfigError(f"secrets.credentials.{name}", "is missing from the secrets file")
+    return value.get_secret_value() if value is not None else None
+
+
+def open_mailbox(config: Config, secrets: Secrets, store: Store) -> Mailbox:
+    settings = config.mailbox
+    if isinstance(settings, ImapMailboxSettings):
+        password = credential(secrets, settings.password_credential)
+        assert password is not None
+        return ImapMailbox(settings, password, store)
+    plain = {k: v.get_secret_value() for k, v in secrets.credentials.items()}
+    if isinstance(settings, ExchangeMailboxSettings):
+        return ExchangeMailbox(settings, plain, store)
+    if isinstance(settings, GraphMailboxSettings):
+        return GraphMailbox(settings, plain, store, max_bytes=config.limits.max_email_bytes)
+    return MaildirMailbox(config.mail_dir)
+
+
+def open_outgoing(config: Config, secrets: Secrets, mailbox: Mailbox) -> Sender:
+    """The sender: through EWS when configured so, else the `[sender]` settings."""
+    settings = config.mailbox
+    if isinstance(settings, ExchangeMailboxSettings) and settings.send_via_ews:
+        assert isinstance(mailbox, ExchangeMailbox)
+        return ExchangeSender(mailbox.connection)
+    if isinstance(settings, GraphMailboxSettings) and settings.send_via_graph:
+        assert isinstance(mailbox, GraphMailbox)
+        return GraphSender(mailbox.client, settings.address)
+    sender = config.sender
+    password = credential(secrets, sender.password_credential, required=bool(sender.username))
+    return open_sender(sender, config.mail_dir, password)
+
+
+def check_mailbox(config: Config, mailbox: Mailbox) -> tuple[list[str], list[str]]:
+    """(folders mailbot will use, problems found)."""
+    settings = config.mailbox
+    if isinstance(settings, ImapMailboxSettings):
+        folders = [settings.inbox, settings.folders.processed, settings.folders.exceptions]
+    elif isinstance(settings, ExchangeMailboxSettings | GraphMailboxSettings):
+        folders = ["Inbox", settings.folders.processed, settings.folders.exceptions]
+    else:
+        assert isinstance(settings, MaildirMailboxSettings)
+        folders = [str(config.mail_dir / f.value) for f in Folder]
+    if isinstance(mailbox, ImapMailbox | ExchangeMailbox | GraphMailbox):
+        return folders, mailbox.check()
+    return folders, _check_dirs([Path(f) for f in folders])
+
+
+def check_sender(config: Config, secrets: Secrets) -> list[str]:
+    settings = config.sender
+    mailbox = config.mailbox
+    if (isinstance(mailbox, ExchangeMailboxSettings) and mailbox.send_via_ews) or \
+            (isinstance(mailbox, GraphMailboxSettings) and mailbox.send_via_graph):
+        return []  # checked with the mailbox
+    if settings.kind == "maildir":
+        return _check_dirs([config.mail_dir / Folder.OUTBOX.value])
+    try:
+        password = credential(secrets, settings.password_credential,
+                              required=bool(settings.username))
+    except ConfigError as exc:
+        return [str(exc)]
+    return _check_smtp(settings, password)
+
+
+def _check_dirs(paths: list[Path]) -> list[str]:
+    problems = []
+    for path in paths:
+        for sub in ("cur", "new", "tmp"):
+            directory = path / sub
+            if directory.exists() and not directory.is_dir():
+                problems.append(f"folders: {directory} is not a directory")
+            elif not directory.exists() and path.parent.exists() and \
+                    not _writable(path.parent):
+                problems.append(f"folders: cannot create {directory} (permissions)")
+    return problems
+
+
+def _writable(path: Path) -> bool:
+    import os
+
+    return os.access(path, os.W_OK | os.X_OK)
+
+
+def _check_smtp(settings: SenderSettings, password: str | None) -> list[str]:
+    """Connect, say EHLO, start TLS and log in, then quit: no message is sent."""
+    try:
+        with smtplib.SMTP(settings.host, settings.port,
+                          timeout=settings.timeout_seconds) as client:
+            client.ehlo()
+            if settings.starttls:
+                if not client.has_extn("starttls"):
+                    return ["TLS: the SMTP server does not offer STARTTLS"]
+                cafile = str(settings.ca_file) if settings.ca_file else None
+                client.starttls(context=ssl.create_default_context(cafile=cafile))
+                client.ehlo()
+            if settings.username:
+                client.login(settings.username, password or "")
+    except socket.gaierror:
+        return [f"DNS: cannot resolve the SMTP host {settings.host}"]
+    except ssl.SSLError as exc:
+        return [f"TLS: the SMTP server's certificate or TLS failed ({exc.reason})"]
+    except smtplib.SMTPAuthenticationError:
+        return ["authentication: the SMTP server refused the login"]
+    except (OSError, smtplib.SMTPException) as exc:
+        return [f"network: cannot talk to {settings.host}:{settings.port}"
+                f" ({type(exc).__name__})"]
+    return []

@@ -1,0 +1,206 @@
+"""`mailbot queue`: the exceptions queue from a terminal, the same actions as the web page.
+
+Every action calls `mailbot.actions` (so the CLI and the web page cannot drift apart) and is
+audited under `--actor`, by default the login name of whoever runs it. A password is read
+from a hidden prompt, never from the command line, where it would sit in the shell history
+and in `ps` output.
+"""
+
+from __future__ import annotations
+
+import getpass
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, TypeVar
+
+import click
+
+from mailbot import actions
+from mailbot.advice import RETURN_CODES
+from mailbot.casebook import CaseRecord
+from mailbot.cli import main, open_for_command
+from mailbot.cli.views import print_cases, render_case
+from mailbot.formdef import AREAS
+from mailbot.models import Outcome
+from mailbot.reasons import CRITERIA, describe
+from mailbot.web import views
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def actor_option(func: F) -> F:
+    return click.option("--actor", default=getpass.getuser, show_default="your login name",
+                        help="Who is acting, for the audit log.")(func)
+
+
+@main.group("queue")
+def queue_group() -> None:
+    """The exceptions queue: referrals held for an administrator."""
+
+
+@queue_group.command("list")
+@click.option("--reason", type=click.Choice(views.HELD_REASONS), help="Only this reason.")
+@click.option("--area", type=click.Choice([*AREAS, "-"]), help="Only this area (- unknown).")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
+@click.pass_context
+def queue_list(ctx: click.Context, reason: str | None, area: str | None,
+               as_json: bool) -> None:
+    """The held items, oldest first."""
+    with open_for_command(ctx) as app:
+        held = [c for c in app.casebook.cases([Outcome.HELD])
+                if (not reason or reason in c.decision.reasons)
+                and (not area or (c.area or "-") == area)]
+        print_cases(held, as_json)
+
+
+@queue_group.command("show")
+@click.argument("reference")
+@click.pass_context
+def queue_show(ctx: click.Context, reference: str) -> None:
+    """Everything about one case: the decision, the form as read, earlier cases, messages."""
+    with open_for_command(ctx) as app:
+        case = app.casebook.get(reference)
+        if case is None:
+            raise click.ClickException(f"no case {reference}")
+        intake = app.intake
+        today = intake.clock.now().astimezone(app.config.zone).date()
+        click.echo(render_case(case))
+        tried = views.tried(intake, case)
+        if tried:
+            click.echo(f"  Already tried: {tried}")
+        comparison = views.comparison(intake, case, today)
+        if comparison:
+            click.echo("\nEarlier cases side by side ('*' where they differ):")
+            titles = [c["title"] for c in comparison["columns"]]
+            click.echo("  " + " | ".join(["", *titles]))
+            for row in comparison["rows"]:
+                mark = "*" if row["differs"] else " "
+                click.echo(f"{mark} {row['label']}: " + " | ".join(row["cells"]))
+        for section in views.field_sections(intake, case, today):
+            click.echo(f"\n{section['title']}")
+            for r in section["rows"]:
+                flag = {"missing": "MISSING ", "invalid": "NOT VALID "}.get(r["state"], "")
+                click.echo(f"  {r['label']}: {flag}{r['value']}")
+        assert intake.dispatch is not None
+        click.echo("\nMessages:")
+        for m in intake.dispatch.outbox.messages(reference):
+            click.echo(f"  {m['kind']} to {m['recipient']} ({m['state']})")
+
+
+def _done(case: CaseRecord) -> None:
+    d = case.decision
+    where = f" at the {case.area} MARAC on {case.meeting_date}" if case.meeting_date else ""
+    click.echo(f"{case.reference}: {d.outcome.value}{where}"
+               + (f" ({', '.join(d.reasons)})" if d.reasons else ""))
+
+
+def _run(action: Callable[[], CaseRecord]) -> None:
+    try:
+        _done(action())
+    except actions.ActionError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@queue_group.command("retry")
+@click.argument("reference")
+@actor_option
+@click.pass_context
+def queue_retry(ctx: click.Context, reference: str, actor: str) -> None:
+    """Open a locked document with a password the referrer gave (asked for, hidden)."""
+    password = click.prompt("Password the referrer gave", hide_input=True)
+    with open_for_command(ctx) as app:
+        _run(lambda: actions.retry_password(app.intake, reference, password, actor))
+
+
+@queue_group.command("accept")
+@click.argument("reference")
+@click.option("--criterion", "criteria", multiple=True, required=True,
+              type=click.Choice(list(CRITERIA)), help="A criterion met (repeatable).")
+@actor_option
+@click.pass_context
+def queue_accept(ctx: click.Context, reference: str, criteria: tuple[str, ...],
+                 actor: str) -> None:
+    """Accept a held case (e.g. after the Chair's decision) and list it."""
+    with open_for_command(ctx) as app:
+        _run(lambda: actions.accept(app.intake, reference, criteria, actor))
+
+
+@queue_group.command("return")
+@click.argument("reference")
+@click.option("--reason", "reasons", multiple=True, required=True,
+              help=f"A reason code (repeatable): {', '.join(RETURN_CODES)},"
+                   " missing_field:<id> or invalid_field:<id>.")
+@click.option("--note", default="", help="Advice for the referrer (no personal details).")
+@click.option("--yes", is_flag=True, help="Do not ask to confirm the note.")
+@actor_option
+@click.pass_context
+def queue_return(ctx: click.Context, reference: str, reasons: tuple[str, ...], note: str,
+                 yes: bool, actor: str) -> None:
+    """Return a held case to its referrer with advice."""
+    with open_for_command(ctx) as app:
+        case = app.casebook.get(reference)
+        if note.strip() and case is not None:
+            secure, other = actions.note_recipients(app.intake, case)
+            click.echo("The note is sent to the referrer: it must hold no personal details.")
+            click.echo(f"  It goes to: {', '.join(secure) or 'nobody'}")
+            if other:
+                click.echo(f"  It is left out of the reply to: {', '.join(other)}"
+                           " (not secure)")
+            if not yes:
+                click.confirm("Send it?", abort=True)
+        for code in reasons:
+            click.echo(f"  - {describe(code)}")
+        _run(lambda: actions.return_with_advice(app.intake, reference, reasons, note, actor))
+
+
+@queue_group.command("link")
+@click.argument("reference")
+@click.argument("earlier")
+@actor_option
+@click.pass_context
+def queue_link(ctx: click.Context, reference: str, earlier: str, actor: str) -> None:
+    """The victim is the one heard as EARLIER: decide REFERENCE as a repeat."""
+    with open_for_command(ctx) as app:
+        _run(lambda: actions.link_repeat(app.intake, reference, earlier, actor))
+
+
+@queue_group.command("new-person")
+@click.argument("reference")
+@actor_option
+@click.pass_context
+def queue_new_person(ctx: click.Context, reference: str, actor: str) -> None:
+    """The possible earlier case is someone else: decide REFERENCE without it."""
+    with open_for_command(ctx) as app:
+        _run(lambda: actions.mark_new_person(app.intake, reference, actor))
+
+
+@queue_group.command("list-at")
+@click.argument("reference")
+@click.argument("day", metavar="DATE", type=click.DateTime(formats=["%Y-%m-%d"]))
+@actor_option
+@click.pass_context
+def queue_list_at(ctx: click.Context, reference: str, day: datetime, actor: str) -> None:
+    """List an accepted case at its area's meeting on DATE (YYYY-MM-DD), for emergencies."""
+    with open_for_command(ctx) as app:
+        try:
+            meeting = actions.list_at(app.intake, reference, day.date(), actor)
+        except actions.ActionError as exc:
+            raise click.ClickException(str(exc)) from None
+        click.echo(f"{reference} listed at the {meeting.area} MARAC on {meeting.date}"
+                   f" {meeting.time:%H:%M}; the referrer and the IDVA service will be told.")
+
+
+@queue_group.command("discard")
+@click.argument("reference")
+@click.option("--reason", required=True, type=click.Choice(list(actions.DISCARD_REASONS)),
+              help="Why it is not a referral.")
+@click.option("--yes", is_flag=True, help="Do not ask to confirm.")
+@actor_option
+@click.pass_context
+def queue_discard(ctx: click.Context, reference: str, reason: str, yes: bool,
+                  actor: str) -> None:
+    """Take an email that is not a referral out of the queue (no reply is sent)."""
+    if not yes:
+        click.confirm(f"Discard {reference} as not a referral, with no reply?", abort=True)
+    with open_for_command(ctx) as app:
+        _run(lambda: actions.discard(app.intake, reference, reason, actor))

@@ -1,0 +1,125 @@
+"""The daemon's life as a service: ready, alive, reloading, stopping, and its last poll.
+
+`mailbot run` hands the runner to a `Supervisor`, which hangs on the runner's hooks: after
+every pass it records the time of the last successful mailbox poll in the database (what
+`mailbot status` and monitoring read, from another process) and tells systemd what it is
+doing; between two pieces of work it feeds the watchdog and applies a configuration reload
+that SIGHUP asked for. Signal handlers only set flags and never log: a handler runs in the
+main thread between two bytecodes, possibly inside the log writer's lock, and logging there
+again would deadlock (a daemon that ignores SIGTERM until systemd kills it). The reload
+happens in the loop, between messages, so a message is processed under one configuration.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from datetime import datetime
+from pathlib import Path
+
+import structlog
+
+from mailbot.app import App
+from mailbot.health import LAST_POLL_KEY
+from mailbot.reload import reload_config
+from mailbot.runner import Runner
+from mailbot.service import Notifier, Watchdog
+
+# The last-poll time is written at most this often (one small transaction), which is far
+# finer than any monitoring threshold (minutes) and spares the disk a write every second.
+HEARTBEAT_SECONDS = 30.0
+
+
+class Supervisor:
+    def __init__(self, app: App, runner: Runner, config_path: Path,
+                 log: structlog.typing.FilteringBoundLogger, notifier: Notifier | None = None,
+                 watchdog: Watchdog | None = None) -> None:
+        self.app = app
+        self.runner = runner
+        self.config_path = config_path
+        self.log = log
+        self.notifier = notifier or Notifier.from_environ()
+        self.watchdog = watchdog or Watchdog.from_environ(self.notifier)
+        self._reload = threading.Event()
+        self._heartbeat_at: datetime | None = None
+        self._stop_signal: str | None = None
+        self._stop_announced = False
+        runner.on_pass = self.on_pass
+        runner.on_tick = self.on_tick
+
+    # -- what the CLI calls ---------------------------------------------------------------
+
+    def ready(self) -> None:
+        """The database and the mailbox are open and the loop is about to start."""
+        self.notifier.ready(f"Started; watching the {self.app.config.mailbox.kind} mailbox")
+        self.log.info("service.ready", mailbox=self.app.config.mailbox.kind,
+                      seconds=self.watchdog.interval)
+
+    def install_signal_handlers(self) -> None:
+        signal.signal(signal.SIGTERM, self.request_stop)
+        signal.signal(signal.SIGINT, self.request_stop)
+        signal.signal(signal.SIGHUP, self.request_reload)
+
+    def request_stop(self, signum: int, _frame: object = None) -> None:
+        """Signal handler: the loop stops after the current message and send."""
+        self._stop_signal = signal.Signals(signum).name
+        self.runner.stop.set()
+
+    def request_reload(self, _signum: int = signal.SIGHUP, _frame: object = None) -> None:
+        """Signal handler: the loop reloads the configuration before its next message."""
+        self._reload.set()
+
+    def close(self) -> None:
+        self._announce_stop()
+        self.notifier.close()
+
+    def _announce_stop(self) -> None:
+        if self._stop_signal is None or self._stop_announced:
+            return
+        self._stop_announced = True
+        self.log.info("service.stopping", signal=self._stop_signal)
+        self.notifier.stopping("Stopping: finishing the current message and send")
+
+    # -- runner hooks ---------------------------------------------------------------------
+
+    def on_tick(self, runner: Runner) -> None:
+        self.watchdog.beat()
+        if runner.stop.is_set():
+            self._announce_stop()
+        elif self._reload.is_set():
+            self._reload.clear()
+            self._apply_reload()
+
+    def on_pass(self, runner: Runner) -> None:
+        now = runner.last_pass
+        if now is None:
+            return
+        due = self._heartbeat_at is None or \
+            (now - self._heartbeat_at).total_seconds() >= HEARTBEAT_SECONDS
+        if due:
+            self.app.store.state_set(LAST_POLL_KEY, now.isoformat())
+            self._heartbeat_at = now
+        self.watchdog.beat()
+        self.notifier.status(f"Waiting for mail; {runner.processed} message(s) processed"
+                             f" since start; last poll {now:%Y-%m-%d %H:%M:%S} UTC")
+
+    def _apply_reload(self) -> None:
+        self.notifier.reloading()
+        try:
+            result = reload_config(self.app, self.runner, self.config_path)
+        except Exception as exc:  # a reload must never take the running daemon down
+            self.log.error("config.reload_failed", error=type(exc).__name__)
+            self.notifier.ready("Reload failed; running with the previous configuration")
+            return
+        if result.rejected is not None:
+            self.log.error("config.reload_rejected", error=result.rejected)
+            self.notifier.ready("Reload rejected; running with the previous configuration")
+            return
+        for name in result.applied:
+            self.log.info("config.changed", kind=name)
+        for name in result.restart_needed:
+            self.log.warning("config.restart_needed", kind=name)
+        self.log.info("config.reloaded", count=len(result.applied))
+        pending = f"; restart needed for {', '.join(result.restart_needed)}" \
+            if result.restart_needed else ""
+        self.notifier.ready(f"Configuration reloaded ({len(result.applied)} change(s)){pending}")

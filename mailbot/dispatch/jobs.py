@@ -1,0 +1,34 @@
+"""The daemon's periodic distribution jobs, assembled in one place for `App.jobs()`.
+
+Each job is idempotent and cheap when there is nothing to do, because the runner calls it on
+every pass: agendas (and addenda) that are due, the late-minutes reminder, flag-expiry
+notices and, when a watch folder is configured, minutes dropped into it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from mailbot.dispatch.agendas import Agendas
+from mailbot.dispatch.minutes_jobs import Minutes, MinutesWatch
+from mailbot.flags import FlagExpiry
+
+if TYPE_CHECKING:
+    from mailbot.intake import Intake
+
+Job = tuple[str, Callable[[datetime], None]]
+
+
+def distribution_jobs(intake: Intake) -> list[Job]:
+    minutes = Minutes(intake)
+    jobs: list[Job] = [
+        ("agenda", Agendas(intake).run),
+        ("minutes_late", minutes.remind_late),
+        ("flag_expiry", FlagExpiry(intake).run),
+    ]
+    watch_dir = intake.config.minutes.watch_dir
+    if watch_dir is not None:
+        jobs.append(("minutes_watch", MinutesWatch(minutes, watch_dir).run))
+    return jobs
