@@ -122,3 +122,27 @@ def test_every_key_of_the_example_is_read_where_it_belongs(workspace: Path) -> N
     path.write_text(path.read_text().replace("[limits]\n", "[limits]\nmax_spin = 3\n"))
     with pytest.raises(ConfigError, match=r"^limits\.max_spin"):
         load_config(path)
+
+
+@pytest.mark.parametrize("kind", ["imap", "exchange", "graph"])
+def test_the_commented_mailbox_examples_are_valid(kind: str) -> None:
+    """GIVEN the commented-out [mailbox] example for a backend in config/example.toml
+    WHEN it is uncommented and validated
+    THEN it is a valid mailbox configuration of that kind."""
+    import tomllib
+
+    from pydantic import TypeAdapter
+
+    from mailbot.settings import MailboxSettings
+
+    text = (Path(__file__).resolve().parents[2] / "config" / "example.toml").read_text()
+    start = text.index(f'# kind = "{kind}"')
+    lines = []
+    for line in text[text.rindex("# [mailbox]", 0, start):].splitlines()[1:]:
+        if line.startswith("# #"):
+            continue  # a comment of the example itself
+        if not line.startswith("# "):
+            break
+        lines.append(line[2:])
+    settings = TypeAdapter(MailboxSettings).validate_python(tomllib.loads("\n".join(lines)))
+    assert settings.kind == kind
