@@ -53,6 +53,8 @@ class ServiceSettings(Settings):
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     poll_interval_seconds: float = Field(default=1.0, gt=0, le=60)
     templates_dir: Path | None = None  # the team's edited message templates, if any
+    # Processes opening referrals when there is a backlog (None: one per CPU; 1: none).
+    workers: int | None = Field(default=None, ge=1, le=64)
 
     _paths = field_validator("state_dir", "secrets_file", "templates_dir")(resolve_path)
 

@@ -13,7 +13,6 @@ happens in the loop, between messages, so a message is processed under one confi
 from __future__ import annotations
 
 import signal
-import threading
 from datetime import datetime
 from pathlib import Path
 
@@ -40,7 +39,7 @@ class Supervisor:
         self.log = log
         self.notifier = notifier or Notifier.from_environ()
         self.watchdog = watchdog or Watchdog.from_environ(self.notifier)
-        self._reload = threading.Event()
+        self._reload_requested = False  # a plain flag: Event.clear() takes a lock
         self._heartbeat_at: datetime | None = None
         self._stop_signal: str | None = None
         self._stop_announced = False
@@ -67,7 +66,7 @@ class Supervisor:
 
     def request_reload(self, _signum: int = signal.SIGHUP, _frame: object = None) -> None:
         """Signal handler: the loop reloads the configuration before its next message."""
-        self._reload.set()
+        self._reload_requested = True
 
     def close(self) -> None:
         self._announce_stop()
@@ -86,8 +85,8 @@ class Supervisor:
         self.watchdog.beat()
         if runner.stop.is_set():
             self._announce_stop()
-        elif self._reload.is_set():
-            self._reload.clear()
+        elif self._reload_requested:
+            self._reload_requested = False
             self._apply_reload()
 
     def on_pass(self, runner: Runner) -> None:

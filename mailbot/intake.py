@@ -28,6 +28,7 @@ from mailbot.ingest.mime import parse_email
 from mailbot.ingest.passwords import is_password_email, password_candidates
 from mailbot.meetings import Meeting
 from mailbot.models import Decision, Folder, MailboxMessage, Outcome, ParsedEmail, Person
+from mailbot.prefetch import Prepared
 from mailbot.store import Store
 from mailbot.validate.names import victim_key
 
@@ -59,8 +60,13 @@ class Intake:
 
     # -- entry point --------------------------------------------------------------------
 
-    def process(self, message: MailboxMessage) -> None:
-        email = parse_email(message.raw, self.config.limits)
+    def process(self, message: MailboxMessage, prepared: Prepared | None = None) -> None:
+        """Decide one message and file it. `prepared`: the message already parsed and perhaps
+        opened in a worker process (`mailbot.prefetch`), used instead of doing that again."""
+        if prepared is not None and prepared.limits != self.config.limits:
+            prepared = None  # parsed before a reload changed the limits
+        email = prepared.email if prepared is not None \
+            else parse_email(message.raw, self.config.limits)
         raw_sha = hashlib.sha256(message.raw).hexdigest()
         key = email.message_id
         row = self.store.ledger_get(key)
@@ -79,7 +85,7 @@ class Intake:
             if is_password_email(email):
                 self._password_email(message, email, key)
             else:
-                self._record(message, email, key, self._assess(email))
+                self._record(message, email, key, self._assess(email, prepared=prepared))
         except Exception as exc:  # a poison message must not stop the daemon
             row = self.store.ledger_get(key)
             if row is not None and row["state"] == "done":
@@ -97,11 +103,20 @@ class Intake:
 
     # -- assessing a referral -----------------------------------------------------------
 
-    def _assess(self, email: ParsedEmail, extra_passwords: tuple[str, ...] = ()) -> _Assessed:
+    def candidate_passwords(self, email: ParsedEmail,
+                            extra: tuple[str, ...] = ()) -> list[str]:
+        """The passwords to try on the email's documents: its agency's, then `extra`."""
         agency = self.config.agency_for(email.sender)
-        passwords = [*self.secrets.passwords_for(agency.id if agency else None),
-                     *extra_passwords]
-        opened = pipeline.open_referral(email, passwords, self.config.limits)
+        return [*self.secrets.passwords_for(agency.id if agency else None), *extra]
+
+    def _assess(self, email: ParsedEmail, extra_passwords: tuple[str, ...] = (),
+                prepared: Prepared | None = None) -> _Assessed:
+        agency = self.config.agency_for(email.sender)
+        passwords = self.candidate_passwords(email, extra_passwords)
+        opened = prepared.opened(passwords, self.config.limits) if prepared is not None \
+            else None
+        if opened is None:
+            opened = pipeline.open_referral(email, passwords, self.config.limits)
         if isinstance(opened, pipeline.Unopened):
             return _Assessed(decision=opened.decision)
         today = self._today()

@@ -70,6 +70,9 @@ def _keep_running(new: Config, old: Config) -> Config:
 
 
 def _apply(app: App, runner: Runner, config: Config, secrets: Secrets) -> None:
+    old = app.config.service
+    if (old.log_format, old.log_level) != (config.service.log_format, config.service.log_level):
+        logs.configure(config.service.log_format, config.service.log_level)
     app.config = config
     app.secrets = secrets
     intake = app.intake
@@ -79,7 +82,6 @@ def _apply(app: App, runner: Runner, config: Config, secrets: Secrets) -> None:
     runner.dispatcher = app.dispatcher()  # the same open sender, the new planner and outbox
     runner.jobs = app.jobs()
     runner.poll_interval = config.service.poll_interval_seconds
-    logs.configure(config.service.log_format, config.service.log_level)
 
 
 def _settings(config: Config) -> list[str]:

@@ -18,6 +18,7 @@ import structlog
 from mailbot.dispatch.outbox import Dispatcher
 from mailbot.ingest.mailbox import Mailbox
 from mailbot.intake import Intake
+from mailbot.prefetch import Lookahead, default_workers
 
 MAX_BACKOFF_SECONDS = 60.0
 
@@ -71,6 +72,7 @@ class Runner:
                 self._tick()
                 self.stop.wait(backoff)
                 backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
+        self._tick()  # the hooks see the stop before the last line
         self.log.info("service.stopped")
 
     def _run_jobs(self) -> None:
@@ -97,13 +99,20 @@ class Runner:
 
     def _drain(self) -> int:
         count = 0
-        for message in self.mailbox.fetch_new():
-            if self.stop.is_set():
-                break
-            started = time.monotonic()
-            self.intake.process(message)
-            count += 1
-            self.processed += 1
-            self.log.debug("message.timing", seconds=round(time.monotonic() - started, 3))
-            self._tick()
+        # With a backlog, the next messages are opened (decrypted, read) in worker processes
+        # while this loop decides and files them one at a time, in arrival order.
+        ahead = Lookahead(self.mailbox.fetch_new(),
+                          passwords_for=self.intake.candidate_passwords,
+                          limits=lambda: self.intake.config.limits,
+                          workers=default_workers(self.intake.config.service.workers))
+        with ahead:
+            for message, prepared in ahead:
+                if self.stop.is_set():
+                    break
+                started = time.monotonic()
+                self.intake.process(message, prepared)
+                count += 1
+                self.processed += 1
+                self.log.debug("message.timing", seconds=round(time.monotonic() - started, 3))
+                self._tick()
         return count

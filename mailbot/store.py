@@ -22,7 +22,7 @@ import sqlite_utils
 
 from mailbot.errors import StoreError
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3  # 3: indexes so no per-message query scans what grows with history
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -40,6 +40,9 @@ CREATE TABLE IF NOT EXISTS messages (
     attempts INTEGER NOT NULL DEFAULT 0,
     finished_at TEXT
 );
+-- Only the few messages whose move a crash interrupted: `pending_moves` runs on every pass.
+CREATE INDEX IF NOT EXISTS messages_unmoved ON messages (received_at)
+    WHERE state = 'done' AND location != folder AND location != 'Inbox';
 CREATE TABLE IF NOT EXISTS cases (
     reference TEXT PRIMARY KEY,
     message_key TEXT NOT NULL,
@@ -86,6 +89,7 @@ CREATE INDEX IF NOT EXISTS people_name ON people (name_key);
 CREATE INDEX IF NOT EXISTS people_ref ON people (reference);
 CREATE TABLE IF NOT EXISTS alias_keys (person_id INTEGER NOT NULL, key TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS alias_keys_key ON alias_keys (key);
+CREATE INDEX IF NOT EXISTS alias_keys_person ON alias_keys (person_id);
 CREATE TABLE IF NOT EXISTS held_messages (
     reference TEXT PRIMARY KEY,         -- a case held as cannot_decrypt
     message_key TEXT NOT NULL,
@@ -93,6 +97,7 @@ CREATE TABLE IF NOT EXISTS held_messages (
     received_at TEXT NOT NULL,
     raw BLOB NOT NULL                   -- the email as received (documents still encrypted)
 );
+CREATE INDEX IF NOT EXISTS held_messages_sender ON held_messages (sender, received_at);
 CREATE TABLE IF NOT EXISTS outbox (
     id INTEGER PRIMARY KEY,
     idem_key TEXT NOT NULL UNIQUE,      -- case|kind|recipient[|variant]: enqueued once

@@ -1,353 +1,106 @@
-"""Hostile attachments, built by code so each one is explained and can be rebuilt.
+"""Hostile attachments and emails, built by code so each one is explained and can be rebuilt.
 
 mailbot must survive whatever a partner's (or an attacker's) mailbox sends: zip bombs, XML
-entity bombs, macros, broken and renamed files, encrypted files that cost minutes per password.
-Each builder returns the bytes of one such file; `CORPUS` names them with what they are and the
-code intake must give; `write_corpus()` (run this module) writes them to `data/hostile/` with
-`expected.json` and the README table, so the golden files and their explanation never drift.
+entity bombs, macros, broken and renamed files, encrypted files that cost minutes per password,
+and emails whose MIME structure is the attack. Each builder returns the bytes of one such file;
+`CORPUS` names the attachments (here and in `hostile_packages`) and `EMAILS` the whole emails
+(`hostile_mail`) with the code the daemon must give; `write_corpus()` (run this module) writes
+them to `data/hostile/` with `expected.json` and the README table, so the golden files and
+their explanation never drift. The 100 MB email is built at test time (tests/crash), never
+committed.
 """
 
 from __future__ import annotations
 
-import io
 import json
-import random
-import re
-import struct
 import sys
-import zipfile
 import zlib
 from collections.abc import Callable
 from pathlib import Path
-
-import olefile
-from msoffcrypto.method.container.ecma376_encrypted import ECMA376Encrypted
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # so `python tests/hostile_corpus.py` finds mailbot
     sys.path.insert(0, str(ROOT))
 
-from mailbot.dispatch.encrypt import encrypt_docx  # noqa: E402
+from tests import hostile_mail as hm  # noqa: E402
+from tests import hostile_packages as hp  # noqa: E402
+from tests.hostile_blocks import (  # noqa: E402 (re-exported: the tests use corpus.<name>)
+    BASE_DOCX,
+    CORPUS_PASSWORD,
+    TESTS_DIR,
+    add_part,
+    base_docx,
+    build_zip,
+    encrypted,
+    minimal_docx,
+    parts_of,
+    patch_entry,
+    rebuild_encrypted,
+    referral_docx,
+    replace_part,
+)
+from tests.hostile_classic import (  # noqa: E402
+    activex_part,
+    billion_laughs,
+    crc_corrupt_docx,
+    declared_size_bomb,
+    docm_content_type,
+    empty,
+    encrypted_docm,
+    encrypted_huge_spin_count,
+    encrypted_truncated,
+    ole_doc_like,
+    ole_garbage_encryption_info,
+    overlap_bomb_quoted,
+    overlap_bomb_shared_header,
+    pdf_bytes,
+    random_bytes,
+    ratio_bomb,
+    too_many_entries,
+    truncated_docx,
+    vba_project_part,
+    with_spin_count,
+    xxe_rels,
+)
 
-TESTS_DIR = Path(__file__).resolve().parent
-BASE_DOCX = TESTS_DIR / "data" / "forms" / "base.docx"
 HOSTILE_DIR = TESTS_DIR / "data" / "hostile"
-CORPUS_PASSWORD = "Hostile-Corpus-1"
-MIB = 1 << 20
-GIB = 1 << 30
-_DATE = (2026, 11, 2, 9, 0, 0)
-_DOCUMENT = "word/document.xml"
-_LFH = struct.Struct("<4sHHHHHIIIHH")
-_CDH = struct.Struct("<4sHHHHHHIIIHHHHHII")
-_EOCD = struct.Struct("<4sHHHHIIH")
 
 
-# -- building blocks -------------------------------------------------------------------------
-
-
-def base_docx() -> bytes:
-    """The official sample form (fictional data): a valid, harmless .docx."""
-    return BASE_DOCX.read_bytes()
-
-
-def minimal_docx(text: str = "Hello") -> bytes:
-    """The smallest package python-docx opens: content types, package rels, main document."""
-    main = "application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"
-    word = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
-    office = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument"
-    types = (
-        '<?xml version="1.0" encoding="UTF-8"?>'
-        '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
-        '<Default Extension="rels" '
-        'ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
-        '<Default Extension="xml" ContentType="application/xml"/>'
-        f'<Override PartName="/word/document.xml" ContentType="{main}"/></Types>'
-    )
-    rels = (
-        '<?xml version="1.0" encoding="UTF-8"?>'
-        '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
-        f'<Relationship Id="rId1" Type="{office}" Target="word/document.xml"/></Relationships>'
-    )
-    document = (
-        f'<?xml version="1.0" encoding="UTF-8"?><w:document xmlns:w="{word}"><w:body>'
-        f"<w:p><w:r><w:t>{text}</w:t></w:r></w:p></w:body></w:document>"
-    )
-    return build_zip(
-        [("[Content_Types].xml", types.encode()), ("_rels/.rels", rels.encode()),
-         (_DOCUMENT, document.encode())]
-    )  # fmt: skip
-
-
-def parts_of(docx: bytes) -> list[tuple[str, bytes]]:
-    with zipfile.ZipFile(io.BytesIO(docx)) as archive:
-        return [(info.filename, archive.read(info)) for info in archive.infolist()]
-
-
-def build_zip(parts: list[tuple[str, bytes]], *, compression: int = zipfile.ZIP_DEFLATED) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for name, data in parts:
-            info = zipfile.ZipInfo(name, date_time=_DATE)
-            info.compress_type = compression
-            archive.writestr(info, data)
-    return buffer.getvalue()
-
-
-def replace_part(docx: bytes, name: str, data: bytes) -> bytes:
-    return build_zip([(n, data if n == name else d) for n, d in parts_of(docx)])
-
-
-def add_part(docx: bytes, name: str, data: bytes) -> bytes:
-    return build_zip([*parts_of(docx), (name, data)])
-
-
-def patch_entry(
-    docx: bytes, name: str, *, crc: int | None = None, file_size: int | None = None
-) -> bytes:
-    """Rewrite one entry's CRC and/or uncompressed size in both its local and central header:
-    the directory then lies about the data, which is what a crafted bomb does."""
-    out = bytearray(docx)
-    with zipfile.ZipFile(io.BytesIO(docx)) as archive:
-        local = archive.getinfo(name).header_offset
-        central = archive.start_dir
-    while docx[central + _CDH.size : central + _CDH.size + len(name)] != name.encode():
-        central += _CDH.size + sum(struct.unpack_from("<HHH", docx, central + 28))
-    for header, crc_at in ((local, 14), (central, 16)):
-        if crc is not None:
-            struct.pack_into("<I", out, header + crc_at, crc)
-        if file_size is not None:
-            struct.pack_into("<I", out, header + crc_at + 8, file_size)
-    return bytes(out)
-
-
-def _ole_streams(ole_bytes: bytes) -> tuple[bytes, bytes]:
-    with olefile.OleFileIO(io.BytesIO(ole_bytes)) as ole:
-        return ole.openstream("EncryptionInfo").read(), ole.openstream("EncryptedPackage").read()
-
-
-def rebuild_encrypted(package: bytes, info: bytes) -> bytes:
-    """An OLE encrypted-Word container holding these two streams, as Word lays it out."""
-    buffer = io.BytesIO()
-    ECMA376Encrypted(package, info).write_to(buffer)
-    return buffer.getvalue()
-
-
-def _rename_ole_entry(ole_bytes: bytes, old: str, new: str) -> bytes:
-    """Rename a directory entry in place (names are fixed 64-byte UTF-16 slots)."""
-    out = bytearray(ole_bytes)
-    slot = out.index(old.encode("utf-16-le") + b"\x00\x00")
-    out[slot : slot + 64] = new.encode("utf-16-le").ljust(64, b"\x00")
-    struct.pack_into("<H", out, slot + 64, (len(new) + 1) * 2)
-    return bytes(out)
-
-
-# -- decompression bombs ---------------------------------------------------------------------
-
-
-def ratio_bomb(size: int = 40 * MIB) -> bytes:
-    """document.xml followed by 40 MB of whitespace (legal XML): ~40 KB that inflates 1000x."""
-    document = dict(parts_of(base_docx()))[_DOCUMENT]
-    return replace_part(base_docx(), _DOCUMENT, document + b" " * size)
-
-
-def declared_size_bomb(declared: int = GIB) -> bytes:
-    """A real document whose directory claims document.xml inflates to 1 GiB."""
-    return patch_entry(base_docx(), _DOCUMENT, file_size=declared)
-
-
-def too_many_entries(extra: int = 2000) -> bytes:
-    """A minimal Word package plus 2000 empty parts: each costs the reader an object."""
-    parts = parts_of(minimal_docx()) + [(f"{n:x}", b"") for n in range(extra)]
-    return build_zip(parts, compression=zipfile.ZIP_STORED)
-
-
-def overlap_bomb_quoted(files: int = 10, kernel: bytes = b"\0" * MIB) -> bytes:
-    """David Fifield's "better zip bomb": each entry's deflate stream starts with a stored block
-    that quotes the next entry's local header, then runs on into it, so all entries share one
-    compressed kernel and the output grows quadratically with no duplicate central entries."""
-    names = ["[Content_Types].xml", "_rels/.rels", _DOCUMENT] + [
-        f"word/part{n}.xml" for n in range(files - 3)
-    ]
-    compressor = zlib.compressobj(9, zlib.DEFLATED, -15)
-    compressed_kernel = compressor.compress(kernel) + compressor.flush()
-    headers: list[bytes] = [b""] * files
-    plain_tail, deflate_tail = kernel, compressed_kernel
-    for i in reversed(range(files)):
-        name = names[i].encode()
-        headers[i] = _LFH.pack(
-            b"PK\x03\x04", 20, 0, 8, 0, 0x5D62, zlib.crc32(plain_tail),
-            len(deflate_tail), len(plain_tail), len(name), 0,
-        ) + name  # fmt: skip
-        quote = b"\x00" + struct.pack("<HH", len(headers[i]), len(headers[i]) ^ 0xFFFF)
-        plain_tail, deflate_tail = headers[i] + plain_tail, quote + headers[i] + deflate_tail
-    # deflate_tail now starts with a useless quote of header 0: the file starts at header 0.
-    body = deflate_tail[5:]
-    return body + _central_directory(headers, body)
-
-
-def overlap_bomb_shared_header(copies: int = 50, payload: bytes = b" " * 90_000) -> bytes:
-    """The classic overlap: many directory entries all pointing at one local header."""
-    single = build_zip([(_DOCUMENT, payload)])
-    with zipfile.ZipFile(io.BytesIO(single)) as archive:
-        info = archive.infolist()[0]
-        body = single[: archive.start_dir]
-    names = ["[Content_Types].xml", "_rels/.rels", _DOCUMENT] + [
-        f"word/copy{n}.xml" for n in range(copies - 3)
-    ]
-    records = [
-        _CDH.pack(
-            b"PK\x01\x02", 20, 20, 0, 8, 0, 0x5D62, info.CRC, info.compress_size,
-            info.file_size, len(name.encode()), 0, 0, 0, 0, 0, 0,
-        ) + name.encode()
-        for name in names
-    ]  # fmt: skip
-    directory = b"".join(records)
-    end = _EOCD.pack(b"PK\x05\x06", 0, 0, len(records), len(records), len(directory), len(body), 0)
-    return body + directory + end
-
-
-def _central_directory(headers: list[bytes], body: bytes) -> bytes:
-    records, offset = [], 0
-    for i, header in enumerate(headers):
-        offset = body.index(header, offset) if i else 0
-        fields = _LFH.unpack(header[: _LFH.size])
-        name = header[_LFH.size :]
-        records.append(
-            _CDH.pack(b"PK\x01\x02", 20, *fields[1:9], len(name), 0, 0, 0, 0, 0, offset) + name
-        )
-    directory = b"".join(records)
-    end = _EOCD.pack(b"PK\x05\x06", 0, 0, len(records), len(records), len(directory), len(body), 0)
-    return directory + end
-
-
-# -- XML attacks -----------------------------------------------------------------------------
-
-
-def billion_laughs() -> bytes:
-    """document.xml with a nested-entity DTD that would expand to ~3 GB of 'lol'."""
-    entities = '<!ENTITY lol "lol">' + "".join(
-        f'<!ENTITY lol{n} "{("&lol" + (str(n - 1) if n > 1 else "") + ";") * 10}">'
-        for n in range(1, 10)
-    )
-    document = dict(parts_of(base_docx()))[_DOCUMENT].decode()
-    declaration, _, rest = document.partition("?>")
-    hostile = f"{declaration}?><!DOCTYPE lolz [{entities}]>{rest}".replace(
-        "<w:body>", "<w:body><w:p><w:r><w:t>&lol9;</w:t></w:r></w:p>", 1
-    )
-    return replace_part(base_docx(), _DOCUMENT, hostile.encode())
-
-
-def xxe_rels() -> bytes:
-    """A relationships part that declares an external entity reading /etc/passwd."""
-    name = "word/_rels/document.xml.rels"
-    rels = dict(parts_of(base_docx()))[name].decode()
-    declaration, _, rest = rels.partition("?>")
-    dtd = '<!DOCTYPE r [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>'
-    hostile = f"{declaration}?>{dtd}{rest}".replace('Target="', 'Target="&xxe;', 1)
-    return replace_part(base_docx(), name, hostile.encode())
-
-
-# -- macros ----------------------------------------------------------------------------------
-
-
-def docm_content_type() -> bytes:
-    """A .docm: the main part declared macro-enabled in [Content_Types].xml."""
-    name = "[Content_Types].xml"
-    types = dict(parts_of(base_docx()))[name]
-    main = b"wordprocessingml.document.main+xml"
-    return replace_part(
-        base_docx(), name, types.replace(main, b"ms-word.document.macroEnabled.main+xml")
-    )
-
-
-def vba_project_part() -> bytes:
-    """A .docx carrying a VBA project part (content types left innocent)."""
-    return add_part(
-        base_docx(), "word/vbaProject.bin", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504)
-    )
-
-
-def activex_part() -> bytes:
-    """A .docx carrying an ActiveX control part."""
-    return add_part(base_docx(), "word/activeX/activeX1.xml", b'<ax:ocx xmlns:ax="x"/>')
-
-
-# -- broken and mislabelled files ------------------------------------------------------------
-
-
-def truncated_docx() -> bytes:
-    """The first half of a valid .docx (a cut-off download)."""
-    data = base_docx()
-    return data[: len(data) // 2]
-
-
-def crc_corrupt_docx() -> bytes:
-    """A valid .docx whose document.xml CRC does not match its data."""
-    with zipfile.ZipFile(io.BytesIO(base_docx())) as archive:
-        crc = archive.getinfo(_DOCUMENT).CRC
-    return patch_entry(base_docx(), _DOCUMENT, crc=crc ^ 0xFFFF)
-
-
-def empty() -> bytes:
-    """A zero-byte attachment."""
-    return b""
-
-
-def random_bytes() -> bytes:
-    """4 KB of random bytes named .docx."""
-    return random.Random(7731).randbytes(4096)
-
-
-def pdf_bytes() -> bytes:
-    """A PDF sent as referral.docx."""
-    return b"%PDF-1.7\n1 0 obj <</Type /Catalog>> endobj\ntrailer <</Root 1 0 R>>\n%%EOF\n"
-
-
-def ole_doc_like() -> bytes:
-    """An OLE compound file with WordDocument and 1Table streams, like a Word 97-2003 .doc."""
-    ole = encrypted(spin_count=1)
-    return _rename_ole_entry(
-        _rename_ole_entry(ole, "EncryptedPackage", "WordDocument"), "EncryptionInfo", "1Table"
-    )
-
-
-# -- encrypted files -------------------------------------------------------------------------
-
-
-def encrypted(spin_count: int = 1000, password: str = CORPUS_PASSWORD) -> bytes:
-    """The base form, encrypted as Word does (agile AES-256), cheap to open in tests."""
-    return encrypt_docx(base_docx(), password, spin_count=spin_count)
-
-
-def with_spin_count(encrypted_file: bytes, spin_count: int) -> bytes:
-    """The same file with its EncryptionInfo claiming another spin count (no re-encryption)."""
-    info, package = _ole_streams(encrypted_file)
-    info = re.sub(rb'spinCount="\d+"', f'spinCount="{spin_count}"'.encode(), info)
-    return rebuild_encrypted(package, info)
-
-
-def encrypted_huge_spin_count() -> bytes:
-    """Encrypted, with spinCount 10,000,000: minutes of hashing per password tried."""
-    return with_spin_count(encrypted(), 10_000_000)
-
-
-def encrypted_truncated() -> bytes:
-    """An encrypted file cut off at two thirds."""
-    data = encrypted()
-    return data[: len(data) * 2 // 3]
-
-
-def ole_garbage_encryption_info() -> bytes:
-    """An encrypted-Word container whose EncryptionInfo is random bytes after a 4.4 version."""
-    _, package = _ole_streams(encrypted())
-    return rebuild_encrypted(
-        package, b"\x04\x00\x04\x00\x40\x00\x00\x00" + random.Random(5).randbytes(600)
-    )
-
-
-def encrypted_docm() -> bytes:
-    """A macro-enabled document behind a correct password: the macro is found after opening."""
-    return encrypt_docx(vba_project_part(), CORPUS_PASSWORD, spin_count=1000)
+__all__ = [
+    "BASE_DOCX",
+    "CORPUS_PASSWORD",
+    "activex_part",
+    "add_part",
+    "base_docx",
+    "billion_laughs",
+    "build_zip",
+    "crc_corrupt_docx",
+    "declared_size_bomb",
+    "docm_content_type",
+    "empty",
+    "encrypted",
+    "encrypted_docm",
+    "encrypted_huge_spin_count",
+    "encrypted_truncated",
+    "minimal_docx",
+    "ole_doc_like",
+    "ole_garbage_encryption_info",
+    "overlap_bomb_quoted",
+    "overlap_bomb_shared_header",
+    "parts_of",
+    "patch_entry",
+    "pdf_bytes",
+    "random_bytes",
+    "ratio_bomb",
+    "rebuild_encrypted",
+    "referral_docx",
+    "replace_part",
+    "too_many_entries",
+    "truncated_docx",
+    "vba_project_part",
+    "with_spin_count",
+    "xxe_rels",
+]
 
 
 CORPUS: dict[str, tuple[Callable[[], bytes], str]] = {
@@ -374,7 +127,106 @@ CORPUS: dict[str, tuple[Callable[[], bytes], str]] = {
 }
 
 
-def describe(builder: Callable[[], bytes]) -> str:
+# Attachments where the intake steps of tests/unit/test_hostile.py (classify, decrypt,
+# inspect) answer differently from the whole daemon, because a later stage (the form reader)
+# or the classification decides: "ok" means those steps let the file through.
+INTAKE_CODES: dict[str, str] = {
+    "zip-empty-archive.docx": "unreadable_document",
+    "ooxml-xlsx-named-docx.docx": "unreadable_document",
+    "xml-deep-nesting.docx": "ok",
+    "xml-empty-document-part.docx": "ok",
+    "xml-xinclude.docx": "ok",
+    "xml-utf7-declaration.docx": "ok",
+    "active-remote-template.docx": "ok",
+    "active-dde-field.docx": "ok",
+    "active-ole-object.docx": "ok",
+}
+
+CORPUS.update({
+    "zip-path-traversal.docx": (hp.path_traversal, "unreadable_document"),
+    "zip-absolute-path.docx": (hp.absolute_path, "unreadable_document"),
+    "zip-duplicate-document-part.docx": (hp.duplicate_document, "unreadable_document"),
+    "zip-aes-encrypted-members.docx": (hp.aes_encrypted_members, "unreadable_document"),
+    "zip-bzip2-bomb.docx": (hp.bzip2_bomb, "unreadable_document"),
+    "zip-unknown-compression.docx": (hp.unknown_compression, "unreadable_document"),
+    "zip-directory-beyond-end.docx": (hp.directory_beyond_end, "unreadable_document"),
+    "zip-empty-archive.docx": (hp.empty_zip, "not_word_document"),
+    "zip-prepended-junk.docx": (hp.prepended_junk, "not_word_document"),
+    "zip-nested-zip-bomb.docx": (hp.nested_zip_bomb, "unreadable_document"),
+    "zip-no-content-types.docx": (hp.no_content_types, "unreadable_document"),
+    "zip-vbadata-part.docx": (hp.minimal_with_macro_name, "macro_content"),
+    "xml-quadratic-blowup.docx": (hp.quadratic_blowup, "unreadable_document"),
+    "xml-external-dtd.docx": (hp.external_dtd, "unreadable_document"),
+    "xml-parameter-entity.docx": (hp.parameter_entity, "unreadable_document"),
+    "xml-xinclude.docx": (hp.xinclude, "visible_high_risk"),
+    "xml-deep-nesting.docx": (hp.deep_nesting, "unreadable_document"),
+    "xml-utf7-declaration.docx": (hp.utf7_declaration, "visible_high_risk"),
+    "xml-empty-document-part.docx": (hp.empty_document_part, "unreadable_document"),
+    "active-remote-template.docx": (hp.remote_template, "visible_high_risk"),
+    "active-dde-field.docx": (hp.dde_field, "visible_high_risk"),
+    "active-ole-object.docx": (hp.ole_object, "visible_high_risk"),
+    "lookalike-rtf-named-docx.docx": (hp.rtf_named_docx, "not_word_document"),
+    "lookalike-html-named-docx.docx": (hp.html_named_docx, "not_word_document"),
+    "ooxml-xlsx-named-docx.docx": (hp.xlsx_named_docx, "not_word_document"),
+    "encrypted-lying-package-size.docx": (hp.encrypted_lying_package_size,
+                                          "unreadable_document"),
+    "ole-fat-loop.docx": (hp.ole_fat_loop, "not_word_document"),
+})
+
+# Whole emails: each builder takes a referral of its own (so that none is a repeat or a
+# duplicate of another) and returns the .eml; the code is among the decision's reasons,
+# warnings or criteria ("visible_high_risk": the form was found and read despite the attack).
+EMAILS: dict[str, tuple[Callable[[bytes], bytes], str]] = {
+    name: (builder, code) for name, builder, code in (
+        ("mime-crlf-subject.eml", hm.crlf_in_subject, "visible_high_risk"),
+        ("mime-crlf-filename.eml", hm.crlf_in_filename, "visible_high_risk"),
+        ("mime-crlf-message-id.eml", hm.crlf_in_message_id, "no_attachment"),
+        ("mime-latin1-filename.eml", hm.latin1_filename, "visible_high_risk"),
+        ("mime-invalid-utf8-subject.eml", hm.invalid_utf8_subject, "visible_high_risk"),
+        ("mime-nested-ten-deep.eml", hm.nested_ten_deep, "unreadable_document"),
+        ("mime-multipart-200-deep.eml", hm.multipart_two_hundred_deep, "no_attachment"),
+        ("mime-12000-parts.eml", hm.many_parts, "no_attachment"),
+        ("mime-61-attachments.eml", hm.many_attachments, "wrong_form"),
+        ("mime-unterminated-multipart.eml", hm.unterminated_multipart, "unreadable_document"),
+        ("mime-no-boundary.eml", hm.no_boundary, "not_word_document"),
+        ("mime-bad-base64.eml", hm.bad_base64, "visible_high_risk"),
+        ("mime-quoted-printable-form.eml", hm.quoted_printable_form, "visible_high_risk"),
+        ("mime-unknown-transfer-encoding.eml", hm.unknown_encoding, "not_word_document"),
+        ("mime-form-as-text-plain.eml", hm.form_as_text_plain, "visible_high_risk"),
+        ("mime-encoded-word-flood.eml", hm.encoded_word_flood, "visible_high_risk"),
+        ("mime-rfc2231-flood.eml", hm.rfc2231_flood, "visible_high_risk"),
+        ("mime-120k-header-line.eml", hm.long_header_line, "visible_high_risk"),
+        ("mime-tnef-with-form.eml", hm.tnef_with_form, "visible_high_risk"),
+        ("mime-tnef-garbage.eml", hm.tnef_garbage, "no_attachment"),
+        ("mime-smime-enveloped.eml", hm.smime_encrypted, "not_word_document"),
+        ("mime-binary-garbage.eml", hm.binary_garbage, "no_attachment"),
+        ("mime-empty.eml", hm.empty_email, "no_attachment"),
+        ("mime-nul-in-headers.eml", hm.headers_only_nul, "no_attachment"),
+    )
+}
+MAX_FILE_BYTES = 200_000
+
+
+def build_email(name: str) -> bytes:
+    builder, _ = EMAILS[name]
+    return builder(referral_docx(zlib.crc32(name.encode())))
+
+
+def form_seeds() -> list[int]:
+    """The seeds of every generated referral inside the corpus (for personal-data checks)."""
+    return [*hp.FORM_SEEDS, *(zlib.crc32(name.encode()) for name in EMAILS)]
+
+
+def build(name: str) -> bytes:
+    """The bytes of corpus file `name`, built fresh."""
+    return CORPUS[name][0]() if name in CORPUS else build_email(name)
+
+
+def expected_codes() -> dict[str, str]:
+    return {name: code for name, (_, code) in [*CORPUS.items(), *EMAILS.items()]}
+
+
+def describe(builder: Callable[..., bytes]) -> str:
     return " ".join((builder.__doc__ or builder.__name__).split())
 
 
@@ -382,23 +234,29 @@ def write_corpus(directory: Path = HOSTILE_DIR) -> None:
     """Write every file, `expected.json` and the README table into `directory`."""
     directory.mkdir(parents=True, exist_ok=True)
     rows = []
-    for name, (builder, code) in CORPUS.items():
-        data = builder()
-        assert len(data) < 200_000, name
+    builders: dict[str, Callable[..., bytes]] = {
+        **{n: b for n, (b, _) in CORPUS.items()}, **{n: b for n, (b, _) in EMAILS.items()}}
+    for name, code in expected_codes().items():
+        data = build(name)
+        assert len(data) < MAX_FILE_BYTES, name
         (directory / name).write_bytes(data)
-        rows.append(f"| `{name}` | {describe(builder)} | `{code}` |")
-    expected = {name: code for name, (_, code) in CORPUS.items()}
-    (directory / "expected.json").write_text(json.dumps(expected, indent=2) + "\n")
+        rows.append(f"| `{name}` | {describe(builders[name])} | `{code}` |")
+    (directory / "expected.json").write_text(json.dumps(expected_codes(), indent=2) + "\n")
     (directory / "README.md").write_text(_README.format(rows="\n".join(rows)))
 
 
-_README = f"""# Hostile attachments
+_README = f"""# Hostile attachments and emails
 
-Built by `tests/hostile_corpus.py` (rebuild with `.venv/bin/python tests/hostile_corpus.py`);
-`expected.json` maps each file to the code intake gives it, and `tests/unit/test_hostile.py`
-checks every file here gets that code within 10 seconds. "Intake" there means: classify the
-bytes (`ingest.sniff`), decrypt an encrypted file with the password `{CORPUS_PASSWORD}`,
-then inspect the package (`ingest.ooxml`). All personal data in the base form is fictional.
+Built by `tests/hostile_corpus.py` (rebuild with `.venv/bin/python tests/hostile_corpus.py`):
+`*.docx` are attachments, `*.eml` whole emails whose MIME layer is the attack. `expected.json`
+maps each file to the code the daemon gives it (among the decision's reasons, warnings or
+criteria; `visible_high_risk` means the form inside was found and read despite the attack).
+`tests/unit/test_hostile.py` checks each attachment's code from the intake steps (classify
+the bytes, decrypt with the password `{CORPUS_PASSWORD}`, inspect the package; where the form
+reader decides, `hostile_corpus.INTAKE_CODES` says what those steps give) within 10 seconds;
+`tests/integration/test_outcomes.py` puts every file through the daemon;
+`tests/crash/test_hostile_bounds.py` does so in a separate process with a time limit and a
+memory bound per file, plus a 100 MB email built at test time. All personal data is fictional.
 
 | file | what it is | expected code |
 |---|---|---|

@@ -45,6 +45,7 @@ KeyDerivation = Callable[[str, bytes, str, int], bytes]
 """(password, salt, hash algorithm name, spin count) -> the iterated password hash."""
 
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_ROUND = struct.Struct("<I")
 _BLOCK_VERIFIER_INPUT = bytes.fromhex("fea7d2763b4b9e79")
 _BLOCK_VERIFIER_VALUE = bytes.fromhex("d7aa0f6d3061344e")
 _BLOCK_KEY_VALUE = bytes.fromhex("146e0be7abacd0d6")
@@ -65,11 +66,14 @@ class DecryptFailure(Frozen):
 def derive_password_hash(password: str, salt: bytes, hash_name: str, spin_count: int) -> bytes:
     """The one expensive step (MS-OFFCRYPTO 2.3.4.7 / 2.3.4.11): H(salt + password) re-hashed
     `spin_count` times with the round number. Both agile and standard encryption use it."""
-    name = HASHES[hash_name]
-    digest = hashlib.new(name, salt + password.encode("utf-16-le", "surrogatepass")).digest()
+    # The named constructor (hashlib.sha512) and a bound pack: `hashlib.new(name, ...)` looks
+    # the algorithm up on every one of the 100,000 rounds, a fifth of the derivation's time.
+    new = getattr(hashlib, HASHES[hash_name])
+    pack = _ROUND.pack
+    digest = new(salt + password.encode("utf-16-le", "surrogatepass")).digest()
     for round_number in range(spin_count):
-        digest = hashlib.new(name, struct.pack("<I", round_number) + digest).digest()
-    return digest
+        digest = new(pack(round_number) + digest).digest()
+    return bytes(digest)
 
 
 def _digest(hash_name: str, data: bytes) -> bytes:

@@ -19,7 +19,8 @@ from email.message import Message
 
 _MSGID = re.compile(r"<[^<>\s]+>")
 _BARE_MSGID = re.compile(r"[^<>\s]+")
-_ADDRESS = re.compile(r"[^\s@<>()\[\],;:\"\\]+@[^\s@<>()\[\],;:\"\\]+")
+# No control characters (a NUL or ESC in an address reached the database and the replies).
+_ADDRESS = re.compile(r"[^\s\x00-\x1f\x7f@<>()\[\],;:\"\\]+@[^\s\x00-\x1f\x7f@<>()\[\],;:\"\\]+")
 _CONTROLS = re.compile(r"[\x00-\x1f\x7f]+")
 SURROGATES = re.compile(r"[\ud800-\udfff]")
 

@@ -1,0 +1,62 @@
+"""Referrals with 25 MB attachments, for the memory bound.
+
+Partners photograph injuries and paste the photos into the form, so a real referral can be
+tens of megabytes of incompressible image data. Here one form from the corpus gets a 25 MB
+random-pixel PNG (which no compression shrinks) pasted in with python-docx, so the package,
+its encryption and the email are all as large as such a referral would be (the email, in
+base64, about 34 MB, within the example configuration's 60 MB limit).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import random
+import struct
+import zlib
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+
+import docx
+
+from bench.corpus import INBOX, _Encryptor, base_documents, vary
+from bench.people import random_person
+from mailbot.sample_mail import compose, docx_attachment
+
+IMAGE_BYTES = 25 * 1024 * 1024
+
+
+def _png(size: int) -> bytes:
+    """A valid RGB PNG of about `size` bytes of random (incompressible) pixels."""
+    side = int((size / 3) ** 0.5)
+    rows = b"".join(b"\x00" + os.urandom(side * 3) for _ in range(side))
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    header = struct.pack(">IIBBBBB", side, side, 8, 2, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header)
+            + chunk(b"IDAT", zlib.compress(rows, 0)) + chunk(b"IEND", b""))
+
+
+def build(root: Path, count: int, today: date, spin: int) -> list[str]:
+    """`count` emails with a 25 MB photo each under `root/mail`; returns the passwords."""
+    (root / "mail").mkdir(parents=True, exist_ok=True)
+    base = base_documents(1, today, seed=25)[0]
+    document = docx.Document(io.BytesIO(base.document))
+    document.add_picture(io.BytesIO(_png(IMAGE_BYTES)))
+    buffer = io.BytesIO()
+    document.save(buffer)
+    encryptor = _Encryptor(spin)
+    rng = random.Random(25)  # noqa: S311 (fictional data)
+    for n in range(count):
+        varied = vary(buffer.getvalue(), random_person(rng, today), today - timedelta(days=2))
+        encrypted = encryptor.encrypt(varied, base.password)
+        raw = compose(sender=base.sender, to=INBOX, subject="MARAC referral (photos)",
+                      attachments=[docx_attachment("MARAC referral.docx", encrypted)],
+                      message_id=f"<bench-big-{n:03d}@{base.sender.rpartition('@')[2]}>",
+                      sent_at=datetime.combine(today, time(12), UTC))
+        (root / "mail" / f"{n:05d}.eml").write_bytes(raw)
+    return [base.password] * count
+

@@ -1,0 +1,189 @@
+"""Opening the next referrals on the other cores while the current one is decided.
+
+After an outage the inbox holds a backlog, and every encrypted referral costs a key
+derivation (100,000 hash rounds, a tenth of a second of one core) before anything can be
+decided, so one process drains it at one core's speed. Opening a referral
+(`pipeline.open_referral`: find the form, decrypt, check and read it) is a pure function of
+the email, the candidate passwords and the limits, so it can run in worker processes ahead of
+time. Everything with an effect (the ledger, the case, the outbox, the move) stays in the main
+process, one message at a time in arrival order, exactly as without workers: a worker's result
+is only a value that `Intake.process` uses instead of opening the email itself. So nothing is
+committed by a worker, a crash loses only work that was not committed anyway, and a worker
+that fails in any way (a document that kills the decoder, a broken pool) just means that
+message is opened again in the main process, where the usual poison handling applies.
+
+The candidate passwords are chosen in the main process (from the configuration as it is
+then), and a result opened with other passwords or limits (a reload in between) is not used.
+Workers are started with "spawn", never "fork" (the daemon has threads and open database and
+mailbox connections), only when a backlog is seen, and are stopped when it is drained, so an
+idle daemon holds no extra processes; they die with the daemon even if it is killed with
+SIGKILL. The look-ahead is bounded in messages and in bytes. As with anything started by
+"spawn", a program that drives the runner itself must guard its entry point with
+`if __name__ == "__main__":` (`python -m mailbot` and the `mailbot` command are guarded), or
+set `service.workers = 1`.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+import sys
+import threading
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from multiprocessing import get_context
+from types import TracebackType
+
+from mailbot import pipeline
+from mailbot.ingest.mime import parse_email
+from mailbot.ingest.passwords import is_password_email
+from mailbot.models import DocumentLimits, MailboxMessage, ParsedEmail
+
+Opened = pipeline.OpenedForm | pipeline.Unopened
+Opener = Callable[[ParsedEmail, Sequence[str], DocumentLimits], Opened]
+LOOKAHEAD_BYTES = 32 * 1024 * 1024  # raw message bytes held ahead of the current message
+_PR_SET_PDEATHSIG = 1
+
+
+@dataclass
+class Prepared:
+    """A message parsed in the main process, and its opening, perhaps under way in a worker."""
+
+    email: ParsedEmail
+    limits: DocumentLimits  # what `email` was parsed, and is being opened, with
+    passwords: tuple[str, ...]
+    future: Future[Opened] | None = None
+
+    def opened(self, passwords: Sequence[str], limits: DocumentLimits) -> Opened | None:
+        """The worker's result if it opened the email with exactly these passwords and limits;
+        None if the caller must open it itself (none was started, the configuration changed,
+        or the worker failed in any way: whatever the document does, it does again there)."""
+        future, self.future = self.future, None
+        if future is None:
+            return None
+        if tuple(passwords) != self.passwords or limits != self.limits:
+            future.cancel()
+            return None
+        try:
+            return future.result()
+        except Exception:  # a dead worker, a broken pool, or the document's own error
+            return None
+
+
+class Lookahead:
+    """Iterate over `messages` as (message, Prepared), opening up to `2 * workers` ahead.
+
+    `passwords_for(email)` gives the candidate passwords (called in the main process);
+    `limits()` the current document limits. With `workers` <= 1 nothing runs ahead and every
+    email is opened by the caller, as before. Use as a context manager: leaving it stops the
+    workers (what they had not finished is dropped; nothing of it was committed).
+    """
+
+    def __init__(self, messages: Iterator[MailboxMessage], *,
+                 passwords_for: Callable[[ParsedEmail], Sequence[str]],
+                 limits: Callable[[], DocumentLimits], workers: int,
+                 opener: Opener = pipeline.open_referral,
+                 max_bytes: int = LOOKAHEAD_BYTES) -> None:
+        self._source = messages
+        self._passwords_for = passwords_for
+        self._limits = limits
+        self.workers = max(1, workers)
+        self._opener = opener
+        self._max_bytes = max_bytes
+        self._pending: deque[tuple[MailboxMessage, Prepared]] = deque()
+        self._pending_bytes = 0
+        self._exhausted = False
+        self._pool: ProcessPoolExecutor | None = None
+        self.pools_started = 0
+
+    def __enter__(self) -> Lookahead:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+    def __iter__(self) -> Iterator[tuple[MailboxMessage, Prepared | None]]:
+        if self.workers <= 1:
+            for message in self._source:
+                yield message, None
+            return
+        while True:
+            self._fill()
+            if not self._pending:
+                return
+            message, prepared = self._pending.popleft()
+            self._pending_bytes -= len(message.raw)
+            yield message, prepared
+
+    def close(self) -> None:
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+        self._pending.clear()
+
+    def _fill(self) -> None:
+        while (not self._exhausted and len(self._pending) < 2 * self.workers
+               and self._pending_bytes < self._max_bytes):
+            message = next(self._source, None)
+            if message is None:
+                self._exhausted = True
+                break
+            limits = self._limits()
+            email = parse_email(message.raw, limits)
+            prepared = Prepared(email, limits, tuple(self._passwords_for(email)))
+            self._pending.append((message, prepared))
+            self._pending_bytes += len(message.raw)
+        if self._pool is None and len(self._pending) < 2:
+            return  # no backlog: the caller opens this one itself, as without workers
+        for _, prepared in self._pending:
+            if prepared.future is None and not is_password_email(prepared.email):
+                prepared.future = self._submit(prepared)
+
+    def _submit(self, prepared: Prepared) -> Future[Opened] | None:
+        for _ in range(2):  # a pool broken by an earlier document is replaced once
+            if self._pool is None:
+                self._pool = ProcessPoolExecutor(self.workers, mp_context=get_context("spawn"),
+                                                 initializer=follow_parent,
+                                                 initargs=(os.getpid(),))
+                self.pools_started += 1
+            try:
+                return self._pool.submit(self._opener, prepared.email, prepared.passwords,
+                                         prepared.limits)
+            except (BrokenProcessPool, RuntimeError):
+                self._pool.shutdown(wait=False, cancel_futures=True)
+                self._pool = None
+        return None
+
+
+def follow_parent(parent: int) -> None:
+    """Worker initializer: end when the daemon ends, however it ends. A daemon killed with
+    SIGKILL (or by the OOM killer) runs no clean-up, and its workers would otherwise live on
+    as orphans, one set per restart."""
+    if sys.platform == "linux":
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    else:
+        threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
+    if os.getppid() != parent:  # it died before the line above took effect
+        os._exit(0)
+
+
+def _watch_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        threading.Event().wait(1.0)
+    os._exit(0)
+
+
+def default_workers(configured: int | None) -> int:
+    """`service.workers`, or one per CPU this process may use."""
+    if configured is not None:
+        return configured
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1

@@ -1,0 +1,1 @@
+"""The crash harness test, and hostile input under time and memory bounds."""

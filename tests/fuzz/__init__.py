@@ -1,0 +1,1 @@
+"""Fuzz targets: hypothesis in CI, atheris by hand."""

@@ -1,0 +1,142 @@
+"""A backlog drained with worker processes keeps intake's guarantees.
+
+Workers only open documents; the main process decides, commits and files one message at a
+time in arrival order. These tests run the real runner (and the real daemon) with two workers
+on a real Maildir and database, and check the order, the one-case-per-email rule, and that a
+daemon killed with SIGKILL leaves no worker processes behind.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import pytest
+
+from mailbot import pipeline
+from mailbot.app import App, open_app
+from mailbot.dispatch.encrypt import encrypt_docx
+from mailbot.formwriter import render_form
+from mailbot.ingest.maildir import MaildirMailbox
+from mailbot.models import DocumentLimits, Folder, Outcome
+from mailbot.prefetch import Prepared
+from mailbot.sample_mail import compose, docx_attachment
+from mailbot.samples import sample_form
+from tests.conftest import NOW, TODAY, FixedClock
+from tests.integration.conftest import REFERRALS, folder_count
+
+SENDERS = (("s.worker@birminghamchildrenstrust.co.uk", "BCT-Marac-7731"),
+           ("k.smith@coventryhaven.co.uk", "Haven-CV-6620"),
+           ("outreach@blackcountrywomensaid.co.uk", "BCWA-Refer-1187"),  # the previous one
+           ("tenancy@wolverhamptonhomes.org.uk", "Not-The-Agreed-One"))  # held
+
+
+def _email(n: int, spin_count: int = 1000) -> bytes:
+    sender, password = SENDERS[n % len(SENDERS)]
+    form = sample_form(random.Random(n), referral_date=TODAY, referrer_email=sender)
+    document = encrypt_docx(render_form(form), password, spin_count=spin_count)
+    return compose(sender=sender, to=REFERRALS, subject="MARAC referral",
+                   attachments=[docx_attachment("r.docx", document)],
+                   message_id=f"<backlog-{n}@example.org>", sent_at=NOW)
+
+
+@pytest.fixture
+def two_workers(workspace: Path) -> Path:
+    config = workspace / "mailbot.toml"
+    text = config.read_text()
+    assert "# workers = 2" in text
+    config.write_text(text.replace("# workers = 2", "workers = 2"))
+    return workspace
+
+
+@pytest.fixture
+def backlog_app(two_workers: Path) -> Iterator[App]:
+    app = open_app(two_workers / "mailbot.toml", FixedClock())
+    yield app
+    app.close()
+
+
+def test_a_backlog_is_decided_once_each_in_arrival_order(
+        backlog_app: App, monkeypatch: pytest.MonkeyPatch) -> None:
+    """GIVEN twelve encrypted referrals from four agencies waiting, and two workers
+    WHEN the inbox is processed once
+    THEN the workers' openings are used, every email has exactly one case, the references
+    follow the arrival order, and each outcome is the one opening in-process gives."""
+    inbox = MaildirMailbox(backlog_app.config.mail_dir, use_inotify=False)
+    for n in range(12):
+        inbox.deliver(Folder.INBOX, _email(n))
+    from_workers: list[str] = []
+    real = Prepared.opened
+
+    def counting(self: Prepared, passwords: Sequence[str], limits: DocumentLimits) -> (
+            pipeline.OpenedForm | pipeline.Unopened | None):
+        result = real(self, passwords, limits)
+        if result is not None:
+            from_workers.append(self.email.message_id)
+        return result
+
+    monkeypatch.setattr(Prepared, "opened", counting)
+    assert backlog_app.runner().run_once() == 12
+    cases = sorted(backlog_app.casebook.cases(), key=lambda c: c.reference)
+    assert [c.message_id for c in cases] == [f"<backlog-{n}@example.org>" for n in range(12)]
+    assert len(from_workers) >= 6
+    outcomes = [c.decision.outcome for c in cases]
+    assert outcomes == [Outcome.HELD if n % 4 == 3 else Outcome.ACCEPTED for n in range(12)]
+    assert folder_count(backlog_app, "Inbox") == 0
+    assert folder_count(backlog_app, "Processed") + folder_count(backlog_app, "Exceptions") == 12
+
+
+def _children(pid: int) -> set[int]:
+    found: set[int] = set()
+    for task in Path(f"/proc/{pid}/task").glob("*/children"):
+        found |= {int(p) for p in task.read_text().split()}
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"  # a zombie is dead, only not yet reaped
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs Linux /proc")
+def test_kill_9_during_a_backlog_leaves_no_workers_and_loses_nothing(two_workers: Path) -> None:
+    """GIVEN the daemon draining a backlog with two worker processes
+    WHEN it is killed with SIGKILL and run again
+    THEN its workers end with it, and every email ends with exactly one case."""
+    app = open_app(two_workers / "mailbot.toml", with_mailbox=False)
+    inbox = MaildirMailbox(app.config.mail_dir, use_inotify=False)
+    for n in range(16):
+        inbox.deliver(Folder.INBOX, _email(n, spin_count=100_000))
+    command = [sys.executable, "-m", "mailbot", "--config", str(two_workers / "mailbot.toml")]
+    env = {**os.environ, "PYTHONPATH": str(Path.cwd())}
+    daemon = subprocess.Popen([*command, "run"], env=env, stderr=subprocess.DEVNULL)
+    workers: set[int] = set()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and len(workers) < 2:
+        workers = {p for p in _children(daemon.pid)
+                   if b"spawn_main" in Path(f"/proc/{p}/cmdline").read_bytes()}
+        time.sleep(0.05)
+    assert len(workers) == 2
+    daemon.send_signal(signal.SIGKILL)
+    daemon.wait(timeout=30)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(_alive(p) for p in workers):
+        time.sleep(0.05)
+    assert not any(_alive(p) for p in workers)
+    subprocess.run([*command, "run", "--once"], env=env, check=True,
+                   stderr=subprocess.DEVNULL, timeout=300)
+    cases = app.casebook.cases()
+    assert sorted(c.message_id for c in cases) == sorted(
+        f"<backlog-{n}@example.org>" for n in range(16))
+    assert folder_count(app, "Inbox") == 0
+    app.close()

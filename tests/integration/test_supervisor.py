@@ -1,0 +1,91 @@
+"""The daemon's hooks in process: watchdog beats between messages, the last-poll record,
+a reload applied in the loop (never in the signal handler), a stop announced by the loop."""
+
+from __future__ import annotations
+
+import io
+import random
+import signal
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from mailbot import logs
+from mailbot.app import App
+from mailbot.daemon import HEARTBEAT_SECONDS, Supervisor
+from mailbot.formwriter import render_form
+from mailbot.health import LAST_POLL_KEY
+from mailbot.samples import sample_form
+from mailbot.service import Notifier, Watchdog
+from tests.conftest import TODAY, FixedClock
+from tests.integration.conftest import Send
+
+POLICE = "pc.adams@west-midlands.pnn.police.uk"
+
+
+class CountingWatchdog(Watchdog):
+    def __init__(self) -> None:
+        super().__init__(Notifier(None), 1.0)
+        self.beats = 0
+
+    def beat(self) -> bool:
+        self.beats += 1
+        return True
+
+
+def _supervise(app: App, workspace: Path) -> tuple[Supervisor, CountingWatchdog]:
+    watchdog = CountingWatchdog()
+    supervisor = Supervisor(app, app.runner(), workspace / "mailbot.toml", logs.get_logger(),
+                            Notifier(None), watchdog)
+    return supervisor, watchdog
+
+
+def test_the_watchdog_is_fed_after_every_message_and_the_poll_recorded(
+        app: App, send: Send, workspace: Path, clock: FixedClock) -> None:
+    """GIVEN three referrals waiting
+    WHEN the supervised runner processes them in one pass, and passes again 10 s and 40 s later
+    THEN the watchdog is fed after each message, the last poll is recorded after the first
+    pass and then only once HEARTBEAT_SECONDS have passed."""
+    for n in range(3):
+        send(POLICE, render_form(sample_form(random.Random(n), referral_date=TODAY)))
+    supervisor, watchdog = _supervise(app, workspace)
+    supervisor.runner.run_once()
+    assert watchdog.beats >= 3
+    assert app.store.state_get(LAST_POLL_KEY) == clock.now().isoformat()
+    first = clock.now()
+    clock.current = first + timedelta(seconds=10)
+    supervisor.runner.run_once()
+    assert app.store.state_get(LAST_POLL_KEY) == first.isoformat()
+    clock.current = first + timedelta(seconds=HEARTBEAT_SECONDS + 10)
+    supervisor.runner.run_once()
+    assert app.store.state_get(LAST_POLL_KEY) == clock.current.isoformat()
+
+
+def test_signals_only_set_flags_and_the_loop_acts_on_them(
+        app: App, workspace: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """GIVEN a supervised runner
+    WHEN SIGHUP's handler runs after the config file changed, then SIGTERM's
+    THEN nothing changes and nothing is logged inside the handlers; the next tick of the loop
+    reloads the configuration, and the stop is announced by the loop."""
+    supervisor, _ = _supervise(app, workspace)
+    config = workspace / "mailbot.toml"
+    config.write_text(config.read_text().replace("dash_yes_minimum = 14",
+                                                 "dash_yes_minimum = 12"))
+    stream = io.StringIO()
+    logs.configure("json", "debug", stream=stream)
+    try:
+        supervisor.request_reload(signal.SIGHUP)
+        assert app.config.threshold.dash_yes_minimum == 14
+        assert stream.getvalue() == ""
+        supervisor.on_tick(supervisor.runner)
+        assert app.config.threshold.dash_yes_minimum == 12
+        assert '"config.changed"' in stream.getvalue()
+        before = stream.getvalue()
+        supervisor.request_stop(signal.SIGTERM)
+        assert supervisor.runner.stop.is_set()
+        assert stream.getvalue() == before
+        supervisor.on_tick(supervisor.runner)
+        assert '"service.stopping"' in stream.getvalue()
+    finally:
+        logs.reset()

@@ -1,0 +1,145 @@
+"""Opening ahead in worker processes (`mailbot.prefetch`): the values it hands the caller.
+
+Real worker processes, real encrypted emails (at a low spin count, so the tests are quick);
+what a worker returns must be exactly what opening in-process returns, and anything that goes
+wrong in a worker must come back as "open it yourself", never as a decision.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+from collections.abc import Sequence
+from concurrent.futures import Future
+from datetime import UTC, datetime
+
+import pytest
+
+from mailbot import pipeline
+from mailbot.dispatch.encrypt import encrypt_docx
+from mailbot.formwriter import render_form
+from mailbot.ingest.mime import parse_email
+from mailbot.models import DocumentLimits, MailboxMessage, ParsedEmail
+from mailbot.prefetch import Lookahead, Prepared
+from mailbot.sample_mail import compose, docx_attachment
+from mailbot.samples import sample_form
+from tests.conftest import NOW, TODAY
+
+LIMITS = DocumentLimits()
+PASSWORD = "BCT-Marac-7731"
+SENDER = "s.worker@birminghamchildrenstrust.co.uk"
+
+
+def _message(n: int, subject: str = "MARAC referral") -> MailboxMessage:
+    form = sample_form(random.Random(n), referral_date=TODAY, referrer_email=SENDER)
+    document = encrypt_docx(render_form(form), PASSWORD, spin_count=1000)
+    raw = compose(sender=SENDER, to="marac_referrals@west-midlands.pnn.police.uk",
+                  subject=subject, attachments=[docx_attachment("r.docx", document)],
+                  message_id=f"<prefetch-{n}@birminghamchildrenstrust.co.uk>", sent_at=NOW)
+    return MailboxMessage(ref=str(n), raw=raw, received_at=datetime(2026, 11, 2, tzinfo=UTC))
+
+
+def _passwords(_: ParsedEmail) -> list[str]:
+    return ["Not-This-One", PASSWORD]
+
+
+def die_on_poison(email: ParsedEmail, passwords: Sequence[str],
+                  limits: DocumentLimits) -> pipeline.OpenedForm | pipeline.Unopened:
+    """An opener that kills its worker process on one email, as a crashing decoder would."""
+    if "poison" in email.subject:
+        os._exit(3)
+    return pipeline.open_referral(email, passwords, limits)
+
+
+def _drain(ahead: Lookahead) -> list[tuple[str, pipeline.OpenedForm | pipeline.Unopened | None]]:
+    seen = []
+    with ahead:
+        for message, prepared in ahead:
+            seen.append((message.ref, prepared.opened(_passwords(prepared.email), LIMITS)
+                         if prepared else None))
+    return seen
+
+
+def test_a_backlog_is_opened_by_workers_with_the_same_result_as_in_process() -> None:
+    """GIVEN five encrypted referrals waiting and two workers
+    WHEN they are taken from the look-ahead in order
+    THEN they come in arrival order, each opened by a worker exactly as in-process."""
+    messages = [_message(n) for n in range(5)]
+    ahead = Lookahead(iter(messages), passwords_for=_passwords, limits=lambda: LIMITS,
+                      workers=2)
+    seen = _drain(ahead)
+    assert [ref for ref, _ in seen] == ["0", "1", "2", "3", "4"]
+    expected = [pipeline.open_referral(parse_email(m.raw, LIMITS), ["Not-This-One", PASSWORD],
+                                       LIMITS) for m in messages]
+    assert [opened for _, opened in seen] == expected
+    assert ahead.pools_started == 1
+
+
+def test_a_single_message_is_left_to_the_caller() -> None:
+    """GIVEN one message in the inbox (no backlog)
+    WHEN it is taken from the look-ahead
+    THEN no worker is started and the caller opens it itself."""
+    ahead = Lookahead(iter([_message(1)]), passwords_for=_passwords, limits=lambda: LIMITS,
+                      workers=2)
+    assert _drain(ahead) == [("1", None)]
+    assert ahead.pools_started == 0
+
+
+def test_one_worker_means_no_look_ahead() -> None:
+    """GIVEN service.workers = 1
+    WHEN a backlog is taken from the look-ahead
+    THEN nothing is prepared: every message is parsed and opened by the caller, as before."""
+    messages = [_message(n) for n in range(3)]
+    ahead = Lookahead(iter(messages), passwords_for=_passwords, limits=lambda: LIMITS,
+                      workers=1)
+    with ahead:
+        assert [(m.ref, p) for m, p in ahead] == [("0", None), ("1", None), ("2", None)]
+    assert ahead.pools_started == 0
+
+
+def test_a_document_that_kills_its_worker_is_left_to_the_caller_and_the_rest_go_on() -> None:
+    """GIVEN ten referrals, the second of which kills the worker process opening it
+    WHEN they are taken from the look-ahead
+    THEN that one (and any lost with the pool) is left to the caller to open, in-process,
+    where the usual poison handling applies; a new pool opens the ones after it."""
+    messages = [_message(n, "poison" if n == 1 else "MARAC referral") for n in range(10)]
+    ahead = Lookahead(iter(messages), passwords_for=_passwords, limits=lambda: LIMITS,
+                      workers=2, opener=die_on_poison)
+    seen = _drain(ahead)
+    assert [ref for ref, _ in seen] == [str(n) for n in range(10)]
+    assert dict(seen)["1"] is None
+    assert isinstance(dict(seen)["9"], pipeline.OpenedForm)
+    assert ahead.pools_started == 2
+
+
+def _done(value: pipeline.OpenedForm | pipeline.Unopened) -> Future[
+        pipeline.OpenedForm | pipeline.Unopened]:
+    future: Future[pipeline.OpenedForm | pipeline.Unopened] = Future()
+    future.set_result(value)
+    return future
+
+
+@pytest.mark.parametrize(("passwords", "limits"), [
+    (("Another-Password",), LIMITS),
+    (("Not-This-One", PASSWORD), DocumentLimits(max_spin_count=100)),
+])
+def test_a_result_opened_before_a_reload_is_not_used(passwords: tuple[str, ...],
+                                                     limits: DocumentLimits) -> None:
+    """GIVEN a referral opened ahead with the agency's passwords and limits of the time
+    WHEN a reload has changed them by the time it is decided
+    THEN the worker's result is not used (the caller opens it with the new ones)."""
+    email = parse_email(_message(1).raw, LIMITS)
+    prepared = Prepared(email, LIMITS, ("Not-This-One", PASSWORD),
+                        _done(pipeline.Unopened(code="cannot_decrypt")))
+    assert prepared.opened(passwords, limits) is None
+
+
+def test_an_error_in_the_worker_is_left_to_the_caller() -> None:
+    """GIVEN a worker whose opening raised
+    WHEN the result is asked for
+    THEN None: the caller opens it in-process, where the same error meets the poison
+    handling (a processing_error hold), never a decision made from a failure."""
+    future: Future[pipeline.OpenedForm | pipeline.Unopened] = Future()
+    future.set_exception(RecursionError())
+    prepared = Prepared(parse_email(_message(1).raw, LIMITS), LIMITS, (PASSWORD,), future)
+    assert prepared.opened((PASSWORD,), LIMITS) is None
