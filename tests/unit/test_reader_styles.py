@@ -10,14 +10,12 @@ from __future__ import annotations
 
 import copy
 import io
-import json
 import random
 import time
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
-import msoffcrypto
 import pytest
 from lxml import etree
 
@@ -26,10 +24,9 @@ from mailbot.ingest.formtables import MAX_CHILD_ROWS
 from mailbot.ingest.reader import Unreadable, WrongForm, read_form
 from mailbot.ingest.typed import is_ticked
 from mailbot.models import ChildRow, DashAnswer, FormData
+from tests.unit.test_reader import expected, sample  # the golden pairs' helpers
 
 DATA = Path(__file__).parents[1] / "data" / "forms"
-PASSWORDS = {"02-accepted-typed-encrypted": "BCT-Marac-7731",
-             "03-accepted-marks-encrypted": "Haven-CV-6620"}
 NS = {
     "w": "http://schemas.openxmlformats.org/wordprocessingml/2006/main",
     "w14": "http://schemas.microsoft.com/office/word/2010/wordml",
@@ -38,23 +35,6 @@ DOCUMENT = "word/document.xml"
 CONTROLS = "01-accepted-controls"
 YOUNG = "07-accepted-young-person"  # 'No children in the household' ticked
 Root = etree._Element
-
-
-def sample(name: str) -> bytes:
-    """A shared sample's bytes (decrypted: see test_reader.py for the golden pairs)."""
-    data = (DATA / "samples" / f"{name}.docx").read_bytes()
-    if name not in PASSWORDS:
-        return data
-    office = msoffcrypto.OfficeFile(io.BytesIO(data))
-    office.load_key(password=PASSWORDS[name])
-    out = io.BytesIO()
-    office.decrypt(out)
-    return out.getvalue()
-
-
-def expected(name: str) -> FormData:
-    text = (DATA / "expected" / f"{name}.json").read_text("utf-8")
-    return FormData.model_validate(json.loads(text))
 
 
 def q(name: str) -> str:
