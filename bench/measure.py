@@ -3,8 +3,10 @@
 Wall time from start to exit; CPU time (user + system) of the child *and* of every process it
 started and waited for (its worker processes), from `os.wait4`; the peak RSS the kernel
 recorded (`ru_maxrss`, the largest single process); and RSS sampled from /proc every
-`interval` seconds, for the main process and for its whole process tree, so memory growth over
-a long run shows up as a difference between the first and the last quarter of the samples.
+`interval` seconds, for the main process and for its whole process tree (plain RSS, which
+counts the interpreter's shared libraries once per process, and PSS, which splits shared pages
+between their sharers: what the tree really occupies), so memory growth over a long run shows
+up as a difference between the first and the last quarter of the samples.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ class Sample:
     main_kb: int
     tree_kb: int  # the main process and all its descendants
     processes: int
+    tree_pss_kb: int = 0  # the same, proportional (pages shared between them counted once)
 
 
 @dataclass
@@ -53,6 +56,17 @@ def _rss_kb(pid: int) -> int:
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
             if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    except (FileNotFoundError, ProcessLookupError, PermissionError):
+        pass
+    return 0
+
+
+def _pss_kb(pid: int) -> int:
+    """Proportional set size: RSS with each shared page split between its sharers."""
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
                 return int(line.split()[1])
     except (FileNotFoundError, ProcessLookupError, PermissionError):
         pass
@@ -94,7 +108,7 @@ def run(command: list[str], *, env: dict[str, str] | None = None, cwd: Path | No
             tree = _tree(child.pid)
             sizes = [_rss_kb(p) for p in tree]
             samples.append(Sample(time.perf_counter() - started, sizes[0], sum(sizes),
-                                  len(tree)))
+                                  len(tree), sum(_pss_kb(p) for p in tree)))
             time.sleep(interval)
         wall = time.perf_counter() - started
     finally:

@@ -25,7 +25,7 @@ MB = 1024
 class Run:
     size: int
     mailbot: Measured
-    floor: Measured  # one process
+    floor: Measured | None  # one process (not measured above --single-floor-max)
     floor_parallel: Measured  # as many processes as mailbot's workers
     outcomes: dict[str, int]
 
@@ -38,9 +38,14 @@ def line(run: Run, empty: Measured, workers: int) -> str:
     n, m = run.size, run.mailbot
     return (f"N={n}: mailbot {_ms(m.wall, n):.1f} ms wall, {_ms(m.cpu, n):.1f} ms CPU per "
             f"referral (marginal {_ms(m.wall - empty.wall, n):.1f} / "
-            f"{_ms(m.cpu - empty.cpu, n):.1f}); floor {_ms(run.floor.wall, n):.1f} ms, "
+            f"{_ms(m.cpu - empty.cpu, n):.1f}); floor {_floor_ms(run.floor, n)} ms, "
             f"floor x{workers} {_ms(run.floor_parallel.wall, n):.1f} ms; "
-            f"peak RSS {m.peak('main_kb') // MB} MB main, {m.peak('tree_kb') // MB} MB all")
+            f"peak RSS {m.peak('main_kb') // MB} MB main, {m.peak('tree_kb') // MB} MB all,"
+            f" PSS {m.peak('tree_pss_kb') // MB} MB all")
+
+
+def _floor_ms(floor: Measured | None, n: int) -> str:
+    return "—" if floor is None else f"{_ms(floor.wall, n):.1f}"
 
 
 def machine() -> dict[str, str]:
@@ -92,25 +97,29 @@ def results(*, machine: dict[str, str], started: datetime, load: tuple[Any, Any]
                      f"{_ms(m.wall - empty.wall, n):.1f}", f"{_ms(m.cpu, n):.1f}",
                      f"{_ms(m.cpu - empty.cpu, n):.1f}", f"{n / m.wall:.1f}",
                      f"{m.peak('main_kb') // MB}", f"{m.peak('tree_kb') // MB}",
+                     f"{m.peak('tree_pss_kb') // MB}",
                      ", ".join(f"{k} {v}" for k, v in sorted(r.outcomes.items()))])
     out += _table(["N", "wall s", "wall ms/ref", "marginal wall ms/ref", "CPU ms/ref",
                    "marginal CPU ms/ref", "referrals/s", "peak RSS main MB",
-                   "peak RSS all MB", "outcomes"], rows)
+                   "peak RSS all MB", "peak PSS all MB", "outcomes"], rows)
     out += ["", "## The floor (msoffcrypto-tool + python-docx only, same documents)", ""]
     rows = []
     for r in runs:
         n, f, p = r.size, r.floor, r.floor_parallel
-        rows.append([f"{n:,}", f"{_ms(f.wall, n):.1f}", f"{_ms(f.cpu, n):.1f}",
-                     f"{n / f.wall:.1f}", f"{f.max_rss_kb // MB}", f"{_ms(p.wall, n):.1f}",
+        single = ["—"] * 4 if f is None else [
+            f"{_ms(f.wall, n):.1f}", f"{_ms(f.cpu, n):.1f}", f"{n / f.wall:.1f}",
+            f"{f.max_rss_kb // MB}"]
+        rows.append([f"{n:,}", *single, f"{_ms(p.wall, n):.1f}", f"{_ms(p.cpu, n):.1f}",
                      f"{n / p.wall:.1f}"])
     out += _table(["N", "1 process wall ms/ref", "CPU ms/ref", "referrals/s",
-                   "peak RSS MB", f"{workers} processes wall ms/ref", "referrals/s"], rows)
+                   "peak RSS MB", f"{workers} processes wall ms/ref", "CPU ms/ref",
+                   "referrals/s"], rows)
     out += ["", "## Ratio mailbot / floor (target ≤ 1.5)", ""]
     rows = []
     for r in runs:
-        n, m = r.size, r.mailbot
-        rows.append([f"{n:,}", f"{m.wall / r.floor_parallel.wall:.2f}",
-                     f"{m.cpu / r.floor.cpu:.2f}", f"{m.wall / r.floor.wall:.2f}"])
+        n, m, p = r.size, r.mailbot, r.floor_parallel
+        rows.append([f"{n:,}", f"{m.wall / p.wall:.2f}", f"{m.cpu / p.cpu:.2f}",
+                     "—" if r.floor is None else f"{m.wall / r.floor.wall:.2f}"])
     out += _table(["N", f"wall, both on {workers} processes", "CPU time",
                    "wall vs the 1-process floor"], rows)
     first, last = runs[0], runs[-1]
@@ -120,13 +129,13 @@ def results(*, machine: dict[str, str], started: datetime, load: tuple[Any, Any]
 
     growth_wall = marginal(last, "wall") / marginal(first, "wall") - 1
     growth_cpu = marginal(last, "cpu") / marginal(first, "cpu") - 1
-    main_q, tree_q = last.mailbot.quartiles("main_kb"), last.mailbot.quartiles("tree_kb")
+    main_q, tree_q = last.mailbot.quartiles("main_kb"), last.mailbot.quartiles("tree_pss_kb")
     out += ["", "## Growth", "",
             f"- Marginal per-referral time at N={last.size:,} vs N={first.size:,}:"
             f" wall {growth_wall:+.1%}, CPU {growth_cpu:+.1%} (target: within 10%).",
             f"- RSS over the N={last.size:,} run (mean of the first vs the last quarter of"
             f" the samples): main process {main_q[0] / MB:.0f} → {main_q[1] / MB:.0f} MB,"
-            f" all processes {tree_q[0] / MB:.0f} → {tree_q[1] / MB:.0f} MB.", "",
+            f" all processes (PSS) {tree_q[0] / MB:.0f} → {tree_q[1] / MB:.0f} MB.", "",
             "## Key derivations", "",
             f"Counted with `decrypt`'s `derive=` hook on {derivations['documents']} corpus"
             " documents, with the candidate passwords intake uses for each sender:", "",
@@ -141,8 +150,9 @@ def results(*, machine: dict[str, str], started: datetime, load: tuple[Any, Any]
                 f"{args['big']} emails, each a referral with a 25 MB photo (34 MB as sent),"
                 " encrypted; RSS sampled every 0.05 s.", ""]
         rows = [[str(w), f"{m.wall:.1f}", f"{m.peak('main_kb') // MB}", f"{m.max_rss_kb // MB}",
-                 f"{m.peak('tree_kb') // MB}",
+                 f"{m.peak('tree_kb') // MB}", f"{m.peak('tree_pss_kb') // MB}",
                  ", ".join(f"{k} {v}" for k, v in sorted(o.items()))] for w, m, o in big]
         out += _table(["workers", "wall s", "peak RSS main MB (sampled)",
-                       "peak RSS largest process MB", "peak RSS all MB", "outcomes"], rows)
+                       "peak RSS largest process MB", "peak RSS all MB", "peak PSS all MB",
+                       "outcomes"], rows)
     return "\n".join(out) + "\n"

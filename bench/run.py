@@ -84,6 +84,9 @@ def main() -> None:
     parser.add_argument("--spin", type=int, default=100_000, help="encryption spin count")
     parser.add_argument("--workers", type=int, default=len(os.sched_getaffinity(0)),
                         help="mailbot's service.workers (default: CPUs available)")
+    parser.add_argument("--single-floor-max", type=int, default=1000,
+                        help="measure the one-process floor only up to this N (at 10,000 it"
+                             " is another half hour; the ratios use the floor on --workers)")
     parser.add_argument("--big", type=int, default=10, help="25 MB emails (0: skip)")
     parser.add_argument("--interval", type=float, default=0.5, help="RSS sample interval")
     parser.add_argument("--results", type=Path, default=ROOT / "bench" / "RESULTS.md")
@@ -105,7 +108,8 @@ def main() -> None:
         outcomes, left = _outcomes(config), _inbox_left(config)
         if sum(outcomes.values()) != size or left:
             raise SystemExit(f"N={size}: {outcomes} cases, {left} left in the inbox")
-        floor = _floor(corpus, size, 1, args.interval)
+        floor = _floor(corpus, size, 1, args.interval) if size <= args.single_floor_max \
+            else None
         floor_parallel = _floor(corpus, size, args.workers, args.interval)
         runs.append(report.Run(size, mailbot, floor, floor_parallel, outcomes))
         print(report.line(runs[-1], empty, args.workers), flush=True)

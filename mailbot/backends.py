@@ -5,6 +5,9 @@ Graph) and `[sender]` how mail leaves (the Outbox Maildir or SMTP), unless the m
 Exchange with `send_via_ews` or Graph with `send_via_graph`, which send through the mailbox.
 `mailbot check` is what IT runs first: it connects to both, lists the folders mailbot will
 use, and says plainly what is wrong, without processing anything.
+
+The server backends are imported only when configured: exchangelib, msal and httpx together
+are some 40 MB of a daemon that, on the embedded Maildir, needs none of them.
 """
 
 from __future__ import annotations
@@ -13,15 +16,12 @@ import smtplib
 import socket
 import ssl
 from pathlib import Path
+from typing import Protocol
 
 from mailbot.config import Config
 from mailbot.credentials import Secrets
-from mailbot.dispatch.graph_sender import GraphSender
 from mailbot.dispatch.senders import Sender, open_sender
 from mailbot.errors import ConfigError
-from mailbot.ingest.exchange import ExchangeMailbox, ExchangeSender
-from mailbot.ingest.graph import GraphMailbox
-from mailbot.ingest.imap import ImapMailbox
 from mailbot.ingest.mailbox import Mailbox
 from mailbot.ingest.maildir import MaildirMailbox
 from mailbot.models import Folder
@@ -35,6 +35,10 @@ from mailbot.settings import (
 from mailbot.store import Store
 
 
+class ServerMailbox(Mailbox, Protocol):
+    def check(self) -> list[str]: ...
+
+
 def credential(secrets: Secrets, name: str, *, required: bool = True) -> str | None:
     value = secrets.credentials.get(name)
     if value is None and required:
@@ -45,13 +49,19 @@ def credential(secrets: Secrets, name: str, *, required: bool = True) -> str | N
 def open_mailbox(config: Config, secrets: Secrets, store: Store) -> Mailbox:
     settings = config.mailbox
     if isinstance(settings, ImapMailboxSettings):
+        from mailbot.ingest.imap import ImapMailbox
+
         password = credential(secrets, settings.password_credential)
         assert password is not None
         return ImapMailbox(settings, password, store)
     plain = {k: v.get_secret_value() for k, v in secrets.credentials.items()}
     if isinstance(settings, ExchangeMailboxSettings):
+        from mailbot.ingest.exchange import ExchangeMailbox
+
         return ExchangeMailbox(settings, plain, store)
     if isinstance(settings, GraphMailboxSettings):
+        from mailbot.ingest.graph import GraphMailbox
+
         return GraphMailbox(settings, plain, store, max_bytes=config.limits.max_email_bytes)
     return MaildirMailbox(config.mail_dir)
 
@@ -60,9 +70,14 @@ def open_outgoing(config: Config, secrets: Secrets, mailbox: Mailbox) -> Sender:
     """The sender: through EWS when configured so, else the `[sender]` settings."""
     settings = config.mailbox
     if isinstance(settings, ExchangeMailboxSettings) and settings.send_via_ews:
+        from mailbot.ingest.exchange import ExchangeMailbox, ExchangeSender
+
         assert isinstance(mailbox, ExchangeMailbox)
         return ExchangeSender(mailbox.connection)
     if isinstance(settings, GraphMailboxSettings) and settings.send_via_graph:
+        from mailbot.dispatch.graph_sender import GraphSender
+        from mailbot.ingest.graph import GraphMailbox
+
         assert isinstance(mailbox, GraphMailbox)
         return GraphSender(mailbox.client, settings.address)
     sender = config.sender
@@ -80,9 +95,10 @@ def check_mailbox(config: Config, mailbox: Mailbox) -> tuple[list[str], list[str
     else:
         assert isinstance(settings, MaildirMailboxSettings)
         folders = [str(config.mail_dir / f.value) for f in Folder]
-    if isinstance(mailbox, ImapMailbox | ExchangeMailbox | GraphMailbox):
-        return folders, mailbox.check()
-    return folders, _check_dirs([Path(f) for f in folders])
+    if isinstance(settings, MaildirMailboxSettings):
+        return folders, _check_dirs([Path(f) for f in folders])
+    server: ServerMailbox = mailbox  # type: ignore[assignment]  # IMAP, Exchange and Graph
+    return folders, server.check()
 
 
 def check_sender(config: Config, secrets: Secrets) -> list[str]:

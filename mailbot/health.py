@@ -53,6 +53,7 @@ class Health:
     outbox_failed: int
     next_agenda: AgendaDue | None  # the next agenda to go out, today or later
     overdue_agendas: int  # agendas whose day has passed, for meetings not yet held
+    missing_emails: int  # decided emails no longer in the mailbox (moved or deleted by hand)
     problems: tuple[str, ...]
 
     @property
@@ -68,6 +69,9 @@ class Health:
         return data
 
 
+_MISSING = "SELECT COUNT(*) FROM messages WHERE location = 'Missing'"  # `Intake.reconcile`
+
+
 def check_health(config: Config, store: Store, now: datetime,
                  limits: Limits = Limits()) -> Health:
     last_poll = _parse(store.state_get(LAST_POLL_KEY))
@@ -78,6 +82,7 @@ def check_health(config: Config, store: Store, now: datetime,
         held=_count(store, "SELECT COUNT(*) FROM cases WHERE outcome = 'held'"),
         outbox_pending=pending, outbox_failed=failed,
         next_agenda=None, overdue_agendas=0, problems=(),
+        missing_emails=_count(store, _MISSING),
     )
     health = replace(health, **_agendas(config, store, now))
     return replace(health, problems=tuple(_problems(health, limits)))
@@ -130,6 +135,9 @@ def _problems(health: Health, limits: Limits) -> list[str]:
             now - health.oldest_waiting > timedelta(minutes=limits.backlog_minutes):
         problems.append(f"{health.backlog} message(s) waiting in the inbox, the oldest for"
                         f" {_minutes(now - health.oldest_waiting)}")
+    if health.missing_emails:
+        problems.append(f"{health.missing_emails} decided email(s) no longer found in the"
+                        " mailbox (journalctl -u mailbot | grep message.missing)")
     return problems
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Protocol
 
 import structlog
@@ -23,18 +23,18 @@ from mailbot.casebook import Casebook, CaseRecord
 from mailbot.config import Config
 from mailbot.credentials import Secrets
 from mailbot.dispatch.service import Dispatch, build_dispatch
-from mailbot.ingest.mailbox import Mailbox
+from mailbot.held import ACTOR, HeldReferrals
+from mailbot.ingest.mailbox import Mailbox, MessageNotFoundError
 from mailbot.ingest.mime import parse_email
-from mailbot.ingest.passwords import is_password_email, password_candidates
+from mailbot.ingest.passwords import is_password_email
 from mailbot.meetings import Meeting
-from mailbot.models import Decision, Folder, MailboxMessage, Outcome, ParsedEmail, Person
+from mailbot.models import Folder, MailboxMessage, Outcome, ParsedEmail, Person
+from mailbot.pipeline import Assessed, folder_for, processing_error
 from mailbot.prefetch import Prepared
 from mailbot.store import Store
 from mailbot.validate.names import victim_key
 
 MAX_ATTEMPTS = 3
-ACTOR = "mailbot"
-_QUARANTINE = frozenset({"macro_content"})
 
 
 class Clock(Protocol):
@@ -42,7 +42,7 @@ class Clock(Protocol):
 
 
 @dataclass
-class Intake:
+class Intake(HeldReferrals):
     """Everything processing needs, passed in (tests hand in temporary ones)."""
 
     config: Config
@@ -79,7 +79,7 @@ class Intake:
         attempts = self.store.ledger_begin(key, raw_sha, message.ref, email.sender,
                                            message.received_at)
         if attempts > MAX_ATTEMPTS:
-            self._record(message, email, key, _error("repeated_crash"))
+            self._record(message, email, key, processing_error("repeated_crash"))
             return
         try:
             if is_password_email(email):
@@ -91,15 +91,33 @@ class Intake:
             if row is not None and row["state"] == "done":
                 raise  # decided and committed: only the move failed; the next pass files it
             self.log.error("message.error", error=type(exc).__name__, attempt=attempts)
-            self._record(message, email, key, _error(type(exc).__name__))
+            self._record(message, email, key, processing_error(type(exc).__name__))
 
     def reconcile(self) -> None:
-        """Finish moves that a crash interrupted after their decision was committed."""
+        """Finish moves that a crash interrupted after their decision was committed.
+
+        A row still saying 'Inbox' may have been moved already (a kill between the rename and
+        its record): out of the Inbox a message only ever goes where its decision first filed
+        it, so it is confirmed there (`mark_done` is idempotent) before any later re-filing.
+        A message found nowhere (moved by hand) is recorded 'Missing' and reported once,
+        rather than failing every pass."""
         for row in self.store.pending_moves():
-            new_ref = self.mailbox.refile(row["mailbox_ref"], Folder(row["location"]),
-                                          Folder(row["folder"]))
-            self.store.ledger_moved(row["message_key"], new_ref, row["folder"])
-            self.log.info("message.refiled", reference=row["reference"], folder=row["folder"])
+            key, ref, target = row["message_key"], row["mailbox_ref"], Folder(row["folder"])
+            location = Folder(row["location"])
+            try:
+                if location is Folder.INBOX:
+                    location = Folder(row["filed"] or row["folder"])
+                    ref = self.mailbox.mark_done(ref, location)
+                    self.store.ledger_moved(key, ref, location.value)
+                if location is not target:
+                    ref = self.mailbox.refile(ref, location, target)
+                    self.store.ledger_moved(key, ref, target.value)
+            except MessageNotFoundError:
+                self.store.ledger_moved(key, ref, "Missing")
+                self.log.error("message.missing", reference=row["reference"],
+                               folder=location.value)
+                continue
+            self.log.info("message.refiled", reference=row["reference"], folder=target.value)
 
     # -- assessing a referral -----------------------------------------------------------
 
@@ -110,7 +128,7 @@ class Intake:
         return [*self.secrets.passwords_for(agency.id if agency else None), *extra]
 
     def _assess(self, email: ParsedEmail, extra_passwords: tuple[str, ...] = (),
-                prepared: Prepared | None = None) -> _Assessed:
+                prepared: Prepared | None = None) -> Assessed:
         agency = self.config.agency_for(email.sender)
         passwords = self.candidate_passwords(email, extra_passwords)
         opened = prepared.opened(passwords, self.config.limits) if prepared is not None \
@@ -118,7 +136,7 @@ class Intake:
         if opened is None:
             opened = pipeline.open_referral(email, passwords, self.config.limits)
         if isinstance(opened, pipeline.Unopened):
-            return _Assessed(decision=opened.decision)
+            return Assessed(decision=opened.decision)
         today = self._today()
         report = pipeline.check_referral(opened.form, self.config, today)
         facts = report.facts
@@ -132,15 +150,15 @@ class Intake:
         decision = pipeline.decide_referral(opened, report, repeat, duplicate_of=duplicate_of,
                                             sender=email.sender, config=self.config,
                                             today=today)
-        return _Assessed(decision=decision, opened=opened, report_area=facts.area,
+        return Assessed(decision=decision, opened=opened, report_area=facts.area,
                          victim=facts.victim, victim_key=vkey, incident=facts.incident_date,
                          referral_date=facts.referral_date)
 
     def _record(self, message: MailboxMessage, email: ParsedEmail, key: str,
-                assessed: _Assessed, reference: str | None = None) -> str:
+                assessed: Assessed, reference: str | None = None) -> str:
         """Commit the case, then move the message out of the inbox."""
         decision = assessed.decision
-        folder = _folder_for(decision)
+        folder = folder_for(decision)
         agency = self.config.agency_for(email.sender)
         with self.store.transaction() as conn:
             ref = reference or self.store.next_reference(conn, message.received_at.year)
@@ -214,83 +232,6 @@ class Intake:
         for planned in messages:
             self.dispatch.outbox.enqueue(conn, planned, case.reference, self.clock.now())
 
-    # -- password emails ----------------------------------------------------------------
-
-    def _password_email(self, message: MailboxMessage, email: ParsedEmail, key: str) -> None:
-        window = timedelta(hours=self.config.security.password_email_window_hours)
-        waiting = self.store.waiting_for_password(email.sender, message.received_at - window)
-        candidates = tuple(password_candidates(email))
-        opened: list[tuple[dict[str, object], _Assessed]] = []
-        for held in waiting if candidates else []:
-            held_email = parse_email(bytes(held["raw"]), self.config.limits)
-            assessed = self._assess(held_email, candidates)
-            if "cannot_decrypt" not in assessed.decision.reasons:
-                opened.append((held, assessed))
-        folder = Folder.PROCESSED if opened else Folder.EXCEPTIONS
-        with self.store.transaction() as conn:
-            for held, assessed in opened:
-                self._resolve_held(conn, held, assessed)
-            self.store.ledger_finish(conn, key, kind="password", folder=folder.value,
-                                     reference=None)
-            used = ",".join(str(h["reference"]) for h, _ in opened)
-            self.store.audit(conn, ACTOR, "password_email", None,
-                             f"waiting={len(waiting)} opened={used or 'none'}")
-        self.log.info("password_email", waiting=len(waiting), opened=len(opened),
-                      folder=folder.value)
-        self._move(message, key, folder)
-        self.reconcile()
-
-    def _resolve_held(self, conn: sqlite3.Connection, held: dict[str, object],
-                      assessed: _Assessed, *, actor: str = ACTOR,
-                      how: str = "separate_email") -> None:
-        reference = str(held["reference"])
-        original = self.casebook.get(reference)
-        if original is None:
-            return
-        decision = assessed.decision
-        case = original.model_copy(update={
-            "decision": decision, "decided_at": self.clock.now(), "area": assessed.report_area,
-            "doc_sha256": assessed.opened.doc_sha256 if assessed.opened else None,
-            "victim_key": assessed.victim_key, "incident_date": assessed.incident,
-            "referral_date": assessed.referral_date, "encrypted": True,
-            "form": assessed.opened.form if assessed.opened else None,
-        })
-        self._commit_case(conn, case, assessed.victim, None, actor=actor)
-        self.store.ledger_refile(conn, original.message_key, _folder_for(decision).value)
-        self.store.audit(conn, actor, "password_supplied", reference, f"by={how}")
-
-    # -- administrators' decisions on held cases (mailbot.actions) -----------------------
-
-    def retry_held(self, reference: str, passwords: tuple[str, ...],
-                   actor: str) -> Decision | None:
-        """Assess a case's held email again from the start, trying `passwords` as well as the
-        agency's (never stored or logged). When they open it, the new decision is committed
-        exactly as a password email's would be; None when it stays locked (or is not held)."""
-        rows = list(self.store.db.query("SELECT * FROM held_messages WHERE reference = ?",
-                                        [reference]))
-        if not rows:
-            return None
-        held = rows[0]
-        assessed = self._assess(parse_email(bytes(held["raw"]), self.config.limits), passwords)
-        if "cannot_decrypt" in assessed.decision.reasons:
-            return None
-        with self.store.transaction() as conn:
-            current = self.casebook.get(reference)
-            if current is None or current.decision.outcome is not Outcome.HELD:
-                return None  # decided meanwhile (a password email, another administrator)
-            self._resolve_held(conn, held, assessed, actor=actor, how="administrator")
-        return assessed.decision
-
-    def commit_decision(self, conn: sqlite3.Connection, case: CaseRecord, actor: str, *,
-                        note: str | None = None) -> None:
-        """Commit an administrator's decision on a held case (caller's transaction) through
-        the same steps as an automatic one: listing, hearing, audit, messages, then refile."""
-        victim = None
-        if case.form is not None:
-            victim = pipeline.check_referral(case.form, self.config, self._today()).facts.victim
-        self._commit_case(conn, case, victim, None, actor=actor, note=note)
-        self.store.ledger_refile(conn, case.message_key, _folder_for(case.decision).value)
-
     # -- helpers ------------------------------------------------------------------------
 
     def _refile_seen(self, message: MailboxMessage, key: str, row: dict[str, object]) -> None:
@@ -307,27 +248,3 @@ class Intake:
 
     def _today(self) -> date:
         return self.clock.now().astimezone(self.config.zone).date()
-
-
-@dataclass(frozen=True)
-class _Assessed:
-    decision: Decision
-    opened: pipeline.OpenedForm | None = None
-    report_area: str | None = None
-    victim: Person | None = None
-    victim_key: str | None = None
-    incident: date | None = None
-    referral_date: date | None = None
-    error: str | None = None  # an exception's class name: never its message (may hold PII)
-
-
-def _error(kind: str) -> _Assessed:
-    return _Assessed(decision=Decision(outcome=Outcome.HELD, reasons=("processing_error",)),
-                     error=kind)
-
-
-def _folder_for(decision: Decision) -> Folder:
-    if decision.outcome is Outcome.HELD or _QUARANTINE & set(decision.reasons):
-        return Folder.EXCEPTIONS
-    return Folder.PROCESSED
-

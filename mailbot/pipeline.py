@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
 
 from mailbot.config import Config
@@ -23,11 +24,13 @@ from mailbot.models import (
     Decision,
     DocKind,
     DocumentLimits,
+    Folder,
     FormData,
     Frozen,
     HistoryEntry,
     Outcome,
     ParsedEmail,
+    Person,
 )
 from mailbot.validate.decide import decide
 from mailbot.validate.fields import FieldReport, check_fields
@@ -149,3 +152,35 @@ def decide_referral(
         rules=config.threshold, below_threshold=config.below_threshold_policy(report.facts.area),
         insecure=insecure,
     )
+
+
+# Reasons that file the email in Exceptions even though the referrer is answered: the
+# document must not sit among processed mail where someone might open it.
+QUARANTINE = frozenset({"macro_content"})
+
+
+@dataclass(frozen=True)
+class Assessed:
+    """A referral email assessed: the decision and what it was made from."""
+
+    decision: Decision
+    opened: OpenedForm | None = None
+    report_area: str | None = None
+    victim: Person | None = None
+    victim_key: str | None = None
+    incident: date | None = None
+    referral_date: date | None = None
+    error: str | None = None  # an exception's class name: never its message (may hold PII)
+
+
+def processing_error(kind: str) -> Assessed:
+    """Held for an administrator: processing failed with exception class `kind`."""
+    return Assessed(decision=Decision(outcome=Outcome.HELD, reasons=("processing_error",)),
+                    error=kind)
+
+
+def folder_for(decision: Decision) -> Folder:
+    """Where the email goes: Exceptions when held or quarantined, else Processed."""
+    if decision.outcome is Outcome.HELD or QUARANTINE & set(decision.reasons):
+        return Folder.EXCEPTIONS
+    return Folder.PROCESSED

@@ -176,7 +176,7 @@ def batches(emails: list[Email], cycles: int) -> list[list[Email]]:
 
 
 def run(kills: int, count: int, seed: int, root: Path, max_delay: float, *,
-        allow_misfiled: bool = False, echo: bool = False) -> Summary:
+        echo: bool = False) -> Summary:
     started = time.monotonic()
     rng = random.Random(seed)  # noqa: S311 (kill times, reproducible)
     emails = build_emails(count, seed, date.today())
@@ -241,8 +241,7 @@ def run(kills: int, count: int, seed: int, root: Path, max_delay: float, *,
                    outgoing=report.outgoing, window_duplicates=report.window_duplicates,
                    let_finish=let_finish, stale_locations=report.stale_locations,
                    misfiled=len(report.misfiled),
-                   failures=failures + report.failures + ([] if allow_misfiled
-                                                          else report.misfiled))
+                   failures=failures + report.failures + report.misfiled)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -254,16 +253,12 @@ def main(argv: list[str] | None = None) -> int:
                         help="longest wait after READY=1 before a kill (seconds)")
     parser.add_argument("--workdir", type=Path, help="keep the workspaces here (must not exist)")
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
-    parser.add_argument("--allow-misfiled", action="store_true",
-                        help="count, but do not fail on, the known defect: an email killed"
-                        " between its move and the move's record, then re-filed when its"
-                        " password came, stays in Exceptions (README, crash harness)")
     args = parser.parse_args(argv)
     temporary = None if args.workdir else tempfile.TemporaryDirectory(prefix="mailbot-crash-")
     root = args.workdir or Path(temporary.name if temporary else ".")
     try:
         summary = run(args.kills, args.emails, args.seed, root, args.max_delay,
-                      allow_misfiled=args.allow_misfiled, echo=not args.json)
+                      echo=not args.json)
     finally:
         if temporary is not None:
             temporary.cleanup()

@@ -24,11 +24,9 @@ def test_kill_9_at_random_points_loses_nothing_and_repeats_nothing() -> None:
     THEN every email has exactly one case (password emails none) and the same decision as an
     uninterrupted run, every outgoing message exists once (twice only with the same Message-ID),
     nothing is left in the Inbox, SIGTERM exits 0 and the database passes integrity_check."""
-    # --allow-misfiled: the one known defect the harness finds (README, "Crash harness"):
-    # counted in the summary, not failed on, until intake.reconcile handles it.
     done = subprocess.run(
         [sys.executable, str(ROOT / "scripts" / "crash_harness.py"), "--kills", str(KILLS),
-         "--emails", str(EMAILS), "--seed", "7", "--json", "--allow-misfiled"],
+         "--emails", str(EMAILS), "--seed", "7", "--json"],
         cwd=ROOT, capture_output=True, text=True, timeout=230, check=False)
     summary = json.loads(done.stdout)
     assert summary["failures"] == [], summary

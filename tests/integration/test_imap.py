@@ -356,3 +356,52 @@ def test_the_intake_pipeline_runs_on_imap(dovecot: Dovecot, config: Config, stor
     assert case.decision.outcome is Outcome.ACCEPTED
     assert _ids(dovecot, "Processed") == ["<imap-1@west-midlands.pnn.police.uk>"]
     assert _ids(dovecot, "INBOX") == []
+
+
+class _Crash(BaseException):
+    """The process dying: not an Exception, so nothing in mailbot catches it."""
+
+
+def test_a_move_whose_record_a_kill_lost_is_found_and_refiled_after_restart(
+        dovecot: Dovecot, config: Config, store: Store, workspace: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """GIVEN a referral held for its password, moved to Exceptions on the IMAP server by a
+    process killed before it recorded the move
+    WHEN a new process starts and the password email arrives
+    THEN the case is accepted and the referral is moved from Exceptions to Processed."""
+    del workspace
+    homes = "tenancy@wolverhamptonhomes.org.uk"
+    locked = (DATA / "forms" / "encrypted" / "08-encrypted-unknown-password.docx").read_bytes()
+    dovecot.append(compose(sender=homes, to="marac_referrals@west-midlands.pnn.police.uk",
+                           subject="MARAC referral",
+                           attachments=[docx_attachment("r.docx", locked)],
+                           message_id="<locked-1@wolverhamptonhomes.org.uk>", sent_at=NOW))
+
+    def intake_on(mailbox: ImapMailbox) -> Intake:
+        return Intake(config=config, secrets=load_secrets(config, environ={}), store=store,
+                      mailbox=mailbox, clock=FixedClock(), log=get_logger())
+
+    def die(*_: object) -> None:
+        raise _Crash
+
+    first = ImapMailbox(dovecot.settings(), PASSWORD, store, ssl_context=dovecot.ssl_context())
+    monkeypatch.setattr(Store, "ledger_moved", die)
+    with pytest.raises(_Crash):
+        Runner(intake_on(first), first, get_logger()).run_once()
+    monkeypatch.undo()
+    first.close()
+    assert _ids(dovecot, "Exceptions") == ["<locked-1@wolverhamptonhomes.org.uk>"]
+    dovecot.append(compose(sender=homes, to="marac_referrals@west-midlands.pnn.police.uk",
+                           subject="password", body="Sparrow-Lane-77",
+                           message_id="<pw-1@wolverhamptonhomes.org.uk>", sent_at=NOW))
+    second = ImapMailbox(dovecot.settings(), PASSWORD, store, ssl_context=dovecot.ssl_context())
+    intake = intake_on(second)
+    try:
+        Runner(intake, second, get_logger()).run_once()
+    finally:
+        second.close()
+    (case,) = intake.casebook.cases()
+    assert case.decision.outcome is Outcome.ACCEPTED
+    assert _ids(dovecot, "Exceptions") == []
+    assert sorted(_ids(dovecot, "Processed")) == ["<locked-1@wolverhamptonhomes.org.uk>",
+                                                  "<pw-1@wolverhamptonhomes.org.uk>"]

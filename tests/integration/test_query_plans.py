@@ -31,7 +31,7 @@ HISTORY = (
     "H-1,Birmingham,2026-06-01,Okafor,Amina,Amina Ahmed;Mina Okafor,1990-02-03,Khan,Imran,\n"
     "H-2,Dudley,2026-03-09,Hughes,Leanne,,1985-07-14,Rowley,Dean,1983-01-01\n"
 )
-_NEW_INDEXES = ("messages_unmoved", "alias_keys_person", "held_messages_sender")
+_NEW_INDEXES = ("messages_unfiled", "alias_keys_person", "held_messages_sender")
 _DML = re.compile(r"\s*(SELECT|UPDATE|DELETE|INSERT|REPLACE|WITH)\b", re.IGNORECASE)
 
 
@@ -94,4 +94,30 @@ def test_a_database_from_before_the_indexes_gets_them_on_upgrade(tmp_path: Path)
     names = {r[0] for r in reopened.conn.execute("SELECT name FROM sqlite_master")}
     assert set(_NEW_INDEXES) <= names
     assert [r["action"] for r in reopened.audit_log()] == ["kept"]
+    reopened.close()
+
+
+def test_a_version_3_database_gets_the_filed_column_and_the_new_pending_index(
+        tmp_path: Path) -> None:
+    """GIVEN a database written by schema version 3 (no `filed` column; the pending-move index
+    that left out rows still marked Inbox) holding a decided message
+    WHEN this mailbot opens it
+    THEN the column is added, the old index replaced, and the message row is kept."""
+    path = tmp_path / "mailbot.sqlite3"
+    store = Store(path)
+    store.conn.execute("INSERT INTO messages (message_key, raw_sha256, mailbox_ref, folder,"
+                       " location, state, sender, received_at) VALUES ('<m@x>', 'h', 'r',"
+                       " 'Processed', 'Processed', 'done', 's', '2026-01-01')")
+    store.conn.execute("DROP INDEX messages_unfiled")
+    store.conn.execute("ALTER TABLE messages DROP COLUMN filed")
+    store.conn.execute("CREATE INDEX messages_unmoved ON messages (received_at) WHERE"
+                       " state = 'done' AND location != folder AND location != 'Inbox'")
+    store.conn.execute("UPDATE meta SET value = '3' WHERE key = 'schema_version'")
+    store.close()
+    reopened = Store(path)
+    names = {r[0] for r in reopened.conn.execute("SELECT name FROM sqlite_master")}
+    assert "messages_unfiled" in names
+    assert "messages_unmoved" not in names
+    assert "filed" in reopened.db["messages"].columns_dict
+    assert [r["message_key"] for r in reopened.db.query("SELECT * FROM messages")] == ["<m@x>"]
     reopened.close()

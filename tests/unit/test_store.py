@@ -12,7 +12,8 @@ import pytest
 from mailbot.casebook import Casebook, CaseRecord
 from mailbot.errors import HistoryImportError, StoreError
 from mailbot.models import Decision, Outcome, Person
-from mailbot.store import SCHEMA_VERSION, Store
+from mailbot.schema import VERSION as SCHEMA_VERSION
+from mailbot.store import Store
 
 HEADER = ("reference,marac_area,marac_date,victim_surname,victim_forenames,victim_aliases,"
           "victim_dob,perp_surname,perp_forenames,perp_dob\n")
