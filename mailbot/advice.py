@@ -20,8 +20,8 @@ from mailbot.formdef import FIELD_LABELS
 # earlier case, which only the automatic check finds.
 RETURN_CODES: tuple[str, ...] = (
     "threshold_not_met", "no_reason_ticked", "victim_under_16", "wrong_form",
-    "not_word_document", "legacy_word_format", "macro_content", "unreadable_document",
-    "no_attachment",
+    "not_word_document", "legacy_word_format", "macro_content", "active_content",
+    "unreadable_document", "no_attachment",
 )
 FIELD_CODE_KINDS = ("missing_field", "invalid_field")
 MAX_NOTE_CHARS = 2000

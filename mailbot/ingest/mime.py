@@ -5,8 +5,8 @@ forward the referrer's email instead of re-attaching the form, signatures add lo
 gateways add S/MIME signatures. The form must be found wherever it is, and decoys (logos,
 signatures) must not be mistaken for it. The input is hostile, so this never raises and never
 logs: whatever cannot be read falls back to an empty value, and anything past a
-`DocumentLimits` bound becomes a marker attachment the pipeline reports as
-`unreadable_document`.
+`DocumentLimits` bound, or past what `mimebounds` lets the parser spend, becomes a marker
+attachment the pipeline reports as `unreadable_document`.
 """
 
 from __future__ import annotations
@@ -17,56 +17,80 @@ from email.message import EmailMessage, Message
 from email.parser import BytesParser
 from html.parser import HTMLParser
 
-from mailbot.ingest import headers
+from mailbot.ingest import headers, lean
+from mailbot.ingest.mimebounds import MAX_PARTS, HeaderBudget, header_block, too_costly
 from mailbot.ingest.sniff import classify
 from mailbot.ingest.tnef import TNEF_MAGIC, tnef_files
 from mailbot.models import Attachment, DocKind, DocumentLimits, ParsedEmail
 
 # The content type of a marker attachment (empty `data`, so kind EMPTY) standing for what is
-# past a limit: an attachment over max_attachment_bytes, a whole email over max_email_bytes or
-# too deeply nested to parse (then the only attachment), a forwarded email or winmail.dat nested
-# deeper than max_nesting. The pipeline reports it as `unreadable_document`.
+# past a limit: an attachment over max_attachment_bytes; a whole email over max_email_bytes, too
+# costly to parse (`mimebounds`) or too deeply nested for the parser (then the only
+# attachment); a forwarded email or winmail.dat nested deeper than max_nesting; multiparts
+# nested deeper than _MAX_MULTIPART_DEPTH, more than MAX_PARTS parts, or a header value left
+# unparsed (then one marker after what was found). The pipeline reports it as
+# `unreadable_document`: never `no_attachment` for a form that was not looked for.
 OVERSIZED_CONTENT_TYPE = "application/x-mailbot-oversized"
 
 BODY_TEXT_LIMIT = 64 * 1024
 _SMALL_IMAGE_BYTES = 32 * 1024  # logos and signature images are smaller than any scanned form
-_MAX_PARTS = 10_000  # MIME parts visited per email, whatever the nesting
 _MAX_MULTIPART_DEPTH = 64
-_MAX_HEADER_BLOCK = 1024 * 1024
 _NOT_A_DOCUMENT = frozenset({DocKind.OTHER, DocKind.EMPTY})
 _SIGNATURE_TYPES = frozenset({"application/pkcs7-signature", "application/x-pkcs7-signature"})
 _EMAIL_HEADERS = frozenset(
     {"from", "to", "subject", "date", "message-id", "mime-version", "received", "content-type"}
 )
 _HEADER_LINE = re.compile(rb"^([!-9;-~]+):", re.MULTILINE)
-_PARSER = BytesParser(policy=policy.default)
 
 
 def parse_email(raw: bytes, limits: DocumentLimits) -> ParsedEmail:
     """Parse one email. Never raises; see `OVERSIZED_CONTENT_TYPE` for what limits produce."""
-    readable = len(raw) <= limits.max_email_bytes
-    try:
-        msg = _PARSER.parsebytes(raw if readable else _header_block(raw), headersonly=not readable)
-    except Exception:  # the parser is lenient, but pathological nesting still blows its stack
-        readable = False
-        try:
-            msg = _PARSER.parsebytes(_header_block(raw), headersonly=True)
-        except Exception:
-            msg = EmailMessage(policy=policy.default)
-    attachments: list[Attachment] = []
+    msg, readable, budget, parser = _parse(raw, limits)
+    walker = _Walker(limits, parser)
     if readable:
-        _Walker(limits, attachments).walk(msg, nesting=0, multipart_depth=0)
-    else:
-        attachments.append(_marker(None))
-    return ParsedEmail(
+        walker.walk(msg, nesting=0, multipart_depth=0)
+    parsed = ParsedEmail(
         message_id=headers.msgid(headers.header(msg, "Message-ID")) or headers.synthetic_msgid(raw),
         sender=headers.sender(msg),
         subject=headers.header(msg, "Subject"),
         sent_at=headers.sent_at(msg),
         in_reply_to=headers.msgid(headers.header(msg, "In-Reply-To")) or None,
-        attachments=tuple(attachments),
         body_text=_body_text(msg) if readable else "",
     )
+    # Only now is the budget final: reading the headers and the body above spends it too.
+    if not readable or walker.past_limit or budget.exceeded:
+        walker.add(_marker(None))
+    return parsed.model_copy(update={"attachments": tuple(walker.out)})
+
+
+def _parse(raw: bytes, limits: DocumentLimits) -> tuple[
+        EmailMessage, bool, HeaderBudget, BytesParser[EmailMessage]]:
+    """(the message, whether it was parsed whole, its header budget, its parser).
+
+    A large email is parsed with its long base64 bodies lifted out (`lean`), which gives the
+    same message at a fraction of the memory; when that does not apply, the whole email."""
+    lifted = lean.lift(raw) if len(raw) <= limits.max_email_bytes else None
+    if lifted is not None and not too_costly(lifted.skeleton):
+        budget = HeaderBudget()
+        parser = BytesParser(policy=budget.policy)
+        try:
+            msg = parser.parsebytes(lifted.skeleton)
+            if lean.restore(lifted, raw, msg):
+                return msg, True, budget, parser
+        except Exception:  # noqa: S110 - parsed whole below, where failures are handled
+            pass
+    budget = HeaderBudget()  # one per email: every header fetched from it spends it
+    parser = BytesParser(policy=budget.policy)
+    readable = len(raw) <= limits.max_email_bytes and not too_costly(raw)
+    try:
+        msg = parser.parsebytes(raw if readable else header_block(raw), headersonly=not readable)
+    except Exception:  # the parser is lenient, but pathological nesting still blows its stack
+        readable = False
+        try:
+            msg = parser.parsebytes(header_block(raw), headersonly=True)
+        except Exception:
+            msg = EmailMessage(policy=policy.default)
+    return msg, readable, budget, parser
 
 
 def is_oversized(attachment: Attachment) -> bool:
@@ -77,13 +101,22 @@ def is_oversized(attachment: Attachment) -> bool:
 class _Walker:
     """Collects attachments depth-first, in the order a mail client would show them."""
 
-    def __init__(self, limits: DocumentLimits, out: list[Attachment]) -> None:
+    def __init__(self, limits: DocumentLimits, parser: BytesParser[EmailMessage]) -> None:
         self.limits = limits
-        self.out = out
+        self.parser = parser  # for forwarded emails sent as files: same policy, same budget
+        self.out: list[Attachment] = []
         self.visited = 0
+        self.past_limit = False  # some part was not looked at: parse_email adds a marker
 
-    def full(self) -> bool:
-        return len(self.out) >= self.limits.max_attachments or self.visited >= _MAX_PARTS
+    def enter(self, multipart_depth: int = 0) -> bool:
+        """Whether one more part may be visited (and count it)."""
+        if len(self.out) >= self.limits.max_attachments:
+            return False
+        if self.visited >= MAX_PARTS or multipart_depth > _MAX_MULTIPART_DEPTH:
+            self.past_limit = True
+            return False
+        self.visited += 1
+        return True
 
     def add(self, attachment: Attachment) -> None:
         if len(self.out) < self.limits.max_attachments:
@@ -92,9 +125,8 @@ class _Walker:
     def walk(
         self, part: Message, nesting: int, multipart_depth: int, related: bool = False
     ) -> None:
-        if self.full() or multipart_depth > _MAX_MULTIPART_DEPTH:
+        if not self.enter(multipart_depth):
             return
-        self.visited += 1
         try:
             ctype = part.get_content_type().lower()
             if part.is_multipart() and ctype.startswith("message/"):  # a forwarded email
@@ -139,8 +171,11 @@ class _Walker:
         elif is_tnef:
             self.tnef(filename, ctype, data, nesting)
         elif is_email:
+            if too_costly(data):
+                self.add(_marker(filename))
+                return
             try:
-                inner = _PARSER.parsebytes(data)
+                inner = self.parser.parsebytes(data)
             except Exception:  # nested past the parser's stack
                 self.add(_marker(filename))
                 return
@@ -157,9 +192,8 @@ class _Walker:
             )
             return
         for name, inner in files:
-            if self.full():
+            if not self.enter():
                 return
-            self.visited += 1
             if len(inner) > self.limits.max_attachment_bytes:
                 self.add(_marker(name))
             else:
@@ -192,18 +226,11 @@ def _marker(filename: str | None) -> Attachment:
 
 
 def _looks_like_email(data: bytes) -> bool:
-    head = _header_block(data[:8192])
+    head = header_block(data[:8192])
     if not head.endswith(b"\n\n") or not _HEADER_LINE.match(head):
         return False
     names = {m.group(1).decode("ascii").lower() for m in _HEADER_LINE.finditer(head)}
     return len(names & _EMAIL_HEADERS) >= 2
-
-
-def _header_block(raw: bytes) -> bytes:
-    """The headers up to the first blank line, ending in one; all of `raw` when there is none."""
-    head = raw[:_MAX_HEADER_BLOCK]
-    ends = [i for i in (head.find(b"\r\n\r\n"), head.find(b"\n\n")) if i >= 0]
-    return head[: min(ends)] + b"\n\n" if ends else head
 
 
 def _body_text(msg: EmailMessage) -> str:

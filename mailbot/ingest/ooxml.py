@@ -5,7 +5,9 @@ kilobytes that inflate to gigabytes, point many directory entries at the same (o
 local data, carry a macro project, or hide a DTD (billion laughs, external entities) in any XML
 part. python-docx and lxml would trust all of it, so every check here runs first, on the raw
 bytes, with every loop and every read bounded by `DocumentLimits`: the answer is a reason code
-(`macro_content`, `unreadable_document`) or None, never an exception and never a hang.
+(`macro_content`, `active_content`, `unreadable_document`) or None, never an exception and
+never a hang. What counts as active content (macros, remote templates, DDE fields, OLE
+objects) is decided in `active`; this module decides whether the package is safe to look at.
 
 The standard library's `zipfile` reads the central directory (it is what python-docx uses, so
 both see the same entries), but overlaps between entries are checked here from the local
@@ -23,9 +25,9 @@ import zlib
 from typing import NoReturn
 from xml.etree import ElementTree
 
+from mailbot.ingest import active
 from mailbot.models import DocumentLimits
 
-MACRO = "macro_content"
 UNREADABLE = "unreadable_document"
 
 _REQUIRED_PARTS = ("[Content_Types].xml", "_rels/.rels", "word/document.xml")
@@ -43,7 +45,8 @@ _DTD_PATTERNS = tuple(
     for word in ("<!doctype", "<!entity")
     for codec in ("ascii", "utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be")
 )
-_DTD_TAIL = max(len(p) for p in _DTD_PATTERNS) - 1
+# Bytes kept from one chunk to the next, so a DTD or a hint across chunks is still seen.
+_TAIL = max(len(p) for p in (*_DTD_PATTERNS, *active.HINTS)) - 1
 # Encodings in which a DTD is visible to the byte scan (ASCII-compatible, or UTF-16/32).
 _ALLOWED_ENCODINGS = frozenset(
     {"utf-8", "utf8", "utf-16", "utf-16le", "utf-16be", "us-ascii", "ascii", "iso-8859-1",
@@ -53,7 +56,6 @@ _ALLOWED_ENCODINGS = frozenset(
 # and UCS-4 in the two unusual orders.
 _EXOTIC_STARTS = (b"\x4c\x6f\xa7\x94", b"\x00\x00\x3c\x00", b"\x00\x3c\x00\x00")
 _ENCODING_DECL = re.compile(r"""^\s*<\?xml[^>]*?encoding\s*=\s*["']([^"']{0,40})["']""")
-_MACRO_NAMES = ("vbaproject.bin", "vbadata.xml")
 
 
 class _Rejected(Exception):  # internal control flow, never escapes
@@ -97,17 +99,26 @@ def _inspect(data: bytes, limits: DocumentLimits) -> None:
         infos = archive.infolist()
         _check_directory(infos, limits)
         _check_layout(data, infos, archive.start_dir)
-        _check_macro_names(infos)
+        _reject_found(active.in_names(infos))
         content_types = _read_content_types(archive)
-        _check_macro_types(content_types)
+        _reject_found(active.in_content_types(content_types))
         try:
-            _scan_parts(archive, infos, content_types, limits)
+            mentioning = _scan_parts(archive, infos, content_types, limits)
+            if sum(info.file_size for info in mentioning) > active.MAX_SCAN_BYTES:
+                _reject(UNREADABLE, "too much field and object markup to check")
+            for info in mentioning:  # only now: every part is known to be DTD-free
+                _reject_found(active.in_part(archive, info))
         except (zipfile.BadZipFile, zlib.error, EOFError):
             _reject(UNREADABLE, "corrupt part data (bad CRC or compressed stream)")
 
 
 def _reject(code: str, detail: str) -> NoReturn:
     raise _Rejected(code, detail)
+
+
+def _reject_found(found: active.Found) -> None:
+    if found is not None:
+        _reject(*found)
 
 
 def _check_directory(infos: list[zipfile.ZipInfo], limits: DocumentLimits) -> None:
@@ -180,16 +191,6 @@ def _check_layout(data: bytes, infos: list[zipfile.ZipInfo], directory_start: in
             _reject(UNREADABLE, "overlapping zip entries (zip bomb)")
 
 
-def _check_macro_names(infos: list[zipfile.ZipInfo]) -> None:
-    for info in infos:
-        lowered = info.filename.lower()
-        basename = lowered.rpartition("/")[2]
-        if basename in _MACRO_NAMES:
-            _reject(MACRO, "VBA project part")
-        if "/activex/" in f"/{lowered}" or basename.startswith("activex"):
-            _reject(MACRO, "ActiveX control part")
-
-
 def _read_content_types(archive: zipfile.ZipFile) -> dict[str, str]:
     """Map '/part/name' and '.ext' (lower case) to content types, from a DTD-free file."""
     info = archive.getinfo(_CONTENT_TYPES)
@@ -210,14 +211,6 @@ def _read_content_types(archive: zipfile.ZipFile) -> dict[str, str]:
     return types
 
 
-def _check_macro_types(content_types: dict[str, str]) -> None:
-    for content_type in content_types.values():
-        if any(word in content_type for word in ("macroenabled", "vbaproject", "vbadata")):
-            _reject(MACRO, "macro-enabled content type")
-        if "activex" in content_type:
-            _reject(MACRO, "ActiveX content type")
-
-
 def _effective_type(name: str, content_types: dict[str, str]) -> str:
     lowered = name.lower()
     override = content_types.get("/" + lowered)
@@ -231,23 +224,30 @@ def _scan_parts(
     infos: list[zipfile.ZipInfo],
     content_types: dict[str, str],
     limits: DocumentLimits,
-) -> None:
+) -> list[zipfile.ZipInfo]:
     """Inflate every part once, streaming, capped at its declared size: this checks every CRC
     (python-docx reads every part) and looks for a DTD in anything that may be parsed as XML.
-    Image parts are never parsed as XML by python-docx, so only their CRC is checked."""
+    Image parts are never parsed as XML by python-docx, so only their CRC is checked. Returns
+    the XML parts that mention what `active.in_part` looks for."""
     budget = limits.max_uncompressed_bytes
+    mentioning = []
     for info in infos:
         is_image = _effective_type(info.filename, content_types).startswith("image/")
-        budget -= _scan_part(archive, info, budget, look_for_dtd=not is_image)
+        read, hinted = _scan_part(archive, info, budget, look_for_dtd=not is_image)
+        budget -= read
+        if hinted:
+            mentioning.append(info)
+    return mentioning
 
 
 def _scan_part(
     archive: zipfile.ZipFile, info: zipfile.ZipInfo, budget: int, *, look_for_dtd: bool
-) -> int:
+) -> tuple[int, bool]:
     cap = min(info.file_size, budget)
     read = 0
     tail = b""
     head = b""
+    hinted = False
     with archive.open(info) as stream:  # zipfile checks the local name and, at EOF, the CRC
         for _ in range(cap // _CHUNK + 2):  # bounded even if the stream misbehaves
             chunk = stream.read(min(_CHUNK, cap - read + 1))
@@ -262,14 +262,15 @@ def _scan_part(
                 window = (tail + chunk).lower()
                 if _has_dtd(window):
                     _reject(UNREADABLE, "DTD (DOCTYPE/ENTITY) in an XML part")
-                tail = window[-_DTD_TAIL:]
+                hinted = hinted or active.has_hint(window)
+                tail = window[-_TAIL:]
         else:
             _reject(UNREADABLE, "part did not end where declared")
     if read != info.file_size:
         _reject(UNREADABLE, "part shorter than declared (truncated)")
     if look_for_dtd and not _encoding_allowed(head):
         _reject(UNREADABLE, "XML part in an unexpected encoding")
-    return read
+    return read, hinted
 
 
 def _has_dtd(lowered: bytes) -> bool:

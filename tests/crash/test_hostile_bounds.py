@@ -1,10 +1,11 @@
 """Every hostile input gets a clear outcome within a time limit and bounded memory.
 
-The corpus (tests/data/hostile, over 60 attachments and emails) and a 100 MB email built here
-go through the real intake, dispatch and database in a separate process
-(`hostile_worker`), one at a time, with the kernel's peak-RSS mark reset before each: a
-decompression bomb or a quadratic parser shows up as that file's memory or seconds, and a
-good referral processed after all of them shows the daemon carries on.
+The corpus (tests/data/hostile, over 70 attachments and emails), the emails too large to
+commit (`hostile_corpus.LARGE_EMAILS`) and a 100 MB email, built here, go through the real
+intake, dispatch and database in a separate process (`hostile_worker`), one at a time, with
+the kernel's peak-RSS mark reset before each: a decompression bomb or a quadratic parser
+shows up as that file's memory or seconds, and a good referral processed after all of them
+shows the daemon carries on.
 """
 
 from __future__ import annotations
@@ -58,7 +59,12 @@ def results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any
         (inbox / sub).mkdir(parents=True, mode=0o700)
     huge = inbox / "new" / HUGE
     _huge_email(huge)
-    files = [huge, *(corpus.HOSTILE_DIR / name for name in corpus.expected_codes())]
+    large = workspace / "large"  # not the inbox: the worker delivers them one at a time
+    large.mkdir()
+    for name in corpus.LARGE_EMAILS:
+        (large / name).write_bytes(corpus.build_email(name))
+    files = [huge, *(corpus.HOSTILE_DIR / name for name in corpus.expected_codes()),
+             *(large / name for name in corpus.LARGE_EMAILS)]
     done = subprocess.run(
         [sys.executable, "-m", "tests.crash.hostile_worker", str(workspace),
          *map(str, files)],
@@ -71,11 +77,13 @@ def results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any
 
 def test_every_hostile_input_gets_its_outcome_in_time_and_memory(
         results: dict[str, dict[str, Any]]) -> None:
-    """GIVEN every file of the hostile corpus, one at a time, in a separate process
+    """GIVEN every file of the hostile corpus and every large email, one at a time, in a
+    separate process
     WHEN each is processed by the daemon's code
     THEN each gets exactly one case with its expected code, within 10 seconds and 400 MB
     peak resident memory (the interpreter included)."""
-    expected = corpus.expected_codes()
+    expected = {**corpus.expected_codes(),
+                **{name: code for name, (_, code) in corpus.LARGE_EMAILS.items()}}
     assert set(expected) <= set(results)
     for name, code in expected.items():
         result = results[name]

@@ -25,8 +25,9 @@ from mailbot.formwriter import render_form
 from mailbot.ingest.maildir import MaildirMailbox
 from mailbot.ingest.mime import parse_email
 from mailbot.models import Folder, FormData, Outcome
+from mailbot.pipeline import QUARANTINE
 from mailbot.samples import sample_form, with_dash_yes, with_ticks, with_values
-from tests import hostile_corpus
+from tests import hostile_active, hostile_corpus
 from tests.conftest import TODAY
 from tests.integration.conftest import Send, folder_count, sample
 
@@ -59,6 +60,7 @@ CASES: list[tuple[str, Callable[[], bytes | None], Outcome, str]] = [
     ("no attachment", lambda: None, Outcome.RETURNED, "no_attachment"),
     ("legacy .doc", hostile_corpus.ole_doc_like, Outcome.RETURNED, "legacy_word_format"),
     ("macros", hostile_corpus.vba_project_part, Outcome.RETURNED, "macro_content"),
+    ("active content", hostile_active.dde_field, Outcome.RETURNED, "active_content"),
     ("truncated", hostile_corpus.truncated_docx, Outcome.RETURNED, "unreadable_document"),
     ("missing field", lambda: render_form(with_values(_form(), victim_surname="")),
      Outcome.RETURNED, "missing_field:victim_surname"),
@@ -146,7 +148,7 @@ def test_the_hostile_corpus_gets_clear_outcomes_and_the_daemon_carries_on(
     """GIVEN every file of the hostile corpus emailed, and then a good referral
     WHEN processed in one run
     THEN each hostile email has its expected code, the good one is accepted, the inbox is
-    empty and macro-enabled documents are quarantined in Exceptions."""
+    empty and documents with macros or other active content are quarantined in Exceptions."""
     # The encrypted hostile files use the corpus password: make it the police's, so they
     # are opened and reach the checks they are built to trip.
     app.intake.secrets = Secrets.model_validate(
@@ -155,9 +157,12 @@ def test_the_hostile_corpus_gets_clear_outcomes_and_the_daemon_carries_on(
     inbox = MaildirMailbox(app.config.mail_dir, use_inotify=False)
     sent = {name: send(POLICE, (HOSTILE / name).read_bytes(), filename=name)
             for name in hostile_corpus.CORPUS}
-    for name in hostile_corpus.EMAILS:  # whole emails: delivered as they are
-        inbox.deliver(Folder.INBOX, (HOSTILE / name).read_bytes())
-        sent[name] = parse_email((HOSTILE / name).read_bytes(), app.config.limits).message_id
+    emails = {name: (HOSTILE / name).read_bytes() for name in hostile_corpus.EMAILS}
+    for name, (_, code) in hostile_corpus.LARGE_EMAILS.items():
+        emails[name], expected[name] = hostile_corpus.build_email(name), code
+    for name, raw in emails.items():  # whole emails: delivered as they are
+        inbox.deliver(Folder.INBOX, raw)
+        sent[name] = parse_email(raw, app.config.limits).message_id
     good = send(POLICE, render_form(_form()))
     cases = run()
     for name, code in expected.items():
@@ -165,8 +170,8 @@ def test_the_hostile_corpus_gets_clear_outcomes_and_the_daemon_carries_on(
         assert code in (*decision.reasons, *decision.warnings, *decision.criteria), name
     assert cases[good].decision.outcome is Outcome.ACCEPTED
     assert folder_count(app, "Inbox") == 0
-    macro = sum(1 for code in expected.values() if code == "macro_content")
-    assert folder_count(app, "Exceptions") == macro
+    quarantined = sum(1 for code in expected.values() if code in QUARANTINE)
+    assert folder_count(app, "Exceptions") == quarantined
 
 
 def test_no_personal_data_reaches_the_logs(send: Send, run: Run) -> None:

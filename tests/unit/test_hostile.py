@@ -26,7 +26,7 @@ LIMITS = DocumentLimits()
 HOSTILE_DIR = Path(__file__).resolve().parents[1] / "data" / "hostile"
 EXPECTED: dict[str, str] = json.loads((HOSTILE_DIR / "expected.json").read_text())
 PACKAGE_KINDS = (DocKind.DOCX, DocKind.DOCM, DocKind.ZIP)
-INSPECT_CODES = {None, "macro_content", "unreadable_document"}
+INSPECT_CODES = {None, "macro_content", "active_content", "unreadable_document"}
 
 
 def intake_code(data: bytes) -> str:

@@ -283,7 +283,7 @@ def test_dtd_in_a_part_with_no_xml_extension() -> None:
     """GIVEN a DTD in a part named .bin (content type application/octet-stream by default)
     WHEN inspected
     THEN unreadable: any non-image part may be parsed as XML, so every one is scanned."""
-    data = corpus.add_part(corpus.minimal_docx(), "word/embeddings/x.bin", b"<!ENTITY x 'y'>")
+    data = corpus.add_part(corpus.minimal_docx(), "word/x.bin", b"<!ENTITY x 'y'>")
     assert detail(data) == "DTD (DOCTYPE/ENTITY) in an XML part"
 
 
