@@ -8,7 +8,7 @@ problem is one line naming the key, with exit code 2, so it shows up plainly in
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -65,11 +65,30 @@ def run(ctx: click.Context, once: bool) -> None:
             logs.get_logger().info("run.once", processed=count)
             return
         supervisor.install_signal_handlers()  # SIGTERM/SIGINT: stop after this message
+        stop_web = _start_web(app) if app.config.web.enabled else None
         supervisor.ready()
         try:
             runner.run_forever()
         finally:
+            if stop_web is not None:
+                stop_web()
             supervisor.close()
+
+
+def _start_web(app: App) -> Callable[[], None] | None:
+    """`[web] enabled`: the exceptions-queue page served by the daemon, in a thread (imported
+    only then: the web stack is memory a daemon without the page does not need). A page that
+    cannot listen is logged, not fatal: referrals must keep being read without it."""
+    from mailbot.web.server import start_web
+
+    settings = app.config.web
+    try:
+        stop = start_web(app)
+    except MailbotError as exc:
+        logs.get_logger().error("web.failed", error=str(exc))
+        return None
+    logs.get_logger().info("web.started", path=f"http://{settings.host}:{settings.port}/")
+    return stop
 
 
 @main.group()

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -176,3 +177,54 @@ def test_sigterm_in_a_backlog_finishes_the_current_message_and_send(
     inbox = sum(1 for sub in ("new", "cur") for _ in (mail / "Inbox" / sub).iterdir())
     assert outbox == sent
     assert inbox == BACKLOG - cases
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _enable_web(workspace: Path, port: int) -> None:
+    config = workspace / "mailbot.toml"
+    text = config.read_text()
+    assert "[web]\n" in text
+    config.write_text(text.replace("enabled = false", "enabled = true", 1)
+                      .replace("port = 8080", f"port = {port}", 1))
+
+
+def test_the_daemon_serves_the_web_page_when_enabled(workspace: Path,
+                                                     notify: tuple[socket.socket, Path]) -> None:
+    """GIVEN `[web] enabled = true` on a free port
+    WHEN the daemon has said READY=1
+    THEN the exceptions-queue login page answers on that port, and SIGTERM stops both."""
+    port = _free_port()
+    _enable_web(workspace, port)
+    sock, path = notify
+    daemon = Daemon(workspace, path)
+    _messages(sock, b"READY=1")
+    url = f"http://127.0.0.1:{port}/login"
+    with urllib.request.urlopen(url, timeout=10) as page:
+        assert page.status == 200
+        assert b"password" in page.read().lower()
+    daemon.process.send_signal(signal.SIGTERM)
+    assert daemon.process.wait(timeout=30) == 0
+
+
+def test_a_web_page_that_cannot_listen_does_not_stop_referrals(
+        workspace: Path, notify: tuple[socket.socket, Path]) -> None:
+    """GIVEN `[web] enabled = true` on a port another program holds
+    WHEN the daemon starts and a referral arrives
+    THEN it logs web.failed, says READY=1 and processes the referral."""
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        _enable_web(workspace, int(holder.getsockname()[1]))
+        sock, path = notify
+        daemon = Daemon(workspace, path)
+        _messages(sock, b"READY=1")
+        daemon.wait_for_line("web.failed")
+        _deliver(workspace, 1)
+        daemon.wait_for_line("message.decided")
+        daemon.process.send_signal(signal.SIGTERM)
+        assert daemon.process.wait(timeout=30) == 0
