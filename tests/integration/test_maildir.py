@@ -291,3 +291,29 @@ def test_context_manager_closes(tmp_path: Path) -> None:
         pass
 
     assert mailbox.uses_inotify is False
+
+
+def test_filing_does_not_list_the_folders_however_full_they_are(
+        make_mailbox: MailboxFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """GIVEN a Processed folder already holding 500 emails, and a new email in the inbox
+    WHEN the new email is filed in Processed and later re-filed to Exceptions
+    THEN no folder is listed (each lookup is a stat of the name mailbot gave the file), so a
+    move costs the same after years of referrals as on the first day."""
+    mailbox = make_mailbox(use_inotify=False)
+    for n in range(500):
+        mailbox.mark_done(mailbox.deliver(Folder.INBOX, _email(n)), Folder.PROCESSED)
+    ref = mailbox.deliver(Folder.INBOX, _email(999))
+    listed: list[str] = []
+    real_listdir = os.listdir
+
+    def counting(path: str | os.PathLike[str]) -> list[str]:
+        listed.append(os.fspath(path))
+        return real_listdir(path)
+
+    monkeypatch.setattr(os, "listdir", counting)
+    moved = mailbox.mark_done(ref, Folder.PROCESSED)
+    mailbox.refile(moved, Folder.PROCESSED, Folder.EXCEPTIONS)
+    assert listed == []
+    monkeypatch.undo()
+    assert len(real_listdir(mailbox.root / "Exceptions" / "cur")) == 1
+    assert len(real_listdir(mailbox.root / "Processed" / "cur")) == 500
