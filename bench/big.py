@@ -41,8 +41,10 @@ def _png(size: int) -> bytes:
 
 
 def build(root: Path, count: int, today: date, spin: int) -> list[str]:
-    """`count` emails with a 25 MB photo each under `root/mail`; returns the passwords."""
-    (root / "mail").mkdir(parents=True, exist_ok=True)
+    """`count` emails with a 25 MB photo each under `root/mail`, and the encrypted documents
+    alone under `root/docs` (for the floor); returns the passwords."""
+    for sub in ("mail", "docs"):
+        (root / sub).mkdir(parents=True, exist_ok=True)
     base = base_documents(1, today, seed=25)[0]
     document = docx.Document(io.BytesIO(base.document))
     document.add_picture(io.BytesIO(_png(IMAGE_BYTES)))
@@ -58,5 +60,6 @@ def build(root: Path, count: int, today: date, spin: int) -> list[str]:
                       message_id=f"<bench-big-{n:03d}@{base.sender.rpartition('@')[2]}>",
                       sent_at=datetime.combine(today, time(12), UTC))
         (root / "mail" / f"{n:05d}.eml").write_bytes(raw)
+        (root / "docs" / f"{n:05d}.bin").write_bytes(encrypted)
     return [base.password] * count
 

@@ -48,9 +48,10 @@ def main() -> None:
     elif args.step == "big":
         done = args.dir / "manifest.json"
         wanted = {"count": args.count, "spin": args.spin}
-        if not done.exists() or json.loads(done.read_text()) != wanted:
-            big.build(args.dir, args.count, datetime.now(UTC).date(), args.spin)
-            done.write_text(json.dumps(wanted))
+        built = json.loads(done.read_text()) if done.exists() else {}
+        if {k: built.get(k) for k in wanted} != wanted or not (args.dir / "docs").is_dir():
+            passwords = big.build(args.dir, args.count, datetime.now(UTC).date(), args.spin)
+            done.write_text(json.dumps({**wanted, "passwords": passwords}))
         print(json.dumps(wanted))
     else:
         config = workspace.prepare(args.dir, workers=args.workers)

@@ -71,8 +71,8 @@ def _table(header: list[str], rows: Sequence[Sequence[object]]) -> list[str]:
 
 def results(*, machine: dict[str, str], started: datetime, load: tuple[Any, Any], command: str,
             args: dict[str, Any], generation: float, empty: Measured, runs: list[Run],
-            derivations: dict[str, Any], big: list[tuple[int, Measured, dict[str, int]]]
-            ) -> str:
+            derivations: dict[str, Any], big: list[tuple[int, Measured, dict[str, int]]],
+            big_floor: Measured | None = None) -> str:
     workers = args["workers"]
     out = [
         "# mailbot benchmark results", "",
@@ -152,6 +152,11 @@ def results(*, machine: dict[str, str], started: datetime, load: tuple[Any, Any]
         rows = [[str(w), f"{m.wall:.1f}", f"{m.peak('main_kb') // MB}", f"{m.max_rss_kb // MB}",
                  f"{m.peak('tree_kb') // MB}", f"{m.peak('tree_pss_kb') // MB}",
                  ", ".join(f"{k} {v}" for k, v in sorted(o.items()))] for w, m, o in big]
+        if big_floor is not None:
+            rows.append(["floor (1 process)", f"{big_floor.wall:.1f}",
+                         f"{big_floor.peak('main_kb') // MB}", f"{big_floor.max_rss_kb // MB}",
+                         f"{big_floor.peak('tree_kb') // MB}",
+                         f"{big_floor.peak('tree_pss_kb') // MB}", "—"])
         out += _table(["workers", "wall s", "peak RSS main MB (sampled)",
                        "peak RSS largest process MB", "peak RSS all MB", "peak PSS all MB",
                        "outcomes"], rows)

@@ -116,6 +116,7 @@ def main() -> None:
     derivations = _step("bench.derivations", str(args.work / "run-0" / "mailbot.toml"),
                         str(corpus), "--sample", "50")
     big = []
+    big_floor = None
     if args.big:
         big_corpus = args.work / "big"
         _step("bench.prepare", "big", str(big_corpus), str(args.big), "--spin", str(args.spin))
@@ -124,11 +125,12 @@ def main() -> None:
                                 history=corpus / "history.csv")
             measured = _mailbot(config, args.work / f"big-{workers}.log", 0.05)
             big.append((workers, measured, _outcomes(config)))
+        big_floor = _floor(big_corpus, args.big, 1, 0.05)
     command = "python -m bench.run " + shlex.join(sys.argv[1:])
     text = report.results(
         machine=report.machine(), started=started, load=(load_before, os.getloadavg()),
         command=command, args=vars(args), generation=generation, empty=empty, runs=runs,
-        derivations=derivations, big=big)
+        derivations=derivations, big=big, big_floor=big_floor)
     args.results.write_text(text)
     print(f"\nwrote {args.results}")
 

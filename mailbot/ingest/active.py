@@ -42,10 +42,13 @@ _WORD_OBJECTS = frozenset({"object", "objectEmbed", "objectLink"})  # w:object a
 _INSTRUCTION_CHARS = 64  # of a field instruction: its first word names the field
 _CHUNK = 64 * 1024
 # Element and attribute names (never written as character references) that the markup
-# checks look for, lower-cased, in every encoding `ooxml` lets through.
+# checks look for, lower-cased, in every encoding `ooxml` lets through. An element name
+# follows "<" or a prefix's ":", which keeps "objects" in a form's own wording (the DASH asks
+# about weapons or objects) from sending every referral through expat.
+HINT_WORDS = ("instrtext", "fldsimple", "<object", ":object", "oleobject", "targetmode")
 HINTS = tuple(
     word.encode(codec)
-    for word in ("instrtext", "fldsimple", "object", "targetmode")
+    for word in HINT_WORDS
     for codec in ("ascii", "utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be")
 )
 MAX_SCAN_BYTES = 64 * 1024 * 1024  # of mentioning parts per package: ~3 s through expat
@@ -83,9 +86,10 @@ def in_content_types(content_types: dict[str, str]) -> Found:
     return None
 
 
-def has_hint(lowered: bytes) -> bool:
-    """Whether these lower-cased bytes of a part mention what `in_part` looks for."""
-    return any(hint in lowered for hint in HINTS)
+def has_hint(lowered: bytes, hints: tuple[bytes, ...] = HINTS) -> bool:
+    """Whether these lower-cased bytes of a part mention what `in_part` looks for (`hints`:
+    those of the part's own encoding, when `ooxml` knows it)."""
+    return any(hint in lowered for hint in hints)
 
 
 def in_part(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> Found:

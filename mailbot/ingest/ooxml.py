@@ -47,6 +47,12 @@ _DTD_PATTERNS = tuple(
 )
 # Bytes kept from one chunk to the next, so a DTD or a hint across chunks is still seen.
 _TAIL = max(len(p) for p in (*_DTD_PATTERNS, *active.HINTS)) - 1
+# A part whose first bytes are ASCII-compatible (no NUL, no UTF-16/32 byte order mark) is
+# read by any XML parser in an ASCII-compatible encoding (XML 1.0 appendix F), so a DTD or a
+# hint can only be spelled there in ASCII: its scan looks for those spellings alone.
+_ASCII_DTD = tuple(word.encode("ascii") for word in ("<!doctype", "<!entity"))
+_ASCII_HINTS = tuple(word.encode("ascii") for word in active.HINT_WORDS)
+_WIDE_STARTS = (b"\xff\xfe", b"\xfe\xff")
 # Encodings in which a DTD is visible to the byte scan (ASCII-compatible, or UTF-16/32).
 _ALLOWED_ENCODINGS = frozenset(
     {"utf-8", "utf8", "utf-16", "utf-16le", "utf-16be", "us-ascii", "ascii", "iso-8859-1",
@@ -248,6 +254,7 @@ def _scan_part(
     tail = b""
     head = b""
     hinted = False
+    dtds, hints = _DTD_PATTERNS, active.HINTS
     with archive.open(info) as stream:  # zipfile checks the local name and, at EOF, the CRC
         for _ in range(cap // _CHUNK + 2):  # bounded even if the stream misbehaves
             chunk = stream.read(min(_CHUNK, cap - read + 1))
@@ -257,12 +264,15 @@ def _scan_part(
             if read > cap:
                 _reject(UNREADABLE, "part inflates past its declared size")
             if look_for_dtd:
+                if not head and len(chunk) >= 4 and b"\x00" not in chunk[:4] \
+                        and not chunk.startswith(_WIDE_STARTS):
+                    dtds, hints = _ASCII_DTD, _ASCII_HINTS
                 if len(head) < 256:
                     head = (head + chunk)[:256]
                 window = (tail + chunk).lower()
-                if _has_dtd(window):
+                if any(pattern in window for pattern in dtds):
                     _reject(UNREADABLE, "DTD (DOCTYPE/ENTITY) in an XML part")
-                hinted = hinted or active.has_hint(window)
+                hinted = hinted or active.has_hint(window, hints)
                 tail = window[-_TAIL:]
         else:
             _reject(UNREADABLE, "part did not end where declared")

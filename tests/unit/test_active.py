@@ -295,3 +295,27 @@ def test_pipeline_answers_active_content() -> None:
 
 def as_attachment(data: bytes) -> Attachment:
     return Attachment(filename="referral.docx", content_type=DOCX, data=data, kind=classify(data))
+
+
+def test_a_form_whose_wording_mentions_objects_is_not_parsed_again(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """GIVEN the official sample form, whose DASH question asks about "weapons or objects"
+    WHEN inspected
+    THEN its document part is not put through the markup parser (element names are the
+    hints, not words), and it passes; an element named object, with or without a prefix,
+    still is found."""
+    parsed: list[str] = []
+    real = active.in_part
+
+    def counting(archive: object, info: object) -> active.Found:
+        parsed.append(getattr(info, "filename", ""))
+        return real(archive, info)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(active, "in_part", counting)
+    form = corpus.base_docx()
+    assert b"objects" in dict(corpus.parts_of(form))[DOCUMENT]
+    assert found(form) is None
+    assert DOCUMENT not in parsed
+    unprefixed = '<object xmlns="http://schemas.openxmlformats.org/wordprocessingml/2006/main"/>'
+    for markup in ('<w:object w:dxaOrig="1"/>', unprefixed):
+        assert found(with_body(markup)) == (ACTIVE, "OLE object in the document")
