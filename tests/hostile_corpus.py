@@ -138,7 +138,6 @@ INTAKE_CODES: dict[str, str] = {
     "xml-deep-nesting.docx": "ok",
     "xml-empty-document-part.docx": "ok",
     "xml-xinclude.docx": "ok",
-    "xml-utf7-declaration.docx": "ok",
     "active-external-hyperlinks.docx": "ok",
 }
 
@@ -160,7 +159,7 @@ CORPUS.update({
     "xml-parameter-entity.docx": (hp.parameter_entity, "unreadable_document"),
     "xml-xinclude.docx": (hp.xinclude, "visible_high_risk"),
     "xml-deep-nesting.docx": (hp.deep_nesting, "unreadable_document"),
-    "xml-utf7-declaration.docx": (hp.utf7_declaration, "visible_high_risk"),
+    "xml-utf7-declaration.docx": (hp.utf7_declaration, "unreadable_document"),
     "xml-empty-document-part.docx": (hp.empty_document_part, "unreadable_document"),
     "active-remote-template.docx": (ha.remote_template, "active_content"),
     "active-dde-field.docx": (ha.dde_field, "active_content"),

@@ -173,7 +173,9 @@ def deep_nesting() -> bytes:
 def utf7_declaration() -> bytes:
     """document.xml declaring encoding="UTF-7" (smuggles markup past naive filters)."""
     form = referral_docx(602)
-    text = re.sub(r'encoding="[^"]+"', 'encoding="UTF-7"', _document(form), count=1)
+    text, count = re.subn(r"""encoding=(["'])[^"']+\1""", 'encoding="UTF-7"', _document(form),
+                          count=1)
+    assert count == 1  # the form's own declaration, in whichever quotes it uses
     return replace_part(form, _DOCUMENT, text.encode())
 
 
