@@ -51,7 +51,11 @@ class DocKind(StrEnum):
 
 
 class MailboxMessage(Frozen):
-    """A raw message as a mailbox backend hands it over."""
+    """A raw message as a mailbox backend hands it over.
+
+    A referral with photographs can be tens of megabytes, so whatever hands these on (a
+    backend's `fetch_new`, the look-ahead, the runner's loop) lets go of one before it reads
+    the next: memory holds one large email at a time, not two."""
 
     ref: str  # backend-specific handle (Maildir key, IMAP UID, EWS item id)
     raw: bytes

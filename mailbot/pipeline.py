@@ -9,6 +9,7 @@ repeats and duplicates.
 from __future__ import annotations
 
 import hashlib
+import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -18,7 +19,7 @@ from mailbot.ingest.decrypt import DecryptFailure, decrypt
 from mailbot.ingest.mime import is_oversized
 from mailbot.ingest.ooxml import inspect_package
 from mailbot.ingest.reader import WrongForm, read_form
-from mailbot.ingest.sniff import WORD_KINDS, classify
+from mailbot.ingest.sniff import WORD_KINDS, classify_package
 from mailbot.models import (
     Attachment,
     Decision,
@@ -97,27 +98,30 @@ def open_document(
     attachment: Attachment, passwords: Sequence[str], limits: DocumentLimits,
 ) -> OpenedForm | str:
     """One Word attachment read as a form, or the reason code why it cannot be."""
-    data, kind, encrypted = attachment.data, attachment.kind, False
+    kind, encrypted = attachment.kind, False
+    # The attachment as a file: BytesIO shares the bytes until written to, so no copy.
+    package: io.BytesIO | io.BufferedReader = io.BytesIO(attachment.data)
     if kind is DocKind.ENCRYPTED:
-        opened = decrypt(data, passwords, limits)
+        opened = decrypt(attachment.data, passwords, limits)
         if isinstance(opened, DecryptFailure):
             return opened.code
-        data, kind, encrypted = opened.data, classify(opened.data), True
+        package, kind, encrypted = opened.package, classify_package(opened.package), True
     if kind is DocKind.DOC:
         return "legacy_word_format"
     if kind is DocKind.DOCM:
         return "macro_content"
     if kind is not DocKind.DOCX:
         return "unreadable_document"
-    problem = inspect_package(data, limits)
+    problem = inspect_package(package, limits)
     if problem is not None:
         return problem
-    form = read_form(data)
+    form = read_form(package)
     if isinstance(form, WrongForm):
         return "wrong_form"
     if not isinstance(form, FormData):
         return "unreadable_document"
-    digest = hashlib.sha256(data).hexdigest()
+    package.seek(0)
+    digest = hashlib.file_digest(package, "sha256").hexdigest()
     return OpenedForm(form=form, doc_sha256=digest, encrypted=encrypted)
 
 

@@ -17,7 +17,8 @@ then), and a result opened with other passwords or limits (a reload in between) 
 Workers are started with "spawn", never "fork" (the daemon has threads and open database and
 mailbox connections), only when a backlog is seen, and are stopped when it is drained, so an
 idle daemon holds no extra processes; they die with the daemon even if it is killed with
-SIGKILL. The look-ahead is bounded in messages and in bytes. As with anything started by
+SIGKILL. The look-ahead is bounded in messages and in bytes, and a large email is left to
+the main process at its turn (`AHEAD_EMAIL_BYTES`). As with anything started by
 "spawn", a program that drives the runner itself must guard its entry point with
 `if __name__ == "__main__":` (`python -m mailbot` and the `mailbot` command are guarded), or
 set `service.workers = 1`.
@@ -45,7 +46,11 @@ from mailbot.models import DocumentLimits, MailboxMessage, ParsedEmail
 
 Opened = pipeline.OpenedForm | pipeline.Unopened
 Opener = Callable[[ParsedEmail, Sequence[str], DocumentLimits], Opened]
-LOOKAHEAD_BYTES = 32 * 1024 * 1024  # raw message bytes held ahead of the current message
+LOOKAHEAD_BYTES = 8 * 1024 * 1024  # raw message bytes held ahead of the current message
+# A larger email (photographs) is neither parsed nor opened ahead: the caller does both at its
+# turn. Sending it to a worker would copy it (pickled) while it is held here as well, and a
+# few of them parsed ahead would hold their attachments all at once.
+AHEAD_EMAIL_BYTES = 4 * 1024 * 1024
 _PR_SET_PDEATHSIG = 1
 
 
@@ -94,7 +99,7 @@ class Lookahead:
         self.workers = max(1, workers)
         self._opener = opener
         self._max_bytes = max_bytes
-        self._pending: deque[tuple[MailboxMessage, Prepared]] = deque()
+        self._pending: deque[tuple[MailboxMessage, Prepared | None]] = deque()
         self._pending_bytes = 0
         self._exhausted = False
         self._pool: ProcessPoolExecutor | None = None
@@ -111,6 +116,7 @@ class Lookahead:
         if self.workers <= 1:
             for message in self._source:
                 yield message, None
+                del message  # not held while the next one is read (see `MailboxMessage`)
             return
         while True:
             self._fill()
@@ -119,6 +125,7 @@ class Lookahead:
             message, prepared = self._pending.popleft()
             self._pending_bytes -= len(message.raw)
             yield message, prepared
+            del message, prepared
 
     def close(self) -> None:
         pool, self._pool = self._pool, None
@@ -133,16 +140,20 @@ class Lookahead:
             if message is None:
                 self._exhausted = True
                 break
-            limits = self._limits()
-            email = parse_email(message.raw, limits)
-            prepared = Prepared(email, limits, tuple(self._passwords_for(email)))
+            prepared = None
+            if len(message.raw) <= AHEAD_EMAIL_BYTES:
+                limits = self._limits()
+                email = parse_email(message.raw, limits)
+                prepared = Prepared(email, limits, tuple(self._passwords_for(email)))
             self._pending.append((message, prepared))
             self._pending_bytes += len(message.raw)
+            del message, prepared
         if self._pool is None and len(self._pending) < 2:
             return  # no backlog: the caller opens this one itself, as without workers
-        for _, prepared in self._pending:
-            if prepared.future is None and not is_password_email(prepared.email):
-                prepared.future = self._submit(prepared)
+        for _, ahead in self._pending:
+            if ahead is not None and ahead.future is None \
+                    and not is_password_email(ahead.email):
+                ahead.future = self._submit(ahead)
 
     def _submit(self, prepared: Prepared) -> Future[Opened] | None:
         for _ in range(2):  # a pool broken by an earlier document is replaced once

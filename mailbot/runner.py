@@ -114,5 +114,6 @@ class Runner:
                 count += 1
                 self.processed += 1
                 self.log.debug("message.timing", seconds=round(time.monotonic() - started, 3))
+                del message, prepared  # not held while the next one is read and parsed
                 self._tick()
         return count

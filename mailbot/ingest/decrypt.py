@@ -8,8 +8,10 @@ derivation (an unknown, garbled or too-costly one is `unreadable_document`), and
 password then costs exactly one derivation: the derived hash yields the verifier keys and the
 key that unwraps the package key, so the right password is verified and used without deriving
 again.
-msoffcrypto-tool does the bulk decryption of the package with the already-unwrapped key; its
-own password path is not used because it derives twice and logs inputs at debug level.
+msoffcrypto-tool's password path is not used because it derives twice and logs inputs at
+debug level, and its bulk decryption is not used because it holds the package whole, several
+times over (`segments` says why that matters and what is done instead): the result here is a
+`PlainPackage`, a file that decrypts the segments a reader touches.
 
 Passwords never appear in a result, an exception or a log line: `detail` is built from fixed
 strings and counts only.
@@ -22,13 +24,11 @@ import hmac
 import io
 import struct
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Literal
 
 import olefile
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
-from msoffcrypto.method.ecma376_agile import ECMA376Agile
-from msoffcrypto.method.ecma376_standard import ECMA376Standard
-from pydantic import Field
 
 from mailbot.ingest.encinfo import (
     HASHES,
@@ -38,6 +38,14 @@ from mailbot.ingest.encinfo import (
     StandardInfo,
     Unreadable,
     parse_info,
+)
+from mailbot.ingest.segments import (
+    HEADER_BYTES,
+    SEGMENT_BYTES,
+    BrokenStream,
+    EncryptedStream,
+    PlainPackage,
+    SegmentDecryptor,
 )
 from mailbot.models import DocumentLimits, Frozen
 
@@ -53,9 +61,17 @@ _BLOCK_HMAC_KEY = bytes.fromhex("5fb2ad010cb9e1f6")
 _BLOCK_HMAC_VALUE = bytes.fromhex("a0677f02b22c8433")
 
 
-class Decrypted(Frozen):
-    data: bytes = Field(repr=False)
+@dataclass(frozen=True)
+class Decrypted:
+    """The package opened: a file over the attachment's bytes, decrypted as it is read."""
+
+    package: io.BufferedReader = field(repr=False)  # over a `PlainPackage`
     password_index: int  # which candidate opened it (0 = the agency's current password)
+
+    def read(self) -> bytes:
+        """The whole decrypted package (for small ones: the pipeline reads it as a file)."""
+        self.package.seek(0)
+        return self.package.read()
 
 
 class DecryptFailure(Frozen):
@@ -90,23 +106,25 @@ def decrypt(
 ) -> Decrypted | DecryptFailure:
     """Try each candidate password in order, one key derivation each. Never raises."""
     try:
-        scheme, package = _open(data, limits)
+        scheme, stream, size = _open(data, limits)
         if not passwords:
             return DecryptFailure(code="cannot_decrypt", detail="no candidate passwords")
         for index, password in enumerate(passwords):
             key = _unlock(scheme, password, derive)
             if key is not None:
-                return Decrypted(data=_decrypt_package(scheme, key, package), password_index=index)
+                package = _decrypt_package(scheme, key, stream, size)
+                return Decrypted(package=package, password_index=index)
         detail = f"none of {len(passwords)} candidate passwords opened it"
         return DecryptFailure(code="cannot_decrypt", detail=detail)
-    except Unreadable as error:
+    except (Unreadable, BrokenStream) as error:
         return DecryptFailure(code="unreadable_document", detail=str(error))
     except Exception as error:  # hostile input: any library failure is just unreadable
         detail = f"encrypted package could not be read ({type(error).__name__})"
         return DecryptFailure(code="unreadable_document", detail=detail)
 
 
-def _open(data: bytes, limits: DocumentLimits) -> tuple[AgileInfo | StandardInfo, bytes]:
+def _open(data: bytes, limits: DocumentLimits
+          ) -> tuple[AgileInfo | StandardInfo, EncryptedStream, int]:
     if len(data) > limits.max_attachment_bytes:
         raise Unreadable("attachment over the size limit")
     if not data.startswith(_OLE_MAGIC):
@@ -119,14 +137,14 @@ def _open(data: bytes, limits: DocumentLimits) -> tuple[AgileInfo | StandardInfo
         if ole.get_size("EncryptionInfo") > MAX_INFO_BYTES:
             raise Unreadable("oversized EncryptionInfo")
         info = ole.openstream("EncryptionInfo").read(MAX_INFO_BYTES + 1)
-        package = ole.openstream("EncryptedPackage").read(len(data) + 1)
+        stream = EncryptedStream.open(data, ole, "EncryptedPackage")
     scheme = parse_info(info, limits)
-    if len(package) < 8 + 16 or (len(package) - 8) % 16:
+    if stream.size < HEADER_BYTES + 16 or (stream.size - HEADER_BYTES) % 16:
         raise Unreadable("encrypted package truncated")
-    (declared_size,) = struct.unpack_from("<Q", package)
-    if declared_size > len(package) - 8:
+    (declared_size,) = struct.unpack("<Q", stream.read(0, HEADER_BYTES))
+    if declared_size > stream.size - HEADER_BYTES:
         raise Unreadable("encrypted package truncated")
-    return scheme, package
+    return scheme, stream, declared_size
 
 
 def _aes_cbc_decrypt(data: bytes, key: bytes, iv: bytes) -> bytes:
@@ -139,10 +157,14 @@ def _fit(value: bytes, size: int) -> bytes:
     return value[:size].ljust(size, b"\x36")
 
 
-def _plain_zip(plain: bytes) -> bytes:
-    if not plain.startswith(b"PK\x03\x04"):
+def _plain_zip(stream: EncryptedStream, size: int,
+               decrypt: SegmentDecryptor) -> io.BufferedReader:
+    package: io.BufferedReader = io.BufferedReader(PlainPackage(stream, size, decrypt),
+                                                   SEGMENT_BYTES)
+    if package.read(4) != b"PK\x03\x04":
         raise Unreadable("decrypted content is not a Word package")
-    return plain
+    package.seek(0)
+    return package
 
 
 def _unlock(
@@ -154,10 +176,11 @@ def _unlock(
     return _unlock_standard(scheme, password, derive)
 
 
-def _decrypt_package(scheme: AgileInfo | StandardInfo, key: bytes, package: bytes) -> bytes:
+def _decrypt_package(scheme: AgileInfo | StandardInfo, key: bytes, stream: EncryptedStream,
+                     size: int) -> io.BufferedReader:
     if isinstance(scheme, AgileInfo):
-        return _decrypt_agile(scheme, key, package)
-    return _decrypt_standard(key, package)
+        return _decrypt_agile(scheme, key, stream, size)
+    return _decrypt_standard(key, stream, size)
 
 
 def _unlock_agile(info: AgileInfo, password: str, derive: KeyDerivation) -> bytes | None:
@@ -176,21 +199,28 @@ def _unlock_agile(info: AgileInfo, password: str, derive: KeyDerivation) -> byte
     return _aes_cbc_decrypt(info.key_value, block_key(_BLOCK_KEY_VALUE), iv)[: info.key_bytes]
 
 
-def _decrypt_agile(info: AgileInfo, key: bytes, package: bytes) -> bytes:
+def _decrypt_agile(info: AgileInfo, key: bytes, stream: EncryptedStream,
+                   size: int) -> io.BufferedReader:
     name = info.data_hash_name
     hmac_key_iv = _fit(_digest(name, info.data_salt + _BLOCK_HMAC_KEY), 16)
     hmac_value_iv = _fit(_digest(name, info.data_salt + _BLOCK_HMAC_VALUE), 16)
-    size = hashlib.new(HASHES[name]).digest_size
-    hmac_key = _aes_cbc_decrypt(info.hmac_key, key, hmac_key_iv)[:size]
+    digest_size = hashlib.new(HASHES[name]).digest_size
+    hmac_key = _aes_cbc_decrypt(info.hmac_key, key, hmac_key_iv)[:digest_size]
     hmac_value = _aes_cbc_decrypt(info.hmac_value, key, hmac_value_iv)
-    actual = hmac.new(hmac_key, package, HASHES[name]).digest()
-    if len(hmac_value) < size or not hmac.compare_digest(actual, hmac_value[:size]):
+    mac = hmac.new(hmac_key, digestmod=HASHES[name])
+    for chunk in stream.chunks():
+        mac.update(chunk)
+    if len(hmac_value) < digest_size or \
+            not hmac.compare_digest(mac.digest(), hmac_value[:digest_size]):
         # The password was right (the verifier said so): the package was altered or cut.
         raise Unreadable("encrypted package failed its integrity check")
-    plain: bytes = ECMA376Agile.decrypt(
-        key, info.data_salt, info.data_hash_name, io.BytesIO(package)
-    )
-    return _plain_zip(plain)
+    algorithm = algorithms.AES(key)
+
+    def segment(index: int, encrypted: bytes) -> bytes:  # MS-OFFCRYPTO 2.3.4.15
+        iv = _fit(_digest(name, info.data_salt + _ROUND.pack(index)), 16)
+        return Cipher(algorithm, modes.CBC(iv)).decryptor().update(encrypted)
+
+    return _plain_zip(stream, size, segment)
 
 
 def _unlock_standard(info: StandardInfo, password: str, derive: KeyDerivation) -> bytes | None:
@@ -206,6 +236,11 @@ def _unlock_standard(info: StandardInfo, password: str, derive: KeyDerivation) -
     return key if hmac.compare_digest(expected, verifier_hash[:20]) else None
 
 
-def _decrypt_standard(key: bytes, package: bytes) -> bytes:
-    plain: bytes = ECMA376Standard.decrypt(key, io.BytesIO(package))
-    return _plain_zip(plain)
+def _decrypt_standard(key: bytes, stream: EncryptedStream, size: int) -> io.BufferedReader:
+    algorithm = algorithms.AES(key)
+
+    def segment(_: int, encrypted: bytes) -> bytes:  # ECB: every block on its own
+        decryptor = Cipher(algorithm, modes.ECB()).decryptor()  # noqa: S305 - the format's
+        return decryptor.update(encrypted)
+
+    return _plain_zip(stream, size, segment)

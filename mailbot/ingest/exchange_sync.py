@@ -133,6 +133,7 @@ def in_arrival_order(pages: Sequence[Page], fetch: Callable[[NewItem], MailboxMe
         message = fetch(item)
         if message is not None:
             yield message
+            del message  # not held while the next one is fetched (see `MailboxMessage`)
         pending[item.page] -= 1
         save_finished()
 

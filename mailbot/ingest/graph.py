@@ -92,6 +92,7 @@ class GraphMailbox:
             if raw is not None:
                 yield MailboxMessage(ref=item.ref, raw=raw,
                                      received_at=item.received_at or datetime.now(UTC))
+                del raw  # not held while the next one is read (see `MailboxMessage`)
         self._finish(found)
 
     def mark_done(self, ref: str, folder: Folder) -> str:

@@ -76,6 +76,7 @@ class ImapMailbox:
                                                          uid=uid))
             if message is not None:
                 yield message
+                del message  # not held while the next one is fetched (see `MailboxMessage`)
 
     def mark_done(self, ref: str, folder: Folder) -> str:
         if folder not in _DONE_FOLDERS:

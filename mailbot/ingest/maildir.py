@@ -87,6 +87,7 @@ class MaildirMailbox:
             yielded.add(key)
             received_at = datetime.fromtimestamp(mtime_ns / 1_000_000_000, tz=UTC)
             yield MailboxMessage(ref=key, raw=raw, received_at=received_at)
+            del raw  # not held while the next one is read (see `MailboxMessage`)
 
     def mark_done(self, ref: str, folder: Folder) -> str:
         if folder not in _DONE_FOLDERS:

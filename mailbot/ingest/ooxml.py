@@ -10,34 +10,33 @@ never a hang. What counts as active content (macros, remote templates, DDE field
 objects) is decided in `active`; this module decides whether the package is safe to look at.
 
 The standard library's `zipfile` reads the central directory (it is what python-docx uses, so
-both see the same entries), but overlaps between entries are checked here from the local
-headers, because `zipfile` in Python 3.11 does not.
+both see the same entries); what it trusts there (names, sizes, ratios, overlapping entries)
+is checked first by `zipdir`.
 """
 
 from __future__ import annotations
 
 import io
-import itertools
 import re
-import struct
 import zipfile
 import zlib
-from typing import NoReturn
+from typing import BinaryIO
 from xml.etree import ElementTree
 
 from mailbot.ingest import active
+from mailbot.ingest.zipdir import (
+    UNREADABLE,
+    Rejected,
+    check_directory,
+    check_layout,
+    count_directory_records,
+    reject,
+)
 from mailbot.models import DocumentLimits
 
-UNREADABLE = "unreadable_document"
-
-_REQUIRED_PARTS = ("[Content_Types].xml", "_rels/.rels", "word/document.xml")
 _CONTENT_TYPES = "[Content_Types].xml"
 _MAX_CONTENT_TYPES_BYTES = 1024 * 1024  # a real one is ~2 KB
-_TINY_ENTRY_BYTES = 100 * 1024  # below this a high ratio is harmless (and common)
 _CHUNK = 64 * 1024
-_LOCAL_HEADER = struct.Struct("<4s22xHH")  # signature .. name length, extra length
-_LOCAL_SIGNATURE = b"PK\x03\x04"
-_CENTRAL_SIGNATURE = b"PK\x01\x02"
 
 # A DTD is never needed in a Word part; looked for in every encoding lxml would accept.
 _DTD_PATTERNS = tuple(
@@ -64,147 +63,70 @@ _EXOTIC_STARTS = (b"\x4c\x6f\xa7\x94", b"\x00\x00\x3c\x00", b"\x00\x3c\x00\x00")
 _ENCODING_DECL = re.compile(r"""^\s*<\?xml[^>]*?encoding\s*=\s*["']([^"']{0,40})["']""")
 
 
-class _Rejected(Exception):  # internal control flow, never escapes
-    def __init__(self, code: str, detail: str) -> None:
-        super().__init__(detail)
-        self.code = code
-        self.detail = detail
-
-
-def inspect_package(data: bytes, limits: DocumentLimits) -> str | None:
-    """Return None when `data` is a safe Word package, else the reason code. Never raises."""
+def inspect_package(data: bytes | BinaryIO, limits: DocumentLimits) -> str | None:
+    """Return None when `data` (bytes, or a seekable file such as a decrypted package) is a
+    safe Word package, else the reason code. Never raises."""
     found = _check(data, limits)
     return None if found is None else found[0]
 
 
-def _check(data: bytes, limits: DocumentLimits) -> tuple[str, str] | None:
+def _check(data: bytes | BinaryIO, limits: DocumentLimits) -> tuple[str, str] | None:
     """Like `inspect_package`, with a one-line detail (no document content) for the queue."""
     try:
         _inspect(data, limits)
-    except _Rejected as rejected:
+    except Rejected as rejected:
         return rejected.code, rejected.detail
     except Exception as error:  # any parser failure on hostile input is just unreadable
         return UNREADABLE, f"unreadable zip ({type(error).__name__})"
     return None
 
 
-def _inspect(data: bytes, limits: DocumentLimits) -> None:
-    if not data:
-        _reject(UNREADABLE, "empty file")
-    if len(data) > limits.max_attachment_bytes:
-        _reject(UNREADABLE, "attachment over the size limit")
+def _inspect(data: bytes | BinaryIO, limits: DocumentLimits) -> None:
+    source = io.BytesIO(data) if isinstance(data, bytes) else data
+    size = source.seek(0, io.SEEK_END)
+    if not size:
+        reject(UNREADABLE, "empty file")
+    if size > limits.max_attachment_bytes:
+        reject(UNREADABLE, "attachment over the size limit")
     # Count directory records before zipfile builds an object per record: every record starts
     # with this signature, so the count bounds what zipfile would allocate.
-    if data.count(_CENTRAL_SIGNATURE) > limits.max_zip_entries:
-        _reject(UNREADABLE, "too many zip entries")
+    if count_directory_records(data) > limits.max_zip_entries:
+        reject(UNREADABLE, "too many zip entries")
     try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
+        source.seek(0)
+        archive = zipfile.ZipFile(source)
     except zipfile.BadZipFile:
-        _reject(UNREADABLE, "not a zip file")
+        reject(UNREADABLE, "not a zip file")
     with archive:
         infos = archive.infolist()
-        _check_directory(infos, limits)
-        _check_layout(data, infos, archive.start_dir)
+        check_directory(infos, limits)
+        check_layout(source, size, infos, archive.start_dir)
         _reject_found(active.in_names(infos))
         content_types = _read_content_types(archive)
         _reject_found(active.in_content_types(content_types))
         try:
             mentioning = _scan_parts(archive, infos, content_types, limits)
             if sum(info.file_size for info in mentioning) > active.MAX_SCAN_BYTES:
-                _reject(UNREADABLE, "too much field and object markup to check")
+                reject(UNREADABLE, "too much field and object markup to check")
             for info in mentioning:  # only now: every part is known to be DTD-free
                 _reject_found(active.in_part(archive, info))
         except (zipfile.BadZipFile, zlib.error, EOFError):
-            _reject(UNREADABLE, "corrupt part data (bad CRC or compressed stream)")
-
-
-def _reject(code: str, detail: str) -> NoReturn:
-    raise _Rejected(code, detail)
+            reject(UNREADABLE, "corrupt part data (bad CRC or compressed stream)")
 
 
 def _reject_found(found: active.Found) -> None:
     if found is not None:
-        _reject(*found)
-
-
-def _check_directory(infos: list[zipfile.ZipInfo], limits: DocumentLimits) -> None:
-    """Entry count, names, declared sizes and ratios: all from the directory, nothing inflated."""
-    if len(infos) > limits.max_zip_entries:
-        _reject(UNREADABLE, "too many zip entries")
-    seen: set[str] = set()
-    total_size = total_compressed = 0
-    for info in infos:
-        name = info.filename
-        if _unsafe_name(name):
-            _reject(UNREADABLE, "unsafe entry name (path traversal)")
-        key = name.lower()  # OPC part names are case-insensitive
-        if key in seen:
-            _reject(UNREADABLE, "duplicate entry name")
-        seen.add(key)
-        if info.flag_bits & 0x1:
-            _reject(UNREADABLE, "zip-level encrypted entry")
-        if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
-            _reject(UNREADABLE, "unsupported compression method")
-        if info.compress_type == zipfile.ZIP_STORED and info.compress_size != info.file_size:
-            _reject(UNREADABLE, "stored entry with inconsistent sizes")
-        if info.file_size > limits.max_part_bytes:
-            _reject(UNREADABLE, "entry over the part size limit")
-        if _ratio_too_high(info.file_size, info.compress_size, limits):
-            _reject(UNREADABLE, "entry compression ratio too high")
-        total_size += info.file_size
-        total_compressed += info.compress_size
-    if total_size > limits.max_uncompressed_bytes:
-        _reject(UNREADABLE, "total uncompressed size over the limit")
-    if _ratio_too_high(total_size, total_compressed, limits):
-        _reject(UNREADABLE, "overall compression ratio too high")
-    names = {info.filename for info in infos}
-    for required in _REQUIRED_PARTS:
-        if required not in names:
-            _reject(UNREADABLE, f"missing part {required}")
-
-
-def _unsafe_name(name: str) -> bool:
-    if not name or "\\" in name or "\x00" in name or ":" in name or name.startswith("/"):
-        return True
-    return any(segment in ("..", ".") for segment in name.split("/"))
-
-
-def _ratio_too_high(size: int, compressed: int, limits: DocumentLimits) -> bool:
-    return size >= _TINY_ENTRY_BYTES and size > limits.max_compression_ratio * max(compressed, 1)
-
-
-def _check_layout(data: bytes, infos: list[zipfile.ZipInfo], directory_start: int) -> None:
-    """Each entry's local header and data must occupy its own byte range, in front of the
-    central directory: overlapping ranges are how zip bombs reuse one compressed kernel."""
-    spans: list[tuple[int, int]] = []
-    for info in infos:
-        start = info.header_offset
-        header = data[start : start + _LOCAL_HEADER.size]
-        if start < 0 or len(header) < _LOCAL_HEADER.size:
-            _reject(UNREADABLE, "local header outside the file (truncated)")
-        signature, name_length, extra_length = _LOCAL_HEADER.unpack(header)
-        if signature != _LOCAL_SIGNATURE:
-            _reject(UNREADABLE, "bad local header signature")
-        end = start + _LOCAL_HEADER.size + name_length + extra_length + info.compress_size
-        if end > directory_start or end > len(data):
-            _reject(UNREADABLE, "entry data runs past the central directory (truncated)")
-        spans.append((start, end))
-    spans.sort()
-    if spans and spans[0][0] != 0:
-        _reject(UNREADABLE, "data before the first entry")
-    for (_, previous_end), (start, _) in itertools.pairwise(spans):
-        if start < previous_end:
-            _reject(UNREADABLE, "overlapping zip entries (zip bomb)")
+        reject(*found)
 
 
 def _read_content_types(archive: zipfile.ZipFile) -> dict[str, str]:
     """Map '/part/name' and '.ext' (lower case) to content types, from a DTD-free file."""
     info = archive.getinfo(_CONTENT_TYPES)
     if info.file_size > _MAX_CONTENT_TYPES_BYTES:
-        _reject(UNREADABLE, "oversized [Content_Types].xml")
+        reject(UNREADABLE, "oversized [Content_Types].xml")
     raw = _read_capped(archive, info, _MAX_CONTENT_TYPES_BYTES)
     if _has_dtd(raw.lower()):
-        _reject(UNREADABLE, "DTD in [Content_Types].xml")
+        reject(UNREADABLE, "DTD in [Content_Types].xml")
     root = ElementTree.fromstring(raw)  # noqa: S314 - DTD-free (checked above): nothing expands
     types: dict[str, str] = {}
     for element in root.iter():
@@ -262,7 +184,7 @@ def _scan_part(
                 break
             read += len(chunk)
             if read > cap:
-                _reject(UNREADABLE, "part inflates past its declared size")
+                reject(UNREADABLE, "part inflates past its declared size")
             if look_for_dtd:
                 if not head and len(chunk) >= 4 and b"\x00" not in chunk[:4] \
                         and not chunk.startswith(_WIDE_STARTS):
@@ -271,15 +193,15 @@ def _scan_part(
                     head = (head + chunk)[:256]
                 window = (tail + chunk).lower()
                 if any(pattern in window for pattern in dtds):
-                    _reject(UNREADABLE, "DTD (DOCTYPE/ENTITY) in an XML part")
+                    reject(UNREADABLE, "DTD (DOCTYPE/ENTITY) in an XML part")
                 hinted = hinted or active.has_hint(window, hints)
                 tail = window[-_TAIL:]
         else:
-            _reject(UNREADABLE, "part did not end where declared")
+            reject(UNREADABLE, "part did not end where declared")
     if read != info.file_size:
-        _reject(UNREADABLE, "part shorter than declared (truncated)")
+        reject(UNREADABLE, "part shorter than declared (truncated)")
     if look_for_dtd and not _encoding_allowed(head):
-        _reject(UNREADABLE, "XML part in an unexpected encoding")
+        reject(UNREADABLE, "XML part in an unexpected encoding")
     return read, hinted
 
 
@@ -307,5 +229,5 @@ def _read_capped(archive: zipfile.ZipFile, info: zipfile.ZipInfo, cap: int) -> b
     with archive.open(info) as stream:
         data = stream.read(cap + 1)
     if len(data) > cap:
-        _reject(UNREADABLE, "part inflates past its cap")
+        reject(UNREADABLE, "part inflates past its cap")
     return data

@@ -18,6 +18,7 @@ from __future__ import annotations
 import io
 import re
 from dataclasses import dataclass
+from typing import BinaryIO
 
 from docx.opc.constants import RELATIONSHIP_TYPE as RT
 from docx.oxml.parser import parse_xml
@@ -30,6 +31,7 @@ from mailbot.ingest.docxtext import BODY, scan, scan_text
 from mailbot.ingest.formtables import read_children, read_dash
 from mailbot.ingest.layout import Layout
 from mailbot.ingest.locate import SECTION_KEYS, read_fields
+from mailbot.ingest.media import without_media
 from mailbot.ingest.typed import normalise
 from mailbot.models import FormData, Frozen
 
@@ -70,8 +72,9 @@ class _Opened:
     headers: tuple[etree._Element, ...]
 
 
-def read_form(docx: bytes) -> FormData | WrongForm | Unreadable:
-    """Read a referral form from .docx bytes that have passed the zip-safety check.
+def read_form(docx: bytes | BinaryIO) -> FormData | WrongForm | Unreadable:
+    """Read a referral form from .docx bytes (or a seekable file of them, such as a decrypted
+    package) that have passed the zip-safety check.
 
     Returns `FormData` with an entry for every field of `formdef.VALUE_FIELDS` ('' when
     empty), every tick box and DASH questions 1-24; `WrongForm` when the document is not the
@@ -91,9 +94,10 @@ def read_form(docx: bytes) -> FormData | WrongForm | Unreadable:
     return _assemble(layout, version)
 
 
-def _open(data: bytes) -> _Opened | WrongForm | Unreadable:
+def _open(data: bytes | BinaryIO) -> _Opened | WrongForm | Unreadable:
     try:
-        package = Package.open(io.BytesIO(data))
+        package = Package.open(without_media(io.BytesIO(data) if isinstance(data, bytes)
+                                             else data))
         part = package.main_document_part
         if isinstance(part, DocumentPart):
             root = part.element

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import zipfile
+from typing import BinaryIO
 
 import filetype
 import olefile
@@ -26,7 +27,7 @@ def classify(data: bytes) -> DocKind:
     if data.startswith(_OLE_MAGIC):
         return _classify_ole(data)
     if data.startswith(_ZIP_MAGICS):
-        return _classify_zip(data)
+        return classify_package(io.BytesIO(data))
     if data.lstrip()[:5] == b"%PDF-":
         return DocKind.PDF
     guess = filetype.guess(data[:8192])
@@ -47,13 +48,16 @@ def _classify_ole(data: bytes) -> DocKind:
     return DocKind.OTHER
 
 
-def _classify_zip(data: bytes) -> DocKind:
+def classify_package(package: BinaryIO) -> DocKind:
+    """Classify a zip (an attachment, or a decrypted package read as a file). Never raises."""
     try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        package.seek(0)
+        with zipfile.ZipFile(package) as archive:
             names = {n.lower() for n in archive.namelist()[:10_000]}
     except (zipfile.BadZipFile, ValueError, OSError, EOFError):
         # Truncated OOXML still starts with a local header: let the reader say unreadable.
-        return DocKind.DOCX if b"word/" in data[:4096] else DocKind.ZIP
+        package.seek(0)
+        return DocKind.DOCX if b"word/" in package.read(4096) else DocKind.ZIP
     if "word/document.xml" not in names and not any(n.startswith("word/") for n in names):
         return DocKind.ZIP
     if any(n.endswith("vbaproject.bin") for n in names):

@@ -8,15 +8,18 @@ daemon killed with SIGKILL leaves no worker processes behind.
 
 from __future__ import annotations
 
+import io
 import os
 import random
 import signal
 import subprocess
 import sys
 import time
+import weakref
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+import docx
 import pytest
 
 from mailbot import pipeline
@@ -24,12 +27,14 @@ from mailbot.app import App, open_app
 from mailbot.dispatch.encrypt import encrypt_docx
 from mailbot.formwriter import render_form
 from mailbot.ingest.maildir import MaildirMailbox
-from mailbot.models import DocumentLimits, Folder, Outcome
-from mailbot.prefetch import Prepared
+from mailbot.intake import Intake
+from mailbot.models import DocumentLimits, Folder, MailboxMessage, Outcome
+from mailbot.prefetch import AHEAD_EMAIL_BYTES, Prepared
 from mailbot.sample_mail import compose, docx_attachment
 from mailbot.samples import sample_form
 from tests.conftest import NOW, TODAY, FixedClock
 from tests.integration.conftest import REFERRALS, folder_count
+from tests.photos import png
 
 SENDERS = (("s.worker@birminghamchildrenstrust.co.uk", "BCT-Marac-7731"),
            ("k.smith@coventryhaven.co.uk", "Haven-CV-6620"),
@@ -90,6 +95,83 @@ def test_a_backlog_is_decided_once_each_in_arrival_order(
     assert outcomes == [Outcome.HELD if n % 4 == 3 else Outcome.ACCEPTED for n in range(12)]
     assert folder_count(backlog_app, "Inbox") == 0
     assert folder_count(backlog_app, "Processed") + folder_count(backlog_app, "Exceptions") == 12
+
+
+def _photo_email(n: int) -> bytes:
+    """A referral with a 5 MB photo pasted in: larger than what is opened ahead."""
+    sender, password = SENDERS[0]
+    form = sample_form(random.Random(n), referral_date=TODAY, referrer_email=sender)
+    document = docx.Document(io.BytesIO(render_form(form)))
+    document.add_picture(io.BytesIO(png(5 * 1024 * 1024, seed=n)))
+    buffer = io.BytesIO()
+    document.save(buffer)
+    encrypted = encrypt_docx(buffer.getvalue(), password, spin_count=1000)
+    return compose(sender=sender, to=REFERRALS, subject="MARAC referral (photos)",
+                   attachments=[docx_attachment("r.docx", encrypted)],
+                   message_id=f"<backlog-{n}@example.org>", sent_at=NOW)
+
+
+def test_photo_referrals_are_let_go_of_once_processed_and_opened_in_the_main_process(
+        backlog_app: App, monkeypatch: pytest.MonkeyPatch) -> None:
+    """GIVEN a backlog mixing ordinary referrals and referrals with 5 MB photos, two workers
+    WHEN the inbox is processed once
+    THEN every one is decided in arrival order; no photo referral is sent to a worker (it
+    would be copied); and once an email is processed nothing holds it any more, neither
+    while the next is read from the mailbox nor while the next is processed (memory holds
+    the email being processed and the bounded look-ahead, never the ones done)."""
+    inbox = MaildirMailbox(backlog_app.config.mail_dir, use_inotify=False)
+    photos = {n: _photo_email(n) for n in (1, 2, 4)}
+    assert all(len(raw) > AHEAD_EMAIL_BYTES for raw in photos.values())
+    large = set(photos)
+    for n in range(6):
+        inbox.deliver(Folder.INBOX, photos[n] if n in large else _email(n * 4))
+    read: list[weakref.ref[MailboxMessage]] = []
+    done = 0
+    held_when_reading: list[int] = []
+    held_when_processing: list[int] = []
+
+    def still_held(refs: list[weakref.ref[MailboxMessage]]) -> int:
+        return sum(1 for ref in refs if ref() is not None)
+
+    real_fetch, real_process = MaildirMailbox.fetch_new, Intake.process
+
+    def watched_fetch(self: MaildirMailbox) -> Iterator[MailboxMessage]:
+        for message in real_fetch(self):
+            read.append(weakref.ref(message))
+            yield message
+            del message
+            held_when_reading.append(still_held(read[:done]))
+
+    def watched_process(self: Intake, message: MailboxMessage,
+                        prepared: Prepared | None = None) -> None:
+        nonlocal done
+        held_when_processing.append(still_held(read[:done]))
+        real_process(self, message, prepared)
+        done += 1
+
+    from_workers: list[str] = []
+    real_opened = Prepared.opened
+
+    def counting(self: Prepared, passwords: Sequence[str], limits: DocumentLimits) -> (
+            pipeline.OpenedForm | pipeline.Unopened | None):
+        result = real_opened(self, passwords, limits)
+        if result is not None:
+            from_workers.append(self.email.message_id)
+        return result
+
+    monkeypatch.setattr(MaildirMailbox, "fetch_new", watched_fetch)
+    monkeypatch.setattr(Intake, "process", watched_process)
+    monkeypatch.setattr(Prepared, "opened", counting)
+    assert backlog_app.runner().run_once() == 6
+    cases = sorted(backlog_app.casebook.cases(), key=lambda c: c.reference)
+    expected = [f"<backlog-{n if n in large else n * 4}@example.org>" for n in range(6)]
+    assert [c.message_id for c in cases] == expected
+    assert all(c.decision.outcome is Outcome.ACCEPTED for c in cases)
+    assert not {f"<backlog-{n}@example.org>" for n in large} & set(from_workers)
+    assert from_workers  # the ordinary ones still go to the workers
+    assert held_when_processing == [0] * 6
+    assert len(held_when_reading) == 6
+    assert held_when_reading == [0] * 6
 
 
 def _children(pid: int) -> set[int]:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import stat
 import threading
 import time
+import types
 from collections.abc import Callable, Iterator
 from datetime import UTC
 from pathlib import Path
@@ -90,6 +92,32 @@ def test_fetch_new_in_arrival_order(make_mailbox: MailboxFactory) -> None:
     assert [m.ref for m in fetched] == refs
     assert [m.raw for m in fetched] == [_email(n) for n in range(3)]
     assert all(m.received_at.tzinfo is UTC for m in fetched)
+
+
+def test_fetch_new_lets_go_of_a_message_before_reading_the_next(
+        make_mailbox: MailboxFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """GIVEN two messages waiting (think of two 34 MB referrals with photos)
+    WHEN the first is fetched and let go of, and the second is read
+    THEN while the second is being read, nothing in fetch_new still holds the first's bytes
+    (memory holds one large email at a time)."""
+    mailbox = make_mailbox()
+    for n in range(2):
+        mailbox.deliver(Folder.INBOX, _email(n))
+    messages = mailbox.fetch_new()
+    first = next(messages).raw
+    holders: list[str] = []
+    real_read = mailbox._read
+
+    def read(path: Path, key: str) -> bytes | None:
+        holders.extend(r.gi_code.co_name for r in gc.get_referrers(first)
+                       if isinstance(r, types.GeneratorType))
+        return real_read(path, key)
+
+    monkeypatch.setattr(mailbox, "_read", read)
+    second = next(messages)
+    assert second.raw == _email(1)
+    assert "fetch_new" not in holders
+    assert gc.get_referrers(first)  # the check sees holders: the test itself holds it
 
 
 def test_fetch_new_orders_by_delivery_time_not_name(

@@ -38,7 +38,7 @@ def intake_code(data: bytes) -> str:
         opened = decrypt(data, [corpus.CORPUS_PASSWORD], LIMITS)
         if not isinstance(opened, Decrypted):
             return opened.code
-        data = opened.data
+        data = opened.read()
     elif kind not in PACKAGE_KINDS:
         return "not_word_document"
     return inspect_package(data, LIMITS) or "ok"
@@ -132,7 +132,7 @@ def test_mutated_encrypted_file_never_raises(seed: int, flips: int) -> None:
     raises, and whatever it opens still gets a code from inspection."""
     result = decrypt(_mutate(_ENCRYPTED, seed, flips), [corpus.CORPUS_PASSWORD], LIMITS)
     if isinstance(result, Decrypted):
-        assert inspect_package(result.data, LIMITS) in INSPECT_CODES
+        assert inspect_package(result.read(), LIMITS) in INSPECT_CODES
     else:
         assert result.code in {"cannot_decrypt", "unreadable_document"}
 

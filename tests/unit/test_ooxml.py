@@ -25,8 +25,11 @@ UNREADABLE = "unreadable_document"
 
 
 def detail(data: bytes, limits: DocumentLimits = LIMITS) -> str:
+    """Why the package is refused: the same whether it is given as bytes or as a file (as a
+    decrypted package is), so every check here covers both ways of reading it."""
     found = ooxml._check(data, limits)
     assert found is not None, "expected the package to be rejected"
+    assert ooxml._check(io.BufferedReader(io.BytesIO(data)), limits) == found
     return found[1]
 
 
