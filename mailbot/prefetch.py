@@ -7,7 +7,8 @@ decided, so one process drains it at one core's speed. Opening a referral
 the email, the candidate passwords and the limits, so it can run in worker processes ahead of
 time. Everything with an effect (the ledger, the case, the outbox, the move) stays in the main
 process, one message at a time in arrival order, exactly as without workers: a worker's result
-is only a value that `Intake.process` uses instead of opening the email itself. So nothing is
+is only a value that `Intake.process` uses instead of opening the email itself (or, when no
+worker has begun it yet, the caller opens it: `Claims`). So nothing is
 committed by a worker, a crash loses only work that was not committed anyway, and a worker
 that fails in any way (a document that kills the decoder, a broken pool) just means that
 message is opened again in the main process, where the usual poison handling applies.
@@ -18,7 +19,7 @@ Workers are started with "spawn", never "fork" (the daemon has threads and open 
 mailbox connections), only when a backlog is seen, and are stopped when it is drained, so an
 idle daemon holds no extra processes; they die with the daemon even if it is killed with
 SIGKILL. The look-ahead is bounded in messages and in bytes, and a large email is left to
-the main process at its turn (`AHEAD_EMAIL_BYTES`). As with anything started by
+the main process at its turn (`LARGE_EMAIL_BYTES`). As with anything started by
 "spawn", a program that drives the runner itself must guard its entry point with
 `if __name__ == "__main__":` (`python -m mailbot` and the `mailbot` command are guarded), or
 set `service.workers = 1`.
@@ -49,8 +50,9 @@ Opener = Callable[[ParsedEmail, Sequence[str], DocumentLimits], Opened]
 LOOKAHEAD_BYTES = 8 * 1024 * 1024  # raw message bytes held ahead of the current message
 # A larger email (photographs) is neither parsed nor opened ahead: the caller does both at its
 # turn. Sending it to a worker would copy it (pickled) while it is held here as well, and a
-# few of them parsed ahead would hold their attachments all at once.
-AHEAD_EMAIL_BYTES = 4 * 1024 * 1024
+# few of them parsed ahead would hold their attachments all at once. (The runner also frees
+# memory after one.)
+LARGE_EMAIL_BYTES = 4 * 1024 * 1024
 _PR_SET_PDEATHSIG = 1
 
 
@@ -61,22 +63,52 @@ class Prepared:
     email: ParsedEmail
     limits: DocumentLimits  # what `email` was parsed, and is being opened, with
     passwords: tuple[str, ...]
-    future: Future[Opened] | None = None
+    future: Future[Opened | None] | None = None
+    number: int = 0  # its claim number (`Claims`)
+    claims: Claims | None = None
 
     def opened(self, passwords: Sequence[str], limits: DocumentLimits) -> Opened | None:
         """The worker's result if it opened the email with exactly these passwords and limits;
-        None if the caller must open it itself (none was started, the configuration changed,
-        or the worker failed in any way: whatever the document does, it does again there)."""
+        None if the caller must open it itself (none was started, no worker had begun it yet,
+        the configuration changed, or the worker failed in any way: whatever the document
+        does, it does again there)."""
         future, self.future = self.future, None
         if future is None:
             return None
         if tuple(passwords) != self.passwords or limits != self.limits:
             future.cancel()
             return None
+        if not future.done() and self.claims is not None and self.claims.take(self.number):
+            future.cancel()  # no worker has begun it (one that gets to it will skip it)
+            return None
         try:
             return future.result()
         except Exception:  # a dead worker, a broken pool, or the document's own error
             return None
+
+
+class Claims:
+    """Who opens each message sent ahead: the first of the workers and the caller to ask.
+
+    Workers are slow to start (a new interpreter importing the libraries: most of a second),
+    and a pool's queue is handed to them eagerly, so a message submitted ahead cannot be
+    taken back once queued. Rather than wait, the caller claims a message no worker has
+    begun and opens it itself; the worker that gets to it later finds it claimed and skips
+    it. Claims live in shared memory, given to the workers when they are started."""
+
+    def __init__(self, slots: int) -> None:
+        context = get_context("spawn")
+        self._lock = context.Lock()
+        self._owners = context.RawArray(ctypes.c_longlong, [-1] * slots)
+
+    def take(self, number: int) -> bool:
+        """Claim message `number`: False if it was claimed already (by anyone)."""
+        slot = number % len(self._owners)
+        with self._lock:
+            if self._owners[slot] == number:
+                return False
+            self._owners[slot] = number
+            return True
 
 
 class Lookahead:
@@ -103,6 +135,8 @@ class Lookahead:
         self._pending_bytes = 0
         self._exhausted = False
         self._pool: ProcessPoolExecutor | None = None
+        self._claims: Claims | None = None
+        self._submitted = 0
         self.pools_started = 0
 
     def __enter__(self) -> Lookahead:
@@ -141,7 +175,7 @@ class Lookahead:
                 self._exhausted = True
                 break
             prepared = None
-            if len(message.raw) <= AHEAD_EMAIL_BYTES:
+            if len(message.raw) <= LARGE_EMAIL_BYTES:
                 limits = self._limits()
                 email = parse_email(message.raw, limits)
                 prepared = Prepared(email, limits, tuple(self._passwords_for(email)))
@@ -155,20 +189,43 @@ class Lookahead:
                     and not is_password_email(ahead.email):
                 ahead.future = self._submit(ahead)
 
-    def _submit(self, prepared: Prepared) -> Future[Opened] | None:
+    def _submit(self, prepared: Prepared) -> Future[Opened | None] | None:
         for _ in range(2):  # a pool broken by an earlier document is replaced once
             if self._pool is None:
+                # More slots than messages can be ahead at once, so none is reused while a
+                # worker may still look at it.
+                self._claims = Claims(slots=4 * self.workers + 8)
                 self._pool = ProcessPoolExecutor(self.workers, mp_context=get_context("spawn"),
-                                                 initializer=follow_parent,
-                                                 initargs=(os.getpid(),))
+                                                 initializer=start_worker,
+                                                 initargs=(os.getpid(), self._claims))
                 self.pools_started += 1
+            self._submitted += 1
+            prepared.number, prepared.claims = self._submitted, self._claims
             try:
-                return self._pool.submit(self._opener, prepared.email, prepared.passwords,
-                                         prepared.limits)
+                return self._pool.submit(open_unclaimed, self._opener, prepared.number,
+                                         prepared.email, prepared.passwords, prepared.limits)
             except (BrokenProcessPool, RuntimeError):
                 self._pool.shutdown(wait=False, cancel_futures=True)
                 self._pool = None
         return None
+
+
+_IN_WORKER: dict[str, Claims] = {}  # a worker process's claims, set when it starts
+
+
+def start_worker(parent: int, claims: Claims) -> None:
+    """Worker initializer: follow the daemon (`follow_parent`) and keep the shared claims."""
+    follow_parent(parent)
+    _IN_WORKER["claims"] = claims
+
+
+def open_unclaimed(opener: Opener, number: int, email: ParsedEmail, passwords: Sequence[str],
+                   limits: DocumentLimits) -> Opened | None:
+    """In a worker: open the email, unless the caller has claimed it already (None)."""
+    claims = _IN_WORKER.get("claims")
+    if claims is not None and not claims.take(number):
+        return None
+    return opener(email, passwords, limits)
 
 
 def follow_parent(parent: int) -> None:

@@ -7,6 +7,7 @@ is logged and retried with back-off rather than ending the service.
 
 from __future__ import annotations
 
+import gc
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -18,7 +19,7 @@ import structlog
 from mailbot.dispatch.outbox import Dispatcher
 from mailbot.ingest.mailbox import Mailbox
 from mailbot.intake import Intake
-from mailbot.prefetch import Lookahead, default_workers
+from mailbot.prefetch import LARGE_EMAIL_BYTES, Lookahead, default_workers
 
 MAX_BACKOFF_SECONDS = 60.0
 
@@ -110,10 +111,16 @@ class Runner:
                 if self.stop.is_set():
                     break
                 started = time.monotonic()
+                large = len(message.raw) > LARGE_EMAIL_BYTES
                 self.intake.process(message, prepared)
                 count += 1
                 self.processed += 1
                 self.log.debug("message.timing", seconds=round(time.monotonic() - started, 3))
                 del message, prepared  # not held while the next one is read and parsed
+                if large:
+                    # A document's python-docx objects refer to each other, so only the cycle
+                    # collector frees them: after a photo referral, do it now rather than
+                    # during the next one, when its megabytes would add to that one's peak.
+                    gc.collect()
                 self._tick()
         return count

@@ -10,8 +10,9 @@ from __future__ import annotations
 import os
 import random
 from collections.abc import Sequence
-from concurrent.futures import Future
+from concurrent.futures import Future, wait
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
@@ -51,10 +52,23 @@ def die_on_poison(email: ParsedEmail, passwords: Sequence[str],
     return pipeline.open_referral(email, passwords, limits)
 
 
-def _drain(ahead: Lookahead) -> list[tuple[str, pipeline.OpenedForm | pipeline.Unopened | None]]:
+def recording_opener(email: ParsedEmail, passwords: Sequence[str],
+                     limits: DocumentLimits) -> pipeline.OpenedForm | pipeline.Unopened:
+    """An opener that notes (in the file named by $MAILBOT_TEST_OPENED) what it opened."""
+    with open(os.environ["MAILBOT_TEST_OPENED"], "a") as opened:
+        opened.write(email.message_id + "\n")
+    return pipeline.open_referral(email, passwords, limits)
+
+
+def _drain(ahead: Lookahead, *, slow_caller: bool = True) -> list[
+        tuple[str, pipeline.OpenedForm | pipeline.Unopened | None]]:
+    """Take everything; a slow caller waits for each worker to finish before asking (so
+    what it gets is the workers' work), a fast one asks at once."""
     seen = []
     with ahead:
         for message, prepared in ahead:
+            if prepared is not None and prepared.future is not None and slow_caller:
+                wait([prepared.future])
             seen.append((message.ref, prepared.opened(_passwords(prepared.email), LIMITS)
                          if prepared else None))
     return seen
@@ -110,6 +124,34 @@ def test_a_document_that_kills_its_worker_is_left_to_the_caller_and_the_rest_go_
     assert dict(seen)["1"] is None
     assert isinstance(dict(seen)["9"], pipeline.OpenedForm)
     assert ahead.pools_started == 2
+
+
+def test_what_no_worker_has_begun_is_taken_by_the_caller_and_opened_once(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """GIVEN eight referrals waiting, two workers just starting (a new interpreter each, much
+    slower than the caller), and a caller that asks for each at once
+    WHEN they are taken from the look-ahead
+    THEN the caller is told to open the first itself rather than wait for a worker to
+    start, and every message is opened exactly once: by the caller or by a worker, never
+    both (a worker skips what the caller has claimed)."""
+    record = tmp_path / "opened-by-workers"
+    record.touch()
+    monkeypatch.setenv("MAILBOT_TEST_OPENED", str(record))
+    messages = [_message(n) for n in range(8)]
+    ahead = Lookahead(iter(messages), passwords_for=_passwords, limits=lambda: LIMITS,
+                      workers=2, opener=recording_opener)
+    seen = _drain(ahead, slow_caller=False)  # leaving it waits for the workers to stop
+    by_caller = {f"<prefetch-{ref}@birminghamchildrenstrust.co.uk>"
+                 for ref, opened in seen if opened is None}
+    by_workers = record.read_text().split()
+    assert "<prefetch-0@birminghamchildrenstrust.co.uk>" in by_caller
+    assert len(by_workers) == len(set(by_workers))
+    assert not by_caller & set(by_workers)
+    assert by_caller | set(by_workers) == {m for m in (parse_email(x.raw, LIMITS).message_id
+                                                       for x in messages)}
+    assert {ref for ref, opened in seen if opened is not None} == {
+        m.ref for m in messages
+        if f"<prefetch-{m.ref}@birminghamchildrenstrust.co.uk>" in by_workers}
 
 
 def _done(value: pipeline.OpenedForm | pipeline.Unopened) -> Future[
