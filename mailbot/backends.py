@@ -12,7 +12,6 @@ are some 40 MB of a daemon that, on the embedded Maildir, needs none of them.
 
 from __future__ import annotations
 
-import smtplib
 import socket
 import ssl
 from pathlib import Path
@@ -138,6 +137,8 @@ def _writable(path: Path) -> bool:
 
 def _check_smtp(settings: SenderSettings, password: str | None) -> list[str]:
     """Connect, say EHLO, start TLS and log in, then quit: no message is sent."""
+    import smtplib  # here: only `mailbot check` needs it, not the daemon's start-up
+
     try:
         with smtplib.SMTP(settings.host, settings.port,
                           timeout=settings.timeout_seconds) as client:

@@ -95,7 +95,7 @@ class Casebook:
         )
 
     def get(self, reference: str) -> CaseRecord | None:
-        rows = list(self.store.db.query("SELECT * FROM cases WHERE reference = ?", [reference]))
+        rows = list(self.store.query("SELECT * FROM cases WHERE reference = ?", [reference]))
         return _case(rows[0]) if rows else None
 
     def cases(self, outcomes: Iterable[Outcome] | None = None) -> list[CaseRecord]:
@@ -107,17 +107,17 @@ class Casebook:
             sql += f" WHERE outcome IN ({', '.join('?' for _ in wanted)})"
             params = wanted
         sql += " ORDER BY received_at, reference"
-        return [_case(r) for r in self.store.db.query(sql, params)]
+        return [_case(r) for r in self.store.query(sql, params)]
 
     def find_duplicate(
         self, doc_sha256: str, victim_key: str | None, incident: date | None, source: str,
     ) -> str | None:
         """An earlier, not returned, case with the same document or victim+incident+agency."""
-        rows = list(self.store.db.query(
+        rows = list(self.store.query(
             "SELECT reference FROM cases WHERE doc_sha256 = ? AND outcome != 'returned'"
             " ORDER BY received_at LIMIT 1", [doc_sha256]))
         if not rows and victim_key and incident:
-            rows = list(self.store.db.query(
+            rows = list(self.store.query(
                 "SELECT reference FROM cases WHERE victim_key = ? AND incident_date = ?"
                 " AND COALESCE(agency, sender) = ? AND outcome != 'returned'"
                 " ORDER BY received_at LIMIT 1",
@@ -161,7 +161,7 @@ class Casebook:
             " UNION SELECT p.* FROM people p JOIN alias_keys a ON a.person_id = p.id"
             f" WHERE a.key IN ({marks})"
         )
-        rows = self.store.db.query(sql, [_iso(person.dob) or "", *keys, *keys])
+        rows = self.store.query(sql, [_iso(person.dob) or "", *keys, *keys])
         return [_hearing(r) for r in rows]
 
     def import_history(self, text: str) -> int:

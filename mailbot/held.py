@@ -109,8 +109,8 @@ class HeldReferrals:
         """Assess a case's held email again from the start, trying `passwords` as well as the
         agency's (never stored or logged). When they open it, the new decision is committed
         exactly as a password email's would be; None when it stays locked (or is not held)."""
-        rows = list(self.store.db.query("SELECT * FROM held_messages WHERE reference = ?",
-                                        [reference]))
+        rows = list(self.store.query("SELECT * FROM held_messages WHERE reference = ?",
+                                     [reference]))
         if not rows:
             return None
         held = rows[0]

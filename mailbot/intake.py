@@ -24,13 +24,13 @@ from mailbot.config import Config
 from mailbot.credentials import Secrets
 from mailbot.dispatch.service import Dispatch, build_dispatch
 from mailbot.held import ACTOR, HeldReferrals
-from mailbot.ingest.mailbox import Mailbox, MessageNotFoundError
+from mailbot.ingest.mailbox import Mailbox, MailboxError, MessageNotFoundError, Rereadable
 from mailbot.ingest.mime import parse_email
 from mailbot.ingest.passwords import is_password_email
 from mailbot.meetings import Meeting
 from mailbot.models import Folder, MailboxMessage, Outcome, ParsedEmail, Person
 from mailbot.pipeline import Assessed, folder_for, processing_error
-from mailbot.prefetch import Prepared
+from mailbot.prefetch import LARGE_EMAIL_BYTES, Prepared
 from mailbot.store import Store
 from mailbot.validate.names import victim_key
 
@@ -78,6 +78,10 @@ class Intake(HeldReferrals):
             return
         attempts = self.store.ledger_begin(key, raw_sha, message.ref, email.sender,
                                            message.received_at)
+        if message.size > LARGE_EMAIL_BYTES and isinstance(self.mailbox, Rereadable):
+            # A referral with photos: parsed, so its bytes are not held while the document is
+            # opened; they are read again only if it must be kept for a password.
+            message.release()
         if attempts > MAX_ATTEMPTS:
             self._record(message, email, key, processing_error("repeated_crash"))
             return
@@ -160,6 +164,7 @@ class Intake(HeldReferrals):
         decision = assessed.decision
         folder = folder_for(decision)
         agency = self.config.agency_for(email.sender)
+        held_raw = self._raw(message, key) if "cannot_decrypt" in decision.reasons else None
         with self.store.transaction() as conn:
             ref = reference or self.store.next_reference(conn, message.received_at.year)
             case = CaseRecord(
@@ -173,7 +178,6 @@ class Intake(HeldReferrals):
                 encrypted=bool(assessed.opened and assessed.opened.encrypted),
                 form=assessed.opened.form if assessed.opened else None,
             )
-            held_raw = message.raw if "cannot_decrypt" in decision.reasons else None
             self._commit_case(conn, case, assessed.victim, held_raw)
             if assessed.error:
                 self.store.audit(conn, ACTOR, "processing_error", ref, f"error={assessed.error}")
@@ -233,6 +237,18 @@ class Intake(HeldReferrals):
             self.dispatch.outbox.enqueue(conn, planned, case.reference, self.clock.now())
 
     # -- helpers ------------------------------------------------------------------------
+
+    def _raw(self, message: MailboxMessage, key: str) -> bytes:
+        """The message's bytes: as received, or read again from the mailbox if they were
+        released, and then only if they are still exactly what was received."""
+        if not message.released:
+            return message.raw
+        assert isinstance(self.mailbox, Rereadable)  # only then are they released
+        raw = self.mailbox.read(message.ref)
+        row = self.store.ledger_get(key)
+        if row is None or hashlib.sha256(raw).hexdigest() != row["raw_sha256"]:
+            raise MailboxError("the message changed in the mailbox while it was processed")
+        return raw
 
     def _refile_seen(self, message: MailboxMessage, key: str, row: dict[str, object]) -> None:
         folder = Folder(str(row["folder"]))

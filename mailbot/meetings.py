@@ -17,9 +17,7 @@ meet on Christmas Day or Easter Monday, and a case due then simply goes to the n
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator
-
-import holidays
+from collections.abc import Callable, Container, Iterator
 
 from mailbot.config import WEEKDAYS, Config, MeetingSchedule
 from mailbot.errors import ConfigError
@@ -45,13 +43,23 @@ class Calendar:
 
     def __init__(self, config: Config) -> None:
         self._config = config
-        # With no years given, the library loads each year the first time a date in it is
-        # asked about, so the calendar works for any year without being told which.
-        self._bank_holidays = holidays.country_holidays("GB", subdiv="ENG")
+        self._holidays: Container[dt.date] | None = None
 
     def is_working_day(self, day: dt.date) -> bool:
         """Monday to Friday and not an England and Wales bank holiday."""
-        return day.weekday() < len(WEEKDAYS) and day not in self._bank_holidays
+        return day.weekday() < len(WEEKDAYS) and day not in self._bank_holidays()
+
+    def _bank_holidays(self) -> Container[dt.date]:
+        if self._holidays is None:
+            # Loaded at the first date asked about, not at start-up: the library imports every
+            # country it knows (some 100 ms and 15 MB), which a pass with nothing listed and
+            # most commands never need.
+            import holidays
+
+            # With no years given, the library loads each year the first time a date in it is
+            # asked about, so the calendar works for any year without being told which.
+            self._holidays = holidays.country_holidays("GB", subdiv="ENG")
+        return self._holidays
 
     def working_days_before(self, day: dt.date, n: int) -> dt.date:
         """The working day `n` working days before `day` (which itself need not be one)."""

@@ -1,6 +1,7 @@
 """The values that flow through mailbot's pipeline.
 
-Every stage takes and returns these immutable pydantic models, so a stage can be tested by
+Every stage takes and returns these immutable pydantic models (all but the mailbox's raw
+`MailboxMessage`, which says why), so a stage can be tested by
 building its input by hand, and outcomes are plain values (a decision with reason codes)
 rather than exceptions. Personal data lives only in `FormData`, `Referral` and `Person`; none
 of their `repr`s is ever logged.
@@ -50,16 +51,38 @@ class DocKind(StrEnum):
     OTHER = "other"
 
 
-class MailboxMessage(Frozen):
+class MailboxMessage:
     """A raw message as a mailbox backend hands it over.
 
     A referral with photographs can be tens of megabytes, so whatever hands these on (a
     backend's `fetch_new`, the look-ahead, the runner's loop) lets go of one before it reads
-    the next: memory holds one large email at a time, not two."""
+    the next: memory holds one large email at a time, not two. And once intake has parsed a
+    large one, it may `release` the bytes (it reads them again from the mailbox in the rare
+    case it must keep them), so they are not held while the document is opened. Not a frozen
+    model for that reason; the repr never shows the bytes (they are personal data)."""
 
-    ref: str  # backend-specific handle (Maildir key, IMAP UID, EWS item id)
-    raw: bytes
-    received_at: datetime
+    def __init__(self, *, ref: str, raw: bytes, received_at: datetime) -> None:
+        self.ref = ref  # backend-specific handle (Maildir key, IMAP UID, EWS item id)
+        self.received_at = received_at
+        self.size = len(raw)
+        self._raw: bytes | None = raw
+
+    @property
+    def raw(self) -> bytes:
+        if self._raw is None:
+            raise RuntimeError("the message's bytes were released after parsing")
+        return self._raw
+
+    @property
+    def released(self) -> bool:
+        return self._raw is None
+
+    def release(self) -> None:
+        """Let go of the bytes (the caller can read them again from the mailbox)."""
+        self._raw = None
+
+    def __repr__(self) -> str:
+        return f"MailboxMessage(ref={self.ref!r}, size={self.size}, received_at={self.received_at})"
 
 
 class Attachment(Frozen):

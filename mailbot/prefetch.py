@@ -157,7 +157,7 @@ class Lookahead:
             if not self._pending:
                 return
             message, prepared = self._pending.popleft()
-            self._pending_bytes -= len(message.raw)
+            self._pending_bytes -= message.size
             yield message, prepared
             del message, prepared
 
@@ -175,12 +175,12 @@ class Lookahead:
                 self._exhausted = True
                 break
             prepared = None
-            if len(message.raw) <= LARGE_EMAIL_BYTES:
+            if message.size <= LARGE_EMAIL_BYTES:
                 limits = self._limits()
                 email = parse_email(message.raw, limits)
                 prepared = Prepared(email, limits, tuple(self._passwords_for(email)))
             self._pending.append((message, prepared))
-            self._pending_bytes += len(message.raw)
+            self._pending_bytes += message.size
             del message, prepared
         if self._pool is None and len(self._pending) < 2:
             return  # no backlog: the caller opens this one itself, as without workers

@@ -111,7 +111,7 @@ class Runner:
                 if self.stop.is_set():
                     break
                 started = time.monotonic()
-                large = len(message.raw) > LARGE_EMAIL_BYTES
+                large = message.size > LARGE_EMAIL_BYTES
                 self.intake.process(message, prepared)
                 count += 1
                 self.processed += 1

@@ -12,16 +12,18 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from functools import cached_property
 from pathlib import Path
-from typing import Any
-
-import sqlite_utils
+from typing import TYPE_CHECKING, Any
 
 from mailbot import schema
 from mailbot.errors import StoreError
+
+if TYPE_CHECKING:
+    import sqlite_utils
 
 
 def utcnow() -> datetime:
@@ -38,8 +40,9 @@ class Store:
         os.chmod(path, 0o600)
         self.path = path
         conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        self.db = sqlite_utils.Database(conn)
         self.conn = conn
+        # As sqlite-utils set it when it wrapped every connection: REPLACE fires delete triggers.
+        conn.execute("PRAGMA recursive_triggers=ON")
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=FULL")
         conn.execute("PRAGMA foreign_keys=ON")
@@ -55,6 +58,21 @@ class Store:
         if version < schema.VERSION:
             with self.transaction():
                 schema.upgrade(self.conn)
+
+    @cached_property
+    def db(self) -> sqlite_utils.Database:
+        """sqlite-utils over the same connection, made at first use: the library is start-up
+        time and memory that the daemon's own queries (`query`) do not need."""
+        import sqlite_utils
+
+        return sqlite_utils.Database(self.conn)
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> Iterator[dict[str, Any]]:
+        """The rows of a SELECT as dictionaries keyed by column name (run at once, read as
+        iterated)."""
+        cursor = self.conn.execute(sql, params)
+        keys = [column[0] for column in cursor.description]
+        return (dict(zip(keys, row, strict=True)) for row in cursor)
 
     def ensure_tables(self, schema: str) -> None:
         """Create a feature module's own tables and indexes if missing (additive only:
@@ -92,7 +110,7 @@ class Store:
     # -- ledger -------------------------------------------------------------------------
 
     def ledger_get(self, message_key: str) -> dict[str, Any] | None:
-        rows = list(self.db.query("SELECT * FROM messages WHERE message_key = ?", [message_key]))
+        rows = list(self.query("SELECT * FROM messages WHERE message_key = ?", [message_key]))
         return rows[0] if rows else None
 
     def ledger_begin(
@@ -143,7 +161,7 @@ class Store:
     def pending_moves(self) -> list[dict[str, Any]]:
         """Decided messages not confirmed in their folder: a crash before or after the move
         out of the Inbox (location still 'Inbox'), or a re-filing not yet done."""
-        return list(self.db.query(
+        return list(self.query(
             "SELECT * FROM messages WHERE state = 'done' AND location != folder"
             " AND location != 'Missing' ORDER BY received_at"))
 
@@ -172,9 +190,9 @@ class Store:
 
     def audit_log(self, reference: str | None = None) -> list[dict[str, Any]]:
         if reference is None:
-            return list(self.db.query("SELECT * FROM audit ORDER BY id"))
-        return list(self.db.query("SELECT * FROM audit WHERE reference = ? ORDER BY id",
-                                  [reference]))
+            return list(self.query("SELECT * FROM audit ORDER BY id"))
+        return list(self.query("SELECT * FROM audit WHERE reference = ? ORDER BY id",
+                               [reference]))
 
     # -- held messages (awaiting a password) --------------------------------------------
 
@@ -188,7 +206,7 @@ class Store:
         )
 
     def waiting_for_password(self, sender: str, since: datetime) -> list[dict[str, Any]]:
-        return list(self.db.query(
+        return list(self.query(
             "SELECT * FROM held_messages WHERE sender = ? AND received_at >= ?"
             " ORDER BY received_at",
             [sender, since.isoformat()],

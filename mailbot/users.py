@@ -10,13 +10,13 @@ disabled rather than deleted, so its name in the audit log still means one perso
 from __future__ import annotations
 
 import re
-from typing import Any
-
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
+from typing import TYPE_CHECKING, Any
 
 from mailbot.errors import MailbotError
 from mailbot.store import Store, utcnow
+
+if TYPE_CHECKING:
+    from argon2 import PasswordHasher
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS web_users (
@@ -39,6 +39,9 @@ class Users:
     """The web page's accounts, in the state database."""
 
     def __init__(self, store: Store, hasher: PasswordHasher | None = None) -> None:
+        # Imported when accounts are used (the web page, `mailbot users`), not at start-up.
+        from argon2 import PasswordHasher
+
         self.store = store
         self.hasher = hasher or PasswordHasher()
         store.ensure_tables(SCHEMA)
@@ -76,7 +79,7 @@ class Users:
             self.store.audit(conn, actor, "user_disabled", None, f"user={name}")
 
     def accounts(self) -> list[dict[str, Any]]:
-        return list(self.store.db.query(
+        return list(self.store.query(
             "SELECT name, created_at, disabled_at FROM web_users ORDER BY name"))
 
     def is_active(self, name: str) -> bool:
@@ -89,6 +92,8 @@ class Users:
         row = self.store.conn.execute(
             "SELECT password_hash, disabled_at FROM web_users WHERE name = ?",
             (name,)).fetchone()
+        from argon2.exceptions import InvalidHashError, VerificationError  # see __init__
+
         stored = str(row[0]) if row else self._dummy
         try:
             self.hasher.verify(stored, password)

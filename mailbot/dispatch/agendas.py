@@ -17,10 +17,10 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 
-from mailbot.dispatch.agenda import AgendaIssue, CaseEntry, build_agenda, case_entry
+from mailbot.dispatch.agenda import AgendaIssue, CaseEntry, case_entry
 from mailbot.dispatch.compose import FileAttachment, Planned
 from mailbot.dispatch.distribution import no_route_notice, recipients
 from mailbot.dispatch.documents import DOCX_TYPE
@@ -75,15 +75,16 @@ class Agendas:
 
     def run(self, now: datetime) -> None:
         """Send every agenda or addendum that is due (idempotent; called on every pass)."""
+        if not self._waiting(now):
+            return  # nothing any issue could hold: the calendar (bank holidays) is not needed
         for meeting in self.due(now):
             self.issue(meeting, now)
 
     def due(self, now: datetime) -> list[Meeting]:
         """Meetings whose agenda date (and send time) has come and that have not started."""
         config = self.intake.config
-        local = now.astimezone(config.zone)
-        today, clock = local.date(), local.time().replace(tzinfo=None)
-        ahead = today + timedelta(days=config.agenda_working_days_before * 3 + 14)
+        today, clock = self._today(now)
+        ahead = self._ahead(today)
         calendar = self._dispatch.listings.calendar
         out = []
         for area in sorted(config.areas):
@@ -115,6 +116,8 @@ class Agendas:
 
     def preview(self, area: str, day: date) -> bytes | None:
         """Everything listed at the meeting as one agenda document, without sending it."""
+        from mailbot.dispatch.agenda_doc import build_agenda  # see _messages
+
         meeting = self._dispatch.listings.calendar.meeting_on(area, day)
         if meeting is None:
             return None
@@ -124,6 +127,35 @@ class Agendas:
         return build_agenda(self._issue(conn, meeting, full))
 
     # -- reading what is listed ---------------------------------------------------------
+
+    def _today(self, now: datetime) -> tuple[date, time]:
+        local = now.astimezone(self.intake.config.zone)
+        return local.date(), local.time().replace(tzinfo=None)
+
+    def _ahead(self, today: date) -> date:
+        """The last day whose meeting `due` considers."""
+        return today + timedelta(days=self.intake.config.agenda_working_days_before * 3 + 14)
+
+    def _waiting(self, now: datetime) -> bool:
+        """Whether any case or transfer listed at a meeting `due` could return is not yet on
+        an issue: when none is, every issue would be empty, so `run` has nothing to send."""
+        today = self._today(now)[0]
+        areas = sorted(self.intake.config.areas)
+        if not areas:
+            return False
+        marks = ", ".join("?" for _ in areas)
+        days = (today.isoformat(), self._ahead(today).isoformat())
+        row = self.intake.store.conn.execute(
+            f"SELECT 1 FROM cases c WHERE c.area IN ({marks})"  # noqa: S608 (only ? added)
+            " AND c.meeting_date BETWEEN ? AND ? AND c.outcome IN (?, ?)"
+            " AND NOT EXISTS (SELECT 1 FROM agenda_items i WHERE i.area = c.area"
+            " AND i.date = c.meeting_date AND i.item = c.reference)"
+            f" UNION ALL SELECT 1 FROM transfers t WHERE t.from_area IN ({marks})"
+            " AND t.meeting_date BETWEEN ? AND ?"
+            " AND NOT EXISTS (SELECT 1 FROM agenda_items i WHERE i.area = t.from_area"
+            " AND i.date = t.meeting_date AND i.item = 'transfer:' || t.id) LIMIT 1",
+            (*areas, *days, *LISTED, *areas, *days)).fetchone()
+        return row is not None
 
     def _snapshot(self, conn: sqlite3.Connection, meeting: Meeting) -> _Snapshot:
         key = (meeting.area, meeting.date.isoformat())
@@ -170,6 +202,10 @@ class Agendas:
     # -- sending ------------------------------------------------------------------------
 
     def _messages(self, issue: AgendaIssue) -> list[Planned]:
+        # Imported only when an issue is written: the Word writer is start-up time and memory
+        # the daemon does not spend on its passes that only check whether an agenda is due.
+        from mailbot.dispatch.agenda_doc import build_agenda
+
         config, planner = self.intake.config, self._dispatch.planner
         document = build_agenda(issue)
         m = issue.meeting

@@ -9,13 +9,13 @@ from __future__ import annotations
 import io
 from typing import Any
 
-import docx
-
 DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 
 def alert_document(context: dict[str, Any]) -> bytes:
     """The IDVA alert as a short Word document (to be encrypted before it is sent)."""
+    import docx  # here, not at start-up: the Word writer is needed only when an alert is sent
+
     document = docx.Document()
     document.core_properties.title = f"MARAC IDVA alert {context['reference']}"
     document.add_heading(f"MARAC IDVA alert: case {context['reference']}", level=1)

@@ -19,8 +19,6 @@ import io
 import zipfile
 
 import olefile
-from msoffcrypto.method.container.ecma376_encrypted import ECMA376Encrypted
-from msoffcrypto.method.ecma376_agile import ECMA376Agile
 
 WORD_SPIN_COUNT = 100_000  # Word's own default
 _MINI_STREAM_CUTOFF = 4096
@@ -35,6 +33,11 @@ def encrypt_docx(data: bytes, password: str, *, spin_count: int = WORD_SPIN_COUN
         raise ValueError("spin count out of range")
     if not zipfile.is_zipfile(io.BytesIO(data)):
         raise ValueError("not an OOXML (zip) document")
+    # Imported here, not at start-up: msoffcrypto (and the cryptography parts it pulls in) is
+    # start-up time and memory a daemon with nothing to encrypt does not need.
+    from msoffcrypto.method.container.ecma376_encrypted import ECMA376Encrypted
+    from msoffcrypto.method.ecma376_agile import ECMA376Agile
+
     plain = _at_least_cutoff(data)
     info, secret_key = ECMA376Agile.generate_encryption_parameters(password, None, spin_count)
     package = ECMA376Agile.encrypt_payload(

@@ -23,7 +23,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import pyzipper
 from pydantic import Field
 
 from mailbot.dispatch.compose import FileAttachment, Planned
@@ -98,6 +97,10 @@ def check_files(folder: Path, listed: Collection[str],
 
 def zip_files(files: Sequence[MinutesFile], password: str) -> bytes:
     """An AES-256 (WinZip AE-2) zip of `files`, encrypted with `password`."""
+    # Imported here, not at start-up: pyzipper and pycryptodomex are start-up time and memory
+    # the daemon needs only when minutes actually go out by the password route.
+    import pyzipper
+
     buffer = io.BytesIO()
     with pyzipper.AESZipFile(buffer, "w", compression=pyzipper.ZIP_DEFLATED,
                              encryption=pyzipper.WZ_AES) as archive:

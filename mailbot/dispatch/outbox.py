@@ -55,7 +55,7 @@ class Outbox:
         return cursor.rowcount == 1
 
     def due(self, now: datetime, limit: int = 100) -> list[dict[str, Any]]:
-        return list(self.store.db.query(
+        return list(self.store.query(
             "SELECT * FROM outbox WHERE state = 'pending' AND next_attempt_at <= ?"
             " ORDER BY id LIMIT ?", [now.isoformat(), limit]))
 
@@ -66,7 +66,7 @@ class Outbox:
             sql, params = sql + " AND reference = ?", [*params, reference]
         if state is not None:
             sql, params = sql + " AND state = ?", [*params, state]
-        return list(self.store.db.query(sql + " ORDER BY id", params))
+        return list(self.store.query(sql + " ORDER BY id", params))
 
     def counts(self) -> dict[str, int]:
         rows = self.store.conn.execute("SELECT state, COUNT(*) FROM outbox GROUP BY state")

@@ -21,8 +21,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
-from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_random_exponential
-
 from mailbot.errors import ConfigError, MailbotError
 from mailbot.ingest.maildir import MaildirMailbox
 from mailbot.models import Folder
@@ -138,6 +136,14 @@ def send_with_retry(
     This covers a relay's hiccup within one pass; `SenderSettings.max_attempts` counts across
     the daemon's passes, for outages longer than a few seconds.
     """
+    # Imported at the first message sent, not at start-up (time and memory of the daemon).
+    from tenacity import (
+        Retrying,
+        retry_if_exception_type,
+        stop_after_attempt,
+        wait_random_exponential,
+    )
+
     if attempts < 1:
         raise ValueError("attempts must be at least 1")
     retrying = Retrying(

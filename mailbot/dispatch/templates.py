@@ -8,19 +8,29 @@ typo in an edited template fails loudly in the tests rather than silently in a r
 
 from __future__ import annotations
 
+from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jinja2
+if TYPE_CHECKING:
+    import jinja2
 
 
 class Templates:
     def __init__(self, custom_dir: Path | None = None) -> None:
+        self.custom_dir = custom_dir
+
+    @cached_property
+    def env(self) -> jinja2.Environment:
+        """Made at the first message, not at start-up: jinja2 is start-up time and memory
+        that a daemon with nothing to say (an empty inbox, an admin command) does not need."""
+        import jinja2
+
         loaders: list[jinja2.BaseLoader] = []
-        if custom_dir is not None:
-            loaders.append(jinja2.FileSystemLoader(str(custom_dir)))
+        if self.custom_dir is not None:
+            loaders.append(jinja2.FileSystemLoader(str(self.custom_dir)))
         loaders.append(jinja2.PackageLoader("mailbot", "templates"))
-        self.env = jinja2.Environment(  # noqa: S701 (plain text email, not HTML)
+        return jinja2.Environment(  # noqa: S701 (plain text email, not HTML)
             loader=jinja2.ChoiceLoader(loaders),
             undefined=jinja2.StrictUndefined,
             keep_trailing_newline=True,

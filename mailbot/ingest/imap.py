@@ -78,6 +78,15 @@ class ImapMailbox:
                 yield message
                 del message  # not held while the next one is fetched (see `MailboxMessage`)
 
+    def read(self, ref: str) -> bytes:
+        """The bytes of inbox message `ref`, fetched again (`Rereadable`)."""
+        match = _UID_REF.fullmatch(ref)
+        message = match and self._session.run("fetch", partial(
+            self._fetch, uidvalidity=int(match.group(1)), uid=int(match.group(2))))
+        if not message:
+            raise MessageNotFoundError(ref, Folder.INBOX)
+        return message.raw
+
     def mark_done(self, ref: str, folder: Folder) -> str:
         if folder not in _DONE_FOLDERS:
             raise ValueError(f"mark_done moves to Processed or Exceptions, not {folder.value}")

@@ -30,6 +30,16 @@ class MessageNotFoundError(MailboxError):
 
 
 @runtime_checkable
+class Rereadable(Protocol):
+    """A mailbox that can read an inbox message's bytes again by its ref, so intake need not
+    hold a large email while it opens the document (Maildir, IMAP)."""
+
+    def read(self, ref: str) -> bytes:
+        """The bytes of inbox message `ref`; MessageNotFoundError if it is not there."""
+        ...
+
+
+@runtime_checkable
 class Mailbox(Protocol):
     """A referrals mailbox, as the runner sees it."""
 

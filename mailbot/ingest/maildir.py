@@ -177,6 +177,14 @@ class MaildirMailbox:
                     return directory / name
         return None
 
+    def read(self, ref: str) -> bytes:
+        """The bytes of inbox message `ref`, read again (`Rereadable`)."""
+        path = self._find(Folder.INBOX, ref)
+        raw = self._read(path, ref) if path is not None else None
+        if raw is None:
+            raise MessageNotFoundError(ref, Folder.INBOX)
+        return raw
+
     def _read(self, path: Path, key: str) -> bytes | None:
         """The file's bytes; if a mail client just moved it from new/ to cur/, from there."""
         for candidate in (path, self._find(Folder.INBOX, key)):

@@ -201,5 +201,5 @@ def audit_rows(intake: Intake, *, reference: str = "", actor: str = "",
         sql, params = sql + " AND actor = ?", [*params, actor]
     if not page_views:
         sql += " AND action != 'web_request'"
-    rows = intake.store.db.query(sql + " ORDER BY id DESC LIMIT ?", [*params, limit])
+    rows = intake.store.query(sql + " ORDER BY id DESC LIMIT ?", [*params, limit])
     return [{**r, "at": local(intake, datetime.fromisoformat(r["at"]))} for r in rows]

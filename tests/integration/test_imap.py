@@ -18,7 +18,7 @@ import pytest
 from mailbot.config import Config
 from mailbot.credentials import load_secrets
 from mailbot.ingest.imap import ImapMailbox
-from mailbot.ingest.mailbox import Mailbox, MailboxError
+from mailbot.ingest.mailbox import Mailbox, MailboxError, MessageNotFoundError, Rereadable
 from mailbot.intake import Intake
 from mailbot.logs import get_logger
 from mailbot.models import Folder, Outcome
@@ -105,6 +105,27 @@ def test_fetches_in_arrival_order_without_marking_seen(dovecot: Dovecot,
                                                  for m in (30, 10, 20)]
     assert all(m.received_at.tzinfo is not None for m in messages)
     assert len({m.ref for m in messages}) == 3
+    assert all("\\Seen" not in flags for _, flags in dovecot.messages("INBOX"))
+
+
+def test_a_message_is_read_again_by_its_ref_while_in_the_inbox(
+        dovecot: Dovecot, make_mailbox: MailboxFactory) -> None:
+    """GIVEN two messages fetched from the inbox (intake lets go of a large one's bytes)
+    WHEN one is read again by its ref, before and after it is moved to Processed, and a ref
+    that was never there is read
+    THEN the same bytes come back while it is in the inbox, and MessageNotFoundError after
+    it has left, or for the unknown ref; the message is still not marked seen."""
+    for n in (1, 2):
+        dovecot.append(_email(n))
+    mailbox = make_mailbox()
+    assert isinstance(mailbox, Rereadable)
+    first, second = mailbox.fetch_new()
+    assert mailbox.read(second.ref) == _email(2)
+    assert mailbox.read(first.ref) == _email(1)
+    mailbox.mark_done(first.ref, Folder.PROCESSED)
+    for gone in (first.ref, "1:999999", "not-a-ref"):
+        with pytest.raises(MessageNotFoundError):
+            mailbox.read(gone)
     assert all("\\Seen" not in flags for _, flags in dovecot.messages("INBOX"))
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from mailbot.ingest.mailbox import Mailbox, MessageNotFoundError
+from mailbot.ingest.mailbox import Mailbox, MessageNotFoundError, Rereadable
 from mailbot.ingest.maildir import MaildirMailbox
 from mailbot.models import Folder
 
@@ -118,6 +118,23 @@ def test_fetch_new_lets_go_of_a_message_before_reading_the_next(
     assert second.raw == _email(1)
     assert "fetch_new" not in holders
     assert gc.get_referrers(first)  # the check sees holders: the test itself holds it
+
+
+def test_a_message_is_read_again_by_its_ref_while_in_the_inbox(
+        make_mailbox: MailboxFactory) -> None:
+    """GIVEN two messages in the inbox (intake lets go of a large one's bytes)
+    WHEN one is read again by its ref, before and after it is moved to Processed, and a
+    path-like ref is read
+    THEN the same bytes come back while it is in the inbox, and MessageNotFoundError after
+    it has left, or for a ref that is not a bare name."""
+    mailbox = make_mailbox()
+    assert isinstance(mailbox, Rereadable)
+    refs = [mailbox.deliver(Folder.INBOX, _email(n)) for n in range(2)]
+    assert [mailbox.read(ref) for ref in reversed(refs)] == [_email(1), _email(0)]
+    mailbox.mark_done(refs[0], Folder.PROCESSED)
+    for gone in (refs[0], "../Processed/" + refs[0]):
+        with pytest.raises(MessageNotFoundError):
+            mailbox.read(gone)
 
 
 def test_fetch_new_orders_by_delivery_time_not_name(
