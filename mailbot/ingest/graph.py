@@ -90,9 +90,11 @@ class GraphMailbox:
         for item in found.messages:
             raw = self._download(item.ref)
             if raw is not None:
-                yield MailboxMessage(ref=item.ref, raw=raw,
-                                     received_at=item.received_at or datetime.now(UTC))
-                del raw  # not held while the next one is read (see `MailboxMessage`)
+                message = MailboxMessage(ref=item.ref, raw=raw,
+                                         received_at=item.received_at or datetime.now(UTC))
+                del raw  # the message holds the bytes, and can let go of them (`MailboxMessage`)
+                yield message
+                del message  # not held while the next one is read
         self._finish(found)
 
     def mark_done(self, ref: str, folder: Folder) -> str:

@@ -86,8 +86,10 @@ class MaildirMailbox:
                 continue  # a duplicate name, or vanished meanwhile (taken by another reader)
             yielded.add(key)
             received_at = datetime.fromtimestamp(mtime_ns / 1_000_000_000, tz=UTC)
-            yield MailboxMessage(ref=key, raw=raw, received_at=received_at)
-            del raw  # not held while the next one is read (see `MailboxMessage`)
+            message = MailboxMessage(ref=key, raw=raw, received_at=received_at)
+            del raw  # the message holds the bytes, and can let go of them (`MailboxMessage`)
+            yield message
+            del message  # not held while the next one is read
 
     def mark_done(self, ref: str, folder: Folder) -> str:
         if folder not in _DONE_FOLDERS:

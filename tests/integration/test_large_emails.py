@@ -13,20 +13,21 @@ import gc
 import hashlib
 import io
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
 
 import docx
 import pytest
 
 from mailbot import pipeline
-from mailbot.app import App
+from mailbot.app import App, open_app
 from mailbot.casebook import CaseRecord
 from mailbot.dispatch.encrypt import encrypt_docx
 from mailbot.ingest.maildir import MaildirMailbox
 from mailbot.models import DocumentLimits, Folder, MailboxMessage, Outcome, ParsedEmail
 from mailbot.prefetch import LARGE_EMAIL_BYTES
 from mailbot.sample_mail import compose, docx_attachment
-from tests.conftest import NOW
+from tests.conftest import NOW, FixedClock
 from tests.integration.conftest import REFERRALS, folder_count
 from tests.integration.held import form
 from tests.photos import png
@@ -65,28 +66,59 @@ def held_raw(app: App, message_id: str) -> bytes:
     return bytes(raw)
 
 
+@pytest.fixture
+def one_worker_app(workspace: Path, clock: FixedClock) -> Iterator[App]:
+    """The demo deployment with `service.workers = 1`: nothing is read ahead, so the mailbox
+    is still in the middle of its listing while a message is processed."""
+    config = workspace / "mailbot.toml"
+    text = config.read_text()
+    assert "# workers = 2" in text
+    config.write_text(text.replace("# workers = 2", "workers = 1"))
+    application = open_app(config, clock)
+    yield application
+    application.close()
+
+
+@pytest.mark.parametrize("workers", [1, 2])
 def test_a_photo_referral_is_not_in_memory_while_its_document_is_opened(
-        app: App, run: Run, monkeypatch: pytest.MonkeyPatch) -> None:
-    """GIVEN a referral with a 5 MB photo from an agency whose password is on file
+        workers: int, app: App, one_worker_app: App,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """GIVEN a referral with a 5 MB photo from an agency whose password is on file, and one
+    worker (the mailbox's listing is suspended at that email while it is processed) or two
     WHEN the inbox is processed
-    THEN while its document is opened, no unreleased email that large exists in memory; and
-    it is accepted and filed as usual."""
+    THEN while its document is opened, no unreleased email that large exists in memory and
+    nothing holds the bytes read from the mailbox; and it is accepted and filed as usual."""
     sender, password = BCT
     deliver(app, photo_referral(sender, password, "<photos-1@birminghamchildrenstrust.co.uk>"))
+    assert one_worker_app.config.mail_dir == app.config.mail_dir
     unreleased: list[int] = []
-    real_open = pipeline.open_referral
+    read: list[bytes] = []  # the bytes as read from the Maildir (this list holds them too)
+    holders: list[object] = []
+    real_open, real_read = pipeline.open_referral, MaildirMailbox._read
+
+    def reading(self: MaildirMailbox, path: Path, key: str) -> bytes | None:
+        raw = real_read(self, path, key)
+        read.extend([raw] if raw is not None else [])
+        return raw
 
     def watching(email: ParsedEmail, passwords: Sequence[str],
                  limits: DocumentLimits) -> pipeline.OpenedForm | pipeline.Unopened:
         unreleased.extend(o.size for o in gc.get_objects()
                           if isinstance(o, MailboxMessage) and not o.released)
+        holders.extend(r for r in gc.get_referrers(read[0]) if r is not read)
         return real_open(email, passwords, limits)
 
+    monkeypatch.setattr(MaildirMailbox, "_read", reading)
     monkeypatch.setattr(pipeline, "open_referral", watching)
-    case = run()["<photos-1@birminghamchildrenstrust.co.uk>"]
+    chosen = one_worker_app if workers == 1 else app
+    chosen.runner().run_once()
+    case = {c.message_id: c for c in chosen.casebook.cases()}[
+        "<photos-1@birminghamchildrenstrust.co.uk>"]
     assert case.decision.outcome is Outcome.ACCEPTED
     assert unreleased == []
-    assert folder_count(app, "Processed") == 1
+    assert len(read) == 1
+    assert holders == []  # nothing (a message, a generator's frame) holds the bytes
+    assert folder_count(chosen, "Processed") == 1
 
 
 def test_a_photo_referral_waiting_for_its_password_is_kept_exactly_and_then_opened(
