@@ -85,7 +85,11 @@ def results(*, machine: dict[str, str], started: datetime, load: tuple[Any, Any]
         f" encrypted at spin count {args['spin']:,}; history of {args['history']:,} earlier"
         f" cases imported first; built (or reused) in {generation:.0f} s",
         f"- mailbot: `service.workers = {workers}`; start-up on an empty inbox"
-        f" {empty.wall:.2f} s wall, {empty.cpu:.2f} s CPU", "",
+        f" {empty.wall:.2f} s wall, {empty.cpu:.2f} s CPU",
+        f"- Timing: each N up to {args['repeat_max']:,} (and the empty start-up) run"
+        f" {args['repeat']} times, mailbot and the floor on {workers} processes alternating;"
+        " the fastest of each is reported (this machine is shared, and other tenants only"
+        " ever slow a run down). Larger N run once.", "",
         "## Throughput", "",
         "Per referral, as measured (the whole `run --once` / N) and marginal (minus the"
         " empty-inbox run). CPU is user + system of mailbot and its worker processes.", "",
