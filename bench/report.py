@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import platform
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,6 +20,7 @@ from typing import Any
 from bench.measure import Measured
 
 MB = 1024
+_STAMP = re.compile(r"timestamp=(\S+?)Z?(?:\s|$)")
 
 
 @dataclass
@@ -69,10 +71,22 @@ def _table(header: list[str], rows: Sequence[Sequence[object]]) -> list[str]:
     return [_row(list(header)), _row(["---"] * len(header)), *(_row(r) for r in rows)]
 
 
+def decision_paces(log: Path, parts: int = 10) -> list[float] | None:
+    """Milliseconds per referral in each of `parts` equal runs of decisions, from the
+    timestamps of the `message.decided` lines of a mailbot log."""
+    stamps = [datetime.fromisoformat(m.group(1)) for line in log.read_text().splitlines()
+              if "message.decided" in line and (m := _STAMP.search(line))]
+    size = len(stamps) // parts
+    if size < 2:
+        return None
+    return [(stamps[(k + 1) * size - 1] - stamps[k * size]).total_seconds() / (size - 1) * 1000
+            for k in range(parts)]
+
+
 def results(*, machine: dict[str, str], started: datetime, load: tuple[Any, Any], command: str,
             args: dict[str, Any], generation: float, empty: Measured, runs: list[Run],
             derivations: dict[str, Any], big: list[tuple[int, Measured, dict[str, int]]],
-            big_floor: Measured | None = None) -> str:
+            big_floor: Measured | None = None, paces: list[float] | None = None) -> str:
     workers = args["workers"]
     out = [
         "# mailbot benchmark results", "",
@@ -137,6 +151,13 @@ def results(*, machine: dict[str, str], started: datetime, load: tuple[Any, Any]
     out += ["", "## Growth", "",
             f"- Marginal per-referral time at N={last.size:,} vs N={first.size:,}:"
             f" wall {growth_wall:+.1%}, CPU {growth_cpu:+.1%} (target: within 10%).",
+            *([] if paces is None else [
+                f"- Within the N={last.size:,} run (one process tree, one stretch of the"
+                f" machine's time), ms per referral for each tenth, from the times its log gives"
+                f" each decision: {' · '.join(f'{p:.1f}' for p in paces)}; last tenth against"
+                f" the first {paces[-1] / paces[0] - 1:+.1%}. Runs of different N are minutes"
+                " apart on a shared machine, so this is the fairer test of growth with"
+                " history."]),
             f"- RSS over the N={last.size:,} run (mean of the first vs the last quarter of"
             f" the samples): main process {main_q[0] / MB:.0f} → {main_q[1] / MB:.0f} MB,"
             f" all processes (PSS) {tree_q[0] / MB:.0f} → {tree_q[1] / MB:.0f} MB.", "",

@@ -144,7 +144,8 @@ def main() -> None:
     text = report.results(
         machine=report.machine(), started=started, load=(load_before, os.getloadavg()),
         command=command, args=vars(args), generation=generation, empty=empty, runs=runs,
-        derivations=derivations, big=big, big_floor=big_floor)
+        derivations=derivations, big=big, big_floor=big_floor,
+        paces=report.decision_paces(args.work / f"run-{max(args.sizes)}.log"))
     args.results.write_text(text)
     print(f"\nwrote {args.results}")
 
