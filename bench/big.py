@@ -10,10 +10,7 @@ base64, about 34 MB, within the example configuration's 60 MB limit).
 from __future__ import annotations
 
 import io
-import os
 import random
-import struct
-import zlib
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
@@ -22,22 +19,9 @@ import docx
 from bench.corpus import INBOX, _Encryptor, base_documents, vary
 from bench.people import random_person
 from mailbot.sample_mail import compose, docx_attachment
+from tests.photos import png  # the tests' photo referrals are the same kind
 
 IMAGE_BYTES = 25 * 1024 * 1024
-
-
-def _png(size: int) -> bytes:
-    """A valid RGB PNG of about `size` bytes of random (incompressible) pixels."""
-    side = int((size / 3) ** 0.5)
-    rows = b"".join(b"\x00" + os.urandom(side * 3) for _ in range(side))
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        body = kind + data
-        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
-
-    header = struct.pack(">IIBBBBB", side, side, 8, 2, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header)
-            + chunk(b"IDAT", zlib.compress(rows, 0)) + chunk(b"IEND", b""))
 
 
 def build(root: Path, count: int, today: date, spin: int) -> list[str]:
@@ -47,7 +31,7 @@ def build(root: Path, count: int, today: date, spin: int) -> list[str]:
         (root / sub).mkdir(parents=True, exist_ok=True)
     base = base_documents(1, today, seed=25)[0]
     document = docx.Document(io.BytesIO(base.document))
-    document.add_picture(io.BytesIO(_png(IMAGE_BYTES)))
+    document.add_picture(io.BytesIO(png(IMAGE_BYTES, seed=25)))
     buffer = io.BytesIO()
     document.save(buffer)
     encryptor = _Encryptor(spin)

@@ -69,16 +69,8 @@ def backlog_app(two_workers: Path) -> Iterator[App]:
     app.close()
 
 
-def test_a_backlog_is_decided_once_each_in_arrival_order(
-        backlog_app: App, monkeypatch: pytest.MonkeyPatch) -> None:
-    """GIVEN twelve encrypted referrals from four agencies waiting, and two workers
-    WHEN the inbox is processed once
-    THEN the workers' openings are used (the main process opens only what no worker has
-    begun: at first, while they start), every email has exactly one case, the references
-    follow the arrival order, and each outcome is the one opening in-process gives."""
-    inbox = MaildirMailbox(backlog_app.config.mail_dir, use_inotify=False)
-    for n in range(12):  # Word's spin count: the main process is no quicker than a worker
-        inbox.deliver(Folder.INBOX, _email(n, spin_count=100_000))
+def opened_by_workers(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The Message-IDs whose opening a worker's result gave, filled in as the runner runs."""
     from_workers: list[str] = []
     real = Prepared.opened
 
@@ -90,6 +82,20 @@ def test_a_backlog_is_decided_once_each_in_arrival_order(
         return result
 
     monkeypatch.setattr(Prepared, "opened", counting)
+    return from_workers
+
+
+def test_a_backlog_is_decided_once_each_in_arrival_order(
+        backlog_app: App, monkeypatch: pytest.MonkeyPatch) -> None:
+    """GIVEN twelve encrypted referrals from four agencies waiting, and two workers
+    WHEN the inbox is processed once
+    THEN the workers' openings are used (the main process opens only what no worker has
+    begun: at first, while they start), every email has exactly one case, the references
+    follow the arrival order, and each outcome is the one opening in-process gives."""
+    inbox = MaildirMailbox(backlog_app.config.mail_dir, use_inotify=False)
+    for n in range(12):  # Word's spin count: the main process is no quicker than a worker
+        inbox.deliver(Folder.INBOX, _email(n, spin_count=100_000))
+    from_workers = opened_by_workers(monkeypatch)
     assert backlog_app.runner().run_once() == 12
     cases = sorted(backlog_app.casebook.cases(), key=lambda c: c.reference)
     assert [c.message_id for c in cases] == [f"<backlog-{n}@example.org>" for n in range(12)]
@@ -152,19 +158,9 @@ def test_photo_referrals_are_let_go_of_once_processed_and_opened_in_the_main_pro
         real_process(self, message, prepared)
         done += 1
 
-    from_workers: list[str] = []
-    real_opened = Prepared.opened
-
-    def counting(self: Prepared, passwords: Sequence[str], limits: DocumentLimits) -> (
-            pipeline.OpenedForm | pipeline.Unopened | None):
-        result = real_opened(self, passwords, limits)
-        if result is not None:
-            from_workers.append(self.email.message_id)
-        return result
-
+    from_workers = opened_by_workers(monkeypatch)
     monkeypatch.setattr(MaildirMailbox, "fetch_new", watched_fetch)
     monkeypatch.setattr(Intake, "process", watched_process)
-    monkeypatch.setattr(Prepared, "opened", counting)
     assert backlog_app.runner().run_once() == 6
     cases = sorted(backlog_app.casebook.cases(), key=lambda c: c.reference)
     expected = [f"<backlog-{n if n in large else n * 4}@example.org>" for n in range(6)]
