@@ -4,6 +4,11 @@ Both are found by their header rows (or, through content controls, by their `das
 `child_*` tags), never by their position in the document, so rows added, left blank, deleted
 or split into a second table read the same. Columns are located by header text and grid
 position, so merged cells and a deleted column do not shift the answers into the wrong box.
+
+A table that follows the children table with no paragraph between is joined to it by
+LibreOffice (and by Word, once the paragraph is deleted): the due-date row then sits under the
+children, its label stretched over the name and birth-date columns. A row like that, or a note
+typed across the table, is another field's row, never a child.
 """
 
 from __future__ import annotations
@@ -25,6 +30,10 @@ _YES, _NO = frozenset({"yes", "y"}), frozenset({"no", "n"})
 _DONT_KNOW = frozenset({"dont know", "do not know", "dk", "not known", "unknown"})
 _NUMBER = frozenset({"no", "number", "q", "question no", "n"})
 _DEFAULT_DASH = {"number": 0, "yes": 2, "no": 3, "dont_know": 4, "comment": 5}
+# Every label of the form's other fields: a cell holding one is a field's row, not a child's.
+_FIELD_LABELS = frozenset(
+    normalise(f.label) for f in (*formdef.VALUE_FIELDS, *formdef.tick_fields())
+)
 _CHILD_HEADERS = {
     "name": ("full name", "name", "child name", "childs name", "child s name"),
     "dob": ("date of birth", "dob", "d o b", "birth"),
@@ -156,7 +165,7 @@ def read_children(layout: Layout) -> tuple[ChildRow, ...]:
             columns is not None and row.section == CHILDREN_SECTION and len(row.cells) >= 3
         )
         in_table = columns is not None and (row.table == table or continues)
-        if not tagged and not in_table:
+        if not tagged and (not in_table or _not_a_child(row, columns)):
             continue
         looked += 1
         if looked > MAX_CHILD_ROWS:
@@ -170,3 +179,14 @@ def read_children(layout: Layout) -> tuple[ChildRow, ...]:
         if any(typed.values()):
             children.append(ChildRow(**typed))
     return tuple(children)
+
+
+def _not_a_child(row: Row, columns: dict[str, int] | None) -> bool:
+    """Whether a row inside the children table is some other field's: one cell covering both
+    the name and the birth-date columns (a joined table's row, a note typed across), or a
+    cell that is another field's label."""
+    if columns is not None:
+        name = cell_at(row, columns["name"])
+        if name is not None and name is cell_at(row, columns["dob"]):
+            return True
+    return any(normalise(cell.text) in _FIELD_LABELS for cell in row.cells)

@@ -377,6 +377,58 @@ def test_children_table_split_in_two() -> None:
     assert [c.name for c in form.children] == ["Jamal Begum", "Second Child"]
 
 
+def _join_due_date_table(span: int | None) -> Callable[[Root], None]:
+    """Move the due-date row into the children table above it, as LibreOffice does to two
+    tables with no paragraph between (each cell over `span` columns, or none as Word may)."""
+    def join(root: Root) -> None:
+        due = table_starting(root, formdef.PREGNANCY.label)
+        children = _children_table(root)
+        for row in due.findall(q("w:tr")):
+            for tc in row.findall(q("w:tc")) if span else []:
+                props = tc.find(q("w:tcPr"))
+                if props is None:
+                    props = etree.Element(q("w:tcPr"))
+                    tc.insert(0, props)
+                etree.SubElement(props, q("w:gridSpan")).set(q("w:val"), str(span))
+            children.append(row)
+        due.getparent().remove(due)
+    return join
+
+
+@pytest.mark.parametrize("span", [3, None])
+@pytest.mark.parametrize("strip", [False, True])
+@pytest.mark.parametrize("name", [CONTROLS, YOUNG])
+def test_due_date_table_joined_to_the_children_is_no_child(
+    name: str, strip: bool, span: int | None
+) -> None:
+    """GIVEN the due-date table joined to the bottom of the children table (LibreOffice joins
+    adjacent tables on saving), due date filled, WHEN read THEN the children are unchanged
+    (the due-date row is no child whose date of birth is its label) and the due date is read."""
+    changes: list[Callable[[Root], object]] = [set_control("pregnancy_due_date", "14/03/2027")]
+    if strip:
+        changes.append(strip_controls)
+    changes.append(_join_due_date_table(span))
+    form = read_form(edit(sample(name), *changes))
+    assert form == expected(name).model_copy(
+        update={"values": {**expected(name).values, "pregnancy_due_date": "14/03/2027"}}
+    )
+
+
+@pytest.mark.parametrize("strip", [False, True])
+def test_note_typed_across_the_children_table_is_no_child(strip: bool) -> None:
+    """GIVEN a row added under the children with one cell across the whole table holding a
+    note WHEN read THEN the children are unchanged: a note is not a child."""
+    def note(root: Root) -> None:
+        table = _children_table(root)
+        row = etree.SubElement(table, q("w:tr"))
+        cell = etree.SubElement(row, q("w:tc"))
+        props = etree.SubElement(cell, q("w:tcPr"))
+        etree.SubElement(props, q("w:gridSpan")).set(q("w:val"), str(len(formdef.CHILD_COLUMNS)))
+        cell.append(paragraph("The children stay with their grandmother at weekends."))
+    changes = [strip_controls, note] if strip else [note]
+    assert read_form(edit(sample(CONTROLS), *changes)) == expected(CONTROLS)
+
+
 @pytest.mark.parametrize("repeat_header", [False, True])
 def test_dash_table_split_in_two(repeat_header: bool) -> None:
     """GIVEN the DASH table split after question 12 into a second table, with or without the
