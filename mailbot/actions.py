@@ -16,6 +16,8 @@ from mailbot.advice import clean_note, is_return_code
 from mailbot.casebook import CaseRecord
 from mailbot.errors import MailbotError
 from mailbot.intake import Intake
+from mailbot.lifecycle import current_listing, is_held, list_case, referrals
+from mailbot.listing import agenda_sent
 from mailbot.meetings import Meeting
 from mailbot.models import Decision, Folder, Outcome
 from mailbot.reasons import CRITERIA
@@ -26,11 +28,18 @@ class ActionError(MailbotError):
     """The action cannot be done to this case (the message says why, with no PII)."""
 
 
-def list_at(intake: Intake, reference: str, day: date, actor: str) -> Meeting:
+class AgendaGone(ActionError):
+    """Listing there would send an addendum: done only when the person confirms it."""
+
+
+def list_at(intake: Intake, reference: str, day: date, actor: str, *,
+            addendum: bool = False) -> Meeting:
     """List a case at a named meeting of its area, regardless of cut-off and capacity.
 
-    For emergencies (PROCESS.md): the referrer is told the new date, and the IDVA service
-    is alerted again with it.
+    For emergencies (PROCESS.md): the referrers are told the new date, and the IDVA service
+    is alerted again with it. A meeting that has already taken place is refused (nothing
+    can be discussed there any more); one whose agenda has gone needs `addendum` (the case
+    then goes out as an addendum), so nobody sends one by mistake.
     """
     case = intake.casebook.get(reference)
     if case is None:
@@ -39,19 +48,30 @@ def list_at(intake: Intake, reference: str, day: date, actor: str) -> Meeting:
         raise ActionError(f"{reference} is {case.decision.outcome.value}: only accepted or"
                           " information-only cases are listed at meetings")
     assert intake.dispatch is not None
-    meeting = intake.dispatch.listings.calendar.meeting_on(case.area, day)
+    current = current_listing(intake.store.conn, case.case)
+    area = current.area if current else case.area
+    meeting = intake.dispatch.listings.calendar.meeting_on(area, day)
     if meeting is None:
-        raise ActionError(f"the {case.area} MARAC has no meeting on {day.isoformat()}")
-    updated = case.model_copy(update={"meeting_date": meeting.date})
-    previous = case.meeting_date.isoformat() if case.meeting_date else "-"
+        raise ActionError(f"the {area} MARAC has no meeting on {day.isoformat()}")
+    now = intake.clock.now()
+    local = now.astimezone(intake.config.zone)
+    if is_held(intake.store.conn, area, day, local.date()) or (
+            day == local.date() and local.time().replace(tzinfo=None) >= meeting.time):
+        raise ActionError(f"the {area} MARAC of {day.isoformat()} has already taken place:"
+                          " choose a meeting still to come")
+    if agenda_sent(intake.store.conn, area, day) and not addendum:
+        raise AgendaGone(f"the agenda of the {area} MARAC of {day.isoformat()} has already"
+                         " gone, so the case would go out as an addendum")
+    previous = current.meeting_date.isoformat() if current else "-"
     with intake.store.transaction() as conn:
-        intake.casebook.save(conn, updated)
-        conn.execute("UPDATE people SET marac_date = ? WHERE reference = ? AND source = 'case'",
-                     (meeting.date.isoformat(), reference))
-        intake.store.audit(conn, actor, "listed_at", reference,
-                           f"area={case.area} meeting={meeting.date.isoformat()}"
+        list_case(conn, case.case, area, meeting.date, now)
+        intake.store.audit(conn, actor, "listed_at", case.case,
+                           f"area={area} meeting={meeting.date.isoformat()}"
                            f" previous={previous}")
-        intake.enqueue_notices(conn, updated, meeting)
+        for ref in referrals(conn, case.case):
+            listed = intake.casebook.get(ref)
+            if listed is not None:  # every referrer is told; the IDVA service once
+                intake.enqueue_notices(conn, listed, meeting, idva=listed.joined is None)
     return meeting
 
 
@@ -117,8 +137,11 @@ def accept(intake: Intake, reference: str, criteria: Sequence[str], actor: str) 
         if case.form is None or not case.area:
             raise ActionError(f"{reference}: no referral form has been read (or it names no"
                               " MARAC area), so it cannot be accepted; return or discard it")
-        decision = Decision(outcome=Outcome.ACCEPTED, warnings=case.decision.warnings,
-                            criteria=chosen, repeat_of=case.decision.repeat_of)
+        chair = ("chair_accepted",) if "chair_review" in case.decision.reasons else ()
+        decision = Decision(outcome=Outcome.ACCEPTED,
+                            warnings=tuple(dict.fromkeys((*case.decision.warnings, *chair))),
+                            criteria=chosen, repeat_of=case.decision.repeat_of,
+                            joined=case.decision.joined)
         _decide(intake, conn, case, decision, actor, "accept", f"criteria={','.join(chosen)}")
     return _reload(intake, reference)
 

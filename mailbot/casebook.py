@@ -1,9 +1,11 @@
-"""Cases and the people heard at MARAC: what repeat and duplicate checks look up.
+"""Referrals and the people known to MARAC: what repeat, duplicate and open-case checks
+look up.
 
-Every processed referral email becomes a case record (whatever its outcome). Accepted cases,
-and earlier MARAC cases imported from the team's previous records, add a "hearing" of their
-victim to `people`, indexed by date of birth and normalised name so repeat matching stays
-fast however long the history grows.
+Every processed referral email becomes a record here (whatever its outcome), belonging to a
+case (`case_ref`: `mailbot.lifecycle` says what a case, a listing and a hearing are). Each
+open or heard case of mailbot's own, and each earlier MARAC case imported from the team's
+previous records, has its victim in `people`, indexed by date of birth and normalised name
+so matching stays fast however long the history grows.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from pydantic import ConfigDict, Field
 
 from mailbot.errors import HistoryImportError
 from mailbot.formdef import AREAS
+from mailbot.lifecycle import Known, add_person, classify
 from mailbot.models import Decision, FormData, Frozen, HistoryEntry, Outcome, Person
 from mailbot.store import Store, dumps
 from mailbot.validate.names import full_name_key, name_key
@@ -50,6 +53,18 @@ class CaseRecord(Frozen):
     referral_date: date | None = None
     encrypted: bool = False
     form: FormData | None = Field(default=None, repr=False)
+    case_ref: str | None = None  # the case it joined (None: its own case)
+    source: str | None = None  # who referred (agency id or sender), for duplicates
+
+    @property
+    def case(self) -> str:
+        """The reference of the case this referral belongs to."""
+        return self.case_ref or self.reference
+
+    @property
+    def joined(self) -> str | None:
+        """The case this referral joined, when it did not open its own."""
+        return self.case_ref if self.case_ref and self.case_ref != self.reference else None
 
     def summary(self) -> dict[str, Any]:
         """The fields `cases list --json` prints (no personal data)."""
@@ -66,6 +81,8 @@ class CaseRecord(Frozen):
             "area": self.area,
             "meeting_date": self.meeting_date.isoformat() if self.meeting_date else None,
             "repeat_of": self.decision.repeat_of,
+            "case": self.case,
+            "joined": self.joined,
         }
 
 
@@ -81,8 +98,8 @@ class Casebook:
             "INSERT OR REPLACE INTO cases (reference, message_key, message_id, received_at,"
             " decided_at, sender, agency, outcome, reasons, warnings, criteria, area,"
             " meeting_date, repeat_of, duplicate_of, possible_repeats, doc_sha256, victim_key,"
-            " incident_date, referral_date, encrypted, form)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " incident_date, referral_date, encrypted, form, case_ref, source)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 case.reference, case.message_key, case.message_id,
                 case.received_at.isoformat(), case.decided_at.isoformat(), case.sender,
@@ -90,7 +107,8 @@ class Casebook:
                 dumps(d.criteria), case.area, _iso(case.meeting_date), d.repeat_of,
                 d.duplicate_of, dumps(d.possible_repeats), case.doc_sha256, case.victim_key,
                 _iso(case.incident_date), _iso(case.referral_date), int(case.encrypted),
-                case.form.model_dump_json() if case.form else None,
+                case.form.model_dump_json() if case.form else None, case.case,
+                case.source,
             ),
         )
 
@@ -112,46 +130,37 @@ class Casebook:
     def find_duplicate(
         self, doc_sha256: str, victim_key: str | None, incident: date | None, source: str,
     ) -> str | None:
-        """An earlier, not returned, case with the same document or victim+incident+agency."""
+        """An earlier, not returned, referral with the same document, or the same victim and
+        incident from the same `source` (`source_of`: the agency, or the sender)."""
         rows = list(self.store.query(
             "SELECT reference FROM cases WHERE doc_sha256 = ? AND outcome != 'returned'"
             " ORDER BY received_at LIMIT 1", [doc_sha256]))
         if not rows and victim_key and incident:
             rows = list(self.store.query(
                 "SELECT reference FROM cases WHERE victim_key = ? AND incident_date = ?"
-                " AND COALESCE(agency, sender) = ? AND outcome != 'returned'"
+                " AND source = ? AND outcome != 'returned'"
                 " ORDER BY received_at LIMIT 1",
                 [victim_key, incident.isoformat(), source]))
         return str(rows[0]["reference"]) if rows else None
 
-    # -- hearings -----------------------------------------------------------------------
+    def settle_sources(self, agencies: Iterable[tuple[str, str]]) -> None:
+        """Give referrals recorded before version 5 of the schema their `source`: the id of
+        the configured agency whose name they carry ((id, name) pairs), else that name."""
+        if self.store.conn.execute("SELECT 1 FROM cases WHERE source IS NULL LIMIT 1"
+                                   ).fetchone() is None:
+            return
+        with self.store.transaction() as conn:
+            for agency_id, name in agencies:
+                conn.execute("UPDATE cases SET source = ? WHERE source IS NULL AND agency = ?",
+                             (agency_id, name))
+            conn.execute("UPDATE cases SET source = COALESCE(agency, lower(sender))"
+                         " WHERE source IS NULL")
 
-    def add_hearing(
-        self, conn: sqlite3.Connection, reference: str, source: str, area: str | None,
-        marac_date: date, person: Person,
-    ) -> None:
-        alias_keys = sorted({name_key(a) for a in person.aliases} - {""})
-        cursor = conn.execute(
-            "INSERT INTO people (reference, source, area, marac_date, surname, forenames,"
-            " surname_key, name_key, dob, aliases, alias_keys)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (reference, source, area, marac_date.isoformat(), person.surname,
-             person.forenames, name_key(person.surname),
-             full_name_key(person.forenames, person.surname), _iso(person.dob),
-             dumps(person.aliases), dumps(alias_keys)),
-        )
-        conn.executemany(
-            "INSERT INTO alias_keys (person_id, key) VALUES (?, ?)",
-            [(cursor.lastrowid, k) for k in alias_keys],
-        )
+    # -- the people known to MARAC ---------------------------------------------------------
 
-    def remove_hearings(self, conn: sqlite3.Connection, reference: str) -> None:
-        conn.execute("DELETE FROM alias_keys WHERE person_id IN"
-                     " (SELECT id FROM people WHERE reference = ?)", (reference,))
-        conn.execute("DELETE FROM people WHERE reference = ?", (reference,))
-
-    def candidates(self, person: Person) -> list[HistoryEntry]:
-        """Earlier hearings that could be this person: same DOB, same name, or an alias."""
+    def known(self, person: Person, today: date) -> Known:
+        """Hearings of people who could be this victim (same DOB, same name, or an alias),
+        and their cases still open, as of `today`."""
         keys = sorted({full_name_key(person.forenames, person.surname)}
                       | {name_key(a) for a in person.aliases} - {""})
         marks = ", ".join("?" for _ in keys)
@@ -162,7 +171,7 @@ class Casebook:
             f" WHERE a.key IN ({marks})"
         )
         rows = self.store.query(sql, [_iso(person.dob) or "", *keys, *keys])
-        return [_hearing(r) for r in rows]
+        return classify(self.store.conn, [(r["source"], _hearing(r)) for r in rows], today)
 
     def import_history(self, text: str) -> int:
         """Load earlier MARAC cases from CSV; all rows or none (bad rows by line number)."""
@@ -181,7 +190,7 @@ class Casebook:
             raise HistoryImportError(problems)
         with self.store.transaction() as conn:
             for reference, area, marac_date, person in entries:
-                self.add_hearing(conn, reference, "import", area, marac_date, person)
+                add_person(conn, reference, "import", area, marac_date, person)
             self.store.audit(conn, "cli", "history_import", None, f"rows={len(entries)}")
         return len(entries)
 
@@ -228,6 +237,7 @@ def _case(row: dict[str, Any]) -> CaseRecord:
         warnings=tuple(json.loads(row["warnings"])), criteria=tuple(json.loads(row["criteria"])),
         repeat_of=row["repeat_of"], duplicate_of=row["duplicate_of"],
         possible_repeats=tuple(json.loads(row["possible_repeats"])),
+        joined=row["case_ref"] if row["case_ref"] not in (None, row["reference"]) else None,
     )
     return CaseRecord(
         reference=row["reference"], message_key=row["message_key"],
@@ -238,6 +248,8 @@ def _case(row: dict[str, Any]) -> CaseRecord:
         victim_key=row["victim_key"], incident_date=_date(row["incident_date"]),
         referral_date=_date(row["referral_date"]), encrypted=bool(row["encrypted"]),
         form=FormData.model_validate_json(row["form"]) if row["form"] else None,
+        case_ref=row["case_ref"] if row["case_ref"] != row["reference"] else None,
+        source=row["source"],
     )
 
 

@@ -33,7 +33,6 @@ CREATE TABLE IF NOT EXISTS flag_expiry (
     notified_at TEXT NOT NULL
 )
 """
-LISTED = ("accepted", "info_only")
 _SLACK = timedelta(days=3)  # month ends: the exact test is `add_months` below
 
 
@@ -44,21 +43,28 @@ class FlagExpiry:
         intake.store.ensure_tables(SCHEMA)
 
     def due(self, today: date) -> list[CaseRecord]:
-        """Cases whose last MARAC was at least the configured months ago, not yet noticed."""
+        """Cases heard at least the configured months ago whose victim has not been heard or
+        listed since, not yet noticed: each as its first referral, with the area and date
+        of the hearing (a listing that was moved or cancelled is no hearing)."""
         months = self.intake.config.flag_expiry_months
         latest = add_months(today, -months) + _SLACK
         rows = self.intake.store.conn.execute(
-            "SELECT reference FROM cases c WHERE outcome IN (?, ?) AND area IS NOT NULL"
-            " AND meeting_date IS NOT NULL AND meeting_date <= ?"
-            " AND NOT EXISTS (SELECT 1 FROM flag_expiry f WHERE f.reference = c.reference)"
-            " AND NOT EXISTS (SELECT 1 FROM cases l WHERE l.outcome IN (?, ?)"
-            " AND l.meeting_date > c.meeting_date AND (l.repeat_of = c.reference"
-            " OR (c.victim_key IS NOT NULL AND l.victim_key = c.victim_key)))"
-            " ORDER BY meeting_date, reference",
-            (*LISTED, latest.isoformat(), *LISTED)).fetchall()
-        cases = [self.intake.casebook.get(r[0]) for r in rows]
-        return [c for c in cases if c is not None and c.meeting_date is not None
-                and add_months(c.meeting_date, months) <= today]
+            "SELECT l.case_ref, l.area, l.meeting_date FROM listings l"
+            " WHERE l.state = 'listed' AND l.meeting_date <= ?"
+            " AND NOT EXISTS (SELECT 1 FROM flag_expiry f WHERE f.reference = l.case_ref)"
+            " AND NOT EXISTS (SELECT 1 FROM listings n JOIN cases nc"
+            " ON nc.case_ref = n.case_ref WHERE n.state = 'listed'"
+            " AND n.meeting_date > l.meeting_date AND (nc.repeat_of = l.case_ref"
+            " OR nc.victim_key IN (SELECT victim_key FROM cases c WHERE c.case_ref = l.case_ref"
+            " AND c.victim_key IS NOT NULL)))"
+            " ORDER BY l.meeting_date, l.case_ref", (latest.isoformat(),)).fetchall()
+        out = []
+        for case_ref, area, heard in rows:
+            day = date.fromisoformat(heard)
+            case = self.intake.casebook.get(case_ref)
+            if case is not None and add_months(day, months) <= today:
+                out.append(case.model_copy(update={"area": area, "meeting_date": day}))
+        return out
 
     def run(self, now: datetime) -> None:
         today = now.astimezone(self.intake.config.zone).date()

@@ -45,7 +45,7 @@ class _Intake(Protocol):
 
     def _commit_case(self, conn: sqlite3.Connection, case: CaseRecord,
                      victim: Person | None, held_raw: bytes | None, *, actor: str = ...,
-                     note: str | None = None) -> None: ...
+                     note: str | None = None, blind: Decision | None = None) -> None: ...
 
     def _resolve_held(self, conn: sqlite3.Connection, held: dict[str, object],
                       assessed: Assessed, *, actor: str = ..., how: str = ...) -> None: ...
@@ -100,7 +100,7 @@ class HeldReferrals:
             "referral_date": assessed.referral_date, "encrypted": True,
             "form": assessed.opened.form if assessed.opened else None,
         })
-        self._commit_case(conn, case, assessed.victim, None, actor=actor)
+        self._commit_case(conn, case, assessed.victim, None, actor=actor, blind=assessed.blind)
         self.store.ledger_refile(conn, original.message_key, folder_for(decision).value)
         self.store.audit(conn, actor, "password_supplied", reference, f"by={how}")
 

@@ -13,6 +13,7 @@ import hashlib
 import sqlite3
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import partial
 from typing import Protocol
 
 import structlog
@@ -22,19 +23,29 @@ from mailbot.advice import with_note
 from mailbot.casebook import Casebook, CaseRecord
 from mailbot.config import Config
 from mailbot.credentials import Secrets
+from mailbot.dispatch.plan import BlindView
 from mailbot.dispatch.service import Dispatch, build_dispatch
 from mailbot.held import ACTOR, HeldReferrals
 from mailbot.ingest.mailbox import Mailbox, MailboxError, MessageNotFoundError, Rereadable
 from mailbot.ingest.mime import parse_email
 from mailbot.ingest.passwords import is_password_email
+from mailbot.lifecycle import Known, Listing, current_listing, is_held, list_case, sync_person
 from mailbot.meetings import Meeting
-from mailbot.models import Folder, MailboxMessage, Outcome, ParsedEmail, Person
+from mailbot.models import Decision, Folder, MailboxMessage, Outcome, ParsedEmail, Person
 from mailbot.pipeline import Assessed, folder_for, processing_error
 from mailbot.prefetch import LARGE_EMAIL_BYTES, Prepared
 from mailbot.store import Store
 from mailbot.validate.names import victim_key
+from mailbot.validate.repeats import RepeatMatch
 
 MAX_ATTEMPTS = 3
+LISTED_OUTCOMES = (Outcome.ACCEPTED, Outcome.INFO_ONLY)
+
+
+def source_of(config: Config, sender: str) -> str:
+    """Who referred, as duplicates are found: the configured agency's id, else the sender."""
+    agency = config.agency_for(sender)
+    return agency.id if agency else sender.lower()
 
 
 class Clock(Protocol):
@@ -55,6 +66,7 @@ class Intake(HeldReferrals):
 
     def __post_init__(self) -> None:
         self.casebook = Casebook(self.store)
+        self.casebook.settle_sources((a.id, a.name) for a in self.config.agencies)
         if self.dispatch is None:
             self.dispatch = build_dispatch(self.config, self.secrets, self.store)
 
@@ -133,7 +145,6 @@ class Intake(HeldReferrals):
 
     def _assess(self, email: ParsedEmail, extra_passwords: tuple[str, ...] = (),
                 prepared: Prepared | None = None) -> Assessed:
-        agency = self.config.agency_for(email.sender)
         passwords = self.candidate_passwords(email, extra_passwords)
         opened = prepared.opened(passwords, self.config.limits) if prepared is not None \
             else None
@@ -144,19 +155,20 @@ class Intake(HeldReferrals):
         today = self._today()
         report = pipeline.check_referral(opened.form, self.config, today)
         facts = report.facts
-        history = self.casebook.candidates(facts.victim) if facts.victim else []
-        repeat = pipeline.find_repeats(report, history, self.config)
+        known = self.casebook.known(facts.victim, today) if facts.victim else Known()
+        repeat = pipeline.find_repeats(report, known.hearings, self.config)
+        open_match = pipeline.find_open_case(report, known.open_cases)
         vkey = victim_key(facts.victim.forenames, facts.victim.surname, facts.victim.dob) \
             if facts.victim else None
-        source = agency.id if agency else email.sender
         duplicate_of = self.casebook.find_duplicate(opened.doc_sha256, vkey,
-                                                    facts.incident_date, source)
-        decision = pipeline.decide_referral(opened, report, repeat, duplicate_of=duplicate_of,
-                                            sender=email.sender, config=self.config,
-                                            today=today)
-        return Assessed(decision=decision, opened=opened, report_area=facts.area,
-                         victim=facts.victim, victim_key=vkey, incident=facts.incident_date,
-                         referral_date=facts.referral_date)
+                                                    facts.incident_date,
+                                                    source_of(self.config, email.sender))
+        decide = partial(pipeline.decide_referral, opened, report, duplicate_of=duplicate_of,
+                         sender=email.sender, config=self.config, today=today)
+        return Assessed(decision=decide(repeat, open_match=open_match), opened=opened,
+                        report_area=facts.area, victim=facts.victim, victim_key=vkey,
+                        incident=facts.incident_date, referral_date=facts.referral_date,
+                        blind=decide(RepeatMatch()))
 
     def _record(self, message: MailboxMessage, email: ParsedEmail, key: str,
                 assessed: Assessed, reference: str | None = None) -> str:
@@ -177,8 +189,9 @@ class Intake(HeldReferrals):
                 referral_date=assessed.referral_date,
                 encrypted=bool(assessed.opened and assessed.opened.encrypted),
                 form=assessed.opened.form if assessed.opened else None,
+                source=source_of(self.config, email.sender),
             )
-            self._commit_case(conn, case, assessed.victim, held_raw)
+            self._commit_case(conn, case, assessed.victim, held_raw, blind=assessed.blind)
             if assessed.error:
                 self.store.audit(conn, ACTOR, "processing_error", ref, f"error={assessed.error}")
             self.store.ledger_finish(conn, key, kind="referral", folder=folder.value,
@@ -191,43 +204,80 @@ class Intake(HeldReferrals):
 
     def _commit_case(self, conn: sqlite3.Connection, case: CaseRecord, victim: Person | None,
                      held_raw: bytes | None, *, actor: str = ACTOR,
-                     note: str | None = None) -> None:
-        """Inside one transaction: list the case at a meeting, write it, its victim's hearing
-        and the held email (if any), and enqueue every message the decision implies."""
-        assert self.dispatch is not None
+                     note: str | None = None, blind: Decision | None = None) -> None:
+        """Inside one transaction: put the referral in its case (the open case it joined,
+        or its own), list the case at a meeting if it is not listed yet, write the referral,
+        keep its victim findable, hold the email (if any), and enqueue every message the
+        decision implies. `blind`: the decision as it would be without the victim's
+        history, which is all a reply to a non-secure address may depend on."""
         decision = case.decision
+        case_ref = decision.joined or case.case_ref or case.reference
+        today = self._today()
+        current = current_listing(conn, case_ref)
+        if current is not None and is_held(conn, current.area, current.meeting_date, today):
+            # Heard since it was looked up: a referral now is a new case, not that one.
+            case_ref, current = case.reference, None
+        # Whether it joins a case already listed is what the database says now (the case may
+        # have been listed since this referral was held, by another of its referrals).
+        joined = case_ref if case_ref != case.reference else None
+        warnings = [w for w in decision.warnings if w != "already_listed"]
+        if joined and current is not None and decision.outcome in LISTED_OUTCOMES:
+            warnings.append("already_listed")
+        case = case.model_copy(update={"decision": decision.model_copy(
+            update={"joined": joined, "warnings": tuple(warnings)})})
         meeting = None
-        if decision.outcome in (Outcome.ACCEPTED, Outcome.INFO_ONLY) and case.area:
-            meeting = self.dispatch.listings.choose(conn, case.area, self._today())
+        if case.decision.outcome in LISTED_OUTCOMES and case.area:
+            meeting = self._listing(conn, case_ref, case.area, current, today)
             case = case.model_copy(update={"meeting_date": meeting.date if meeting else None})
+        case = case.model_copy(update={"case_ref": case_ref})
         self.casebook.save(conn, case)
-        self.casebook.remove_hearings(conn, case.reference)
-        if decision.outcome in (Outcome.ACCEPTED, Outcome.INFO_ONLY) and victim is not None:
-            heard = case.meeting_date or case.received_at.astimezone(self.config.zone).date()
-            self.casebook.add_hearing(conn, case.reference, "case", case.area, heard, victim)
+        sync_person(conn, case_ref, victim, case.received_at.astimezone(self.config.zone).date())
         if held_raw is not None:
             self.store.hold_message(conn, case.reference, case.message_key, case.sender,
                                     case.received_at, held_raw)
         else:
             self.store.release_held(conn, case.reference)
-        self.store.audit(conn, actor, "decided", case.reference,
-                         f"outcome={decision.outcome.value} reasons={','.join(decision.reasons)}")
-        self.enqueue_notices(conn, case, meeting, note=note)
+        detail = f"outcome={case.decision.outcome.value} reasons={','.join(case.decision.reasons)}"
+        if case.joined:
+            detail += f" joined={case.joined}"
+        self.store.audit(conn, actor, "decided", case.reference, detail)
+        self.enqueue_notices(conn, case, meeting, note=note, blind=blind)
+
+    def _listing(self, conn: sqlite3.Connection, case_ref: str, area: str,
+                 current: Listing | None, today: date) -> Meeting | None:
+        """The meeting the case is listed at: its current listing, or the first meeting of
+        `area` with room (then recorded as the case's listing)."""
+        assert self.dispatch is not None
+        calendar = self.dispatch.listings.calendar
+        if current is not None:
+            return calendar.listed_meeting(current.area, current.meeting_date)
+        meeting = self.dispatch.listings.choose(conn, area, today)
+        if meeting is not None:
+            list_case(conn, case_ref, meeting.area, meeting.date, self.clock.now())
+        return meeting
 
     def enqueue_notices(self, conn: sqlite3.Connection, case: CaseRecord,
-                        meeting: Meeting | None, *, note: str | None = None) -> None:
+                        meeting: Meeting | None, *, note: str | None = None,
+                        blind: Decision | None = None, idva: bool = True) -> None:
         """Put every message `case`'s decision implies in the outbox (caller's transaction).
 
         `note`: an administrator's advice added to the replies to secure addresses only
-        (`mailbot.advice`)."""
+        (`mailbot.advice`). `blind`: see `_commit_case`; without it (an administrator's
+        decision) every address is answered from the decision itself. `idva`: False when
+        the IDVA service hears of the case through another of its referrals."""
         assert self.dispatch is not None
         planner = self.dispatch.planner
-        replies = planner.replies(case, meeting)
+        opener = self.casebook.get(case.case) if case.joined else None
+        blind_view = self._blind_view(conn, case, meeting, blind)
+        replies = planner.replies(case, meeting, blind=blind_view)
         if note:
             replies = [with_note(p, note, secure=self.config.is_secure_address(p.recipient))
                        for p in replies]
-        messages = [*replies, *planner.idva_alert(case, meeting)]
-        listed = case.decision.outcome in (Outcome.ACCEPTED, Outcome.INFO_ONLY)
+        alerts = planner.idva_alert(case, meeting, opener=opener) if idva else []
+        messages = [*replies, *alerts, *planner.chair_notices(case, meeting)]
+        if blind_view is not None:
+            messages.extend(planner.blind_reply_notice(case, meeting, blind_view, replies))
+        listed = case.decision.outcome in LISTED_OUTCOMES
         if meeting is None and listed:
             messages.append(planner.team_notice(
                 "accepted case not listed", "No meeting with room was found for this"
@@ -235,6 +285,20 @@ class Intake(HeldReferrals):
                 variant="unlisted"))
         for planned in messages:
             self.dispatch.outbox.enqueue(conn, planned, case.reference, self.clock.now())
+
+    def _blind_view(self, conn: sqlite3.Connection, case: CaseRecord, meeting: Meeting | None,
+                    blind: Decision | None) -> BlindView | None:
+        """The decision and meeting a reply to a non-secure address is built from: the ones
+        a referral of a victim unknown to MARAC would have had."""
+        if blind is None:
+            return None
+        assert self.dispatch is not None
+        blind_meeting = None
+        if blind.outcome in LISTED_OUTCOMES and case.area:
+            own_listing = meeting is not None and not case.joined
+            blind_meeting = meeting if own_listing else \
+                self.dispatch.listings.choose(conn, case.area, self._today())
+        return BlindView(decision=blind, meeting=blind_meeting)
 
     # -- helpers ------------------------------------------------------------------------
 

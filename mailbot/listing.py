@@ -3,7 +3,8 @@
 `meetings.choose_meeting` is pure; this module answers its two questions (how many cases a
 meeting already has, whether its agenda went out) from the store, inside the caller's
 transaction, so two cases decided at once cannot both take a meeting's last place.
-Capacity counts the cases for discussion; information-only repeats do not take a slot.
+Capacity counts the cases for discussion, each once however many agencies referred its
+victim (`mailbot.lifecycle`); information-only repeats do not take a slot.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import sqlite3
 from dataclasses import dataclass
 from datetime import date
 
+from mailbot.lifecycle import count_listed
 from mailbot.meetings import Calendar, Meeting, choose_meeting
 from mailbot.store import Store
 
@@ -19,8 +21,8 @@ from mailbot.store import Store
 @dataclass(frozen=True)
 class MeetingLoad:
     meeting: Meeting
-    discussion: int  # accepted cases listed
-    information: int  # information-only cases listed
+    discussion: int  # cases listed for discussion
+    information: int  # cases listed for information only
     agenda_sent: bool
 
 
@@ -34,8 +36,8 @@ class Listings:
         """The meeting a newly accepted case of `area` is listed at."""
         return choose_meeting(
             self.calendar, area, today,
-            listed=lambda a, d: _count(conn, a, d, "accepted"),
-            agenda_sent=lambda a, d: _agenda_sent(conn, a, d),
+            listed=lambda a, d: count_listed(conn, a, d, discussion=True),
+            agenda_sent=lambda a, d: agenda_sent(conn, a, d),
         )
 
     def upcoming(self, today: date, days: int, area: str | None = None) -> list[MeetingLoad]:
@@ -45,20 +47,15 @@ class Listings:
         loads = []
         for name in areas:
             for meeting in self.calendar.meetings(name, today, end):
+                conn = self.store.conn
                 loads.append(MeetingLoad(
-                    meeting, _count(self.store.conn, name, meeting.date, "accepted"),
-                    _count(self.store.conn, name, meeting.date, "info_only"),
-                    _agenda_sent(self.store.conn, name, meeting.date)))
+                    meeting, count_listed(conn, name, meeting.date, discussion=True),
+                    count_listed(conn, name, meeting.date, discussion=False),
+                    agenda_sent(conn, name, meeting.date)))
         return sorted(loads, key=lambda m: (m.meeting.date, m.meeting.time, m.meeting.area))
 
 
-def _count(conn: sqlite3.Connection, area: str, day: date, outcome: str) -> int:
-    row = conn.execute("SELECT COUNT(*) FROM cases WHERE area = ? AND meeting_date = ?"
-                       " AND outcome = ?", (area, day.isoformat(), outcome)).fetchone()
-    return int(row[0])
-
-
-def _agenda_sent(conn: sqlite3.Connection, area: str, day: date) -> bool:
+def agenda_sent(conn: sqlite3.Connection, area: str, day: date) -> bool:
     row = conn.execute("SELECT agenda_sent_at FROM meetings WHERE area = ? AND date = ?",
                        (area, day.isoformat())).fetchone()
     return bool(row and row[0])

@@ -88,6 +88,11 @@ class Calendar:
             return None
         return self._meeting(area, schedule, day)
 
+    def listed_meeting(self, area: str, day: dt.date) -> Meeting:
+        """The meeting a case was listed at on `day`, even if the schedule has changed since
+        (a listing stands until an administrator moves it)."""
+        return self._meeting(area, self._schedule(area), day)
+
     def _schedule(self, area: str) -> MeetingSchedule:
         configured = self._config.areas.get(area)
         if configured is None:

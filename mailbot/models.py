@@ -175,6 +175,17 @@ class HistoryEntry(Frozen):
     person: Person
 
 
+class OpenCase(Frozen):
+    """A case of this victim still open: listed at a meeting not yet held (`meeting_date`),
+    or with a referral held in the exceptions queue (`meeting_date` None)."""
+
+    reference: str
+    person: Person
+    area: str | None = None
+    meeting_date: date | None = None
+    information_only: bool = False
+
+
 class Decision(Frozen):
     """The outcome of one email, with its machine-readable codes (REFERRAL-FORM.md)."""
 
@@ -185,6 +196,7 @@ class Decision(Frozen):
     repeat_of: str | None = None
     duplicate_of: str | None = None
     possible_repeats: tuple[str, ...] = ()
+    joined: str | None = None  # the open case this referral joined
 
 
 class DocumentLimits(Frozen):

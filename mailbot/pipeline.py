@@ -29,13 +29,14 @@ from mailbot.models import (
     FormData,
     Frozen,
     HistoryEntry,
+    OpenCase,
     Outcome,
     ParsedEmail,
     Person,
 )
 from mailbot.validate.decide import decide
 from mailbot.validate.fields import FieldReport, check_fields
-from mailbot.validate.repeats import RepeatMatch, match_history
+from mailbot.validate.repeats import OpenMatch, RepeatMatch, match_history, match_open
 
 # When no form could be read, the most telling problem wins: a document we could not open
 # may be the referral, so it is held for a password before anything is returned.
@@ -141,6 +142,13 @@ def find_repeats(report: FieldReport, history: Sequence[HistoryEntry],
     )
 
 
+def find_open_case(report: FieldReport, open_cases: Sequence[OpenCase]) -> OpenMatch:
+    facts = report.facts
+    if facts.victim is None or facts.victim.dob is None:
+        return OpenMatch()
+    return match_open(facts.victim, open_cases)
+
+
 def decide_referral(
     opened: OpenedForm,
     report: FieldReport,
@@ -150,12 +158,13 @@ def decide_referral(
     sender: str,
     config: Config,
     today: date,
+    open_match: OpenMatch | None = None,
 ) -> Decision:
     insecure = not opened.encrypted and not config.is_secure_address(sender)
     return decide(
         opened.form, report, repeat, duplicate_of=duplicate_of, today=today,
         rules=config.threshold, below_threshold=config.below_threshold_policy(report.facts.area),
-        insecure=insecure,
+        insecure=insecure, open_match=open_match,
     )
 
 
@@ -176,6 +185,7 @@ class Assessed:
     incident: date | None = None
     referral_date: date | None = None
     error: str | None = None  # an exception's class name: never its message (may hold PII)
+    blind: Decision | None = None  # the decision without the victim's history (`Intake`)
 
 
 def processing_error(kind: str) -> Assessed:

@@ -19,10 +19,11 @@ REASONS: dict[str, str] = {
     " as a Word Document (.docx) and send it again.",
     "macro_content": "The document contains macros, which are not accepted for security"
     " reasons. Save the form as a plain Word Document (.docx) and send it again.",
-    "active_content": "The document contains active content (a link to a template on"
-    " another computer, a DDE field, or an embedded or linked object), which is not accepted"
-    " for security reasons. Save the form as a plain Word Document (.docx) without embedded"
-    " objects and send it again.",
+    "active_content": "The document contains active content (a template, picture or text"
+    " linked from another computer, a field that fetches files or runs programs, or an"
+    " embedded or linked object), which is not accepted for security reasons. Save the form"
+    " as a plain Word Document (.docx) without embedded objects or linked pictures and send"
+    " it again.",
     "unreadable_document": "The document could not be read: it is damaged, truncated, too"
     " large, or nested too deeply in the email (forwards inside forwards). Save the form again"
     " and attach it directly to a new email.",
@@ -39,8 +40,10 @@ REASONS: dict[str, str] = {
     " phone it through.",
     "chair_review": "The referral is below the threshold and is waiting for the MARAC Chair"
     " to decide.",
-    "possible_repeat": "The victim may have been heard at MARAC before; an administrator is"
-    " checking the earlier case.",
+    "possible_repeat": "The victim may have been heard at MARAC before, or may be the victim"
+    " of a case already open; an administrator is checking the other case.",
+    "open_case_in_queue": "The victim already has a referral waiting in the exceptions queue;"
+    " this one, below the threshold on its own, waits beside it for the same decision.",
     "multiple_forms": "More than one referral form was attached to one email; an"
     " administrator will separate them.",
     "not_a_referral": "An administrator decided this email is not a MARAC referral.",
@@ -60,6 +63,13 @@ WARNINGS: dict[str, str] = {
     " due.",
     "young_person": "The victim is 16 or 17: child protection procedures take precedence, and"
     " the Chair is told.",
+    "reason_not_ticked": "No reason for referral was ticked in Section 5, but the referral"
+    " meets the criteria listed above; next time, tick every reason that applies.",
+    "already_listed": "The victim's case is already listed at this meeting; this referral was"
+    " added to it.",
+    "below_threshold_joined": "On its own this referral does not meet the MARAC threshold; it"
+    " was added to the victim's open case because its information matters at that meeting.",
+    "chair_accepted": "Below the threshold, accepted by the MARAC Chair.",
 }
 
 CRITERIA: dict[str, str] = {
@@ -85,8 +95,9 @@ RULES: dict[str, str] = {
     "not_word_document": "Referrals must be the official form, saved in Word (.docx).",
     "legacy_word_format": "Referrals must be the official form, saved in Word (.docx).",
     "macro_content": "Documents with macros are refused to protect partners' systems.",
-    "active_content": "Documents with active content (macros, remote templates, DDE fields,"
-    " embedded or linked objects) are refused to protect partners' systems.",
+    "active_content": "Documents with active content (macros, remote templates, linked"
+    " pictures, fields that fetch files or run programs such as DDE, embedded or linked"
+    " objects) are refused to protect partners' systems.",
     "unreadable_document": "Referrals must be the official form, saved in Word (.docx).",
     "no_attachment": "The referral form must be attached to the email.",
     "victim_under_16": "MARAC is for victims aged 16 and over; for younger victims child"

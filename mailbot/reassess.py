@@ -1,7 +1,8 @@
 """Deciding a held case's form again once an administrator has answered the repeat question.
 
 A `possible_repeat` is held because only a person can tell whether a near match (same date
-of birth and surname, another forename...) is the same victim. Once they say, the case must
+of birth and surname, another forename...) is the same victim: heard before (then it is a
+repeat) or the victim of a case still open (then it joins that case). Once they say, the case must
 be decided exactly as if the match had been certain all along: the same pure stages
 (`pipeline.check_referral`, `find_repeats`, `decide_referral`), so the repeat criterion,
 `repeat_detected`, `desktop_review` and "information only" follow the rules in one place.
@@ -12,6 +13,7 @@ from __future__ import annotations
 from mailbot import pipeline
 from mailbot.casebook import CaseRecord
 from mailbot.intake import Intake
+from mailbot.lifecycle import Known
 from mailbot.models import Decision
 
 
@@ -29,17 +31,26 @@ def reassess(intake: Intake, case: CaseRecord, *, same_as: str | None = None,
     today = intake.clock.now().astimezone(config.zone).date()
     report = pipeline.check_referral(case.form, config, today)
     victim = report.facts.victim
-    history = intake.casebook.candidates(victim) if victim else []
+    known = intake.casebook.known(victim, today) if victim else Known()
+    history = list(known.hearings)
+    open_cases = [c for c in known.open_cases if c.reference != case.case]  # not its own
     if same_as is not None and victim is not None:
-        # The administrator says this hearing is the victim: match it as such.
+        # The administrator says this hearing (or open case) is the victim: match it so.
         history = [h.model_copy(update={"person": victim}) if h.reference == same_as else h
                    for h in history]
+        open_cases = [c.model_copy(update={"person": victim}) if c.reference == same_as
+                      else c for c in open_cases]
     repeat = pipeline.find_repeats(report, history, config)
-    if same_as is not None and all(h.reference != same_as for h in repeat.exact):
+    open_match = pipeline.find_open_case(report, open_cases)
+    joins = open_match.exact is not None and open_match.exact.reference == same_as
+    if same_as is not None and not joins and all(h.reference != same_as
+                                                 for h in repeat.exact):
         return None
     if new_person:
         repeat = repeat.model_copy(update={"near": ()})
+        open_match = open_match.model_copy(update={"near": ()})
     opened = pipeline.OpenedForm(form=case.form, doc_sha256=case.doc_sha256 or "",
                                  encrypted=case.encrypted)
     return pipeline.decide_referral(opened, report, repeat, duplicate_of=None,
-                                    sender=case.sender, config=config, today=today)
+                                    sender=case.sender, config=config, today=today,
+                                    open_match=open_match)

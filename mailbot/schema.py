@@ -9,8 +9,12 @@ from __future__ import annotations
 
 import sqlite3
 
-VERSION = 4  # 3: indexes so no per-message query scans what grows with history
+VERSION = 5  # 3: indexes so no per-message query scans what grows with history
 # 4: `filed` (where the first move went), so a move whose record a crash lost is found
+# 5: the case lifecycle: a referral (a `cases` row, one per email) belongs to a case
+#    (`case_ref`: one victim's episode); a case is put on a meeting by a `listings` row, which
+#    becomes a hearing only once its meeting has taken place (`mailbot.casebook`); `source`
+#    is the one key duplicates are found by (the agency's id, or the sender's address)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -56,14 +60,20 @@ CREATE TABLE IF NOT EXISTS cases (
     incident_date TEXT,
     referral_date TEXT,
     encrypted INTEGER NOT NULL DEFAULT 0,
-    form TEXT                           -- the form as read (personal data)
+    form TEXT,                          -- the form as read (personal data)
+    case_ref TEXT,                      -- the case it belongs to (its own reference if it
+                                        -- opened it; another's when it joined that case)
+    source TEXT                         -- who referred: the agency's id, or the sender
 );
 CREATE INDEX IF NOT EXISTS cases_doc ON cases (doc_sha256);
 CREATE INDEX IF NOT EXISTS cases_victim ON cases (victim_key);
 CREATE INDEX IF NOT EXISTS cases_outcome ON cases (outcome);
+-- One row per victim known to MARAC: an imported hearing (its `marac_date`), or a case of
+-- mailbot's own (reference = the case; `marac_date` is that of its listing, and whether
+-- it is a hearing yet is read from `listings`).
 CREATE TABLE IF NOT EXISTS people (
     id INTEGER PRIMARY KEY,
-    reference TEXT NOT NULL,            -- the MARAC case this hearing belongs to
+    reference TEXT NOT NULL,            -- the imported MARAC case, or mailbot's case
     source TEXT NOT NULL,               -- 'import' | 'case'
     area TEXT,
     marac_date TEXT NOT NULL,
@@ -113,6 +123,34 @@ CREATE TABLE IF NOT EXISTS meetings (
     PRIMARY KEY (area, date)
 );
 CREATE INDEX IF NOT EXISTS cases_meeting ON cases (area, meeting_date, outcome);
+CREATE INDEX IF NOT EXISTS cases_case ON cases (case_ref);
+CREATE INDEX IF NOT EXISTS cases_source ON cases (victim_key, incident_date, source);
+-- A case on a meeting. 'listed' until the case is moved to another meeting ('moved') or
+-- taken off ('cancelled'); a listing still 'listed' whose meeting date has passed, or whose
+-- meeting's minutes were sent, is a hearing. At most one listing per case is 'listed'.
+CREATE TABLE IF NOT EXISTS listings (
+    id INTEGER PRIMARY KEY,
+    case_ref TEXT NOT NULL,
+    area TEXT NOT NULL,
+    meeting_date TEXT NOT NULL,
+    state TEXT NOT NULL DEFAULT 'listed',  -- 'listed' | 'moved' | 'cancelled'
+    listed_at TEXT NOT NULL,
+    ended_at TEXT
+);
+CREATE UNIQUE INDEX IF NOT EXISTS listings_current ON listings (case_ref)
+    WHERE state = 'listed';
+CREATE INDEX IF NOT EXISTS listings_meeting ON listings (area, meeting_date)
+    WHERE state = 'listed';
+CREATE TABLE IF NOT EXISTS minutes_runs (
+    id INTEGER PRIMARY KEY,
+    area TEXT NOT NULL,
+    date TEXT NOT NULL,                 -- the meeting
+    sent_at TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    files TEXT NOT NULL,                -- JSON list of the file names (case references)
+    emails INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS minutes_runs_meeting ON minutes_runs (area, date);
 CREATE TABLE IF NOT EXISTS sequences (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS audit (
     id INTEGER PRIMARY KEY,
@@ -139,10 +177,34 @@ def version(conn: sqlite3.Connection) -> int:
 
 def upgrade(conn: sqlite3.Connection) -> None:
     """Bring the database to `VERSION` (call inside a transaction)."""
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(cases)")}
+    lifecycle = bool(columns) and "case_ref" not in columns  # a version 4 (or older) database
+    if lifecycle:  # before the statements below, which index the new columns
+        conn.execute("ALTER TABLE cases ADD COLUMN case_ref TEXT")
+        conn.execute("ALTER TABLE cases ADD COLUMN source TEXT")
     for statement in _SCHEMA.split(";\n"):
         if statement.strip():
             conn.execute(statement)
     columns = {row[1] for row in conn.execute("PRAGMA table_info(messages)")}
     if "filed" not in columns:  # a version 3 database
         conn.execute("ALTER TABLE messages ADD COLUMN filed TEXT")
+    if lifecycle:
+        _migrate_lifecycle(conn)
     conn.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(VERSION),))
+
+
+def _migrate_lifecycle(conn: sqlite3.Connection) -> None:
+    """Version 5: every earlier referral is its own case; each listed one gets its listing.
+
+    Before version 5 accepting a case recorded a "hearing" at once, dated at a meeting that
+    might not have happened yet; now that is the case's listing, and `casebook` decides from
+    the date (or the minutes) whether it has been heard. `source` is filled from the agency
+    name recorded then; `Casebook.settle_sources` turns names into the configured ids."""
+    conn.execute("UPDATE cases SET case_ref = reference WHERE case_ref IS NULL")
+    conn.execute("UPDATE cases SET source = lower(sender) WHERE source IS NULL"
+                 " AND agency IS NULL")
+    conn.execute(
+        "INSERT INTO listings (case_ref, area, meeting_date, state, listed_at)"
+        " SELECT reference, area, meeting_date, 'listed', decided_at FROM cases"
+        " WHERE outcome IN ('accepted', 'info_only') AND area IS NOT NULL"
+        " AND meeting_date IS NOT NULL")

@@ -26,6 +26,7 @@ from mailbot.dispatch.agenda import TransferEntry, address, case_entry
 from mailbot.dispatch.compose import Planned
 from mailbot.dispatch.routes import route_for
 from mailbot.errors import MailbotError
+from mailbot.lifecycle import MOVED, current_listing, end_listing, is_held, list_case, referrals
 from mailbot.meetings import Meeting, choose_meeting
 from mailbot.models import Frozen, Outcome
 
@@ -135,9 +136,45 @@ class Transfers:
             self.intake.dispatch.outbox.enqueue(conn, planned, reference, now)
             store.audit(conn, actor, "transfer_out", reference,
                         f"to={label} agenda={meeting.date.isoformat() if meeting else '-'}")
+            to_area = next((a for a in self.intake.config.areas if f"{a} MARAC" == label),
+                           None)
+            if to_area is not None:
+                self._relist(conn, case, to_area, today, actor)
         return Transfer(id=transfer_id, reference=reference, from_area=case.area,
                         to_label=label, to_address=recipient,
                         meeting_date=meeting.date if meeting else None, recorded_at=now)
+
+    def _relist(self, conn: sqlite3.Connection, case: CaseRecord, area: str, today: date,
+                actor: str) -> None:
+        """A move within the West Midlands: one team runs all seven MARACs, so the case is
+        listed at the new area's next meeting, and off the old area's meeting if it has not
+        taken place (its agenda not sent yet: it simply drops off; sent: the transfer
+        section of the next issue says where it went)."""
+        dispatch = self.intake.dispatch
+        assert dispatch is not None
+        current = current_listing(conn, case.case)
+        if current is not None and is_held(conn, current.area, current.meeting_date, today):
+            current = None  # heard there already: that hearing stands
+        meeting = dispatch.listings.choose(conn, area, today)
+        now = self.intake.clock.now()
+        if meeting is None:
+            if current is not None:
+                end_listing(conn, case.case, MOVED, now)
+            dispatch.outbox.enqueue(conn, dispatch.planner.team_notice(
+                "transferred case not listed", f"No {area} meeting with room was found for"
+                f" this case transferred from {case.area}; list it by hand (mailbot cases"
+                " list-at).", case.case, variant=f"transfer-unlisted-{area}"), case.case, now)
+            return
+        list_case(conn, case.case, area, meeting.date, now)
+        self.intake.store.audit(conn, actor, "listed_at", case.case,
+                                f"area={area} meeting={meeting.date.isoformat()}"
+                                f" previous={current.meeting_date.isoformat() if current else '-'}"
+                                " by=transfer")
+        for ref in referrals(conn, case.case):
+            listed = self.intake.casebook.get(ref)
+            if listed is not None:  # referrers told the new meeting; the new area's IDVA once
+                self.intake.enqueue_notices(conn, listed.model_copy(update={"area": area}),
+                                            meeting, idva=listed.joined is None)
 
     def _next_agenda(self, conn: sqlite3.Connection, area: str, today: date) -> Meeting | None:
         assert self.intake.dispatch is not None

@@ -8,27 +8,48 @@ from __future__ import annotations
 
 import getpass
 import json
-from datetime import datetime
+import sys
+from datetime import date, datetime
 
 import click
 
-from mailbot.actions import ActionError, list_at
+from mailbot.actions import ActionError, AgendaGone, list_at
 from mailbot.cli import cases, main, open_for_command
+from mailbot.intake import Intake
+from mailbot.meetings import Meeting
 
 
 @cases.command("list-at")
 @click.argument("reference")
 @click.argument("day", metavar="DATE", type=click.DateTime(formats=["%Y-%m-%d"]))
+@click.option("--addendum", is_flag=True,
+              help="If the meeting's agenda has gone, send the case as an addendum without"
+                   " asking.")
 @click.pass_context
-def cases_list_at(ctx: click.Context, reference: str, day: datetime) -> None:
+def cases_list_at(ctx: click.Context, reference: str, day: datetime, addendum: bool) -> None:
     """List case REFERENCE at its area's meeting on DATE (YYYY-MM-DD), for emergencies."""
     with open_for_command(ctx) as app:
-        try:
-            meeting = list_at(app.intake, reference, day.date(), actor=getpass.getuser())
-        except ActionError as exc:
-            raise click.ClickException(str(exc)) from None
+        meeting = list_at_asking(app.intake, reference, day.date(), getpass.getuser(),
+                                 addendum=addendum)
         click.echo(f"{reference} listed at the {meeting.area} MARAC on {meeting.date}"
                    f" {meeting.time:%H:%M}; the referrer and the IDVA service will be told.")
+
+
+def list_at_asking(intake: Intake, reference: str, day: date, actor: str, *,
+                   addendum: bool) -> Meeting:
+    """`actions.list_at`, asking first when the meeting's agenda has gone (an addendum)."""
+    try:
+        return list_at(intake, reference, day, actor, addendum=addendum)
+    except AgendaGone as exc:
+        if not sys.stdin.isatty():
+            raise click.ClickException(f"{exc}: add --addendum to list it anyway") from None
+        click.confirm(f"{exc}. List it, and send it as an addendum?", abort=True)
+    except ActionError as exc:
+        raise click.ClickException(str(exc)) from None
+    try:
+        return list_at(intake, reference, day, actor, addendum=True)
+    except ActionError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 @main.group()

@@ -19,6 +19,7 @@ from mailbot import actions
 from mailbot.advice import RETURN_CODES
 from mailbot.casebook import CaseRecord
 from mailbot.cli import main, open_for_command
+from mailbot.cli.meetings import list_at_asking
 from mailbot.cli.views import print_cases, render_case
 from mailbot.formdef import AREAS
 from mailbot.models import Outcome
@@ -177,15 +178,16 @@ def queue_new_person(ctx: click.Context, reference: str, actor: str) -> None:
 @queue_group.command("list-at")
 @click.argument("reference")
 @click.argument("day", metavar="DATE", type=click.DateTime(formats=["%Y-%m-%d"]))
+@click.option("--addendum", is_flag=True,
+              help="If the meeting's agenda has gone, send the case as an addendum without"
+                   " asking.")
 @actor_option
 @click.pass_context
-def queue_list_at(ctx: click.Context, reference: str, day: datetime, actor: str) -> None:
+def queue_list_at(ctx: click.Context, reference: str, day: datetime, addendum: bool,
+                  actor: str) -> None:
     """List an accepted case at its area's meeting on DATE (YYYY-MM-DD), for emergencies."""
     with open_for_command(ctx) as app:
-        try:
-            meeting = actions.list_at(app.intake, reference, day.date(), actor)
-        except actions.ActionError as exc:
-            raise click.ClickException(str(exc)) from None
+        meeting = list_at_asking(app.intake, reference, day.date(), actor, addendum=addendum)
         click.echo(f"{reference} listed at the {meeting.area} MARAC on {meeting.date}"
                    f" {meeting.time:%H:%M}; the referrer and the IDVA service will be told.")
 

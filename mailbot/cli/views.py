@@ -21,14 +21,14 @@ def print_cases(records: list[CaseRecord], as_json: bool) -> None:
 
 
 def format_table(records: list[CaseRecord]) -> str:
-    rows = [("REFERENCE", "RECEIVED", "AGENCY", "AREA", "OUTCOME", "CODES")]
+    rows = [("REFERENCE", "CASE", "RECEIVED", "AGENCY", "AREA", "OUTCOME", "CODES")]
     for c in records:
         codes = [*c.decision.reasons, *c.decision.warnings] or list(c.decision.criteria)
-        rows.append((c.reference, c.received_at.strftime("%Y-%m-%d %H:%M"),
+        rows.append((c.reference, c.joined or "-", c.received_at.strftime("%Y-%m-%d %H:%M"),
                      (c.agency or c.sender.rpartition("@")[2])[:32], c.area or "-",
                      c.decision.outcome.value, ", ".join(codes)))
-    widths = [max(len(r[i]) for r in rows) for i in range(5)]
-    return "\n".join("  ".join(v.ljust(w) for v, w in zip(r, widths, strict=False)) + "  " + r[5]
+    widths = [max(len(r[i]) for r in rows) for i in range(6)]
+    return "\n".join("  ".join(v.ljust(w) for v, w in zip(r, widths, strict=False)) + "  " + r[6]
                      for r in rows)
 
 
@@ -41,6 +41,7 @@ def render_case(case: CaseRecord) -> str:
         f"  Area:       {case.area or '-'}",
         f"  Outcome:    {d.outcome.value}",
         f"  Meeting:    {case.meeting_date or 'not listed yet'}",
+        *([f"  Joined:     case {case.joined} (the victim's open case)"] if case.joined else []),
     ]
     if d.repeat_of:
         lines.append(f"  Repeat of:  {d.repeat_of}")

@@ -50,7 +50,8 @@ def build_agenda(issue: AgendaIssue) -> bytes:
         for case in cases:
             number += 1
             kind = "repeat" if case.repeat else "new"
-            document.add_heading(f"{number}. {case.reference} ({kind})", level=3)
+            flag = " - for the Chair" if case.markers else ""
+            document.add_heading(f"{number}. {case.reference} ({kind}){flag}", level=3)
             _table(document, _case_rows(case))
     document.add_heading(SECTIONS[2], level=2)
     if not issue.transfers:
@@ -74,17 +75,26 @@ def _case_rows(case: CaseEntry) -> list[tuple[str, str]]:
     children = "; ".join(f"{name} (born {dob or 'not known'})" for name, dob in case.children)
     repeat = f"Yes, previous MARAC {case.previous_marac or 'date not known'}" if case.repeat \
         else "No"
-    return [
+    aware = case.victim_aware or "Not stated"
+    if case.victim_not_aware_reason:
+        aware += f" (why not: {case.victim_not_aware_reason})"
+    rows = [
         ("Case reference", case.reference), ("Victim", case.victim_name),
         ("Victim aliases", case.victim_aliases or "None given"),
         ("Victim date of birth", case.victim_dob), ("Victim address", case.victim_address),
         ("Perpetrator", case.perp_name), ("Perpetrator date of birth", case.perp_dob),
         ("Perpetrator address", case.perp_address),
         ("Children in the household", children or "None recorded"),
-        ("Referring agency", case.referring_agency), ("Repeat", repeat),
-        ("Victim aware of referral", case.victim_aware or "Not stated"),
+        ("Referring agencies" if len(case.referrals) > 1 else "Referring agency",
+         case.referring_agency), ("Repeat", repeat),
+        ("Victim aware of referral", aware),
         ("IDVA service", case.idva_service or "Not known"),
     ]
+    if len(case.referrals) > 1:
+        rows.append(("Referrals", ", ".join(case.referrals)))
+    if case.markers:
+        rows.insert(1, ("For the Chair", "; ".join(case.markers)))
+    return rows
 
 
 def _table(document: Document, rows: Sequence[tuple[str, str]]) -> None:

@@ -27,6 +27,7 @@ from mailbot.dispatch.documents import DOCX_TYPE
 from mailbot.dispatch.encrypt import encrypt_docx
 from mailbot.dispatch.routes import RouteKind
 from mailbot.dispatch.service import Dispatch
+from mailbot.lifecycle import listed_cases, referrals
 from mailbot.meetings import Meeting
 from mailbot.transfers import Transfers
 
@@ -49,7 +50,6 @@ CREATE TABLE IF NOT EXISTS agenda_items (
     PRIMARY KEY (area, date, item)
 )
 """
-LISTED = ("accepted", "info_only")
 
 
 @dataclass(frozen=True)
@@ -146,15 +146,15 @@ class Agendas:
         marks = ", ".join("?" for _ in areas)
         days = (today.isoformat(), self._ahead(today).isoformat())
         row = self.intake.store.conn.execute(
-            f"SELECT 1 FROM cases c WHERE c.area IN ({marks})"  # noqa: S608 (only ? added)
-            " AND c.meeting_date BETWEEN ? AND ? AND c.outcome IN (?, ?)"
+            f"SELECT 1 FROM listings c WHERE c.area IN ({marks})"  # noqa: S608 (only ? added)
+            " AND c.meeting_date BETWEEN ? AND ? AND c.state = 'listed'"
             " AND NOT EXISTS (SELECT 1 FROM agenda_items i WHERE i.area = c.area"
-            " AND i.date = c.meeting_date AND i.item = c.reference)"
+            " AND i.date = c.meeting_date AND i.item = c.case_ref)"
             f" UNION ALL SELECT 1 FROM transfers t WHERE t.from_area IN ({marks})"
             " AND t.meeting_date BETWEEN ? AND ?"
             " AND NOT EXISTS (SELECT 1 FROM agenda_items i WHERE i.area = t.from_area"
             " AND i.date = t.meeting_date AND i.item = 'transfer:' || t.id) LIMIT 1",
-            (*areas, *days, *LISTED, *areas, *days)).fetchone()
+            (*areas, *days, *areas, *days)).fetchone()
         return row is not None
 
     def _snapshot(self, conn: sqlite3.Connection, meeting: Meeting) -> _Snapshot:
@@ -169,11 +169,8 @@ class Agendas:
         return _Snapshot(int(number), cases, transfers)
 
     def _cases(self, conn: sqlite3.Connection, meeting: Meeting) -> tuple[str, ...]:
-        rows = conn.execute(
-            "SELECT reference FROM cases WHERE area = ? AND meeting_date = ?"
-            " AND outcome IN (?, ?) ORDER BY received_at, reference",
-            (meeting.area, meeting.date.isoformat(), *LISTED))
-        return tuple(r[0] for r in rows)
+        """The cases listed at the meeting (one per victim, however many referrals)."""
+        return tuple(listed_cases(conn, meeting.area, meeting.date))
 
     def _issue(self, conn: sqlite3.Connection, meeting: Meeting,
                snapshot: _Snapshot) -> AgendaIssue:
@@ -187,9 +184,11 @@ class Agendas:
 
     def _entry(self, conn: sqlite3.Connection, reference: str,
                meeting: Meeting) -> CaseEntry | None:
-        case = self.intake.casebook.get(reference)
-        if case is None:
+        found = [self.intake.casebook.get(r) for r in referrals(conn, reference)]
+        listed = [r for r in found if r is not None]
+        if not listed:
             return None
+        case, joined = listed[0], listed[1:]
         previous = None
         if case.decision.repeat_of:
             row = conn.execute("SELECT MAX(marac_date) FROM people WHERE reference = ?"
@@ -197,7 +196,7 @@ class Agendas:
                                (case.decision.repeat_of, meeting.date.isoformat())).fetchone()
             previous = date.fromisoformat(row[0]) if row and row[0] else None
         service = self._dispatch.planner.idva_service(case)
-        return case_entry(case, previous, service.name if service else "")
+        return case_entry(case, previous, service.name if service else "", joined)
 
     # -- sending ------------------------------------------------------------------------
 

@@ -30,17 +30,9 @@ from mailbot.transfers import SCHEMA as TRANSFERS
 if TYPE_CHECKING:
     from mailbot.intake import Intake
 
+# `minutes_runs` is in `mailbot.schema`: a meeting whose minutes were sent has been held, which
+# is what makes its listings hearings (`mailbot.casebook`).
 SCHEMA = """
-CREATE TABLE IF NOT EXISTS minutes_runs (
-    id INTEGER PRIMARY KEY,
-    area TEXT NOT NULL,
-    date TEXT NOT NULL,                 -- the meeting
-    sent_at TEXT NOT NULL,
-    actor TEXT NOT NULL,
-    files TEXT NOT NULL,                -- JSON list of the file names (case references)
-    emails INTEGER NOT NULL
-);
-CREATE INDEX IF NOT EXISTS minutes_runs_meeting ON minutes_runs (area, date);
 CREATE TABLE IF NOT EXISTS minutes_reminders (
     area TEXT NOT NULL,
     date TEXT NOT NULL,
@@ -48,7 +40,6 @@ CREATE TABLE IF NOT EXISTS minutes_reminders (
     PRIMARY KEY (area, date)
 )
 """
-LISTED = ("accepted", "info_only")
 FOLDER_NAME = re.compile(r"^([A-Za-z]+)[ _-](\d{4}-\d{2}-\d{2})$")
 READY_NAMES = frozenset({"ready", "ready.txt"})
 SENT_DIR = "Sent"
@@ -79,8 +70,8 @@ class Minutes:
         """The references on the meeting's agenda: its cases and its outgoing transfers."""
         key = (area, day.isoformat())
         cases = self.intake.store.conn.execute(
-            "SELECT reference FROM cases WHERE area = ? AND meeting_date = ? AND outcome IN"
-            " (?, ?) ORDER BY reference", (*key, *LISTED)).fetchall()
+            "SELECT case_ref FROM listings WHERE area = ? AND meeting_date = ?"
+            " AND state = 'listed' ORDER BY case_ref", key).fetchall()
         moved = self.intake.store.conn.execute(
             "SELECT reference FROM transfers WHERE from_area = ? AND meeting_date = ?",
             key).fetchall()
@@ -160,11 +151,11 @@ class Minutes:
         today = now.astimezone(self.intake.config.zone).date()
         store = self.intake.store
         rows = store.conn.execute(
-            "SELECT DISTINCT area, meeting_date FROM cases c WHERE outcome IN (?, ?)"
+            "SELECT DISTINCT area, meeting_date FROM listings c WHERE state = 'listed'"
             " AND meeting_date BETWEEN ? AND ? AND NOT EXISTS (SELECT 1 FROM minutes_runs r"
             " WHERE r.area = c.area AND r.date = c.meeting_date) AND NOT EXISTS (SELECT 1"
             " FROM minutes_reminders m WHERE m.area = c.area AND m.date = c.meeting_date)",
-            (*LISTED, (today - REMINDER_LOOKBACK).isoformat(), today.isoformat())).fetchall()
+            ((today - REMINDER_LOOKBACK).isoformat(), today.isoformat())).fetchall()
         for area, iso in rows:
             day = date.fromisoformat(iso)
             if now < self._start(area, day) + timedelta(hours=hours):

@@ -1,20 +1,27 @@
 """From the checks on one read referral to its single outcome.
 
-Precedence (PROCESS.md): a duplicate is only answered as such; otherwise every problem the
-referrer must fix is returned together (field problems, no reason ticked, threshold not met,
-a victim under 16), so one reply says everything; then an uncertain repeat match is held for
-an administrator; then the case is accepted, or listed for information only when it is a
-repeat that its referrer says needs no further discussion.
+Precedence (PROCESS.md): a duplicate is only answered as such; a referral of a victim whose
+case is still open joins that case (one victim, one case: a below-threshold one too, since
+its information matters at that meeting); otherwise every problem the referrer must fix is
+returned together (field problems, no reason ticked, threshold not met, a victim under 16),
+so one reply says everything; then an uncertain match (an earlier hearing, or an open case)
+is held for an administrator; then the case is accepted, or listed for information only when
+it is a repeat that its referrer says needs no further discussion.
+
+A forgotten tick is not a reason to send a case back: when mailbot itself establishes a
+criterion (the DASH ticks counted, a repeat in its own history, a transfer in), an unticked
+"reason for referral" is the warning `reason_not_ticked`, not `no_reason_ticked`.
 """
 
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from mailbot.config import ThresholdSettings
-from mailbot.models import Decision, FormData, Outcome
+from mailbot.models import Decision, FormData, OpenCase, Outcome
 from mailbot.validate.fields import FieldReport, victim_age
-from mailbot.validate.repeats import RepeatMatch
+from mailbot.validate.repeats import OpenMatch, RepeatMatch
 from mailbot.validate.threshold import assess_threshold
 
 ADULT_AGE = 18
@@ -31,6 +38,7 @@ def decide(
     rules: ThresholdSettings,
     below_threshold: str,
     insecure: bool,
+    open_match: OpenMatch | None = None,
 ) -> Decision:
     """The decision for one referral form (pure: all lookups were done by the caller)."""
     transport = ("insecure_transport",) if insecure else ()
@@ -41,6 +49,9 @@ def decide(
     threshold = assess_threshold(form, facts, repeat, rules)
     warnings = [*transport, *threshold.warnings]
     returned = list(report.codes)
+    if threshold.criteria and "no_reason_ticked" in returned:
+        returned.remove("no_reason_ticked")
+        warnings.append("reason_not_ticked")
     if not threshold.criteria:
         returned.append("threshold_not_met")
     age = victim_age(facts, today)
@@ -59,15 +70,41 @@ def decide(
         "criteria": threshold.criteria,
         "repeat_of": latest.reference if latest else None,
     }
+    only_threshold = bool(returned) and set(returned) <= _BELOW_THRESHOLD
+    own = Outcome.INFO_ONLY if "repeat" in threshold.criteria \
+        and facts.repeat_needs_discussion is False else Outcome.ACCEPTED
+    match = open_match or OpenMatch()
+    if match.exact is not None and (not returned or only_threshold):
+        return _join(match.exact, own, tuple(returned), common)
     if returned:
-        only_threshold = set(returned) <= {"threshold_not_met", "no_reason_ticked"}
         if only_threshold and below_threshold == "chair_review":
             return Decision(outcome=Outcome.HELD, reasons=("chair_review", *returned), **common)
         return Decision(outcome=Outcome.RETURNED, reasons=tuple(returned), **common)
-    if repeat.near and latest is None:
+    near = (*(h.reference for h in repeat.near if latest is None),
+            *(c.reference for c in match.near))
+    if near:
         return Decision(outcome=Outcome.HELD, reasons=("possible_repeat",),
-                        possible_repeats=tuple(h.reference for h in repeat.near), **common)
-    is_repeat = "repeat" in threshold.criteria
-    if is_repeat and facts.repeat_needs_discussion is False:
-        return Decision(outcome=Outcome.INFO_ONLY, **common)
-    return Decision(outcome=Outcome.ACCEPTED, **common)
+                        possible_repeats=tuple(dict.fromkeys(near)), **common)
+    return Decision(outcome=own, **common)
+
+
+_BELOW_THRESHOLD = frozenset({"threshold_not_met", "no_reason_ticked"})
+
+
+def _join(case: OpenCase, own: Outcome, below: tuple[str, ...],
+          common: dict[str, Any]) -> Decision:
+    """The referral joins the victim's open case.
+
+    On its own merits it is decided as usual (accepted, or information only). Below the
+    threshold it still joins: listed with the case (for information when the case is), or,
+    when the case is only held in the queue, held beside it for the administrator."""
+    warnings = (*common["warnings"], "already_listed") if case.meeting_date else \
+        common["warnings"]
+    rest = {**common, "warnings": warnings, "joined": case.reference}
+    if not below:
+        return Decision(outcome=own, **rest)
+    if case.meeting_date is None:
+        return Decision(outcome=Outcome.HELD, reasons=("open_case_in_queue", *below), **rest)
+    outcome = Outcome.INFO_ONLY if case.information_only else Outcome.ACCEPTED
+    return Decision(outcome=outcome,
+                    **{**rest, "warnings": (*warnings, "below_threshold_joined")})

@@ -11,9 +11,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 
-from mailbot.models import Frozen, HistoryEntry, Person
+from mailbot.models import Frozen, HistoryEntry, OpenCase, Person
 from mailbot.validate.dates import add_months
 from mailbot.validate.names import full_name_key, name_key
+
+
+class OpenMatch(Frozen):
+    """The victim's open case, if any: certainly hers (`exact`), or perhaps (`near`)."""
+
+    exact: OpenCase | None = None
+    near: tuple[OpenCase, ...] = ()
 
 
 class RepeatMatch(Frozen):
@@ -59,10 +66,11 @@ def match_history(
     window_months: int = 12,
     desktop_window_months: int = 6,
 ) -> RepeatMatch:
-    """Which earlier hearings in `history` are this person, within the repeat window."""
+    """Which hearings in `history` are this person, held within the repeat window before
+    the incident (on the incident's day included: PROCESS.md 7)."""
     since = add_months(incident, -window_months)
     desktop_since = add_months(incident, -desktop_window_months)
-    in_window = [h for h in history if h.marac_date >= since]
+    in_window = [h for h in history if since <= h.marac_date <= incident]
     in_window.sort(key=lambda h: (h.marac_date, h.reference), reverse=True)
     exact = tuple(h for h in in_window if is_same_person(person, h.person))
     exact_refs = {h.reference for h in exact}
@@ -70,3 +78,13 @@ def match_history(
                  if h.reference not in exact_refs and is_near_match(person, h.person))
     recent = {(h.reference, h.marac_date) for h in exact if h.marac_date >= desktop_since}
     return RepeatMatch(exact=exact, near=near, recent_hearings=len(recent))
+
+
+def match_open(person: Person, open_cases: Sequence[OpenCase]) -> OpenMatch:
+    """Which open case is this person's: the same one (joined), or perhaps (held)."""
+    exact = [c for c in open_cases if is_same_person(person, c.person)]
+    # Listed before held-in-the-queue, then the oldest case: the one a team already works on.
+    exact.sort(key=lambda c: (c.meeting_date is None, c.reference))
+    if exact:
+        return OpenMatch(exact=exact[0])
+    return OpenMatch(near=tuple(c for c in open_cases if is_near_match(person, c.person)))

@@ -92,7 +92,8 @@ def _dispatch(web: Web, session: Session, action: str, reference: str,
             day = date.fromisoformat(_text(form, "date"))
         except ValueError:
             raise actions.ActionError("choose a meeting date") from None
-        meeting = actions.list_at(intake, reference, day, actor)
+        meeting = actions.list_at(intake, reference, day, actor,
+                                  addendum=_text(form, "addendum") == "yes")
         return (f"{reference} listed at the {meeting.area} MARAC on {meeting.date:%A %d %B %Y}"
                 f" {meeting.time:%H:%M}. The referrer and the IDVA service will be told.")
     else:  # the routes only send the names above

@@ -16,12 +16,14 @@ from mailbot import formdef, pipeline
 from mailbot.actions import NOT_A_REFERRAL
 from mailbot.casebook import CaseRecord
 from mailbot.intake import Intake
-from mailbot.models import HistoryEntry, Outcome
+from mailbot.lifecycle import Known, information_only, listed_cases
+from mailbot.lifecycle import referrals as lifecycle_referrals
+from mailbot.models import HistoryEntry, OpenCase, Outcome
 from mailbot.reasons import describe
 
 _NOT_COMPARED = frozenset({"MARAC date"})  # always differs, even for the same person
-HELD_REASONS = ("cannot_decrypt", "chair_review", "possible_repeat", "multiple_forms",
-                "processing_error")
+HELD_REASONS = ("cannot_decrypt", "chair_review", "possible_repeat", "open_case_in_queue",
+                "multiple_forms", "processing_error")
 _SHOWN_SECTIONS = (*formdef.SECTIONS,
                    formdef.Section("Section 5: Risk details", (formdef.PREGNANCY,
                                                        *formdef.RISK_FIELDS)),
@@ -126,10 +128,15 @@ def comparison(intake: Intake, case: CaseRecord, today: date) -> dict[str, Any] 
     if not wanted or case.form is None:
         return None
     victim = pipeline.check_referral(case.form, intake.config, today).facts.victim
-    found = intake.casebook.candidates(victim) if victim else []
+    known = intake.casebook.known(victim, today) if victim else Known()
+    # An open case is shown as a hearing at its meeting to come (or none yet, when held).
+    found = [*known.hearings, *(HistoryEntry(reference=c.reference, area=c.area,
+                                             marac_date=c.meeting_date or today,
+                                             person=c.person) for c in known.open_cases)]
+    still_open = {c.reference: c for c in known.open_cases}
     earlier = [h for ref in dict.fromkeys(wanted) for h in found if h.reference == ref]
     columns = [_column_of_form(case, "This referral")]
-    columns += [_column_of_hearing(intake, h) for h in earlier]
+    columns += [_column_of_hearing(intake, h, still_open.get(h.reference)) for h in earlier]
     labels = ["Surname", "Forename(s)", "Aliases", "Date of birth", "Area", "MARAC date",
               "Address", "Postcode", "Perpetrator"]
     rows = []
@@ -152,18 +159,23 @@ def _column_of_form(case: CaseRecord, title: str) -> dict[str, Any]:
     }}
 
 
-def _column_of_hearing(intake: Intake, hearing: HistoryEntry) -> dict[str, Any]:
+def _column_of_hearing(intake: Intake, hearing: HistoryEntry,
+                       still_open: OpenCase | None = None) -> dict[str, Any]:
     p = hearing.person
+    when = hearing.marac_date.strftime("%d/%m/%Y")
+    if still_open is not None:
+        when = f"listed for {when}" if still_open.meeting_date else "held in the queue"
     values = {
         "Surname": p.surname, "Forename(s)": p.forenames, "Aliases": "; ".join(p.aliases),
         "Date of birth": p.dob.strftime("%d/%m/%Y") if p.dob else "",
-        "Area": hearing.area or "", "MARAC date": hearing.marac_date.strftime("%d/%m/%Y"),
+        "Area": hearing.area or "", "MARAC date": when,
     }
     earlier = intake.casebook.get(hearing.reference)
     if earlier is not None and earlier.form is not None:
         own = _column_of_form(earlier, "")["values"]
         values.update({k: own[k] for k in ("Address", "Postcode", "Perpetrator")})
-    return {"title": f"Earlier case {hearing.reference}", "reference": hearing.reference,
+    title = "Open case" if still_open is not None else "Earlier case"
+    return {"title": f"{title} {hearing.reference}", "reference": hearing.reference,
             "values": values}
 
 
@@ -171,21 +183,24 @@ def meeting_groups(intake: Intake, today: date, days: int = 28,
                    area: str | None = None) -> list[dict[str, Any]]:
     """Upcoming meetings, each with the cases listed at it."""
     assert intake.dispatch is not None
-    listed: dict[tuple[str, date], list[CaseRecord]] = {}
-    for case in intake.casebook.cases([Outcome.ACCEPTED, Outcome.INFO_ONLY]):
-        if case.area and case.meeting_date and case.meeting_date >= today:
-            listed.setdefault((case.area, case.meeting_date), []).append(case)
+    conn = intake.store.conn
     groups = []
     for load in intake.dispatch.listings.upcoming(today, days, area):
         m = load.meeting
+        cases = []
+        for case_ref in listed_cases(conn, m.area, m.date):
+            referrals = [r for r in map(intake.casebook.get, lifecycle_referrals(conn, case_ref))
+                         if r is not None]
+            if not referrals:
+                continue
+            cases.append({"reference": case_ref,
+                          "agency": ", ".join(dict.fromkeys(agency_of(r) for r in referrals)),
+                          "info_only": information_only(conn, case_ref),
+                          "repeat_of": referrals[0].decision.repeat_of})
         groups.append({
             "area": m.area, "date": m.date, "time": f"{m.time:%H:%M}", "venue": m.venue,
             "agenda_date": m.agenda_date, "agenda_sent": load.agenda_sent,
-            "capacity": m.capacity, "discussion": load.discussion,
-            "cases": [{"reference": c.reference, "agency": agency_of(c),
-                       "info_only": c.decision.outcome is Outcome.INFO_ONLY,
-                       "repeat_of": c.decision.repeat_of}
-                      for c in listed.get((m.area, m.date), [])],
+            "capacity": m.capacity, "discussion": load.discussion, "cases": cases,
         })
     return groups
 

@@ -83,9 +83,13 @@ def test_accepting_after_the_chairs_decision_lists_and_alerts(app: App, send: Se
     assert done.decision.outcome is Outcome.ACCEPTED
     assert done.decision.criteria == ("professional_judgement",)
     assert str(done.meeting_date) == "2026-11-11"
+    team = app.config.team.address
     assert outbox(app, case.reference) == [
         ("acknowledgement", POLICE), ("confirmation", POLICE),
-        ("idva_alert", "idva@havenwolverhampton.cjsm.net")]
+        ("idva_alert", "idva@havenwolverhampton.cjsm.net"), ("team_notice", team),
+        ("team_notice", team)]
+    notices = raw_messages(app, case.reference, "team_notice")[team]
+    assert "for the Chair: below the threshold: accepted by the chair" in notices
     assert "Professional judgement" in raw_messages(app, case.reference, "confirmation")[POLICE]
     audit = audit_actions(app, case.reference)
     assert (ADMIN, "accept", "criteria=professional_judgement was=chair_review,"
@@ -107,7 +111,8 @@ def test_accept_refuses_without_criteria_or_without_a_form(app: App, send: Send,
         actions.accept(app.intake, chair.reference, ["gut_feeling"], ADMIN)
     with pytest.raises(actions.ActionError, match="no referral form has been read"):
         actions.accept(app.intake, closed.reference, ["visible_high_risk"], ADMIN)
-    assert outbox(app, chair.reference) == [("acknowledgement", POLICE)]
+    assert outbox(app, chair.reference) == [("acknowledgement", POLICE),
+                                            ("team_notice", app.config.team.address)]
     assert app.casebook.get(closed.reference).decision.outcome is Outcome.HELD  # type: ignore[union-attr]
 
 

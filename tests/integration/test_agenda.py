@@ -225,7 +225,7 @@ def test_cases_listed_later_go_as_numbered_addenda(app: App, send: Send, run: Ru
         message_id = send(POLICE, render_form(wolverhampton_form(seed)))
         case = run()[message_id]
         assert case.meeting_date == date(2026, 11, 18)  # the 11th is closed to listings
-        list_at(app.intake, case.reference, MEETING, actor="admin")
+        list_at(app.intake, case.reference, MEETING, actor="admin", addendum=True)
         run()
         late.append(case.reference)
     sent = _agendas(app)

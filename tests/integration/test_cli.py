@@ -25,7 +25,7 @@ from tests.integration.conftest import sample
 POLICE = "pc.adams@west-midlands.pnn.police.uk"
 WEDNESDAY = 2
 FIELDS = {"reference", "message_id", "received_at", "sender", "agency", "outcome", "reasons",
-          "warnings", "criteria", "area", "meeting_date", "repeat_of"}
+          "warnings", "criteria", "area", "meeting_date", "repeat_of", "case", "joined"}
 
 
 def _deliver(workspace: Path, doc: bytes | None, n: int, sender: str = POLICE) -> str:

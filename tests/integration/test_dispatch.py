@@ -9,7 +9,7 @@ from __future__ import annotations
 import random
 import re
 from collections.abc import Callable, Iterator
-from datetime import timedelta
+from datetime import date, timedelta
 from email import message_from_bytes, policy
 from pathlib import Path
 from typing import Any
@@ -19,11 +19,13 @@ import pytest
 from aiosmtpd.controller import Controller
 from click.testing import CliRunner
 
+from mailbot.actions import list_at
 from mailbot.app import App, open_app
 from mailbot.casebook import CaseRecord
 from mailbot.cli import main
 from mailbot.dispatch.encrypt import encrypt_docx
 from mailbot.formwriter import render_form
+from mailbot.lifecycle import list_case
 from mailbot.models import DashAnswer, FormData, Outcome
 from mailbot.samples import sample_form, with_values
 from tests.conftest import NOW, TODAY, FixedClock
@@ -315,11 +317,37 @@ def test_a_full_meeting_pushes_the_case_to_the_next(workspace: Path, send: Send,
         for n in range(capacity):
             conn.execute("INSERT INTO cases (reference, message_key, message_id, received_at,"
                          " decided_at, sender, outcome, reasons, warnings, criteria, area,"
-                         " meeting_date) VALUES (?, ?, ?, ?, ?, '', 'accepted', '[]', '[]',"
-                         " '[]', 'Wolverhampton', '2026-11-11')",
-                         (f"X-{n}", f"k{n}", f"m{n}", NOW.isoformat(), NOW.isoformat()))
+                         " meeting_date, case_ref) VALUES (?, ?, ?, ?, ?, '', 'accepted', '[]',"
+                         " '[]', '[]', 'Wolverhampton', '2026-11-11', ?)",
+                         (f"X-{n}", f"k{n}", f"m{n}", NOW.isoformat(), NOW.isoformat(),
+                          f"X-{n}"))
+            list_case(conn, f"X-{n}", "Wolverhampton", date(2026, 11, 11), NOW)
     case = run_one(send, run, POLICE, render_form(_form(area="Wolverhampton")))
     assert str(case.meeting_date) == "2026-11-18"
+
+
+def test_an_information_only_case_takes_no_discussion_slot(send: Send, run: Run,
+                                                           app: App) -> None:
+    """GIVEN the 11 November Wolverhampton meeting one place short of its capacity, plus
+    information-only cases listed there
+    WHEN another case is accepted
+    THEN it still takes the last place: information-only cases do not count."""
+    capacity = app.config.areas["Wolverhampton"].meetings.capacity
+    with app.store.transaction() as conn:
+        for n in range(capacity + 3):
+            outcome = "accepted" if n < capacity - 1 else "info_only"
+            conn.execute("INSERT INTO cases (reference, message_key, message_id, received_at,"
+                         " decided_at, sender, outcome, reasons, warnings, criteria, area,"
+                         " meeting_date, case_ref) VALUES (?, ?, ?, ?, ?, '', ?, '[]', '[]',"
+                         " '[]', 'Wolverhampton', '2026-11-11', ?)",
+                         (f"X-{n}", f"k{n}", f"m{n}", NOW.isoformat(), NOW.isoformat(),
+                          outcome, f"X-{n}"))
+            list_case(conn, f"X-{n}", "Wolverhampton", date(2026, 11, 11), NOW)
+    case = run_one(send, run, POLICE, render_form(_form(area="Wolverhampton")))
+    assert str(case.meeting_date) == "2026-11-11"
+    load = next(m for m in app.intake.dispatch.listings.upcoming(TODAY, 14, "Wolverhampton")  # type: ignore[union-attr]
+                if m.meeting.date == date(2026, 11, 11))
+    assert (load.discussion, load.information) == (capacity, 4)
 
 
 def test_emergency_listing_tells_the_referrer_and_the_idva(workspace: Path, app: App,
@@ -328,9 +356,9 @@ def test_emergency_listing_tells_the_referrer_and_the_idva(workspace: Path, app:
     WHEN an administrator lists it at the 4 November meeting (past its cut-off)
     THEN the case moves, the referrer and IDVA are told the new date, and it is audited."""
     case = run_one(send, run, POLICE, render_form(_form(area="Wolverhampton")))
-    result = CliRunner().invoke(main, ["--config", str(workspace / "mailbot.toml"), "cases",
-                                       "list-at", case.reference, "2026-11-04"])
-    assert result.exit_code == 0, result.output
+    # The command line's clock is the real one, for which 4 November 2026 is past: the
+    # emergency listing itself is made with the fixed clock, the refusals by the command.
+    list_at(app.intake, case.reference, date(2026, 11, 4), "admin")
     assert app.casebook.get(case.reference).meeting_date.isoformat() == "2026-11-04"  # type: ignore[union-attr]
     kinds = [k for k, _ in _outbox(app, case.reference)]
     assert kinds.count("confirmation") == 2

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
+from datetime import timedelta
 
 from mailbot.app import App
 from mailbot.casebook import CaseRecord
@@ -15,7 +16,7 @@ from mailbot.dispatch.encrypt import encrypt_docx
 from mailbot.formwriter import FillStyle, render_blank, render_form
 from mailbot.models import Outcome
 from mailbot.samples import sample_form, with_dash_yes, with_values
-from tests.conftest import TODAY
+from tests.conftest import NOW, TODAY, FixedClock
 from tests.integration.conftest import Send, folder_count, sample
 
 Run = Callable[[], dict[str, CaseRecord]]
@@ -184,15 +185,20 @@ def test_the_same_referral_twice_is_a_duplicate(send: Send, run: Run) -> None:
     assert case.decision.duplicate_of == first_ref
 
 
-def test_a_victim_heard_recently_is_a_repeat(app: App, send: Send, run: Run) -> None:
-    """GIVEN a victim accepted earlier (mailbot's own history)
+def test_a_victim_heard_recently_is_a_repeat(app: App, send: Send, run: Run,
+                                             clock: FixedClock) -> None:
+    """GIVEN a victim accepted earlier (mailbot's own history) and heard at her meeting
     WHEN a new referral for her arrives from another agency for a later incident
     THEN it is recognised as a repeat of the first case."""
     form = sample_form(random.Random(9), referral_date=TODAY, area="Dudley")
     first = send(POLICE, render_form(form))
-    first_ref = run()[first].reference
-    later = with_dash_yes(with_values(form, referrer_email=NHS, risk_summary="New incident."),
-                          16)
+    accepted = run()[first]
+    first_ref = accepted.reference
+    assert accepted.meeting_date is not None
+    clock.current = NOW + timedelta(days=(accepted.meeting_date - TODAY).days + 1)
+    day = f"{accepted.meeting_date + timedelta(days=1):%d/%m/%Y}"
+    later = with_dash_yes(with_values(form, referrer_email=NHS, risk_summary="New incident.",
+                                      incident_date=day, referral_date=day), 16)
     second = send(NHS, render_form(later))
     case = run()[second]
     assert case.decision.repeat_of == first_ref

@@ -66,8 +66,11 @@ CASES: list[tuple[str, Callable[[], bytes | None], Outcome, str]] = [
      Outcome.RETURNED, "missing_field:victim_surname"),
     ("invalid field", lambda: render_form(with_values(_form(), victim_postcode="WV99")),
      Outcome.RETURNED, "invalid_field:victim_postcode"),
-    ("no reason", lambda: render_form(with_ticks(_form(), reason_visible_high_risk=False)),
+    ("no reason", lambda: render_form(_below(_form(area="Dudley"))),
      Outcome.RETURNED, "no_reason_ticked"),
+    ("no reason, criterion found", lambda: render_form(
+        with_ticks(_form(), reason_visible_high_risk=False)),
+     Outcome.ACCEPTED, "reason_not_ticked"),
     ("below threshold", lambda: render_form(_below(_form(area="Dudley"))),
      Outcome.RETURNED, "threshold_not_met"),
     ("under 16", lambda: render_form(with_values(_form(), victim_dob="01/01/2012")),

@@ -78,8 +78,8 @@ def test_history_import_is_all_or_nothing(tmp_path: Path) -> None:
     with pytest.raises(HistoryImportError) as caught:
         book.import_history(text)
     assert [p.split(":")[0] for p in caught.value.problems] == ["line 3", "line 4"]
-    assert book.candidates(Person(surname="Begum", forenames="Tamsin",
-                                  dob=date(1981, 6, 10))) == []
+    assert book.known(Person(surname="Begum", forenames="Tamsin", dob=date(1981, 6, 10)),
+                      date(2026, 11, 2)).hearings == ()
 
 
 def test_imported_history_is_found_by_dob_name_or_alias(tmp_path: Path) -> None:
@@ -93,7 +93,8 @@ def test_imported_history_is_found_by_dob_name_or_alias(tmp_path: Path) -> None:
         + "WV-2,Walsall,2026-06-01,Unrelated,Person,,1970-01-01,,,\n"
         + "WV-3,Walsall,2026-06-01,Khan,Tammy,,1982-01-01,,,\n")
     assert count == 3
-    found = book.candidates(Person(surname="Khan", forenames="Tammy", dob=date(1981, 6, 10)))
+    found = book.known(Person(surname="Khan", forenames="Tammy", dob=date(1981, 6, 10)),
+                       date(2026, 11, 2)).hearings
     assert {h.reference for h in found} == {"WV-1", "WV-3"}
     assert found[0].person.aliases or found[1].person.aliases
 
@@ -107,7 +108,7 @@ def test_cases_round_trip_and_duplicates_ignore_returned(tmp_path: Path) -> None
     now = datetime(2026, 11, 2, 9, tzinfo=UTC)
     accepted = CaseRecord(reference="R-1", message_key="<a@x>", message_id="<a@x>",
                           received_at=now, decided_at=now, sender="a@x.pnn.police.uk",
-                          agency="West Midlands Police",
+                          agency="West Midlands Police", source="wmp",
                           decision=Decision(outcome=Outcome.ACCEPTED,
                                             criteria=("visible_high_risk",)),
                           area="Dudley", doc_sha256="d1", victim_key="v1",
@@ -121,5 +122,6 @@ def test_cases_round_trip_and_duplicates_ignore_returned(tmp_path: Path) -> None
     assert book.get("R-1") == accepted
     assert book.find_duplicate("d1", None, None, "") == "R-1"
     assert book.find_duplicate("d2", None, None, "") is None
-    assert book.find_duplicate("zz", "v1", date(2026, 10, 30), "West Midlands Police") == "R-1"
+    assert book.find_duplicate("zz", "v1", date(2026, 10, 30), "wmp") == "R-1"
+    assert book.find_duplicate("zz", "v1", date(2026, 10, 30), "bct") is None
     assert [c.reference for c in book.cases([Outcome.RETURNED])] == ["R-2"]

@@ -1,0 +1,98 @@
+"""Upgrading a version 4 database (before the case lifecycle) to version 5.
+
+A team that ran mailbot before has accepted cases whose "hearing" was recorded at once, dated
+at a meeting that may not have happened. The upgrade must keep every case and turn those
+records into listings, so a meeting still to come is no hearing and one that has passed is.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import date
+from pathlib import Path
+
+from mailbot import schema
+from mailbot.casebook import Casebook
+from mailbot.models import Person
+from mailbot.store import Store
+from tests.conftest import DATA
+
+V4 = DATA / "schema" / "v4.sql"
+TODAY = date(2026, 11, 2)
+AMY = Person(surname="Adeyemi", forenames="Amy", dob=date(1990, 4, 1))
+CARA = Person(surname="Cole", forenames="Cara", dob=date(1985, 2, 3))
+
+
+def _case(conn: sqlite3.Connection, reference: str, outcome: str, sender: str,
+          agency: str | None, meeting: str | None) -> None:
+    conn.execute(
+        "INSERT INTO cases (reference, message_key, message_id, received_at, decided_at,"
+        " sender, agency, outcome, reasons, warnings, criteria, area, meeting_date)"
+        " VALUES (?, ?, ?, '2026-10-01T09:00:00+00:00', '2026-10-01T09:00:00+00:00', ?, ?,"
+        " ?, '[]', '[]', '[]', 'Wolverhampton', ?)",
+        (reference, f"<{reference}>", f"<{reference}>", sender, agency, outcome, meeting))
+
+
+def _person(conn: sqlite3.Connection, reference: str, heard: str, p: Person) -> None:
+    conn.execute(
+        "INSERT INTO people (reference, source, area, marac_date, surname, forenames,"
+        " surname_key, name_key, dob) VALUES (?, 'case', 'Wolverhampton', ?, ?, ?, ?, ?, ?)",
+        (reference, heard, p.surname, p.forenames, p.surname.lower(),
+         f"{p.forenames}{p.surname}".lower(), p.dob.isoformat() if p.dob else None))
+
+
+def _version_4(path: Path) -> None:
+    conn = sqlite3.connect(path)
+    conn.executescript(V4.read_text())
+    conn.execute("INSERT INTO meta VALUES ('schema_version', '4')")
+    _case(conn, "MARAC-2026-00001", "accepted", "pc.adams@west-midlands.pnn.police.uk",
+          "West Midlands Police", "2026-11-11")
+    _person(conn, "MARAC-2026-00001", "2026-11-11", AMY)
+    _case(conn, "MARAC-2026-00002", "returned", "someone@gmail.com", None, None)
+    _case(conn, "MARAC-2026-00003", "accepted", "safeguarding@nhs.net",
+          "The Royal Wolverhampton NHS Trust", "2026-10-07")
+    _person(conn, "MARAC-2026-00003", "2026-10-07", CARA)
+    conn.commit()
+    conn.close()
+
+
+def test_a_version_4_database_gets_its_listings_and_keys(tmp_path: Path) -> None:
+    """GIVEN a version 4 database with two accepted cases and a returned one
+    WHEN mailbot opens it
+    THEN it is version 5: each case is its own case, each accepted one is listed at its
+    meeting, and who referred is the configured agency's id (or the sender)."""
+    path = tmp_path / "mailbot.sqlite3"
+    _version_4(path)
+    store = Store(path)
+    assert schema.version(store.conn) == schema.VERSION == 5
+    listings = store.conn.execute("SELECT case_ref, area, meeting_date, state FROM listings"
+                                  " ORDER BY case_ref").fetchall()
+    assert listings == [("MARAC-2026-00001", "Wolverhampton", "2026-11-11", "listed"),
+                        ("MARAC-2026-00003", "Wolverhampton", "2026-10-07", "listed")]
+    book = Casebook(store)
+    book.settle_sources([("wmp", "West Midlands Police"),
+                         ("rwt", "The Royal Wolverhampton NHS Trust")])
+    sources = dict(store.conn.execute("SELECT reference, source FROM cases").fetchall())
+    assert sources == {"MARAC-2026-00001": "wmp", "MARAC-2026-00002": "someone@gmail.com",
+                       "MARAC-2026-00003": "rwt"}
+    refs = {r for (r,) in store.conn.execute("SELECT case_ref FROM cases")}
+    assert refs == {"MARAC-2026-00001", "MARAC-2026-00002", "MARAC-2026-00003"}
+
+
+def test_a_migrated_listing_is_a_hearing_only_once_its_meeting_has_passed(
+        tmp_path: Path) -> None:
+    """GIVEN the upgraded database, on 2 November 2026
+    WHEN the victims of the two accepted cases are looked up
+    THEN the case listed for 11 November is open (not a hearing), the one listed for
+    7 October is a hearing."""
+    path = tmp_path / "mailbot.sqlite3"
+    _version_4(path)
+    book = Casebook(Store(path))
+    amy = book.known(AMY, TODAY)
+    assert amy.hearings == ()
+    assert [c.reference for c in amy.open_cases] == ["MARAC-2026-00001"]
+    assert amy.open_cases[0].meeting_date == date(2026, 11, 11)
+    cara = book.known(CARA, TODAY)
+    assert [h.reference for h in cara.hearings] == ["MARAC-2026-00003"]
+    assert cara.open_cases == ()
+    assert book.known(AMY, date(2026, 11, 12)).hearings[0].marac_date == date(2026, 11, 11)
