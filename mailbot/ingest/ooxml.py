@@ -6,8 +6,9 @@ local data, carry a macro project, or hide a DTD (billion laughs, external entit
 part. python-docx and lxml would trust all of it, so every check here runs first, on the raw
 bytes, with every loop and every read bounded by `DocumentLimits`: the answer is a reason code
 (`macro_content`, `active_content`, `unreadable_document`) or None, never an exception and
-never a hang. What counts as active content (macros, remote templates, DDE fields, OLE
-objects) is decided in `active`; this module decides whether the package is safe to look at.
+never a hang. What counts as active content (macros, anything Word fetches on opening, DDE
+fields, OLE objects, what an imported altChunk part carries) is decided in `active`; this
+module decides whether the package is safe to look at.
 
 The standard library's `zipfile` reads the central directory (it is what python-docx uses, so
 both see the same entries); what it trusts there (names, sizes, ratios, overlapping entries)
@@ -105,11 +106,16 @@ def _inspect(data: bytes | BinaryIO, limits: DocumentLimits) -> None:
         content_types = _read_content_types(archive)
         _reject_found(active.in_content_types(content_types))
         try:
-            mentioning = _scan_parts(archive, infos, content_types, limits)
-            if sum(info.file_size for info in mentioning) > active.MAX_SCAN_BYTES:
+            mentioning, chunks = _scan_parts(archive, infos, content_types, limits)
+            scanned = [*mentioning, *(info for info, _ in chunks)]
+            if sum(info.file_size for info in scanned) > active.MAX_SCAN_BYTES:
                 reject(UNREADABLE, "too much field and object markup to check")
+            if sum(info.file_size for info, _ in chunks) > active.MAX_CHUNK_BYTES:
+                reject(UNREADABLE, "imported parts (altChunks) too large to check")
             for info in mentioning:  # only now: every part is known to be DTD-free
                 _reject_found(active.in_part(archive, info))
+            for info, content_type in chunks:
+                _reject_found(active.in_chunk(archive, info, content_type))
         except (zipfile.BadZipFile, zlib.error, EOFError):
             reject(UNREADABLE, "corrupt part data (bad CRC or compressed stream)")
 
@@ -152,25 +158,30 @@ def _scan_parts(
     infos: list[zipfile.ZipInfo],
     content_types: dict[str, str],
     limits: DocumentLimits,
-) -> list[zipfile.ZipInfo]:
+) -> tuple[list[zipfile.ZipInfo], list[tuple[zipfile.ZipInfo, str]]]:
     """Inflate every part once, streaming, capped at its declared size: this checks every CRC
     (python-docx reads every part) and looks for a DTD in anything that may be parsed as XML.
     Image parts are never parsed as XML by python-docx, so only their CRC is checked. Returns
-    the XML parts that mention what `active.in_part` looks for."""
+    the XML parts that mention what `active.in_part` looks for, and the parts Word would
+    import as altChunks (RTF, HTML, MHT, Word packages) with their content types."""
     budget = limits.max_uncompressed_bytes
     mentioning = []
+    chunks = []
     for info in infos:
-        is_image = _effective_type(info.filename, content_types).startswith("image/")
-        read, hinted = _scan_part(archive, info, budget, look_for_dtd=not is_image)
+        content_type = _effective_type(info.filename, content_types)
+        is_image = content_type.startswith("image/")
+        read, hinted, head = _scan_part(archive, info, budget, look_for_dtd=not is_image)
         budget -= read
         if hinted:
             mentioning.append(info)
-    return mentioning
+        if not is_image and active.is_chunk(content_type, head):
+            chunks.append((info, content_type))
+    return mentioning, chunks
 
 
 def _scan_part(
     archive: zipfile.ZipFile, info: zipfile.ZipInfo, budget: int, *, look_for_dtd: bool
-) -> tuple[int, bool]:
+) -> tuple[int, bool, bytes]:
     cap = min(info.file_size, budget)
     read = 0
     tail = b""
@@ -202,7 +213,7 @@ def _scan_part(
         reject(UNREADABLE, "part shorter than declared (truncated)")
     if look_for_dtd and not _encoding_allowed(head):
         reject(UNREADABLE, "XML part in an unexpected encoding")
-    return read, hinted
+    return read, hinted, head
 
 
 def _has_dtd(lowered: bytes) -> bool:
