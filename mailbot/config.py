@@ -75,6 +75,11 @@ class TeamSettings(Settings):
 class SecuritySettings(Settings):
     secure_domains: tuple[str, ...] = DEFAULT_SECURE_DOMAINS
     password_email_window_hours: int = Field(default=72, ge=1, le=24 * 30)
+    # Key derivations (one per password tried on one encrypted document, each some 50 ms of
+    # CPU) that one password email may spend on its sender's waiting referrals, and that one
+    # sender may spend in a day: what is past either waits for an administrator.
+    password_email_max_attempts: int = Field(default=48, ge=1, le=10_000)
+    password_attempts_per_sender_per_day: int = Field(default=144, ge=1, le=100_000)
 
     @field_validator("secure_domains")
     @classmethod

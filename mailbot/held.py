@@ -10,8 +10,8 @@ that `Intake.reconcile` carries out after the commit.
 from __future__ import annotations
 
 import sqlite3
-from datetime import date, timedelta
-from typing import TYPE_CHECKING, Protocol
+from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING, Any, Protocol
 
 import structlog
 
@@ -19,12 +19,22 @@ from mailbot import pipeline
 from mailbot.config import Config
 from mailbot.ingest.mime import parse_email
 from mailbot.ingest.passwords import password_candidates
-from mailbot.models import Decision, Folder, MailboxMessage, Outcome, ParsedEmail, Person
+from mailbot.models import (
+    Decision,
+    DocKind,
+    Folder,
+    MailboxMessage,
+    Outcome,
+    ParsedEmail,
+    Person,
+)
 from mailbot.pipeline import Assessed, folder_for
 from mailbot.store import Store
 
 if TYPE_CHECKING:
     from mailbot.casebook import Casebook, CaseRecord
+    from mailbot.dispatch.compose import Planned
+    from mailbot.dispatch.service import Dispatch
     from mailbot.intake import Clock
     from mailbot.prefetch import Prepared
 
@@ -39,9 +49,18 @@ class _Intake(Protocol):
     casebook: Casebook
     clock: Clock
     log: structlog.typing.FilteringBoundLogger
+    dispatch: Dispatch | None
 
     def _assess(self, email: ParsedEmail, extra_passwords: tuple[str, ...] = (),
-                prepared: Prepared | None = None) -> Assessed: ...
+                prepared: Prepared | None = None, *, agency: bool = True) -> Assessed: ...
+
+    def _enqueue(self, conn: sqlite3.Connection, planned: Planned,
+                 reference: str) -> None: ...
+
+    def _password_budget(self, sender: str, now: datetime) -> int: ...
+
+    def _password_replies(self, conn: sqlite3.Connection, waiting: list[dict[str, Any]],
+                          done: set[str], postponed: list[str]) -> None: ...
 
     def _commit_case(self, conn: sqlite3.Connection, case: CaseRecord,
                      victim: Person | None, held_raw: bytes | None, *, actor: str = ...,
@@ -61,29 +80,92 @@ class HeldReferrals:
     """What `Intake` does with held referrals (a mixin over Intake's own stages)."""
 
     def _password_email(self: _Intake, message: MailboxMessage, email: ParsedEmail,
-                        key: str) -> None:
-        window = timedelta(hours=self.config.security.password_email_window_hours)
-        waiting = self.store.waiting_for_password(email.sender, message.received_at - window)
+                        key: str, waiting: list[dict[str, Any]]) -> None:
+        """Try the words of a separate password email on its sender's waiting referrals.
+
+        Only the words are tried (the agency's passwords already failed on arrival), within
+        a budget of key derivations per email and per sender per day, so a few held emails
+        with many documents and a password email of a dozen words cannot stall every other
+        referral; what is past the budget stays held for an administrator. Every waiting
+        referral's history says what was tried, and when nothing opened, the sender is told.
+        """
         candidates = tuple(password_candidates(email))
+        budget = self._password_budget(email.sender, message.received_at)
         opened: list[tuple[dict[str, object], Assessed]] = []
+        tried: list[str] = []
+        postponed: list[str] = []
+        spent = 0
         for held in waiting if candidates else []:
             held_email = parse_email(bytes(held["raw"]), self.config.limits)
-            assessed = self._assess(held_email, candidates)
+            cost = len(candidates) * max(1, sum(a.kind is DocKind.ENCRYPTED
+                                                for a in held_email.attachments))
+            if spent + cost > budget:
+                postponed.append(str(held["reference"]))
+                continue
+            spent += cost
+            tried.append(str(held["reference"]))
+            assessed = self._assess(held_email, candidates, agency=False)
             if "cannot_decrypt" not in assessed.decision.reasons:
                 opened.append((held, assessed))
         folder = Folder.PROCESSED if opened else Folder.EXCEPTIONS
+        done = {str(h["reference"]) for h, _ in opened}
         with self.store.transaction() as conn:
             for held, assessed in opened:
                 self._resolve_held(conn, held, assessed)
+            for reference in tried:
+                if reference not in done:
+                    self.store.audit(conn, ACTOR, "password_email", reference,
+                                     f"result=not_opened words={len(candidates)}")
+            for reference in postponed:
+                self.store.audit(conn, ACTOR, "password_email", reference,
+                                 "result=not_tried budget=spent")
+            if spent:
+                conn.execute("INSERT INTO password_spend VALUES (?, ?, ?)",
+                             (email.sender, message.received_at.isoformat(), spent))
             self.store.ledger_finish(conn, key, kind="password", folder=folder.value,
-                                     reference=None)
-            used = ",".join(str(h["reference"]) for h, _ in opened)
+                                     reference=min(done) if done
+                                     else str(waiting[0]["reference"]))
             self.store.audit(conn, ACTOR, "password_email", None,
-                             f"waiting={len(waiting)} opened={used or 'none'}")
+                             f"waiting={len(waiting)} opened={','.join(sorted(done)) or 'none'}"
+                             f" derivations={spent} postponed={len(postponed)}")
+            self._password_replies(conn, waiting, done, postponed)
         self.log.info("password_email", waiting=len(waiting), opened=len(opened),
-                      folder=folder.value)
+                      derivations=spent, postponed=len(postponed), folder=folder.value)
         self._move(message, key, folder)
         self.reconcile()
+
+    def _password_budget(self: _Intake, sender: str, now: datetime) -> int:
+        """The key derivations this sender's password email may still spend."""
+        security = self.config.security
+        row = self.store.conn.execute(
+            "SELECT COALESCE(SUM(derivations), 0) FROM password_spend WHERE sender = ?"
+            " AND at >= ?", (sender, (now - timedelta(days=1)).isoformat())).fetchone()
+        left = security.password_attempts_per_sender_per_day - int(row[0])
+        return max(0, min(security.password_email_max_attempts, left))
+
+    def _password_replies(self: _Intake, conn: sqlite3.Connection,
+                          waiting: list[dict[str, Any]], done: set[str],
+                          postponed: list[str]) -> None:
+        """Tell the sender which waiting referrals the password did not open (those opened
+        are answered by their decision), and the team which ones wait for a person."""
+        assert self.dispatch is not None
+        planner = self.dispatch.planner
+        for held in waiting:
+            reference = str(held["reference"])
+            if reference in done:
+                continue
+            case = self.casebook.get(reference)
+            if case is None:
+                continue
+            for planned in planner.password_not_opened(case, later=reference in postponed):
+                self._enqueue(conn, planned, reference)
+        if postponed:
+            self._enqueue(conn, planner.team_notice(
+                "passwords not tried", f"A password email tried the passwords it offered on"
+                f" as many waiting referrals as its budget allowed; {len(postponed)} more"
+                f" ({', '.join(postponed)}) wait for an administrator: try the password with"
+                " mailbot queue retry.", None, variant=f"password-budget-{postponed[0]}"),
+                postponed[0])
 
     def _resolve_held(self: _Intake, conn: sqlite3.Connection, held: dict[str, object],
                       assessed: Assessed, *, actor: str = ACTOR,

@@ -12,9 +12,9 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from functools import partial
-from typing import Protocol
+from typing import Any, Protocol
 
 import structlog
 
@@ -23,6 +23,7 @@ from mailbot.advice import with_note
 from mailbot.casebook import Casebook, CaseRecord
 from mailbot.config import Config
 from mailbot.credentials import Secrets
+from mailbot.dispatch.compose import Planned, UnbuildableMessage
 from mailbot.dispatch.plan import BlindView
 from mailbot.dispatch.service import Dispatch, build_dispatch
 from mailbot.held import ACTOR, HeldReferrals
@@ -98,9 +99,10 @@ class Intake(HeldReferrals):
             self._record(message, email, key, processing_error("repeated_crash"))
             return
         try:
-            if is_password_email(email):
-                self._password_email(message, email, key)
-            else:
+            waiting = self._waiting(email, message) if is_password_email(email) else []
+            if waiting:
+                self._password_email(message, email, key, waiting)
+            else:  # an email about a password with nothing waiting is an ordinary email
                 self._record(message, email, key, self._assess(email, prepared=prepared))
         except Exception as exc:  # a poison message must not stop the daemon
             row = self.store.ledger_get(key)
@@ -143,9 +145,18 @@ class Intake(HeldReferrals):
         agency = self.config.agency_for(email.sender)
         return [*self.secrets.passwords_for(agency.id if agency else None), *extra]
 
+    def _waiting(self, email: ParsedEmail, message: MailboxMessage) -> list[dict[str, Any]]:
+        """The sender's referrals waiting for a password within the window."""
+        if not email.sender:
+            return []
+        window = timedelta(hours=self.config.security.password_email_window_hours)
+        return self.store.waiting_for_password(email.sender, message.received_at - window)
+
     def _assess(self, email: ParsedEmail, extra_passwords: tuple[str, ...] = (),
-                prepared: Prepared | None = None) -> Assessed:
-        passwords = self.candidate_passwords(email, extra_passwords)
+                prepared: Prepared | None = None, *, agency: bool = True) -> Assessed:
+        """`agency`: False to try only `extra_passwords` (the agency's failed already)."""
+        passwords = self.candidate_passwords(email, extra_passwords) if agency \
+            else list(extra_passwords)
         opened = prepared.opened(passwords, self.config.limits) if prepared is not None \
             else None
         if opened is None:
@@ -284,7 +295,23 @@ class Intake(HeldReferrals):
                 " accepted case; list it by hand (mailbot cases list-at).", case.reference,
                 variant="unlisted"))
         for planned in messages:
-            self.dispatch.outbox.enqueue(conn, planned, case.reference, self.clock.now())
+            self._enqueue(conn, planned, case.reference)
+
+    def _enqueue(self, conn: sqlite3.Connection, planned: Planned, reference: str) -> None:
+        """Put one message in the outbox; one that cannot be written safely (a recipient or
+        thread id from outside that is not safe, `mailbot.addresses`) is replaced by a
+        notice to the team, so the email is still decided and filed."""
+        assert self.dispatch is not None
+        try:
+            self.dispatch.outbox.enqueue(conn, planned, reference, self.clock.now())
+        except UnbuildableMessage:
+            self.log.warning("outbox.unbuildable", kind=planned.kind, reference=reference)
+            notice = self.dispatch.planner.team_notice(
+                f"{planned.kind} not sent", f"The {planned.kind.replace('_', ' ')} could not"
+                " be sent: the address it would go to, or the id of the email it answers, is"
+                " not one mailbot can write safely. Answer by hand if it is needed.",
+                reference, variant=f"unbuildable-{planned.kind}-{planned.variant}")
+            self.dispatch.outbox.enqueue(conn, notice, reference, self.clock.now())
 
     def _blind_view(self, conn: sqlite3.Connection, case: CaseRecord, meeting: Meeting | None,
                     blind: Decision | None) -> BlindView | None:

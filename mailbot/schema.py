@@ -14,7 +14,8 @@ VERSION = 5  # 3: indexes so no per-message query scans what grows with history
 # 5: the case lifecycle: a referral (a `cases` row, one per email) belongs to a case
 #    (`case_ref`: one victim's episode); a case is put on a meeting by a `listings` row, which
 #    becomes a hearing only once its meeting has taken place (`mailbot.casebook`); `source`
-#    is the one key duplicates are found by (the agency's id, or the sender's address)
+#    is the one key duplicates are found by (the agency's id, or the sender's address);
+#    `password_spend`: the key derivations a sender's password emails cost (a daily budget)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -151,6 +152,13 @@ CREATE TABLE IF NOT EXISTS minutes_runs (
     emails INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS minutes_runs_meeting ON minutes_runs (area, date);
+-- Key derivations spent on passwords emailed separately, per sender: the daily budget.
+CREATE TABLE IF NOT EXISTS password_spend (
+    sender TEXT NOT NULL,
+    at TEXT NOT NULL,
+    derivations INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS password_spend_sender ON password_spend (sender, at);
 CREATE TABLE IF NOT EXISTS sequences (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS audit (
     id INTEGER PRIMARY KEY,

@@ -14,6 +14,9 @@ from datetime import datetime
 from email.message import EmailMessage
 from email.utils import format_datetime
 
+from mailbot import addresses
+from mailbot.addresses import mailbox_address
+from mailbot.errors import MailbotError
 from mailbot.models import Frozen
 
 FROM_NAME = "MARAC Referrals"
@@ -46,19 +49,31 @@ def message_id_for(idem_key: str, from_address: str) -> str:
     return f"<{digest}@{from_address.rpartition('@')[2] or 'mailbot.invalid'}>"
 
 
+class UnbuildableMessage(MailbotError):
+    """A planned message whose recipient or thread id is not safe to write (see
+    `mailbot.addresses`): it is not sent, and the team is told instead."""
+
+
 def build_message(planned: Planned, *, reference: str | None, from_address: str,
                   message_id: str, when: datetime,
                   references: Sequence[str] = ()) -> bytes:
+    recipient = mailbox_address(planned.recipient)
+    thread = [i for i in (*references, planned.in_reply_to) if i]
+    if recipient is None or any(addresses.message_id(i) is None for i in thread):
+        raise UnbuildableMessage(f"a {planned.kind} has a recipient or thread id that is not"
+                                 " safe to write")
     message = EmailMessage()
     message["From"] = f"{FROM_NAME} <{from_address}>"
-    message["To"] = planned.recipient
+    message["To"] = recipient
     message["Subject"] = planned.subject
     message["Date"] = format_datetime(when)
     message["Message-ID"] = message_id
     if planned.in_reply_to:
         message["In-Reply-To"] = planned.in_reply_to
-        message["References"] = " ".join([*references, planned.in_reply_to])
+        message["References"] = " ".join(thread)
     message["Auto-Submitted"] = "auto-replied" if planned.in_reply_to else "auto-generated"
+    # Exchange's and Outlook's out-of-office and other automatic answers stay quiet.
+    message["X-Auto-Response-Suppress"] = "All"
     if reference:
         message["X-Mailbot-Case"] = reference
     message["X-Mailbot-Kind"] = planned.kind
@@ -67,7 +82,9 @@ def build_message(planned: Planned, *, reference: str | None, from_address: str,
         maintype, _, subtype = attachment.content_type.partition("/")
         message.add_attachment(attachment.data, maintype=maintype, subtype=subtype,
                                filename=attachment.filename)
-    return message.as_bytes()
+    # Ids and addresses are whole ASCII tokens: written as they are, never folded into
+    # encoded words (which no mail client threads by).
+    return message.as_bytes(policy=message.policy.clone(max_line_length=MAX_LINE))
 
 
 def _transfer_encoding(body: str) -> str:

@@ -19,6 +19,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from mailbot.addresses import mailbox_address
 from mailbot.casebook import CaseRecord
 from mailbot.config import Config, IdvaService
 from mailbot.credentials import Secrets
@@ -34,7 +35,6 @@ from mailbot.models import DashAnswer, Decision, Outcome
 from mailbot.reasons import CRITERIA, WARNINGS, describe, rule
 from mailbot.validate.fields import canonical_choice
 
-_ADDRESS = re.compile(r"^[^@\s<>]+@[a-z0-9.-]+\.[a-z]{2,}$", re.IGNORECASE)
 _AUTOMATED = re.compile(r"^(mailer-daemon|postmaster|no-?reply|do-?not-?reply)@", re.IGNORECASE)
 IDVA_DSV_QUESTION = 16
 ALREADY_SUPPORTED = "Already supported by IDVA"
@@ -69,6 +69,17 @@ class Planner:
             out.append(Planned(kind=kind, recipient=address, subject=subject, body=body,
                                in_reply_to=case.message_id, variant=_variant(meeting)))
         return out
+
+    def password_not_opened(self, case: CaseRecord, *, later: bool) -> list[Planned]:
+        """The answer to a password email for a waiting referral it did not open: the words
+        did not open it, or (`later`) the team will try them (past the budget)."""
+        subject, body = self.templates.render(
+            "password_not_opened", **self._base(case), later=later,
+            window_hours=self.config.security.password_email_window_hours)
+        variant = f"{'later' if later else 'failed'}-{case.decided_at.isoformat()}"
+        return [Planned(kind="password_not_opened", recipient=address, subject=subject,
+                        body=body, in_reply_to=case.message_id, variant=variant)
+                for address in self._reply_addresses(case)[:1]]
 
     def blind_reply_notice(self, case: CaseRecord, meeting: Meeting | None,
                            blind: BlindView, replies: list[Planned]) -> list[Planned]:
@@ -123,10 +134,10 @@ class Planner:
         if case.form is not None:
             candidates.append(case.form.value("referrer_email").strip())
         out: list[str] = []
-        for address in candidates:
-            lowered = address.lower()
-            if (_ADDRESS.match(address) and lowered not in own and not _AUTOMATED.match(address)
-                    and lowered not in (a.lower() for a in out)):
+        for candidate in candidates:
+            address = mailbox_address(candidate)
+            if (address is not None and address not in own and not _AUTOMATED.match(address)
+                    and address not in out):
                 out.append(address)
         return out
 

@@ -5,8 +5,10 @@ decode to CR/LF, lone surrogates, values `policy.default` refuses to parse, file
 are paths. Each reader here returns a plain one-line value, or "" / None when there is none
 worth having, and never raises, so `mime` can build a `ParsedEmail` from any input. Sender
 addresses are read undecoded when decoding fails, so an encoded word cannot smuggle in a
-second address. A value `mimebounds` found too costly to parse arrives as plain raw text (no
-`addresses`, no `datetime`), and is read the same way as one that failed to decode.
+second address, and an address or id is kept only if `mailbot.addresses` finds it safe to
+write back (no encoded word, ASCII, one address). A value `mimebounds` found too costly to
+parse arrives as plain raw text (no `addresses`, no `datetime`), and is read the same way as
+one that failed to decode.
 """
 
 from __future__ import annotations
@@ -19,10 +21,10 @@ from email.header import decode_header, make_header
 from email.message import Message
 from typing import Any
 
+from mailbot.addresses import mailbox_address, message_id
+
 _MSGID = re.compile(r"<[^<>\s]+>")
 _BARE_MSGID = re.compile(r"[^<>\s]+")
-# No control characters (a NUL or ESC in an address reached the database and the replies).
-_ADDRESS = re.compile(r"[^\s\x00-\x1f\x7f@<>()\[\],;:\"\\]+@[^\s\x00-\x1f\x7f@<>()\[\],;:\"\\]+")
 _CONTROLS = re.compile(r"[\x00-\x1f\x7f]+")
 _RAW_CHARS = 8 * 1024  # of an undecoded value: decode_header and parseaddr are slow on more
 SURROGATES = re.compile(r"[\ud800-\udfff]")
@@ -63,6 +65,8 @@ def _clean(text: str) -> str:
 
 
 def msgid(value: str) -> str:
+    """The id in a Message-ID or In-Reply-To value read undecoded (`header(decode=False)`),
+    or '' when it is not one safe to write back (`addresses.message_id`)."""
     value = "".join(value.split())
     if match := _MSGID.search(value):
         value = match.group(0)
@@ -70,7 +74,7 @@ def msgid(value: str) -> str:
         value = f"<{value}>"
     else:
         return ""
-    return value if len(value) <= 998 else ""
+    return message_id(value) or ""
 
 
 def synthetic_msgid(raw: bytes) -> str:
@@ -85,8 +89,9 @@ def sender(msg: Message) -> str:
         # Undecoded, so an encoded word cannot smuggle in another address.
         addresses = [utils.parseaddr(header(msg, "From", decode=False))[1]]
     for address in addresses:
-        if isinstance(address, str) and _ADDRESS.fullmatch(address):
-            return address.lower()
+        valid = mailbox_address(address) if isinstance(address, str) else None
+        if valid is not None:
+            return valid
     return ""
 
 

@@ -11,14 +11,13 @@ import re
 from datetime import date
 
 from mailbot import formdef
+from mailbot.addresses import mailbox_address
 from mailbot.formdef import FieldDef, Kind, Need
 from mailbot.models import FormData, Frozen, Person
 from mailbot.validate.dates import age_on, parse_date
 from mailbot.validate.names import split_aliases
 
 MAX_AGE = 120
-_EMAIL = re.compile(r"^[^@\s<>()\[\],;:\"]+@[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9-]+)+$",
-                    re.IGNORECASE)
 # The UK postcode format (BS 7666), including GIR 0AA; spaces are optional when typed.
 _POSTCODE = re.compile(
     r"^(GIR ?0AA|[A-PR-UWYZ](?:[0-9]{1,2}|[A-HK-Y][0-9]{1,2}|[0-9][A-HJKPSTUW]"
@@ -121,8 +120,8 @@ def _check(field: FieldDef, text: str, choice: str | None, today: date) -> objec
             return _check_date(field.id, text, today)
         case Kind.CHOICE:
             return choice
-        case Kind.EMAIL:
-            return text if _EMAIL.match(text.strip()) else None
+        case Kind.EMAIL:  # one the replies can be written to (`mailbot.addresses`)
+            return text if mailbox_address(text) else None
         case Kind.POSTCODE:
             return text if _POSTCODE.match(" ".join(text.split())) else None
         case Kind.NUMBER:

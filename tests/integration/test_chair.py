@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from email import message_from_string, policy
 from pathlib import Path
 
 import pytest
@@ -238,41 +239,63 @@ def test_list_at_refuses_a_past_meeting_and_asks_before_an_addendum(
     assert app.casebook.get(case.reference).meeting_date == MEETING  # type: ignore[union-attr]
 
 
-def _body(raw: str, *references: str) -> str:
-    text = raw.split("\n\n", 1)[1] if "\n\n" in raw else raw
-    for reference in references:
-        text = text.replace(reference, "REF")
-    return re.sub(r"MARAC-\d{4}-\d{5}", "REF", text)
+def _reply(raw: str, reference: str) -> str:
+    """Subject and text of a reply, with its reference (and any other) taken out."""
+    parsed = message_from_string(raw, policy=policy.default)
+    part = parsed.get_body(("plain",))
+    assert part is not None
+    text = f"{parsed['Subject']}\n{part.get_content()}"  # type: ignore[attr-defined]
+    return re.sub(r"MARAC-\d{4}-\d{5}", "REF", text.replace(reference, "REF"))
 
 
 def test_a_non_secure_referrer_cannot_learn_a_victims_history(app: App, send: Send,
                                                               run: Run) -> None:
-    """GIVEN a victim with an open case, one heard two months ago, and one unknown
+    """GIVEN a victim with an open case, one heard two months ago, one who may have been
+    (a near match), and one unknown
     WHEN a non-secure agency refers each with the same content, above and below the
     threshold
-    THEN the replies to that agency are the same whatever the history, apart from the
-    reference, and the team is told what the replies could not say."""
+    THEN the replies to that agency (subject and text) are the same whatever the history,
+    apart from the reference, and the team is told what the replies could not say."""
     def by_bcwa(f: FormData) -> FormData:
         return with_values(f, referrer_email=BCWA, referrer_agency="Black Country Women's Aid")
 
-    for seed, make in ((612, by_bcwa), (615, lambda f: by_bcwa(below(f)))):
-        open_victim, heard_victim, unknown = form(seed), form(seed + 1), form(seed + 2)
+    for seed, make in ((612, by_bcwa), (616, lambda f: by_bcwa(below(f)))):
+        open_victim, heard_victim, near_victim, unknown = (form(seed + n) for n in range(4))
         refer(send, run, POLICE, open_victim)
         heard(app, heard_victim, "2026-09-02")
+        heard(app, with_values(near_victim, victim_forenames="Zelda"), "2026-09-03")
         replies = {}
         for name, victim in (("open", open_victim), ("heard", heard_victim),
-                             ("unknown", unknown)):
+                             ("near", near_victim), ("unknown", unknown)):
             case = refer(send, run, BCWA, make(victim))
             [raw] = [m for k in ("confirmation", "rejection", "acknowledgement")
                      for m in messages(app, case.reference, k)]
-            replies[name] = (case, _body(raw, case.reference))
-        bodies = {name: body for name, (_, body) in replies.items()}
-        assert bodies["open"] == bodies["unknown"]
-        assert bodies["heard"] == bodies["unknown"]
-        assert "already listed" not in bodies["open"]
-        assert "heard at MARAC" not in bodies["heard"]
+            replies[name] = (case, _reply(raw, case.reference))
+        texts = {name: text for name, (_, text) in replies.items()}
+        assert texts["open"] == texts["unknown"]
+        assert texts["heard"] == texts["unknown"]
+        assert texts["near"] == texts["unknown"]
+        assert "already listed" not in texts["open"]
+        assert "heard at MARAC" not in texts["heard"]
         joined, _ = replies["open"]
         assert joined.joined is not None
-        told = [m for m in messages(app, joined.reference, "team_notice")
-                if "tell the referrer by a secure route" in m]
-        assert len(told) == 1
+        above = seed == 612
+        if above:  # below the threshold, its own reasons come before the near match
+            assert replies["near"][0].decision.reasons == ("possible_repeat",)
+        for name in ("open", "near") if above else ("open",):
+            told = [m for m in messages(app, replies[name][0].reference, "team_notice")
+                    if "tell the referrer by a secure route" in m]
+            assert len(told) == 1, name
+
+
+def test_a_secure_referrer_is_told_the_history(app: App, send: Send, run: Run) -> None:
+    """GIVEN a victim heard two months ago
+    WHEN the NHS trust (a secure address) refers her without saying so
+    THEN its confirmation says she was heard at MARAC within the last 12 months."""
+    victim = with_values(form(630), referrer_email="safeguarding@nhs.net",
+                         referrer_agency="The Royal Wolverhampton NHS Trust")
+    heard(app, victim, "2026-09-02")
+    case = refer(send, run, "safeguarding@nhs.net", victim)
+    assert "repeat_detected" in case.decision.warnings
+    [confirmation] = messages(app, case.reference, "confirmation")
+    assert "heard at MARAC within the last 12 months" in " ".join(confirmation.split())
