@@ -58,7 +58,8 @@ def users_add(ctx: click.Context, name: str) -> None:
 @click.argument("name")
 @click.pass_context
 def users_password(ctx: click.Context, name: str) -> None:
-    """Set a new password for NAME (and enable the account again if it was disabled)."""
+    """Set a new password for NAME (and enable the account again if it was disabled); every
+    web session NAME has open ends at once."""
     password = click.prompt("New password", hide_input=True, confirmation_prompt=True)
     with open_for_command(ctx) as app:
         try:

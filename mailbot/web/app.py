@@ -26,6 +26,7 @@ from mailbot.users import Users
 from mailbot.web import auth, forms, pages
 from mailbot.web.context import CsrfRefused, LoginRequired, Web, redirect, render
 from mailbot.web.guard import Guard
+from mailbot.web.lockout import LoginThrottle
 from mailbot.web.sessions import Sessions
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -36,11 +37,13 @@ def create_app(intake: Intake, settings: WebSettings, *, clock: Clock | None = N
                hasher: PasswordHasher | None = None) -> Starlette:
     """The ASGI app for `intake`'s database; `clock` and `hasher` are for tests."""
     clock = clock or intake.clock
+    users = Users(intake.store, hasher)
     web = Web(
-        intake=intake, users=Users(intake.store, hasher), settings=settings, clock=clock,
+        intake=intake, users=users, settings=settings, clock=clock,
         sessions=Sessions(intake.store, clock,
                           idle=timedelta(minutes=settings.session_idle_minutes),
                           absolute=timedelta(hours=settings.session_max_hours)),
+        throttle=LoginThrottle(intake.store, clock, users.exists),
     )
     routes = [
         Route("/", pages.queue, methods=["GET"]),

@@ -9,7 +9,7 @@ one-off message every page shows.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,7 @@ from starlette.responses import HTMLResponse, RedirectResponse
 from mailbot.intake import Clock, Intake
 from mailbot.settings import WebSettings
 from mailbot.users import Users
+from mailbot.web.lockout import LoginThrottle
 from mailbot.web.sessions import Session, Sessions, tokens_match
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -39,12 +40,12 @@ class Web:
     intake: Intake
     users: Users
     sessions: Sessions
+    throttle: LoginThrottle
     settings: WebSettings
     clock: Clock
     env: jinja2.Environment = field(default_factory=lambda: jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(TEMPLATES)), autoescape=True,
         undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True))
-    failed_logins: dict[str, list[datetime]] = field(default_factory=dict)
 
     @property
     def cookie_name(self) -> str:
