@@ -19,12 +19,9 @@ from typing import Any, Protocol
 import structlog
 
 from mailbot import pipeline
-from mailbot.advice import with_note
 from mailbot.casebook import Casebook, CaseRecord
 from mailbot.config import Config
 from mailbot.credentials import Secrets
-from mailbot.dispatch.compose import Planned, UnbuildableMessage
-from mailbot.dispatch.plan import BlindView
 from mailbot.dispatch.service import Dispatch, build_dispatch
 from mailbot.held import ACTOR, HeldReferrals
 from mailbot.ingest.mailbox import Mailbox, MailboxError, MessageNotFoundError, Rereadable
@@ -32,7 +29,8 @@ from mailbot.ingest.mime import parse_email
 from mailbot.ingest.passwords import is_password_email
 from mailbot.lifecycle import Known, Listing, current_listing, is_held, list_case, sync_person
 from mailbot.meetings import Meeting
-from mailbot.models import Decision, Folder, MailboxMessage, Outcome, ParsedEmail, Person
+from mailbot.models import Decision, Folder, MailboxMessage, ParsedEmail, Person
+from mailbot.notices import LISTED_OUTCOMES, Notices
 from mailbot.pipeline import Assessed, folder_for, processing_error
 from mailbot.prefetch import LARGE_EMAIL_BYTES, Prepared
 from mailbot.store import Store
@@ -40,7 +38,6 @@ from mailbot.validate.names import victim_key
 from mailbot.validate.repeats import RepeatMatch
 
 MAX_ATTEMPTS = 3
-LISTED_OUTCOMES = (Outcome.ACCEPTED, Outcome.INFO_ONLY)
 
 
 def source_of(config: Config, sender: str) -> str:
@@ -54,7 +51,7 @@ class Clock(Protocol):
 
 
 @dataclass
-class Intake(HeldReferrals):
+class Intake(HeldReferrals, Notices):
     """Everything processing needs, passed in (tests hand in temporary ones)."""
 
     config: Config
@@ -266,66 +263,6 @@ class Intake(HeldReferrals):
         if meeting is not None:
             list_case(conn, case_ref, meeting.area, meeting.date, self.clock.now())
         return meeting
-
-    def enqueue_notices(self, conn: sqlite3.Connection, case: CaseRecord,
-                        meeting: Meeting | None, *, note: str | None = None,
-                        blind: Decision | None = None, idva: bool = True) -> None:
-        """Put every message `case`'s decision implies in the outbox (caller's transaction).
-
-        `note`: an administrator's advice added to the replies to secure addresses only
-        (`mailbot.advice`). `blind`: see `_commit_case`; without it (an administrator's
-        decision) every address is answered from the decision itself. `idva`: False when
-        the IDVA service hears of the case through another of its referrals."""
-        assert self.dispatch is not None
-        planner = self.dispatch.planner
-        opener = self.casebook.get(case.case) if case.joined else None
-        blind_view = self._blind_view(conn, case, meeting, blind)
-        replies = planner.replies(case, meeting, blind=blind_view)
-        if note:
-            replies = [with_note(p, note, secure=self.config.is_secure_address(p.recipient))
-                       for p in replies]
-        alerts = planner.idva_alert(case, meeting, opener=opener) if idva else []
-        messages = [*replies, *alerts, *planner.chair_notices(case, meeting)]
-        if blind_view is not None:
-            messages.extend(planner.blind_reply_notice(case, meeting, blind_view, replies))
-        listed = case.decision.outcome in LISTED_OUTCOMES
-        if meeting is None and listed:
-            messages.append(planner.team_notice(
-                "accepted case not listed", "No meeting with room was found for this"
-                " accepted case; list it by hand (mailbot cases list-at).", case.reference,
-                variant="unlisted"))
-        for planned in messages:
-            self._enqueue(conn, planned, case.reference)
-
-    def _enqueue(self, conn: sqlite3.Connection, planned: Planned, reference: str) -> None:
-        """Put one message in the outbox; one that cannot be written safely (a recipient or
-        thread id from outside that is not safe, `mailbot.addresses`) is replaced by a
-        notice to the team, so the email is still decided and filed."""
-        assert self.dispatch is not None
-        try:
-            self.dispatch.outbox.enqueue(conn, planned, reference, self.clock.now())
-        except UnbuildableMessage:
-            self.log.warning("outbox.unbuildable", kind=planned.kind, reference=reference)
-            notice = self.dispatch.planner.team_notice(
-                f"{planned.kind} not sent", f"The {planned.kind.replace('_', ' ')} could not"
-                " be sent: the address it would go to, or the id of the email it answers, is"
-                " not one mailbot can write safely. Answer by hand if it is needed.",
-                reference, variant=f"unbuildable-{planned.kind}-{planned.variant}")
-            self.dispatch.outbox.enqueue(conn, notice, reference, self.clock.now())
-
-    def _blind_view(self, conn: sqlite3.Connection, case: CaseRecord, meeting: Meeting | None,
-                    blind: Decision | None) -> BlindView | None:
-        """The decision and meeting a reply to a non-secure address is built from: the ones
-        a referral of a victim unknown to MARAC would have had."""
-        if blind is None:
-            return None
-        assert self.dispatch is not None
-        blind_meeting = None
-        if blind.outcome in LISTED_OUTCOMES and case.area:
-            own_listing = meeting is not None and not case.joined
-            blind_meeting = meeting if own_listing else \
-                self.dispatch.listings.choose(conn, case.area, self._today())
-        return BlindView(decision=blind, meeting=blind_meeting)
 
     # -- helpers ------------------------------------------------------------------------
 
