@@ -30,3 +30,8 @@ class HistoryImportError(MailbotError):
     def __init__(self, problems: list[str]) -> None:
         super().__init__("; ".join(problems))
         self.problems = problems
+
+
+class StoreBusy(StoreError):
+    """The database could not be written just now (locked by another process, read-only,
+    full): nothing was decided, and the email waits in the Inbox for the next pass."""

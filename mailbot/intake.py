@@ -23,6 +23,7 @@ from mailbot.casebook import Casebook, CaseRecord
 from mailbot.config import Config
 from mailbot.credentials import Secrets
 from mailbot.dispatch.service import Dispatch, build_dispatch
+from mailbot.errors import StoreBusy
 from mailbot.held import ACTOR, HeldReferrals
 from mailbot.ingest.mailbox import Mailbox, MailboxError, MessageNotFoundError, Rereadable
 from mailbot.ingest.mime import parse_email
@@ -44,6 +45,21 @@ def source_of(config: Config, sender: str) -> str:
     """Who referred, as duplicates are found: the configured agency's id, else the sender."""
     agency = config.agency_for(sender)
     return agency.id if agency else sender.lower()
+
+
+_INFRASTRUCTURE = ("SQLITE_BUSY", "SQLITE_LOCKED", "SQLITE_READONLY", "SQLITE_FULL",
+                   "SQLITE_IOERR", "SQLITE_CANTOPEN", "SQLITE_PROTOCOL")
+
+
+_BUSY = ("the database cannot be written now (locked, read-only or full): the email waits in"
+         " the Inbox for the next pass; if this lasts, see mailbot status")
+
+
+def is_infrastructure(exc: sqlite3.Error) -> bool:
+    """Whether a database error is the database's state (locked, read-only, full, I/O)
+    rather than a fault in mailbot (a wrong statement is an OperationalError too)."""
+    name = getattr(exc, "sqlite_errorname", "") or ""
+    return name.startswith(_INFRASTRUCTURE)
 
 
 class Clock(Protocol):
@@ -86,8 +102,13 @@ class Intake(HeldReferrals, Notices):
         if row is not None and row["state"] == "done":
             self._refile_seen(message, key, row)
             return
-        attempts = self.store.ledger_begin(key, raw_sha, message.ref, email.sender,
-                                           message.received_at)
+        try:
+            attempts = self.store.ledger_begin(key, raw_sha, message.ref, email.sender,
+                                               message.received_at)
+        except sqlite3.OperationalError as exc:
+            if not is_infrastructure(exc):
+                raise
+            raise StoreBusy(_BUSY) from exc
         if message.size > LARGE_EMAIL_BYTES and isinstance(self.mailbox, Rereadable):
             # A referral with photos: parsed, so its bytes are not held while the document is
             # opened; they are read again only if it must be kept for a password.
@@ -101,12 +122,30 @@ class Intake(HeldReferrals, Notices):
                 self._password_email(message, email, key, waiting)
             else:  # an email about a password with nothing waiting is an ordinary email
                 self._record(message, email, key, self._assess(email, prepared=prepared))
+        except sqlite3.OperationalError as exc:
+            if not is_infrastructure(exc):
+                raise  # a fault of mailbot's own: as any other (below, via the runner)
+            # The database, not the email: locked past the busy timeout, read-only, full.
+            # That is no decision: the email stays in the Inbox, its attempt not counted.
+            self._defer(key)
+            self.log.warning("message.deferred", error=type(exc).__name__, attempt=attempts)
+            raise StoreBusy(_BUSY) from exc
         except Exception as exc:  # a poison message must not stop the daemon
             row = self.store.ledger_get(key)
             if row is not None and row["state"] == "done":
                 raise  # decided and committed: only the move failed; the next pass files it
             self.log.error("message.error", error=type(exc).__name__, attempt=attempts)
             self._record(message, email, key, processing_error(type(exc).__name__))
+
+    def _defer(self, key: str) -> None:
+        """Take back the attempt `ledger_begin` counted (if the database lets us now), so a
+        long lock does not turn a good email into a 'repeated crash'."""
+        try:
+            with self.store.transaction() as conn:
+                conn.execute("UPDATE messages SET attempts = MAX(attempts - 1, 0)"
+                             " WHERE message_key = ? AND state = 'processing'", (key,))
+        except sqlite3.OperationalError:
+            pass  # still locked: counted, and bounded by MAX_ATTEMPTS all the same
 
     def reconcile(self) -> None:
         """Finish moves that a crash interrupted after their decision was committed.
