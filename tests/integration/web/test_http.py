@@ -304,3 +304,27 @@ def test_return_discard_and_list_at_through_the_page(app: App, send: Send, run: 
     moved = post(accepted.reference, "list-at", date="2026-11-04")
     assert "listed at the Wolverhampton MARAC on Wednesday 04 November 2026 10:00" in moved
     assert str(app.casebook.get(accepted.reference).meeting_date) == "2026-11-04"  # type: ignore[union-attr]
+
+
+def test_a_joined_referral_names_its_case_and_the_meeting_lists_the_victim_once(
+        app: App, send: Send, run: Run, client: TestClient) -> None:
+    """GIVEN a victim referred by the police, then by the NHS trust in the same week
+    WHEN a coordinator opens the second referral and the meetings page
+    THEN the referral's page names the case it joined, and the meeting shows one case
+    naming both agencies."""
+    first_form = form(93, area="Wolverhampton")
+    first_id = send(POLICE, render_form(first_form))
+    second_id = send("safeguarding@nhs.net", render_form(with_values(
+        first_form, referrer_email="safeguarding@nhs.net",
+        referrer_agency="The Royal Wolverhampton NHS Trust")))
+    cases = run()
+    first, second = cases[first_id], cases[second_id]
+    assert second.joined == first.reference
+    log_in(client)
+    page = client.get(f"/case/{second.reference}").text
+    assert "Part of case" in page
+    assert f'href="/case/{first.reference}"' in page
+    meetings = client.get("/meetings").text
+    assert meetings.count(f"/case/{first.reference}") == 1
+    assert second.reference not in meetings
+    assert "West Midlands Police, The Royal Wolverhampton NHS Trust" in meetings
