@@ -47,6 +47,7 @@ class DocKind(StrEnum):
     PDF = "pdf"
     IMAGE = "image"
     ZIP = "zip"  # some other zip/OOXML (xlsx, pptx, plain zip)
+    MSG = "msg"  # an Outlook item (.msg): a compound file with the message stream layout
     EMPTY = "empty"
     OTHER = "other"
 
@@ -103,6 +104,9 @@ class ParsedEmail(Frozen):
     sent_at: datetime | None
     in_reply_to: str | None = None
     attachments: tuple[Attachment, ...] = ()
+    # More files than DocumentLimits.max_attachments: the rest were not looked at, so the
+    # form may be among them (the pipeline holds the email for an administrator).
+    truncated: bool = False
     body_text: str = Field(default="", repr=False)
 
     @property

@@ -48,7 +48,7 @@ _FAILURE_ORDER = (
     "legacy_word_format",
     "wrong_form",
 )
-_HELD = frozenset({"cannot_decrypt", "multiple_forms"})
+_HELD = frozenset({"cannot_decrypt", "multiple_forms", "too_many_attachments"})
 
 
 class OpenedForm(Frozen):
@@ -73,7 +73,20 @@ class Unopened(Frozen):
 def open_referral(
     email: ParsedEmail, passwords: Sequence[str], limits: DocumentLimits,
 ) -> OpenedForm | Unopened:
-    """Find, decrypt and read the referral form in an email."""
+    """Find, decrypt and read the referral form in an email.
+
+    When the email had more files than `limits.max_attachments`, the ones past the limit were
+    not looked at: only one form read among those that were is an answer; anything else
+    (no form, a failure, several forms) might be wrong, so a person looks instead."""
+    opened = _open_referral(email, passwords, limits)
+    if email.truncated and not isinstance(opened, OpenedForm):
+        return Unopened(code="too_many_attachments")
+    return opened
+
+
+def _open_referral(
+    email: ParsedEmail, passwords: Sequence[str], limits: DocumentLimits,
+) -> OpenedForm | Unopened:
     if not email.attachments:
         return Unopened(code="no_attachment")
     documents = [a for a in email.attachments if a.kind in WORD_KINDS]

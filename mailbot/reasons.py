@@ -46,6 +46,8 @@ REASONS: dict[str, str] = {
     " this one, below the threshold on its own, waits beside it for the same decision.",
     "multiple_forms": "More than one referral form was attached to one email; an"
     " administrator will separate them.",
+    "too_many_attachments": "The email carries more attachments than are checked"
+    " automatically; an administrator will find the referral form among them.",
     "not_a_referral": "An administrator decided this email is not a MARAC referral.",
     "processing_error": "Something unexpected went wrong while reading the referral; an"
     " administrator is looking at it.",

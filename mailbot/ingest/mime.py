@@ -44,6 +44,7 @@ _MAX_MULTIPART_DEPTH = 64
 _NOT_A_DOCUMENT = frozenset({DocKind.OTHER, DocKind.EMPTY})
 _SIGNATURE_TYPES = frozenset({"application/pkcs7-signature", "application/x-pkcs7-signature"})
 _SMIME_TYPES = frozenset({"application/pkcs7-mime", "application/x-pkcs7-mime"})
+_OUTLOOK_TYPES = frozenset({"application/vnd.ms-outlook", "application/x-msg"})
 # Forwarded emails as MIME parts; any other message/* type is kept as the file it is.
 _EMAIL_TYPES = frozenset({"message/rfc822", "message/global"})
 _ENCODINGS = frozenset({"base64", "quoted-printable"})
@@ -308,6 +309,8 @@ def _wrapper(filename: str | None, ctype: str, data: bytes, kind: DocKind) -> st
         return "outlook"
     if kind is not DocKind.OTHER:
         return None
+    if ctype in _OUTLOOK_TYPES or (filename or "").lower().endswith(".msg"):
+        return "outlook"  # but not one olefile can read: `outlook` says so with a marker
     if ctype in _SMIME_TYPES or (filename or "").lower().endswith(".p7m") or is_pkcs7(data):
         return "smime"
     if ctype in _EMAIL_TYPES or _looks_like_email(data):

@@ -9,6 +9,14 @@ Then every field is read however the partner filled it (`locate`), and returned 
 typed: dates, "not known" words and choices are judged by validation, not here, so that one
 place decides what is acceptable and this one only reports what is there.
 
+Partners paste a covering letter (or a whole email thread) above the form. What comes before
+the form's title is not the form: it is set aside before the document is read, so a long
+preamble neither hides the title ("first heading") nor spends the bounded reading of
+`docxtext` (20,000 paragraphs, 5,000 rows) before the form begins. Finding the title is one
+pass over at most `MAX_PREAMBLE_PARAGRAPHS` paragraphs, reading only their text runs; a
+document whose title is not among them is too long to look at (`Unreadable`, which the
+referrer is told is too large), never taken for the wrong form.
+
 The result is a value, never an exception: a package python-docx cannot open is `Unreadable`.
 Details never quote the document, because they are logged and shown to administrators.
 """
@@ -27,7 +35,7 @@ from docx.parts.document import DocumentPart
 from lxml import etree  # type: ignore[import-untyped]
 
 from mailbot import formdef
-from mailbot.ingest.docxtext import BODY, scan, scan_text
+from mailbot.ingest.docxtext import BODY, P, scan, scan_text
 from mailbot.ingest.formtables import read_children, read_dash
 from mailbot.ingest.layout import Layout
 from mailbot.ingest.locate import SECTION_KEYS, read_fields
@@ -41,6 +49,11 @@ NOT_THE_FORM = "not the West Midlands MARAC referral form"
 OLD_VERSION = "an old or unsupported version of the referral form"
 NO_FIELDS = "the referral form's fields were not found in the document"
 BLANK = "blank template"
+TOO_LONG = "the form's title is not within the paragraphs looked at: the document is too long"
+
+# Paragraphs looked at for the form's title: a covering letter has tens, the form about 300.
+MAX_PREAMBLE_PARAGRAPHS = 100_000
+_TEXT = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}t"
 
 _TITLE = normalise(formdef.FORM_TITLE)
 _TITLE_WITHIN = 3  # paragraphs
@@ -85,6 +98,8 @@ def read_form(docx: bytes | BinaryIO) -> FormData | WrongForm | Unreadable:
     opened = _open(docx)
     if not isinstance(opened, _Opened):
         return opened
+    if not _drop_preamble(opened.body):
+        return Unreadable(detail=TOO_LONG)
     layout = scan(opened.body, SECTION_KEYS)
     version = _version(opened, layout)
     if version is None:
@@ -119,6 +134,23 @@ def _open(data: bytes | BinaryIO) -> _Opened | WrongForm | Unreadable:
         return Unreadable(detail=CANNOT_OPEN)
     body = root.find(BODY)
     return _Opened(body if body is not None else etree.Element(BODY), title, subject, headers)
+
+
+def _drop_preamble(body: etree._Element) -> bool:
+    """Remove from `body` the blocks before the one holding the form's title, when the title
+    is there. False when no title was found in the first `MAX_PREAMBLE_PARAGRAPHS`
+    paragraphs and more follow (the document was not looked at to its end)."""
+    for count, paragraph in enumerate(body.iter(P)):
+        if count >= MAX_PREAMBLE_PARAGRAPHS:
+            return False
+        text = "".join(paragraph.itertext(_TEXT, with_tail=False))
+        if len(text) < 4 * len(_TITLE) and normalise(text) == _TITLE:
+            block = paragraph
+            while block.getparent() is not body:  # a title inside a table: the whole table
+                block = block.getparent()
+            del body[: body.index(block)]
+            return True
+    return True
 
 
 def _version(opened: _Opened, layout: Layout) -> str | None:

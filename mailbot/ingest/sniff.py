@@ -1,8 +1,9 @@
 """Say what a file really is from its bytes, never from its name or declared MIME type.
 
 Partners attach scans called `referral.docx`, PDFs, Word 97 files and macro-enabled forms.
-The intake decision (`not_word_document`, `legacy_word_format`, `macro_content`) and whether
-to try a password must rest on what the bytes are, so a renamed file cannot slip through.
+The intake decision (`not_word_document`, `legacy_word_format`, `macro_content`), whether
+to try a password and whether to look inside (an Outlook item, `msg`) must rest on what the
+bytes are, so a renamed file cannot slip through.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import BinaryIO
 import filetype
 import olefile
 
+from mailbot.ingest.msg import is_outlook_item
 from mailbot.models import DocKind
 
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -43,6 +45,8 @@ def _classify_ole(data: bytes) -> DocKind:
                 return DocKind.ENCRYPTED
             if ole.exists("WordDocument"):
                 return DocKind.DOC
+            if is_outlook_item(ole):
+                return DocKind.MSG
     except Exception:  # a corrupt compound file is just "other"
         return DocKind.OTHER
     return DocKind.OTHER

@@ -126,7 +126,8 @@ def test_winmail_dat_past_nesting_limit_becomes_a_marker() -> None:
 
 
 def test_attachment_count_is_capped() -> None:
-    """GIVEN an email with 8 files WHEN max_attachments is 3 THEN only the first 3 are kept."""
+    """GIVEN an email with 8 files WHEN max_attachments is 3 THEN only the first 3 are kept,
+    and the email says it was cut short (the pipeline holds it for an administrator)."""
     msg = _email()
     msg.set_content("Files.\n")
     for n in range(8):
@@ -137,6 +138,23 @@ def test_attachment_count_is_capped() -> None:
     parsed = parse_email(msg.as_bytes(), DocumentLimits(max_attachments=3))
 
     assert [a.filename for a in parsed.attachments] == ["0.docx", "1.docx", "2.docx"]
+    assert parsed.truncated
+
+
+def test_attachments_up_to_the_cap_are_not_truncated() -> None:
+    """GIVEN an email with exactly max_attachments files WHEN parsed THEN all are kept and
+    it is not marked as cut short."""
+    msg = _email()
+    msg.set_content("Files.\n")
+    for n in range(3):
+        msg.add_attachment(
+            make_emails.tiny_docx(str(n)), "application", "octet-stream", filename=f"{n}.docx"
+        )
+
+    parsed = parse_email(msg.as_bytes(), DocumentLimits(max_attachments=3))
+
+    assert len(parsed.attachments) == 3
+    assert not parsed.truncated
 
 
 def test_tnef_detected_by_content_whatever_its_name() -> None:
