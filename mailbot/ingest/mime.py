@@ -118,8 +118,13 @@ class _Message(EmailMessage):
 
     def get_content_maintype(self) -> str:
         maintype = super().get_content_maintype()
-        encoding = str(self.get("Content-Transfer-Encoding", "")).strip().lower()
-        return "application" if maintype == "message" and encoding in _ENCODINGS else maintype
+        if maintype != "message" or self.get_content_type() not in _EMAIL_TYPES:
+            return maintype
+        try:
+            encoding = str(self.get("Content-Transfer-Encoding", "")).strip().lower()
+        except Exception:  # an unparseable encoding: the parser's own reading stands
+            return maintype
+        return "application" if encoding in _ENCODINGS else maintype
 
 
 def is_oversized(attachment: Attachment) -> bool:

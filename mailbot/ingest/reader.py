@@ -14,8 +14,8 @@ the form's title is not the form: it is set aside before the document is read, s
 preamble neither hides the title ("first heading") nor spends the bounded reading of
 `docxtext` (20,000 paragraphs, 5,000 rows) before the form begins. Finding the title is one
 pass over at most `MAX_PREAMBLE_PARAGRAPHS` paragraphs, reading only their text runs; a
-document whose title is not among them is too long to look at (`Unreadable`, which the
-referrer is told is too large), never taken for the wrong form.
+document with more paragraphs than that and no title among them is too long to look at
+(`Unreadable`, which the referrer is told is too large), never taken for the wrong form.
 
 The result is a value, never an exception: a package python-docx cannot open is `Unreadable`.
 Details never quote the document, because they are logged and shown to administrators.

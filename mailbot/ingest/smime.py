@@ -13,11 +13,11 @@ hold; `signed_content` says so (None) and `mime` reports it as a document it cou
 
 Only the few elements on the way to the content are read, with a small BER reader of its own:
 `cryptography` can build PKCS#7 but not take a SignedData apart, and asn1crypto (which can)
-is not installed and no longer released. Signers write BER as well as DER (indefinite lengths
-and content split into chunks when they stream), so both are read. Nesting is followed to
-`MAX_DEPTH` elements at most, and an element is only passed over (to reach the next one) at
-each level above it, so a hostile blob costs at most that many passes over its bytes.
-Certificates and signatures, after the content, are never parsed.
+is not installed here and was last released in 2022. Signers write BER as well as DER
+(indefinite lengths and content split into chunks when they stream), so both are read.
+Nesting is followed to `MAX_DEPTH` elements at most, and an element is only passed over (to
+reach the next one) at each level above it, so a hostile blob costs at most that many passes
+over its bytes. Certificates and signatures, after the content, are never parsed.
 """
 
 from __future__ import annotations
