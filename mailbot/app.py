@@ -7,9 +7,10 @@ are passed in, never module-level singletons, so a test can swap in a fixed cloc
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from mailbot.backends import open_mailbox, open_outgoing
@@ -17,7 +18,7 @@ from mailbot.casebook import Casebook
 from mailbot.config import Config, load_config
 from mailbot.credentials import Secrets, load_secrets
 from mailbot.dispatch.jobs import distribution_jobs
-from mailbot.dispatch.outbox import Dispatcher
+from mailbot.dispatch.outbox import Dispatcher, SendState
 from mailbot.dispatch.senders import Sender
 from mailbot.ingest.mailbox import Mailbox
 from mailbot.intake import Clock, Intake
@@ -30,6 +31,19 @@ class SystemClock:
     def now(self) -> datetime:
         return datetime.now(UTC)
 
+    def monotonic(self) -> float:
+        """Seconds on a clock that never jumps: what delays and liveness are measured on."""
+        return time.monotonic()
+
+
+def monotonic_of(clock: Clock) -> Callable[[], float]:
+    """`clock`'s monotonic time; a clock without one (a test's fixed clock) measures elapsed
+    time by its own `now`, so moving it on is time passing."""
+    own = getattr(clock, "monotonic", None)
+    if callable(own):
+        return own  # type: ignore[no-any-return]
+    return lambda: clock.now().timestamp()
+
 
 @dataclass
 class App:
@@ -39,6 +53,9 @@ class App:
     mailbox: Mailbox
     intake: Intake
     _sender: Sender | None = None
+    # What the sender knows that the database may not yet (results it refused): kept across
+    # the Dispatchers a configuration reload makes.
+    send_state: SendState = field(default_factory=SendState)
 
     @property
     def casebook(self) -> Casebook:
@@ -57,8 +74,12 @@ class App:
             self._sender = open_outgoing(self.config, self.secrets, self.mailbox)
         dispatch = self.intake.dispatch
         assert dispatch is not None
+        outbox = self.config.outbox
         return Dispatcher(dispatch.outbox, self._sender, dispatch.planner,
-                          self.config.sender.max_attempts, get_logger())
+                          self.config.sender.max_attempts, get_logger(), self.send_state,
+                          give_up_after=timedelta(hours=outbox.give_up_after_hours),
+                          alert_after=timedelta(minutes=outbox.alert_after_minutes),
+                          monotonic=monotonic_of(self.intake.clock))
 
     def close(self) -> None:
         if self._sender is not None:

@@ -162,10 +162,22 @@ class MinutesSettings(Settings):
     _paths = field_validator("watch_dir")(resolve_path)
 
 
+class OutboxSettings(Settings):
+    """How long outgoing mail may wait before a person hears of it, or it is given up."""
+
+    # The oldest message not yet sent has waited this long: the team is told (once per
+    # message) and `mailbot status` needs attention.
+    alert_after_minutes: int = Field(default=60, ge=1, le=7 * 24 * 60)
+    # A message failing transiently (the relay down, 4xx) is retried this long (and at least
+    # [sender] max_attempts times) before it is marked failed and the team told.
+    give_up_after_hours: float = Field(default=24.0, ge=0, le=14 * 24)
+
+
 class Config(Settings):
     service: ServiceSettings
     mailbox: MailboxSettings
     sender: SenderSettings = SenderSettings()
+    outbox: OutboxSettings = OutboxSettings()
     team: TeamSettings
     security: SecuritySettings = SecuritySettings()
     threshold: ThresholdSettings = ThresholdSettings()

@@ -5,12 +5,17 @@ noticed: a daemon that stopped polling, mail waiting longer than it should, or a
 could not be delivered. Everything here is read from the database and the mailbox folders
 by a separate process (the status command), never from the daemon's memory: the daemon
 records the time of its last successful poll in the database after each pass (throttled,
-see `mailbot.daemon`), and that record is what proves it is alive.
+see `mailbot.daemon`), and that record is what proves it is alive. A daemon that cannot
+write the database cannot say so there either, so the database's own state is looked at
+here (read-only file system, a file that cannot be opened for writing, a full disk, a write
+lock held by another process) without changing anything.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import sqlite3
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -23,7 +28,16 @@ from mailbot.models import Folder
 from mailbot.store import Store
 
 LAST_POLL_KEY = "last_poll"  # Store.state_* key: ISO time of the last successful pass
+# Store.state_* key: JSON {folder: {"error": why, "waiting": emails}} of the mailbox folders
+# the daemon could not write on its last pass (`mailbot.runner`); absent when all are fine.
+FOLDER_ERRORS_KEY = "folder_errors"
 AGENDA_LOOKAHEAD_DAYS = 42
+# A claim older than this (a send takes a minute at most) with no result recorded: the
+# daemon could not write the result, or ended before it did.
+STALE_CLAIM = timedelta(minutes=5)
+CLOCK_SKEW = timedelta(minutes=2)  # a last poll later than now by more: the clock jumped
+MIN_FREE_BYTES = 1024 * 1024  # less free on the state directory's disk: it is full
+LOCK_PROBE_MS = 1000
 
 
 @dataclass(frozen=True)
@@ -32,6 +46,7 @@ class Limits:
 
     poll_minutes: float = 10.0
     backlog_minutes: float = 30.0
+    outbox_minutes: float | None = None  # the oldest unsent message; None: [outbox] setting
 
 
 @dataclass(frozen=True)
@@ -51,6 +66,12 @@ class Health:
     held: int
     outbox_pending: int
     outbox_failed: int
+    outbox_unknown: int  # sent twice without the server confirming: a person decides
+    outbox_held: int  # held by an operator (`mailbot outbox hold`)
+    outbox_unrecorded: int  # handed to the server long ago, with no result recorded
+    oldest_unsent: datetime | None  # when the oldest message not yet sent was made
+    store_problem: str | None  # why the database cannot be written now, if it cannot
+    folder_errors: dict[str, dict[str, Any]]  # folders the daemon could not write
     next_agenda: AgendaDue | None  # the next agenda to go out, today or later
     overdue_agendas: int  # agendas whose day has passed, for meetings not yet held
     missing_emails: int  # decided emails no longer in the mailbox (moved or deleted by hand)
@@ -62,7 +83,7 @@ class Health:
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
-        for key in ("checked_at", "last_poll", "oldest_waiting"):
+        for key in ("checked_at", "last_poll", "oldest_waiting", "oldest_unsent"):
             value = data[key]
             data[key] = value.isoformat() if value is not None else None
         data["ok"] = self.ok
@@ -76,16 +97,64 @@ def check_health(config: Config, store: Store, now: datetime,
                  limits: Limits = Limits()) -> Health:
     last_poll = _parse(store.state_get(LAST_POLL_KEY))
     backlog, oldest = inbox_backlog(config)
-    pending, failed = _outbox_counts(store)
+    counts = _outbox_counts(store)
+    if limits.outbox_minutes is None:
+        limits = replace(limits, outbox_minutes=float(config.outbox.alert_after_minutes))
     health = Health(
         checked_at=now, last_poll=last_poll, backlog=backlog, oldest_waiting=oldest,
         held=_count(store, "SELECT COUNT(*) FROM cases WHERE outcome = 'held'"),
-        outbox_pending=pending, outbox_failed=failed,
+        outbox_pending=counts.get("pending", 0) + counts.get("sending", 0),
+        outbox_failed=counts.get("failed", 0), outbox_unknown=counts.get("unknown", 0),
+        outbox_held=counts.get("held", 0),
+        outbox_unrecorded=_count(store, _UNRECORDED, ((now - STALE_CLAIM).isoformat(),)),
+        oldest_unsent=_parse(store.conn.execute(_OLDEST_UNSENT).fetchone()[0]),
+        store_problem=store_problem(store), folder_errors=_folder_errors(store),
         next_agenda=None, overdue_agendas=0, problems=(),
         missing_emails=_count(store, _MISSING),
     )
     health = replace(health, **_agendas(config, store, now))
     return replace(health, problems=tuple(_problems(health, limits)))
+
+
+def store_problem(store: Store) -> str | None:
+    """Why the database cannot be written now, or None; looks, and changes nothing."""
+    directory = store.path.parent
+    try:
+        disk = os.statvfs(directory)
+    except OSError as exc:
+        return f"its directory cannot be read ({exc.strerror})"
+    if disk.f_flag & os.ST_RDONLY:
+        return f"the file system of {directory} is read-only"
+    for path in (store.path, store.path.with_name(store.path.name + "-wal")):
+        try:
+            os.close(os.open(path, os.O_WRONLY | os.O_CLOEXEC))
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            return f"{path.name} cannot be opened for writing ({exc.strerror})"
+    free = disk.f_bavail * disk.f_frsize
+    if free < MIN_FREE_BYTES:
+        return f"the disk holding {directory} is full ({free // 1024} KB free)"
+    return _write_lock_problem(store)
+
+
+def _write_lock_problem(store: Store) -> str | None:
+    """Whether another process holds the write lock for longer than a second (a transaction
+    that is begun and rolled back at once, writing nothing)."""
+    conn = store.conn
+    (timeout,) = conn.execute("PRAGMA busy_timeout").fetchone()
+    conn.execute(f"PRAGMA busy_timeout={LOCK_PROBE_MS}")
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute("ROLLBACK")
+    except sqlite3.Error as exc:
+        name = getattr(exc, "sqlite_errorname", "") or type(exc).__name__
+        if name.startswith("SQLITE_BUSY"):
+            return "another process holds its write lock (a long `mailbot history import`?)"
+        return f"it refuses a transaction ({name})"
+    finally:
+        conn.execute(f"PRAGMA busy_timeout={int(timeout)}")
+    return None
 
 
 def inbox_backlog(config: Config) -> tuple[int | None, datetime | None]:
@@ -128,9 +197,33 @@ def _problems(health: Health, limits: Limits) -> list[str]:
     elif now - health.last_poll > timedelta(minutes=limits.poll_minutes):
         problems.append(f"no successful mailbox poll for {_minutes(now - health.last_poll)}"
                         " (is the service running? journalctl -u mailbot)")
+    elif health.last_poll - now > CLOCK_SKEW:
+        problems.append(f"the last mailbox poll is recorded {_minutes(health.last_poll - now)}"
+                        " in the future: the clock jumped back, and no poll has been recorded"
+                        " since (is the service running? journalctl -u mailbot)")
+    if health.store_problem is not None:
+        problems.append(f"the database cannot be written: {health.store_problem}; nothing is"
+                        " decided or sent until it can")
+    for folder, error in sorted(health.folder_errors.items()):
+        problems.append(f"the {folder} folder cannot be written ({error.get('error')}):"
+                        f" {error.get('waiting', 0)} email(s) wait in the Inbox for it; fix its"
+                        " permissions (the rest of the mail goes on)")
     if health.outbox_failed:
         problems.append(f"{health.outbox_failed} outgoing message(s) failed"
-                        " (mailbot outbox list --state failed)")
+                        " (mailbot outbox list --state failed; then outbox retry or dismiss)")
+    if health.outbox_unknown:
+        problems.append(f"{health.outbox_unknown} outgoing message(s) may not have arrived"
+                        " (sent twice, never confirmed): ask the recipient, then mailbot"
+                        " outbox dismiss ID or retry ID (mailbot outbox list --state unknown)")
+    if health.outbox_unrecorded:
+        problems.append(f"{health.outbox_unrecorded} outgoing message(s) were handed to the"
+                        f" mail server over {_minutes(STALE_CLAIM)} ago with no result recorded"
+                        " (can the daemon write the database? is it running?)")
+    if health.oldest_unsent is not None and limits.outbox_minutes is not None and \
+            now - health.oldest_unsent > timedelta(minutes=limits.outbox_minutes):
+        problems.append(f"the oldest unsent message has waited"
+                        f" {_minutes(now - health.oldest_unsent)} (is the mail server"
+                        " reachable? mailbot outbox list --state pending)")
     if health.oldest_waiting is not None and \
             now - health.oldest_waiting > timedelta(minutes=limits.backlog_minutes):
         problems.append(f"{health.backlog} message(s) waiting in the inbox, the oldest for"
@@ -141,13 +234,25 @@ def _problems(health: Health, limits: Limits) -> list[str]:
     return problems
 
 
-def _outbox_counts(store: Store) -> tuple[int, int]:
-    rows = dict(store.conn.execute("SELECT state, COUNT(*) FROM outbox GROUP BY state"))
-    return int(rows.get("pending", 0)), int(rows.get("failed", 0))
+_UNRECORDED = "SELECT COUNT(*) FROM outbox WHERE state = 'sending' AND claimed_at < ?"
+_OLDEST_UNSENT = "SELECT MIN(created_at) FROM outbox WHERE state IN ('pending', 'sending')"
 
 
-def _count(store: Store, sql: str) -> int:
-    return int(store.conn.execute(sql).fetchone()[0])
+def _outbox_counts(store: Store) -> dict[str, int]:
+    rows = store.conn.execute("SELECT state, COUNT(*) FROM outbox GROUP BY state")
+    return {str(state): int(n) for state, n in rows}
+
+
+def _folder_errors(store: Store) -> dict[str, dict[str, Any]]:
+    try:
+        value = json.loads(store.state_get(FOLDER_ERRORS_KEY) or "{}")
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _count(store: Store, sql: str, params: tuple[str, ...] = ()) -> int:
+    return int(store.conn.execute(sql, params).fetchone()[0])
 
 
 def _entries(directory: Path) -> list[os.DirEntry[str]]:

@@ -9,13 +9,18 @@ from __future__ import annotations
 
 import sqlite3
 
-VERSION = 5  # 3: indexes so no per-message query scans what grows with history
+VERSION = 6  # 3: indexes so no per-message query scans what grows with history
 # 4: `filed` (where the first move went), so a move whose record a crash lost is found
 # 5: the case lifecycle: a referral (a `cases` row, one per email) belongs to a case
 #    (`case_ref`: one victim's episode); a case is put on a meeting by a `listings` row, which
 #    becomes a hearing only once its meeting has taken place (`mailbot.casebook`); `source`
 #    is the one key duplicates are found by (the agency's id, or the sender's address);
 #    `password_spend`: the key derivations a sender's password emails cost (a daily budget)
+# 6: the outbox's claims: a message is 'sending' from the transaction that claims it (and
+#    counts the attempt) until its result is recorded (`claimed_at`, `claimed_by`: which
+#    process); `doubts`: sends whose result never came (the server took the whole message
+#    and did not answer, or the process ended first), of which one is resent automatically;
+#    states 'unknown' (a person decides), 'held' and 'dismissed' (an operator's)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -108,12 +113,16 @@ CREATE TABLE IF NOT EXISTS outbox (
     recipient TEXT NOT NULL,
     message_id TEXT NOT NULL,           -- fixed when enqueued, so a resend carries it too
     raw BLOB NOT NULL,                  -- the message exactly as it goes on the wire
-    state TEXT NOT NULL DEFAULT 'pending',  -- 'pending' | 'sent' | 'failed'
+    -- 'pending' | 'sending' | 'sent' | 'failed' | 'unknown' | 'held' | 'dismissed'
+    state TEXT NOT NULL DEFAULT 'pending',
     attempts INTEGER NOT NULL DEFAULT 0,
     next_attempt_at TEXT NOT NULL,
     last_error TEXT,
     created_at TEXT NOT NULL,
-    sent_at TEXT
+    sent_at TEXT,
+    claimed_at TEXT,                    -- when the last attempt claimed it
+    claimed_by TEXT,                    -- the process that claimed it (pid:token)
+    doubts INTEGER NOT NULL DEFAULT 0   -- sends whose result never came
 );
 CREATE INDEX IF NOT EXISTS outbox_due ON outbox (state, next_attempt_at);
 CREATE INDEX IF NOT EXISTS outbox_reference ON outbox (reference);
@@ -196,6 +205,11 @@ def upgrade(conn: sqlite3.Connection) -> None:
     columns = {row[1] for row in conn.execute("PRAGMA table_info(messages)")}
     if "filed" not in columns:  # a version 3 database
         conn.execute("ALTER TABLE messages ADD COLUMN filed TEXT")
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(outbox)")}
+    if "doubts" not in columns:  # a version 5 (or older) database
+        conn.execute("ALTER TABLE outbox ADD COLUMN claimed_at TEXT")
+        conn.execute("ALTER TABLE outbox ADD COLUMN claimed_by TEXT")
+        conn.execute("ALTER TABLE outbox ADD COLUMN doubts INTEGER NOT NULL DEFAULT 0")
     if lifecycle:
         _migrate_lifecycle(conn)
     conn.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(VERSION),))

@@ -9,6 +9,7 @@ append-only: triggers refuse updates and deletes.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sqlite3
@@ -26,8 +27,22 @@ if TYPE_CHECKING:
     import sqlite_utils
 
 
+# SQLite's names for a database that cannot be written because of its state (another process
+# holds the write lock past the busy timeout, the file or its disk is read-only or full, an
+# I/O error), as opposed to a wrong statement, which is an OperationalError as well.
+_UNWRITABLE = ("SQLITE_BUSY", "SQLITE_LOCKED", "SQLITE_READONLY", "SQLITE_FULL",
+               "SQLITE_IOERR", "SQLITE_CANTOPEN", "SQLITE_PROTOCOL")
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def unwritable(exc: BaseException) -> bool:
+    """Whether `exc` says the database cannot be written now (locked, read-only, full, I/O)
+    rather than that mailbot asked it something wrong."""
+    name = getattr(exc, "sqlite_errorname", "") or ""
+    return isinstance(exc, sqlite3.Error) and name.startswith(_UNWRITABLE)
 
 
 class Store:
@@ -84,14 +99,20 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """One atomic unit of work: everything inside commits together or not at all."""
+        """One atomic unit of work: everything inside commits together or not at all.
+
+        A failed COMMIT (a full disk) is rolled back too; and after an I/O error SQLite has
+        already rolled back by itself, so the error raised is always the one that happened,
+        never a "no transaction is active" from a second rollback."""
         self.conn.execute("BEGIN IMMEDIATE")
         try:
             yield self.conn
+            self.conn.execute("COMMIT")
         except BaseException:
-            self.conn.execute("ROLLBACK")
+            if self.conn.in_transaction:
+                with contextlib.suppress(sqlite3.Error):
+                    self.conn.execute("ROLLBACK")
             raise
-        self.conn.execute("COMMIT")
 
     def close(self) -> None:
         self.conn.close()

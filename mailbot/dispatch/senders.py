@@ -2,11 +2,14 @@
 
 Replies, alerts, agendas and minutes are all handed to a `Sender`, so the demo and the tests
 drop them into the Outbox Maildir while production hands them to the organisation's relay,
-and nothing upstream knows which. Failures come back in two kinds because the caller must
-treat them differently: a `TransientSendError` (the relay is down, a 4xx, a timeout) means
-"keep the message and try again later"; a `PermanentSendError` (a 5xx for the recipient, a
-malformed address) means "this will never work, tell a person". A lost alert about a
-high-risk victim is worse than a late one, so anything not clearly permanent is transient.
+and nothing upstream knows which. Failures come back in three kinds because the caller must
+treat them differently: a `TransientSendError` (the relay is down, a 4xx, a timeout before
+the message was whole) means "not delivered: keep the message and try again later"; a
+`PermanentSendError` (a 5xx for the recipient, a malformed address) means "this will never
+work, tell a person"; an `UncertainSendError` means the server took the whole message and
+then never answered, so it may well have queued it: sending again may make a second copy,
+so the outbox resends such a message once at most. A lost alert about a high-risk victim is
+worse than a late one, so anything not clearly permanent is retried.
 
 Both backends write the same bytes: CRLF line endings, as SMTP puts them on the wire, so what
 the Outbox shows is exactly what a relay would receive. Error messages name reply codes and
@@ -50,6 +53,11 @@ class TransientSendError(SendError):
 
 class PermanentSendError(SendError):
     """Will never succeed as it stands (5xx for the recipient, malformed address): no retry."""
+
+
+class UncertainSendError(SendError):
+    """The server had the whole message and gave no answer (it timed out, or hung up): it may
+    have been delivered. Not retried here; the outbox resends it once at most."""
 
 
 @runtime_checkable
@@ -131,10 +139,12 @@ def send_with_retry(
     wait_max: float = 4.0,
 ) -> None:
     """Send, retrying transient failures with jittered exponential backoff (at most `wait_max`
-    seconds between tries); re-raise the last error. Permanent errors are raised at once.
+    seconds between tries); re-raise the last error. Permanent and uncertain errors are
+    raised at once (an uncertain one may have been delivered: a retry could be a copy).
 
-    This covers a relay's hiccup within one pass; `SenderSettings.max_attempts` counts across
-    the daemon's passes, for outages longer than a few seconds.
+    For a caller with no outbox (a check, a test); the outbox's `Dispatcher` makes one
+    attempt per claim instead, so every attempt is counted and a stop request is heard
+    between any two.
     """
     # Imported at the first message sent, not at start-up (time and memory of the daemon).
     from tenacity import (

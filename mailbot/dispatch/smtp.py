@@ -12,19 +12,29 @@ One connection is kept between messages (an agenda goes to dozens of agencies) a
 with NOOP before reuse, because relays close idle connections. After any failure it is
 dropped, so the next attempt starts from a fresh connection. Not thread-safe: one sender per
 thread. Server reply texts are not passed on, since relays echo the refused address in them.
+
+The conversation is run here step by step (MAIL, RCPT, DATA) rather than by `sendmail`, to
+know where a failure struck: once the final "." of the message has gone out, the server may
+have queued it, so a missing answer (a timeout, a hang-up) is an `UncertainSendError`, never
+a transient failure that would be retried into a second copy. One message, connecting
+included, takes at most `DEADLINE_FACTOR` times the reply timeout, which is what bounds how
+long a stop request (SIGTERM) can wait for the send under way (`worst_send_seconds`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import re
 import smtplib
 import ssl
+import time
 from collections.abc import Sequence
 
 from mailbot.dispatch.senders import (
     PermanentSendError,
     SendError,
     TransientSendError,
+    UncertainSendError,
     check_envelope,
     recipient_domain,
     wire_bytes,
@@ -33,6 +43,12 @@ from mailbot.errors import ConfigError
 from mailbot.settings import SenderSettings
 
 _OK = 250
+_WILL_FORWARD = 251
+_START_INPUT = 354
+# One message (connecting, TLS and login included) gets at most this many reply timeouts in
+# all, however slowly a server answers each step.
+DEADLINE_FACTOR = 2
+_DOT_LINE = re.compile(rb"(?m)^\.")
 _PERMANENT_CLASS = 5  # 5xx: permanent negative completion (RFC 5321 4.2.1); 4xx transient
 _ENHANCED_STATUS = re.compile(rb"\s*([245]\.\d{1,3}\.\d{1,3})\b")  # RFC 3463, e.g. 5.1.1
 
@@ -63,12 +79,18 @@ class SmtpSender:
     def send(self, raw: bytes, envelope_from: str, recipients: Sequence[str]) -> None:
         check_envelope(envelope_from, recipients)
         wire = wire_bytes(raw)
+        deadline = time.monotonic() + worst_send_seconds(self._settings)
+        conversation = _Conversation(deadline, self._settings.timeout_seconds)
         try:
-            smtp = self._connection()
+            smtp = self._connection(conversation)
             options = ["BODY=8BITMIME"] if smtp.has_extn("8bitmime") and not wire.isascii() else []
-            refused = smtp.sendmail(envelope_from, list(recipients), wire, options)
+            refused = conversation.transmit(smtp, envelope_from, list(recipients), wire, options)
         except Exception as exc:
             self.close()
+            if conversation.whole and not isinstance(exc, SendError | smtplib.SMTPDataError):
+                raise UncertainSendError(
+                    "the server received the whole message but did not answer"
+                    f" ({_why(exc)}): it may have been delivered") from None
             error = classify(exc)
             if error is None:
                 raise
@@ -91,9 +113,10 @@ class SmtpSender:
         except (smtplib.SMTPException, OSError):
             smtp.close()
 
-    def _connection(self) -> smtplib.SMTP:
+    def _connection(self, conversation: _Conversation) -> smtplib.SMTP:
         if self._smtp is not None:
             try:
+                conversation.limit(self._smtp)
                 if self._smtp.noop()[0] == _OK:
                     return self._smtp
             except (smtplib.SMTPException, OSError):
@@ -102,28 +125,107 @@ class SmtpSender:
         settings = self._settings
         # Connecting in the constructor is what makes STARTTLS check the certificate against
         # the host name: connect() alone leaves smtplib's server_hostname empty.
-        smtp = smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout_seconds)
+        smtp = smtplib.SMTP(settings.host, settings.port, timeout=conversation.remaining())
         try:
-            self._open(smtp)
+            self._open(smtp, conversation)
         except BaseException:
             smtp.close()
             raise
         self._smtp = smtp
         return smtp
 
-    def _open(self, smtp: smtplib.SMTP) -> None:
+    def _open(self, smtp: smtplib.SMTP, conversation: _Conversation) -> None:
         settings = self._settings
+        conversation.limit(smtp)
         smtp.ehlo()
         if settings.starttls:
             if not smtp.has_extn("starttls"):
                 raise PermanentSendError("the server does not offer STARTTLS")
             context = self._ssl_context or ssl.create_default_context()
+            conversation.limit(smtp)
             smtp.starttls(context=context)
+            conversation.limit(smtp)
             smtp.ehlo()  # the capabilities before TLS no longer count (RFC 3207 4.2)
         if settings.username is not None and self._password is not None:
             if not smtp.has_extn("auth"):
                 raise PermanentSendError("the server does not offer AUTH")
+            conversation.limit(smtp)
             smtp.login(settings.username, self._password)
+
+
+def worst_send_seconds(settings: SenderSettings) -> float:
+    """The longest one message can take to send through SMTP, connecting included."""
+    return settings.timeout_seconds * DEADLINE_FACTOR
+
+
+class _Conversation:
+    """One message's SMTP exchange: its deadline, and whether the server has it whole."""
+
+    def __init__(self, deadline: float, timeout: float) -> None:
+        self.deadline = deadline
+        self.timeout = timeout
+        self.whole = False  # the final "." went out: the server may have queued the message
+
+    def remaining(self) -> float:
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError("the message took longer to send than its deadline")
+        return min(self.timeout, left)
+
+    def limit(self, smtp: smtplib.SMTP) -> None:
+        """Let the next step wait no longer than the reply timeout, nor past the deadline."""
+        sock = getattr(smtp, "sock", None)
+        if sock is not None:
+            sock.settimeout(self.remaining())
+
+    def transmit(self, smtp: smtplib.SMTP, envelope_from: str, recipients: list[str],
+                 wire: bytes, options: list[str]) -> dict[str, tuple[int, bytes]]:
+        """MAIL, RCPT and DATA as `smtplib.SMTP.sendmail` does them, noting when the whole
+        message has gone out. Returns the recipients refused (the others accepted)."""
+        self.limit(smtp)
+        code, reply = smtp.mail(envelope_from, options)
+        if code != _OK:
+            _reset(smtp)
+            raise smtplib.SMTPSenderRefused(code, reply, envelope_from)
+        refused: dict[str, tuple[int, bytes]] = {}
+        for recipient in recipients:
+            self.limit(smtp)
+            code, reply = smtp.rcpt(recipient)
+            if code not in (_OK, _WILL_FORWARD):
+                refused[recipient] = (code, reply)
+        if len(refused) == len(recipients):
+            _reset(smtp)
+            raise smtplib.SMTPRecipientsRefused(refused)
+        self.limit(smtp)
+        smtp.putcmd("data")
+        code, reply = smtp.getreply()
+        if code != _START_INPUT:
+            _reset(smtp)
+            raise smtplib.SMTPDataError(code, reply)
+        self.limit(smtp)
+        smtp.send(_DOT_LINE.sub(b"..", wire) + b".\r\n")  # `wire` ends with CRLF
+        self.whole = True
+        self.limit(smtp)
+        code, reply = smtp.getreply()
+        if code != _OK:
+            self.whole = False  # refused, so not queued: the reply code decides
+            _reset(smtp)
+            raise smtplib.SMTPDataError(code, reply)
+        return refused
+
+
+def _reset(smtp: smtplib.SMTP) -> None:
+    with contextlib.suppress(smtplib.SMTPException, OSError):  # dropped after a failure anyway
+        smtp.rset()
+
+
+def _why(exc: BaseException) -> str:
+    """A missing answer in words, without the server's text."""
+    if isinstance(exc, TimeoutError) or "timed out" in str(exc):
+        return "timed out"
+    if isinstance(exc, smtplib.SMTPServerDisconnected | ConnectionError):
+        return "the connection was closed"
+    return type(exc).__name__
 
 
 def classify(exc: BaseException) -> SendError | None:

@@ -22,6 +22,7 @@ from mailbot.dispatch.senders import (
     Sender,
     SendError,
     TransientSendError,
+    UncertainSendError,
     open_sender,
     send_with_retry,
 )
@@ -209,12 +210,13 @@ def test_partial_refusal_is_permanent_so_nobody_gets_a_duplicate(
     assert "someone" not in str(caught.value)
 
 
-def test_connection_dropped_during_data_is_transient(smtp_server: ServerFactory) -> None:
-    """GIVEN a server that hangs up after receiving the message, before replying
-    WHEN sending THEN TransientSendError (the message's fate is unknown: try again)."""
+def test_connection_dropped_during_data_is_uncertain(smtp_server: ServerFactory) -> None:
+    """GIVEN a server that hangs up after receiving the whole message, before replying
+    WHEN sending THEN UncertainSendError: it may have queued the message, so sending again
+    could make a second copy (the outbox resends such a message once at most)."""
     server = smtp_server(scripted(drop_in_data=True))
     with closing(SmtpSender(server.settings(), None)) as sender, \
-            pytest.raises(TransientSendError, match="closed the connection"):
+            pytest.raises(UncertainSendError, match="connection was closed"):
         sender.send(RAW, FROM, [TO])
 
 

@@ -1,8 +1,9 @@
-"""Upgrading a version 4 database (before the case lifecycle) to version 5.
+"""Upgrading a version 4 database (before the case lifecycle) to version 5, and on to 6.
 
 A team that ran mailbot before has accepted cases whose "hearing" was recorded at once, dated
 at a meeting that may not have happened. The upgrade must keep every case and turn those
 records into listings, so a meeting still to come is no hearing and one that has passed is.
+Version 6 adds the outbox's claims: messages waiting when mailbot is upgraded still go.
 """
 
 from __future__ import annotations
@@ -64,7 +65,7 @@ def test_a_version_4_database_gets_its_listings_and_keys(tmp_path: Path) -> None
     path = tmp_path / "mailbot.sqlite3"
     _version_4(path)
     store = Store(path)
-    assert schema.version(store.conn) == schema.VERSION == 5
+    assert schema.version(store.conn) == schema.VERSION == 6
     listings = store.conn.execute("SELECT case_ref, area, meeting_date, state FROM listings"
                                   " ORDER BY case_ref").fetchall()
     assert listings == [("MARAC-2026-00001", "Wolverhampton", "2026-11-11", "listed"),
@@ -96,3 +97,32 @@ def test_a_migrated_listing_is_a_hearing_only_once_its_meeting_has_passed(
     assert [h.reference for h in cara.hearings] == ["MARAC-2026-00003"]
     assert cara.open_cases == ()
     assert book.known(AMY, date(2026, 11, 12)).hearings[0].marac_date == date(2026, 11, 11)
+
+
+def test_outbox_messages_of_a_version_5_database_keep_their_state(tmp_path: Path) -> None:
+    """GIVEN a version 5 database (no claims in the outbox) with a pending and a sent message
+    WHEN mailbot opens it
+    THEN it is version 6, both messages keep their state, and neither has a claim or doubt."""
+    path = tmp_path / "mailbot.sqlite3"
+    _version_4(path)
+    Store(path).close()
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE outbox_v5 AS SELECT id, idem_key, reference, kind, recipient,"
+                 " message_id, raw, state, attempts, next_attempt_at, last_error, created_at,"
+                 " sent_at FROM outbox")
+    conn.execute("DROP TABLE outbox")
+    conn.execute("ALTER TABLE outbox_v5 RENAME TO outbox")
+    for n, state in ((1, "pending"), (2, "sent")):
+        conn.execute("INSERT INTO outbox VALUES (?, ?, NULL, 'rejection', 'a@b.example', ?,"
+                     " x'00', ?, 0, '2026-11-02', NULL, '2026-11-02', NULL)",
+                     (n, f"k{n}", f"<m{n}@x>", state))
+    conn.execute("UPDATE meta SET value = '5' WHERE key = 'schema_version'")
+    conn.commit()
+    conn.close()
+    store = Store(path)
+    rows = list(store.query("SELECT state, claimed_at, claimed_by, doubts FROM outbox"
+                            " ORDER BY id"))
+    assert schema.version(store.conn) == 6
+    assert rows == [{"state": "pending", "claimed_at": None, "claimed_by": None, "doubts": 0},
+                    {"state": "sent", "claimed_at": None, "claimed_by": None, "doubts": 0}]
+    store.close()
