@@ -7,6 +7,15 @@ try again in 5 s" forever), so `BoundedRetry` honours every back-off hint but gi
 one operation has waited `timeout_seconds` in all, and then refuses to call the server again
 before the back-off it was last asked for has passed: the runner's loop stays in charge.
 
+An HTTP 401 is read by whether the login has worked before. exchangelib's fault-tolerant
+mode retries every 401 as throttling ("EWS sometimes throws 401's when it wants us to
+throttle connections"); a 401 on the first request is a wrong password, and a daemon
+retrying that would only lock the account out, so it fails at once. A 401 once this login
+has had an answer (or one carrying Retry-After) is what exchangelib means: it is backed off
+and retried within the same budget as any throttling, not treated as a login failure.
+Retry-After is read with fractions (exchangelib reads whole seconds only, and otherwise
+waits a minute).
+
 Errors leave here as `ExchangeError`s worded by `describe`, never with exchangelib's text:
 that can quote a server reply (item ids, addresses, subjects) and ends up in the logs.
 """
@@ -38,6 +47,7 @@ from exchangelib import errors as ews
 
 from mailbot.errors import ConfigError, MailbotError
 from mailbot.ingest.mailbox import MailboxError
+from mailbot.ingest.retry_after import retry_after
 from mailbot.settings import ExchangeMailboxSettings
 
 T = TypeVar("T")
@@ -67,6 +77,10 @@ class ExchangeError(MailboxError):
         self.error_type = error_type
 
 
+class ThrottledLogin(ews.ErrorServerBusy):  # type: ignore[misc]
+    """HTTP 401 from a server that had accepted this login: EWS throttling, retried."""
+
+
 class BoundedRetry(FaultTolerance):  # type: ignore[misc]
     """exchangelib's retry policy, bounded per operation and sleeping through `sleep`.
 
@@ -84,6 +98,7 @@ class BoundedRetry(FaultTolerance):  # type: ignore[misc]
         self._local = threading.local()  # the streaming thread has its own budget
         self._not_before = 0.0
         self._held_for: BaseException | None = None  # why the server is being left alone
+        self._signed_in = False  # the server has answered this login at least once
 
     @contextmanager
     def operation(self, budget: float | None = None) -> Iterator[None]:
@@ -123,11 +138,20 @@ class BoundedRetry(FaultTolerance):  # type: ignore[misc]
         self._sleep(wait)
 
     def raise_response_errors(self, response: Any) -> None:
-        # exchangelib's fault-tolerant mode retries HTTP 401 as throttling; a daemon retrying
-        # a wrong password would only lock the account out, so it is a login failure here.
+        wait = retry_after(response.headers.get("Retry-After"))
         if response.status_code == 401:
-            raise ews.UnauthorizedError("HTTP 401")
-        super().raise_response_errors(response)
+            if self._signed_in or wait is not None:  # throttling (see the module docstring)
+                raise ThrottledLogin("HTTP 401 after a working login", back_off=wait)
+            raise ews.UnauthorizedError("HTTP 401")  # a wrong login: never retried
+        try:
+            super().raise_response_errors(response)
+        except (ews.ErrorServerBusy, ews.ErrorInternalServerTransientError) as exc:
+            if wait and not getattr(exc, "back_off", None):  # e.g. "2.5": exchangelib's int()
+                raise ews.ErrorServerBusy("Caused by a throttling reply", back_off=wait) \
+                    from None
+            raise
+        if response.status_code == 200:
+            self._signed_in = True
 
 
 def make_credentials(settings: ExchangeMailboxSettings,
@@ -214,6 +238,9 @@ def exchange_error(doing: str, exc: BaseException) -> ExchangeError:
 def describe(exc: BaseException) -> str:
     """What went wrong, in fixed words (exchangelib's text is only read, never repeated)."""
     cause = exc.__context__
+    if isinstance(exc, ews.RateLimitError) and isinstance(cause, ThrottledLogin):
+        return ("the server kept refusing a login it had accepted (HTTP 401: EWS throttling, "
+                "or the credentials were revoked), and retrying did not help")
     if isinstance(exc, ews.RateLimitError) and isinstance(cause, Exception) \
             and not isinstance(cause, ews.ErrorServerBusy):
         return f"{describe(cause)}, and retrying did not help"  # a 503 or timeouts, not busy

@@ -20,7 +20,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -29,6 +28,7 @@ from tenacity import RetryCallState, Retrying, retry_if_exception_type
 
 from mailbot.ingest.graph_auth import TokenProvider
 from mailbot.ingest.mailbox import MailboxError
+from mailbot.ingest.retry_after import retry_after
 
 RETRY_STATUSES = frozenset({429, 503, 504})
 MAX_ATTEMPTS = 6
@@ -187,16 +187,8 @@ def _wait(state: RetryCallState) -> float:
 
 
 def _retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("Retry-After", "").strip()
-    if not value:
-        return None
-    if value.isdigit():
-        return float(value)
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
+    """The wait Graph asked for (fractions count: Graph's own throttling sample is 2.128)."""
+    return retry_after(response.headers.get("Retry-After"))
 
 
 def _origin(url: str) -> tuple[str, str]:
@@ -243,7 +235,7 @@ def describe(status: int, code: str | None, message: str = "") -> str:
                 "unlicensed mailbox cannot be reached through Graph)")
     if status == 404:
         return "the message or folder no longer exists"
-    if status == 410:
+    if status == 410 or (code or "").lower() in ("syncstatenotfound", "resyncrequired"):
         return "the delta link has expired; a full resync is needed"
     if status == 413:
         return "the message is too large for Microsoft Graph"

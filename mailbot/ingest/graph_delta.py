@@ -8,9 +8,12 @@ one is committed and moved), so a crash part-way repeats the round and the ledge
 Message-ID, recognises what was done. A message that left the inbox meanwhile is reported
 as `@removed` (or not at all) and simply is not offered.
 
-A delta link expires (after days unused, or when the mailbox moves database): Graph then
-answers 410 Gone (`SyncStateNotFound`, `resyncRequired`), and the round starts again from
-nothing, offering everything still in the inbox, which is exactly the unprocessed mail.
+A delta link expires (after days unused, or when the mailbox moves database). Graph's
+delta-query overview names two answers for that: 410 Gone (maintenance or a migration), and
+a 40X-series error whose code is `syncStateNotFound` (an expired token; 400 in practice), or
+`resyncRequired`. Either way the round starts again from nothing, once, offering everything
+still in the inbox, which is exactly the unprocessed mail. Any other 400 is raised: a
+malformed request repeated from scratch would fail the same way.
 """
 
 from __future__ import annotations
@@ -26,6 +29,9 @@ PAGE_SIZE = 50  # messages per delta page (Graph's default is 10)
 MAX_PAGES = 10_000  # a server that never hands out a delta link must not keep mailbot here
 IMMUTABLE_IDS = 'IdType="ImmutableId"'  # ids that survive moves within the mailbox
 SELECT = "id,receivedDateTime"
+# Error codes that mean "this delta link is no longer usable" whatever the 40X status (the
+# codes' case varies between Graph's documentation and its replies).
+EXPIRED_CODES = frozenset({"syncstatenotfound", "resyncrequired"})
 _LATEST = datetime.max.replace(tzinfo=UTC)
 
 
@@ -55,9 +61,18 @@ def read_round(client: GraphClient, address: str, delta_link: str | None) -> Del
     try:
         return _read(client, delta_link or initial_url(address))
     except GraphError as exc:
-        if exc.status != 410:  # 410 also when a next link of a long round has lapsed
+        if not expired(exc):  # also when a next link of a long round has lapsed
             raise
     return replace(_read(client, initial_url(address)), resynced=True)
+
+
+def expired(exc: GraphError) -> bool:
+    """Graph says the delta (or next) link can no longer be followed: 410 Gone, or any 40X
+    carrying `syncStateNotFound` or `resyncRequired`."""
+    if exc.status == 410:
+        return True
+    return exc.status is not None and 400 <= exc.status < 500 \
+        and (exc.code or "").lower() in EXPIRED_CODES
 
 
 def _read(client: GraphClient, url: str) -> DeltaRound:

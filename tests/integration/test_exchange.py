@@ -131,8 +131,8 @@ class FakeEws:
 
     def __init__(self, mocker: requests_mock.Mocker) -> None:
         self.requests: list[tuple[str, str]] = []
-        self.replies: dict[str, deque[tuple[int, bytes | Stream | Exception]]] = \
-            defaultdict(deque)
+        self.replies: dict[str, deque[tuple[int, bytes | Stream | Exception,
+                                            dict[str, str]]]] = defaultdict(deque)
         self.streams: queue.Queue[Stream] = queue.Queue()
         self.unexpected: list[str] = []
         self.folders = {
@@ -153,8 +153,8 @@ class FakeEws:
                    children=children)
 
     def reply(self, operation: str, body: bytes | Stream | Exception,
-              status: int = HTTP_OK) -> None:
-        self.replies[operation].append((status, body))
+              status: int = HTTP_OK, headers: dict[str, str] | None = None) -> None:
+        self.replies[operation].append((status, body, headers or {}))
 
     def sent(self, operation: str) -> list[str]:
         return [body for op, body in self.requests if op == operation]
@@ -168,7 +168,8 @@ class FakeEws:
         operation = found.group(1).decode() if found else "?"
         self.requests.append((operation, body.decode()))
         if self.replies[operation]:
-            context.status_code, reply = self.replies[operation].popleft()
+            context.status_code, reply, headers = self.replies[operation].popleft()
+            context.headers.update(headers)
         elif operation == "ConvertId":
             reply = xml("convert_id.xml")
         elif operation == "GetFolder" and (folder := _DISTINGUISHED.search(body)
@@ -504,6 +505,59 @@ def test_http_503_is_retried_with_growing_waits_then_given_up(
 
     assert sleeps == [10, 20]
     assert len(ews.sent("SyncFolderItems")) == 3
+
+
+def test_a_401_after_a_working_login_is_throttling_and_retried(
+        ews: FakeEws, open_mailbox: Callable[..., ExchangeMailbox], sleeps: list[float]) -> None:
+    """GIVEN a mailbox whose login has worked (the server answered), then a sync answered
+    with HTTP 401, as Exchange does when it throttles connections
+    WHEN mailbot syncs
+    THEN it backs off (exchangelib's first wait, 10 s) and asks again, and the sync succeeds
+    instead of failing as a wrong password would."""
+    ews.reply("SyncFolderItems", sync_reply("BEFORE"))
+    mailbox = open_mailbox()
+    assert list(mailbox.fetch_new()) == []
+    ews.reply("SyncFolderItems", b"", HTTP_UNAUTHORIZED)
+    ews.reply("SyncFolderItems", sync_reply("AFTER"))
+
+    assert list(mailbox.fetch_new()) == []
+
+    assert sleeps == [10]
+    assert len(ews.sent("SyncFolderItems")) == 3
+
+
+def test_a_401_throttle_that_outlasts_the_budget_is_named_not_fatal(
+        ews: FakeEws, open_mailbox: Callable[..., ExchangeMailbox], sleeps: list[float]) -> None:
+    """GIVEN a working login, then a server answering every request with HTTP 401
+    WHEN mailbot syncs
+    THEN it retries within its 60 s budget (10 s, 20 s), then fails with one line naming the
+    refused login and throttling, and no password."""
+    ews.reply("SyncFolderItems", sync_reply("BEFORE"))
+    mailbox = open_mailbox()
+    list(mailbox.fetch_new())
+    for _ in range(3):
+        ews.reply("SyncFolderItems", b"", HTTP_UNAUTHORIZED)
+
+    with pytest.raises(MailboxError, match="HTTP 401: EWS throttling") as failure:
+        list(mailbox.fetch_new())
+
+    assert sleeps == [10, 20]
+    assert "\n" not in str(failure.value)
+    assert PASSWORD not in str(failure.value)
+
+
+def test_a_fractional_retry_after_is_waited_exactly(
+        ews: FakeEws, open_mailbox: Callable[..., ExchangeMailbox], sleeps: list[float]) -> None:
+    """GIVEN a server answering HTTP 503 with Retry-After "2.5"
+    WHEN mailbot syncs
+    THEN it waits 2.5 s (not exchangelib's own guess) and the retry succeeds."""
+    ews.reply("SyncFolderItems", b"Service Unavailable", HTTP_UNAVAILABLE,
+              headers={"Retry-After": "2.5"})
+    ews.reply("SyncFolderItems", sync_reply("AFTER"))
+
+    assert list(open_mailbox().fetch_new()) == []
+
+    assert sleeps == [2.5]
 
 
 def test_check_reports_a_rejected_login_in_words(

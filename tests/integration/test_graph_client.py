@@ -78,6 +78,22 @@ def test_a_429_is_retried_after_exactly_the_wait_graph_asked_for(
     assert delta.call_count == 3
 
 
+def test_a_fractional_retry_after_is_honoured(
+        mailbox: GraphMailbox, router: respx.MockRouter, time: FakeTime) -> None:
+    """GIVEN Graph throttling with Retry-After "2.128" (the value in Graph's own throttling
+    documentation sample)
+    WHEN the mail is fetched THEN mailbot waits exactly 2.128 s before asking again, not the
+    exponential back-off it uses when no wait is given."""
+    mock_login(router)
+    delta = router.get(path__regex=DELTA_PATH).mock(side_effect=[
+        httpx.Response(TOO_MANY_REQUESTS, json=reply("throttled.json"),
+                       headers={"Retry-After": "2.128"}),
+        httpx.Response(200, json=reply("delta-empty.json"))])
+    assert list(mailbox.fetch_new()) == []
+    assert time.slept == [2.128]
+    assert delta.call_count == 2
+
+
 def test_503_without_retry_after_backs_off_exponentially(
         mailbox: GraphMailbox, router: respx.MockRouter) -> None:
     """GIVEN Graph unavailable (503, 504) with no Retry-After WHEN the mail is fetched

@@ -11,6 +11,7 @@ import pytest
 import respx
 
 from mailbot.ingest.graph import GraphMailbox
+from mailbot.ingest.graph_client import GraphError
 from mailbot.ingest.mailbox import Mailbox, MessageNotFoundError
 from mailbot.ingest.mime import is_oversized, parse_email
 from mailbot.models import DocumentLimits, Folder
@@ -150,6 +151,47 @@ def test_an_expired_delta_link_is_resynced_from_scratch(
     _serve_all(router)
     assert [m.ref for m in mailbox.fetch_new()] == [A1, A2, A3]
     assert expired.call_count == first.call_count == 1
+    assert store.state_get(DELTA_KEY) == FINAL_LINK
+
+
+@pytest.mark.parametrize(("status", "code"), [
+    (400, "syncStateNotFound"), (400, "SyncStateNotFound"), (400, "resyncRequired"),
+    (404, "syncStateNotFound")])
+def test_a_40x_naming_an_expired_sync_state_is_resynced_once(
+        mailbox: GraphMailbox, router: respx.MockRouter, store: Store, status: int,
+        code: str) -> None:
+    """GIVEN a saved delta link that Graph refuses with a 40X whose error code says the sync
+    state is gone (the delta-query overview's other expiry answer besides 410)
+    WHEN the mail is fetched
+    THEN one fresh round offers everything in the inbox and its new link replaces the old."""
+    store.state_set(DELTA_KEY, FINAL_LINK)
+    body = reply("delta-expired.json")
+    body["error"]["code"] = code
+    expired = router.get(path__regex=DELTA_PATH, params={"$deltatoken": DELTA_TOKEN}).respond(
+        status, json=body)
+    first, _ = mock_delta_round(router)
+    _serve_all(router)
+    assert [m.ref for m in mailbox.fetch_new()] == [A1, A2, A3]
+    assert expired.call_count == first.call_count == 1
+    assert store.state_get(DELTA_KEY) == FINAL_LINK
+
+
+def test_a_400_of_another_kind_is_not_taken_for_expiry(
+        mailbox: GraphMailbox, router: respx.MockRouter, store: Store) -> None:
+    """GIVEN a saved delta link that Graph refuses as malformed (400, ErrorInvalidRequest)
+    WHEN the mail is fetched
+    THEN the error is raised and no resync is started (it would fail the same way), and the
+    saved link is kept."""
+    store.state_set(DELTA_KEY, FINAL_LINK)
+    body = reply("delta-expired.json")
+    body["error"]["code"] = "ErrorInvalidRequest"
+    router.get(path__regex=DELTA_PATH, params={"$deltatoken": DELTA_TOKEN}).respond(
+        400, json=body)
+    fresh = router.get(f"{USER}/mailFolders/inbox/messages/delta").respond(
+        json=reply("delta-page-1.json"))
+    with pytest.raises(GraphError, match="malformed"):
+        list(mailbox.fetch_new())
+    assert fresh.call_count == 0
     assert store.state_get(DELTA_KEY) == FINAL_LINK
 
 
