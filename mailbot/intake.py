@@ -238,7 +238,8 @@ class Intake(HeldReferrals, Notices):
                 form=assessed.opened.form if assessed.opened else None,
                 source=source_of(self.config, email.sender),
             )
-            self._commit_case(conn, case, assessed.victim, held_raw, blind=assessed.blind)
+            self._commit_case(conn, case, assessed.victim, held_raw, blind=assessed.blind,
+                              answer=not email.automatic)
             if assessed.error:
                 self.store.audit(conn, ACTOR, "processing_error", ref, f"error={assessed.error}")
             self.store.ledger_finish(conn, key, kind="referral", folder=folder.value,
@@ -251,12 +252,14 @@ class Intake(HeldReferrals, Notices):
 
     def _commit_case(self, conn: sqlite3.Connection, case: CaseRecord, victim: Person | None,
                      held_raw: bytes | None, *, actor: str = ACTOR,
-                     note: str | None = None, blind: Decision | None = None) -> None:
+                     note: str | None = None, blind: Decision | None = None,
+                     answer: bool = True) -> None:
         """Inside one transaction: put the referral in its case (the open case it joined,
         or its own), list the case at a meeting if it is not listed yet, write the referral,
         keep its victim findable, hold the email (if any), and enqueue every message the
         decision implies. `blind`: the decision as it would be without the victim's
-        history, which is all a reply to a non-secure address may depend on."""
+        history, which is all a reply to a non-secure address may depend on. `answer`: False
+        for an email from a machine (RFC 3834), which gets no reply."""
         decision = case.decision
         case_ref = decision.joined or case.case_ref or case.reference
         today = self._today()
@@ -288,7 +291,7 @@ class Intake(HeldReferrals, Notices):
         if case.joined:
             detail += f" joined={case.joined}"
         self.store.audit(conn, actor, "decided", case.reference, detail)
-        self.enqueue_notices(conn, case, meeting, note=note, blind=blind)
+        self.enqueue_notices(conn, case, meeting, note=note, blind=blind, answer=answer)
 
     def _listing(self, conn: sqlite3.Connection, case_ref: str, area: str,
                  current: Listing | None, today: date) -> Meeting | None:

@@ -107,6 +107,9 @@ class ParsedEmail(Frozen):
     # More files than DocumentLimits.max_attachments: the rest were not looked at, so the
     # form may be among them (the pipeline holds the email for an administrator).
     truncated: bool = False
+    # Sent by a machine that must not be answered automatically (RFC 3834: auto-replies,
+    # bounces, list and bulk mail): decided as any email, but never replied to.
+    automatic: bool = False
     body_text: str = Field(default="", repr=False)
 
     @property

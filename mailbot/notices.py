@@ -52,18 +52,20 @@ class Notices:
 
     def enqueue_notices(self: _Intake, conn: sqlite3.Connection, case: CaseRecord,
                         meeting: Meeting | None, *, note: str | None = None,
-                        blind: Decision | None = None, idva: bool = True) -> None:
+                        blind: Decision | None = None, idva: bool = True,
+                        answer: bool = True) -> None:
         """Put every message `case`'s decision implies in the outbox (caller's transaction).
 
         `note`: an administrator's advice added to the replies to secure addresses only
         (`mailbot.advice`). `blind`: see `_commit_case`; without it (an administrator's
         decision) every address is answered from the decision itself. `idva`: False when
-        the IDVA service hears of the case through another of its referrals."""
+        the IDVA service hears of the case through another of its referrals. `answer`: False
+        for an email from a machine (RFC 3834): no reply at all."""
         assert self.dispatch is not None
         planner = self.dispatch.planner
         opener = self.casebook.get(case.case) if case.joined else None
         blind_view = self._blind_view(conn, case, meeting, blind)
-        replies = planner.replies(case, meeting, blind=blind_view)
+        replies = planner.replies(case, meeting, blind=blind_view) if answer else []
         if note:
             replies = [with_note(p, note, secure=self.config.is_secure_address(p.recipient))
                        for p in replies]
@@ -72,6 +74,12 @@ class Notices:
         if blind_view is not None:
             messages.extend(planner.blind_reply_notice(case, meeting, blind_view, replies))
         listed = case.decision.outcome in LISTED_OUTCOMES
+        if not answer and listed:
+            messages.append(planner.team_notice(
+                "referral from an automatic sender not answered", "The referral came from a"
+                " system that must not be answered automatically (Auto-Submitted, a list or a"
+                " bounce address), so no confirmation was sent: confirm the listing to the"
+                " referrer by hand.", case.reference, variant="automatic"))
         if meeting is None and listed:
             messages.append(planner.team_notice(
                 "accepted case not listed", "No meeting with room was found for this"

@@ -26,6 +26,7 @@ if str(ROOT) not in sys.path:  # so `python tests/hostile_corpus.py` finds mailb
 from tests import hostile_active as ha  # noqa: E402
 from tests import hostile_mail as hm  # noqa: E402
 from tests import hostile_packages as hp  # noqa: E402
+from tests import hostile_senders as hs  # noqa: E402
 from tests.hostile_blocks import (  # noqa: E402 (re-exported: the tests use corpus.<name>)
     BASE_DOCX,
     CORPUS_PASSWORD,
@@ -207,7 +208,7 @@ EMAILS: dict[str, tuple[Callable[[bytes], bytes], str]] = {
         ("mime-nested-ten-deep.eml", hm.nested_ten_deep, "unreadable_document"),
         ("mime-multipart-200-deep.eml", hm.multipart_two_hundred_deep, "unreadable_document"),
         ("mime-12000-parts.eml", hm.many_parts, "unreadable_document"),
-        ("mime-61-attachments.eml", hm.many_attachments, "wrong_form"),
+        ("mime-61-attachments.eml", hm.many_attachments, "too_many_attachments"),
         ("mime-unterminated-multipart.eml", hm.unterminated_multipart, "unreadable_document"),
         ("mime-no-boundary.eml", hm.no_boundary, "not_word_document"),
         ("mime-bad-base64.eml", hm.bad_base64, "visible_high_risk"),
@@ -219,10 +220,24 @@ EMAILS: dict[str, tuple[Callable[[bytes], bytes], str]] = {
         ("mime-120k-header-line.eml", hm.long_header_line, "visible_high_risk"),
         ("mime-tnef-with-form.eml", hm.tnef_with_form, "visible_high_risk"),
         ("mime-tnef-garbage.eml", hm.tnef_garbage, "no_attachment"),
-        ("mime-smime-enveloped.eml", hm.smime_encrypted, "not_word_document"),
+        ("mime-smime-enveloped.eml", hm.smime_encrypted, "unreadable_document"),
         ("mime-binary-garbage.eml", hm.binary_garbage, "no_attachment"),
         ("mime-empty.eml", hm.empty_email, "no_attachment"),
         ("mime-nul-in-headers.eml", hm.headers_only_nul, "no_attachment"),
+        # Who it is from, what it answers, what its subject claims (issue 15):
+        ("mime-msgid-encoded-crlf.eml", hs.encoded_crlf_message_id, "visible_high_risk"),
+        ("mime-in-reply-to-encoded-crlf.eml", hs.encoded_crlf_in_reply_to, "visible_high_risk"),
+        ("mime-from-empty-encoded-word.eml", hs.empty_encoded_local_part, "insecure_transport"),
+        ("mime-from-encoded-address.eml", hs.encoded_address_only, "insecure_transport"),
+        ("mime-from-secure-display-name.eml", hs.display_name_spoofs_secure,
+         "insecure_transport"),
+        ("mime-from-two-addresses.eml", hs.two_from_addresses, "insecure_transport"),
+        ("mime-msgid-2000-chars.eml", hs.overlong_message_id, "visible_high_risk"),
+        ("mime-password-subject-pdf.eml", hs.password_subject_with_pdf, "not_word_document"),
+        ("mime-password-to-follow.eml", hs.password_to_follow, "no_attachment"),
+        ("mime-out-of-office.eml", hs.out_of_office, "no_attachment"),
+        ("mime-delivery-report.eml", hs.delivery_report, "no_attachment"),
+        ("mime-list-newsletter.eml", hs.list_mail, "no_attachment"),
     )
 }
 MAX_FILE_BYTES = 200_000

@@ -88,11 +88,10 @@ def sender(msg: Message) -> str:
     except Exception:  # e.g. a display name decoding to CR/LF, or raw text (no `addresses`)
         # Undecoded, so an encoded word cannot smuggle in another address.
         addresses = [utils.parseaddr(header(msg, "From", decode=False))[1]]
-    for address in addresses:
-        valid = mailbox_address(address) if isinstance(address, str) else None
-        if valid is not None:
-            return valid
-    return ""
+    if len(addresses) != 1:  # none, or several (whose would it be?): no sender to trust
+        return ""
+    address = addresses[0]
+    return (mailbox_address(address) if isinstance(address, str) else None) or ""
 
 
 def sent_at(msg: Message) -> datetime | None:
@@ -103,3 +102,29 @@ def sent_at(msg: Message) -> datetime | None:
     if not isinstance(when, datetime):
         return None
     return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
+
+
+_BULK = frozenset({"bulk", "list", "junk"})
+_DAEMONS = ("mailer-daemon@", "postmaster@")
+
+
+def automatic(msg: Message) -> bool:
+    """Whether the email was sent by a machine that must not be answered automatically
+    (RFC 3834): Auto-Submitted other than "no", a delivery report or a bounce, mailing-list
+    or bulk mail, or an auto-responder's own marks. Answering those makes loops and makes the
+    referrals mailbox a source of backscatter."""
+    submitted = header(msg, "Auto-Submitted", decode=False).lower().split(";")[0].strip()
+    if submitted and submitted != "no":
+        return True
+    if header(msg, "Precedence", decode=False).lower().strip() in _BULK:
+        return True
+    if any(header(msg, name, decode=False) for name in (
+            "List-Id", "List-Unsubscribe", "List-Post", "X-Autoreply", "X-Autorespond")):
+        return True
+    if header(msg, "Return-Path", decode=False).replace(" ", "") == "<>":
+        return True
+    content_type = header(msg, "Content-Type", decode=False).lower()
+    if content_type.startswith("multipart/report"):
+        return True
+    from_raw = header(msg, "From", decode=False).lower()
+    return any(daemon in from_raw for daemon in _DAEMONS)

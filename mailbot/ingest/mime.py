@@ -67,6 +67,7 @@ def parse_email(raw: bytes, limits: DocumentLimits) -> ParsedEmail:
         subject=headers.header(msg, "Subject"),
         sent_at=headers.sent_at(msg),
         in_reply_to=headers.msgid(headers.header(msg, "In-Reply-To", decode=False)) or None,
+        automatic=headers.automatic(msg),
         body_text=_body_text(msg) if readable else "",
     )
     # Only now is the budget final: reading the headers and the body above spends it too.

@@ -23,7 +23,7 @@ from mailbot.reasons import describe
 
 _NOT_COMPARED = frozenset({"MARAC date"})  # always differs, even for the same person
 HELD_REASONS = ("cannot_decrypt", "chair_review", "possible_repeat", "open_case_in_queue",
-                "multiple_forms", "processing_error")
+                "multiple_forms", "too_many_attachments", "processing_error")
 _SHOWN_SECTIONS = (*formdef.SECTIONS,
                    formdef.Section("Section 5: Risk details", (formdef.PREGNANCY,
                                                        *formdef.RISK_FIELDS)),

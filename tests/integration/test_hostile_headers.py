@@ -18,6 +18,7 @@ from mailbot.formwriter import render_form
 from mailbot.ingest.maildir import MaildirMailbox
 from mailbot.models import Folder, Outcome
 from mailbot.samples import with_values
+from tests import hostile_senders as hs
 from tests.conftest import NOW
 from tests.integration.conftest import REFERRALS, Send, folder_count
 from tests.integration.held import HOMES, LOCKED_PASSWORD, POLICE, Run, form
@@ -217,3 +218,29 @@ def test_build_message_refuses_what_is_not_safe_to_write() -> None:
         except UnbuildableMessage:
             continue
         raise AssertionError(f"built a message to {recipient!r} answering {reply_to!r}")
+
+
+def test_automatic_mail_is_decided_but_never_answered(app: App, run: Run) -> None:
+    """GIVEN an out-of-office answer, a bounce, a list newsletter (RFC 3834) and a referral
+    sent by a case-management system marked Auto-Submitted
+    WHEN processed
+    THEN each is decided and filed as any email is, none gets a reply (no loops, no
+    backscatter), and for the listed referral the team is told to confirm it by hand."""
+    for builder in (hs.out_of_office, hs.delivery_report, hs.list_mail):
+        deliver(app, builder(b""))
+    system = raw_email(POLICE, "<case-system-1@west-midlands.pnn.police.uk>",
+                       render_form(form(78))).replace(
+        b"MIME-Version: 1.0", b"Auto-Submitted: auto-generated\r\nMIME-Version: 1.0", 1)
+    deliver(app, system)
+    cases = run()
+    assert len(cases) == 4
+    replies = {"rejection", "confirmation", "acknowledgement", "duplicate_notice"}
+    for case in cases.values():
+        assert not {m["kind"] for m in outgoing(app, case.reference)} & replies
+    referral = cases["<case-system-1@west-midlands.pnn.police.uk>"]
+    assert referral.decision.outcome is Outcome.ACCEPTED
+    kinds = [m["kind"] for m in outgoing(app, referral.reference)]
+    assert "idva_alert" in kinds
+    notices = [bytes(m["raw"]).decode() for m in outgoing(app, referral.reference)  # type: ignore[call-overload]
+               if m["kind"] == "team_notice"]
+    assert any("automatic sender not answered" in n for n in notices)
