@@ -21,6 +21,7 @@ from mailbot.dispatch.jobs import distribution_jobs
 from mailbot.dispatch.outbox import Dispatcher, SendState
 from mailbot.dispatch.senders import Sender
 from mailbot.ingest.mailbox import Mailbox
+from mailbot.instance import InstanceLock
 from mailbot.intake import Clock, Intake
 from mailbot.logs import get_logger
 from mailbot.runner import Runner
@@ -56,6 +57,7 @@ class App:
     # What the sender knows that the database may not yet (results it refused): kept across
     # the Dispatchers a configuration reload makes.
     send_state: SendState = field(default_factory=SendState)
+    lock: InstanceLock | None = None  # held by the daemon (`run`, `run --once`)
 
     @property
     def casebook(self) -> Casebook:
@@ -86,20 +88,36 @@ class App:
             self._sender.close()
         self.mailbox.close()
         self.store.close()
+        if self.lock is not None:
+            self.lock.release()
 
 
 def open_app(config_path: Path, clock: Clock | None = None, *,
-             with_mailbox: bool = True) -> App:
-    """Load and check the configuration and secrets, then open the database and mailbox."""
+             with_mailbox: bool = True, instance: str | None = None) -> App:
+    """Load and check the configuration and secrets, then open the database and mailbox.
+
+    `instance`: the command (e.g. "mailbot run") taking the state directory's single-instance
+    lock before anything is opened; `InstanceLocked` if another daemon holds it."""
     os.umask(0o077)  # everything mailbot writes holds personal data
     config = load_config(config_path)
     secrets = load_secrets(config)
     config.service.state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    store = Store(config.database_path)
-    mailbox = open_mailbox(config, secrets, store) if with_mailbox else _NoMailbox()
+    lock = InstanceLock(config.service.state_dir, instance).acquire() \
+        if instance is not None else None
+    try:
+        store = Store(config.database_path)
+        try:
+            mailbox = open_mailbox(config, secrets, store) if with_mailbox else _NoMailbox()
+        except BaseException:
+            store.close()
+            raise
+    except BaseException:
+        if lock is not None:
+            lock.release()
+        raise
     intake = Intake(config=config, secrets=secrets, store=store, mailbox=mailbox,
                     clock=clock or SystemClock(), log=get_logger())
-    return App(config, secrets, store, mailbox, intake)
+    return App(config, secrets, store, mailbox, intake, lock=lock)
 
 
 class _NoMailbox:

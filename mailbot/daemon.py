@@ -8,17 +8,24 @@ that SIGHUP asked for. Signal handlers only set flags and never log: a handler r
 main thread between two bytecodes, possibly inside the log writer's lock, and logging there
 again would deadlock (a daemon that ignores SIGTERM until systemd kills it). The reload
 happens in the loop, between messages, so a message is processed under one configuration.
+
+A stop is heard between any two pieces of work (emails, jobs, sends), so it waits at most for
+the longest one under way, then for closing: `worst_stop_seconds`, which the unit's
+`TimeoutStopSec=` must cover (tests/unit/test_systemd_unit.py checks it does).
 """
 
 from __future__ import annotations
 
 import signal
+import sqlite3
 from datetime import datetime
 from pathlib import Path
 
 import structlog
 
-from mailbot.app import App
+from mailbot.app import App, monotonic_of
+from mailbot.config import Config
+from mailbot.dispatch.smtp import QUIT_SECONDS, worst_send_seconds
 from mailbot.health import LAST_POLL_KEY
 from mailbot.reload import reload_config
 from mailbot.runner import Runner
@@ -27,6 +34,19 @@ from mailbot.service import Notifier, Watchdog
 # The last-poll time is written at most this often (one small transaction), which is far
 # finer than any monitoring threshold (minutes) and spares the disk a write every second.
 HEARTBEAT_SECONDS = 30.0
+# The longest one email takes at the configured limits (the hostile corpus's worst is 10 s on
+# the reference machine; three times that for a slower or busier one).
+EMAIL_SECONDS = 30.0
+CLOSE_SECONDS = 5.0  # the web page's thread, the mailbox, the database
+
+
+def worst_stop_seconds(config: Config) -> float:
+    """The longest SIGTERM can take to end the daemon: the longest piece of work that may be
+    under way (one email, one SMTP send, one wait for mail), then closing."""
+    sender = config.sender
+    send = worst_send_seconds(sender) + QUIT_SECONDS if sender.kind == "smtp" else 1.0
+    wait = config.service.poll_interval_seconds
+    return max(EMAIL_SECONDS, send, wait) + CLOSE_SECONDS
 
 
 class Supervisor:
@@ -40,7 +60,8 @@ class Supervisor:
         self.notifier = notifier or Notifier.from_environ()
         self.watchdog = watchdog or Watchdog.from_environ(self.notifier)
         self._reload_requested = False  # a plain flag: Event.clear() takes a lock
-        self._heartbeat_at: datetime | None = None
+        self._heartbeat_at: float | None = None  # monotonic: a clock jump cannot starve it
+        self._monotonic = monotonic_of(app.intake.clock)
         self._stop_signal: str | None = None
         self._stop_announced = False
         runner.on_pass = self.on_pass
@@ -93,14 +114,24 @@ class Supervisor:
         now = runner.last_pass
         if now is None:
             return
-        due = self._heartbeat_at is None or \
-            (now - self._heartbeat_at).total_seconds() >= HEARTBEAT_SECONDS
+        ticks = self._monotonic()
+        due = self._heartbeat_at is None or ticks - self._heartbeat_at >= HEARTBEAT_SECONDS
         if due:
-            self.app.store.state_set(LAST_POLL_KEY, now.isoformat())
-            self._heartbeat_at = now
+            self._heartbeat(now)
+            self._heartbeat_at = ticks  # tried: again in 30 s, whether it was written or not
         self.watchdog.beat()
-        self.notifier.status(f"Waiting for mail; {runner.processed} message(s) processed"
-                             f" since start; last poll {now:%Y-%m-%d %H:%M:%S} UTC")
+        blocked = runner.dispatcher.blocked if runner.dispatcher is not None else None
+        self.notifier.status(blocked or f"Waiting for mail; {runner.processed} message(s)"
+                             f" processed since start; last poll {now:%Y-%m-%d %H:%M:%S} UTC")
+
+    def _heartbeat(self, now: datetime) -> None:
+        """Record the last poll. A database that refuses is logged, not a crash: `mailbot
+        status` sees the database's state for itself, and the poll time going stale."""
+        try:
+            self.app.store.state_set(LAST_POLL_KEY, now.isoformat())
+        except sqlite3.Error as exc:
+            self.log.error("service.heartbeat_unwritten",
+                           error=getattr(exc, "sqlite_errorname", None) or type(exc).__name__)
 
     def _apply_reload(self) -> None:
         self.notifier.reloading()

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from mailbot.config import Config
+from mailbot.instance import holder
 from mailbot.listing import Listings
 from mailbot.meetings import Calendar
 from mailbot.models import Folder
@@ -72,6 +73,7 @@ class Health:
     oldest_unsent: datetime | None  # when the oldest message not yet sent was made
     store_problem: str | None  # why the database cannot be written now, if it cannot
     folder_errors: dict[str, dict[str, Any]]  # folders the daemon could not write
+    daemon: str | None  # the daemon holding the state directory's lock, described; None: none
     next_agenda: AgendaDue | None  # the next agenda to go out, today or later
     overdue_agendas: int  # agendas whose day has passed, for meetings not yet held
     missing_emails: int  # decided emails no longer in the mailbox (moved or deleted by hand)
@@ -109,6 +111,7 @@ def check_health(config: Config, store: Store, now: datetime,
         outbox_unrecorded=_count(store, _UNRECORDED, ((now - STALE_CLAIM).isoformat(),)),
         oldest_unsent=_parse(store.conn.execute(_OLDEST_UNSENT).fetchone()[0]),
         store_problem=store_problem(store), folder_errors=_folder_errors(store),
+        daemon=_daemon(config),
         next_agenda=None, overdue_agendas=0, problems=(),
         missing_emails=_count(store, _MISSING),
     )
@@ -241,6 +244,11 @@ _OLDEST_UNSENT = "SELECT MIN(created_at) FROM outbox WHERE state IN ('pending', 
 def _outbox_counts(store: Store) -> dict[str, int]:
     rows = store.conn.execute("SELECT state, COUNT(*) FROM outbox GROUP BY state")
     return {str(state): int(n) for state, n in rows}
+
+
+def _daemon(config: Config) -> str | None:
+    running = holder(config.service.state_dir)
+    return running.describe() if running is not None else None
 
 
 def _folder_errors(store: Store) -> dict[str, dict[str, Any]]:

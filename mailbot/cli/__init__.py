@@ -2,7 +2,8 @@
 
 IT runs `mailbot run` under systemd; the MARAC team use the other commands. A configuration
 problem is one line naming the key, with exit code 2, so it shows up plainly in
-`systemctl status` and in a terminal alike.
+`systemctl status` and in a terminal alike; so is a second daemon on the same state
+directory (`mailbot.instance`), which says who runs already.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from mailbot.app import App, open_app
 from mailbot.cli.views import print_cases, render_case
 from mailbot.daemon import Supervisor
 from mailbot.errors import ConfigError, HistoryImportError, MailbotError
+from mailbot.instance import InstanceLocked
 
 DEFAULT_CONFIG = "/etc/mailbot/mailbot.toml"
 EXIT_CONFIG = 2
@@ -34,11 +36,18 @@ def main(ctx: click.Context, config_path: Path) -> None:
 
 
 @contextmanager
-def open_for_command(ctx: click.Context, *, with_mailbox: bool = False) -> Iterator[App]:
+def open_for_command(ctx: click.Context, *, with_mailbox: bool = False,
+                     instance: bool = False) -> Iterator[App]:
+    """The app for one command. `instance`: the command does the daemon's work (reads the
+    Inbox, sends the outbox), so it holds the single-instance lock while it runs."""
     try:
-        app = open_app(ctx.obj, with_mailbox=with_mailbox)
+        app = open_app(ctx.obj, with_mailbox=with_mailbox,
+                       instance=_command_line(ctx) if instance else None)
     except ConfigError as exc:
         click.echo(f"mailbot: configuration error: {exc}", err=True)
+        sys.exit(EXIT_CONFIG)
+    except InstanceLocked as exc:
+        click.echo(f"mailbot: {exc}", err=True)
         sys.exit(EXIT_CONFIG)
     except MailbotError as exc:
         click.echo(f"mailbot: {exc}", err=True)
@@ -54,7 +63,7 @@ def open_for_command(ctx: click.Context, *, with_mailbox: bool = False) -> Itera
 @click.pass_context
 def run(ctx: click.Context, once: bool) -> None:
     """Run the daemon until SIGTERM (finishing the current message)."""
-    with open_for_command(ctx, with_mailbox=True) as app:
+    with open_for_command(ctx, with_mailbox=True, instance=True) as app:
         logs.configure(app.config.service.log_format, app.config.service.log_level)
         runner = app.runner()
         # Records the last poll for `mailbot status`; under systemd: READY=1, STATUS=,
@@ -73,6 +82,12 @@ def run(ctx: click.Context, once: bool) -> None:
             if stop_web is not None:
                 stop_web()
             supervisor.close()
+
+
+def _command_line(ctx: click.Context) -> str:
+    """The command as a person would recognise it in the lock file ("mailbot run --once")."""
+    flags = [f"--{name}" for name, value in ctx.params.items() if value is True]
+    return " ".join(["mailbot", ctx.info_name or "", *flags])
 
 
 def _start_web(app: App) -> Callable[[], None] | None:

@@ -2,9 +2,11 @@
 
 IT points Nagios, Zabbix or a systemd timer at this command: exit 0 means all is well,
 exit 1 means something needs a person (the daemon stopped polling, mail is waiting too long,
-a message could not be delivered), exit 2 a configuration mistake. `--json` gives the same
-facts to a script. It reads the database and the mailbox folders only, so it works whether
-or not the daemon is running, and run as the service's user it changes nothing.
+a message could not be delivered or may not have arrived, the database or a folder cannot be
+written), exit 2 a configuration mistake. `--json` gives the same facts to a script. It reads
+the database and the mailbox folders only, so it works whether or not the daemon is running,
+and run as the service's user it changes nothing. The failed count clears once each failed
+message is resent (`mailbot outbox retry`) or dismissed (`mailbot outbox dismiss`).
 """
 
 from __future__ import annotations
@@ -28,15 +30,18 @@ EXIT_ATTENTION = 1
 @click.option("--max-backlog-age", default=Limits.backlog_minutes, show_default=True,
               type=float, help="Minutes an email may wait in the inbox before it needs"
               " attention.")
+@click.option("--max-outbox-age", default=None, type=float,
+              help="Minutes the oldest unsent message may wait before it needs attention"
+              " (default: [outbox] alert_after_minutes).")
 @click.pass_context
 def status(ctx: click.Context, as_json: bool, max_poll_age: float,
-           max_backlog_age: float) -> None:
+           max_backlog_age: float, max_outbox_age: float | None) -> None:
     """Last mailbox poll, inbox backlog, held items, unsent mail, next agenda.
 
     Exits 1 when something needs attention, so it can feed monitoring."""
     with open_for_command(ctx) as app:
         health = check_health(app.config, app.store, datetime.now(UTC),
-                              Limits(max_poll_age, max_backlog_age))
+                              Limits(max_poll_age, max_backlog_age, max_outbox_age))
     if as_json:
         click.echo(json.dumps(health.as_dict(), indent=2))
     else:
@@ -48,6 +53,7 @@ def status(ctx: click.Context, as_json: bool, max_poll_age: float,
 def render(health: Health) -> str:
     now = health.checked_at
     lines = [f"mailbot: {'OK' if health.ok else 'NEEDS ATTENTION'}"]
+    lines.append(f"  daemon              {_daemon(health)}")
     poll = "never" if health.last_poll is None else \
         f"{_when(health.last_poll)} ({_ago(now - health.last_poll)} ago)"
     lines.append(f"  last mailbox poll   {poll}")
@@ -59,8 +65,13 @@ def render(health: Health) -> str:
         backlog = f"{health.backlog} waiting, oldest {_ago(now - health.oldest_waiting)}"
     lines.append(f"  inbox backlog       {backlog}")
     lines.append(f"  held items          {health.held} (mailbot queue list)")
+    extra = "".join(f", {n} {what}" for n, what in (
+        (health.outbox_unknown, "unknown (may not have arrived)"),
+        (health.outbox_held, "held")) if n)
+    unsent = "" if health.oldest_unsent is None else \
+        f"; oldest unsent {_ago(now - health.oldest_unsent)}"
     lines.append(f"  outbox              {health.outbox_pending} pending,"
-                 f" {health.outbox_failed} failed")
+                 f" {health.outbox_failed} failed{extra}{unsent} (mailbot outbox list)")
     agenda = health.next_agenda
     due = "none in the next weeks" if agenda is None else (
         f"{agenda.agenda_date}: {agenda.area} MARAC of {agenda.meeting_date},"
@@ -70,6 +81,12 @@ def render(health: Health) -> str:
         lines.append(f"  agendas overdue     {health.overdue_agendas} (mailbot meetings list)")
     lines += [f"  ! {problem}" for problem in health.problems]
     return "\n".join(lines)
+
+
+def _daemon(health: Health) -> str:
+    if health.daemon is None:
+        return "not running on this machine"
+    return f"running ({health.daemon})"
 
 
 def _when(moment: datetime) -> str:

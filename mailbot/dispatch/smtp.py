@@ -48,6 +48,7 @@ _START_INPUT = 354
 # One message (connecting, TLS and login included) gets at most this many reply timeouts in
 # all, however slowly a server answers each step.
 DEADLINE_FACTOR = 2
+QUIT_SECONDS = 5.0  # the longest a closing QUIT is waited for
 _DOT_LINE = re.compile(rb"(?m)^\.")
 _PERMANENT_CLASS = 5  # 5xx: permanent negative completion (RFC 5321 4.2.1); 4xx transient
 _ENHANCED_STATUS = re.compile(rb"\s*([245]\.\d{1,3}\.\d{1,3})\b")  # RFC 3463, e.g. 5.1.1
@@ -108,6 +109,10 @@ class SmtpSender:
         smtp, self._smtp = self._smtp, None
         if smtp is None:
             return
+        sock = getattr(smtp, "sock", None)
+        if sock is not None:  # a relay slow to say goodbye must not hold up a stop
+            with contextlib.suppress(OSError):
+                sock.settimeout(min(self._settings.timeout_seconds, QUIT_SECONDS))
         try:
             smtp.quit()
         except (smtplib.SMTPException, OSError):

@@ -62,6 +62,25 @@ def test_the_watchdog_is_fed_after_every_message_and_the_poll_recorded(
     assert app.store.state_get(LAST_POLL_KEY) == clock.current.isoformat()
 
 
+def test_a_clock_that_jumps_back_does_not_stop_the_heartbeat(
+        app: App, workspace: Path, clock: FixedClock) -> None:
+    """GIVEN a supervised runner that recorded its last poll with the clock a year ahead
+    WHEN the wall clock jumps back to now and the monotonic clock moves on past the heartbeat
+    THEN the last poll is recorded again, with the time as it now reads (the throttle is on
+    the monotonic clock; by the wall it would wait a year)."""
+    ticks = {"now": 0.0}
+    clock.monotonic = lambda: ticks["now"]  # type: ignore[attr-defined]
+    now = clock.current
+    clock.current = now.replace(year=now.year + 1)
+    supervisor, _ = _supervise(app, workspace)
+    supervisor.runner.run_once()
+    assert app.store.state_get(LAST_POLL_KEY) == clock.current.isoformat()
+    clock.current = now
+    ticks["now"] += HEARTBEAT_SECONDS + 1
+    supervisor.runner.run_once()
+    assert app.store.state_get(LAST_POLL_KEY) == now.isoformat()
+
+
 def test_signals_only_set_flags_and_the_loop_acts_on_them(
         app: App, workspace: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """GIVEN a supervised runner

@@ -9,6 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from mailbot.config import load_config
+from mailbot.daemon import worst_stop_seconds
+from mailbot.settings import SenderSettings
+
 UNIT = Path(__file__).resolve().parents[2] / "systemd" / "mailbot.service"
 MAX_EXPOSURE = 1.5
 
@@ -38,6 +42,20 @@ def test_the_unit_is_a_notify_service_with_watchdog_restart_and_credentials() ->
     assert unit["LoadCredential"] == ["secrets:/etc/mailbot/secrets.toml"]
     assert unit["KillSignal"] == ["SIGTERM"]
     assert unit["UMask"] == ["0077"]
+
+
+def test_the_stop_timeout_covers_the_longest_stop(workspace: Path) -> None:
+    """GIVEN the example configuration sending through SMTP with the default timeouts
+    WHEN the longest a SIGTERM can take is worked out (one send at its deadline, QUIT, close)
+    THEN the unit's TimeoutStopSec covers it, so systemd never kills a daemon mid-send."""
+    config = load_config(workspace / "mailbot.toml")
+    config = config.model_copy(update={"sender": SenderSettings(kind="smtp")})
+    [value] = _settings()["TimeoutStopSec"]
+    match = re.fullmatch(r"(\d+)(s|min)", value)
+    assert match, value
+    seconds = int(match.group(1)) * (60 if match.group(2) == "min" else 1)
+    assert worst_stop_seconds(config) <= seconds
+    assert worst_stop_seconds(config) >= 60  # a send at its deadline is in it
 
 
 @pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze not here")
