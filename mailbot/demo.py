@@ -71,8 +71,9 @@ def build_scenarios(now: datetime) -> tuple[list[Scenario], str]:
     """The demo emails, and a case-history CSV that makes one of them a repeat."""
     b = _Builder(now)
     police = "pc.adams@west-midlands.pnn.police.uk"
+    opened = b.form("Wolverhampton", police)
     b.add("Police, secure domain, content controls", police, "MARAC referral",
-          doc=render_form(b.form("Wolverhampton", police)))
+          doc=render_form(opened))
     bct = "s.worker@birminghamchildrenstrust.co.uk"
     b.add("Children's Trust, encrypted (agreed password), typed", bct, "Referral",
           doc=encrypt_docx(render_form(b.form("Birmingham", bct), FillStyle.TYPED),
@@ -120,6 +121,10 @@ def build_scenarios(now: datetime) -> tuple[list[Scenario], str]:
     first = b.scenarios[0]
     b.add("The first referral sent again", police, "FW: MARAC referral",
           doc=_attachment_of(first.raw))
+    joined = with_values(opened, referrer_email=nhs, referrer_name="Dr Priya Nair",
+                         referrer_agency="The Royal Wolverhampton NHS Trust")
+    b.add("The first victim, referred by the NHS too: joins her case", nhs, "MARAC referral",
+          doc=render_form(joined))
     history = _history_csv(repeat, now)
     return b.scenarios, history
 

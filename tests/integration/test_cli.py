@@ -124,7 +124,7 @@ def test_demo_processes_its_sample_referrals(tmp_path: Path) -> None:
                                 catch_exceptions=False)
     assert result.exit_code == 0, result.output
     for expected in ("accepted", "returned", "insecure_transport", "repeat_detected",
-                     "duplicate", "no_attachment", "professional_judgement"):
+                     "duplicate", "no_attachment", "professional_judgement", "already_listed"):
         assert expected in result.output
     inbox = workspace / "var" / "mail" / "Inbox"
     assert not any((inbox / "new").iterdir())
