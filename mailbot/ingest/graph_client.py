@@ -93,6 +93,17 @@ class GraphClient:
         with self._exchange(doing, method, url, stream=False, **kwargs) as response:
             return response
 
+    def upload(self, doing: str, url: str, **kwargs: Any) -> httpx.Response:
+        """PUT to a pre-authenticated upload URL (an upload session's `uploadUrl`, on
+        outlook.office.com): Graph's documentation says to send no Authorization header
+        there, so the bearer token never goes with it; only an https:// URL is accepted.
+        Throttling is retried as for any request; a range PUT is safe to repeat."""
+        if not url.lower().startswith("https://"):
+            raise GraphError(f"Graph: {doing} failed: the upload URL is not https://")
+        with self._exchange(doing, "PUT", url, stream=False, presigned=True,
+                            **kwargs) as response:
+            return response
+
     def download(self, doing: str, url: str, limit: int, **kwargs: Any) -> bytes:
         """The body of a GET, streamed: at most `limit` + 1 bytes are read and kept, so an
         oversized message costs no more memory than the limit and is still seen as too big."""
@@ -109,19 +120,19 @@ class GraphClient:
 
     @contextmanager
     def _exchange(self, doing: str, method: str, url: str, *, stream: bool,
-                  **kwargs: Any) -> Iterator[httpx.Response]:
+                  presigned: bool = False, **kwargs: Any) -> Iterator[httpx.Response]:
         holdoff = self._not_before - self._clock()
         if holdoff > 0:
             raise GraphError(f"Graph: {doing} not tried: still backing off for "
                              f"{holdoff:.0f} s as Microsoft Graph asked", status=429)
-        absolute = self._absolute(url)
+        absolute = url if presigned else self._absolute(url)
         retrying = Retrying(
             retry=retry_if_exception_type(_Retryable)
             | retry_if_exception_type(_NOT_SENT if method != "GET" else httpx.TransportError),
             wait=_wait, stop=self._stop, sleep=self._sleep, before_sleep=self._record,
             reraise=True)
         try:
-            response = retrying(self._send, method, absolute, stream, kwargs)
+            response = retrying(self._send, method, absolute, stream, presigned, kwargs)
         except _Retryable as exc:
             wait = _retry_after(exc.response)
             if wait is not None:
@@ -138,23 +149,24 @@ class GraphClient:
         finally:
             response.close()
 
-    def _send(self, method: str, url: str, stream: bool,
+    def _send(self, method: str, url: str, stream: bool, presigned: bool,
               kwargs: Mapping[str, Any]) -> httpx.Response:
-        response = self._send_once(method, url, stream, kwargs)
-        if response.status_code == 401:  # a token revoked or expired early: one fresh try
-            response.close()
+        response = self._send_once(method, url, stream, presigned, kwargs)
+        if response.status_code == 401 and not presigned:  # a token revoked or expired
+            response.close()                                 # early: one fresh try
             self._tokens.invalidate()
-            response = self._send_once(method, url, stream, kwargs)
+            response = self._send_once(method, url, stream, presigned, kwargs)
         if response.status_code in RETRY_STATUSES:
             response.read()  # the error body is small; a streamed one must be read to parse
             response.close()
             raise _Retryable(response)
         return response
 
-    def _send_once(self, method: str, url: str, stream: bool,
+    def _send_once(self, method: str, url: str, stream: bool, presigned: bool,
                    kwargs: Mapping[str, Any]) -> httpx.Response:
         headers = httpx.Headers(kwargs.get("headers"))  # may repeat a name (two Prefers)
-        headers["Authorization"] = f"Bearer {self._tokens.token()}"
+        if not presigned:
+            headers["Authorization"] = f"Bearer {self._tokens.token()}"
         request = self.http.build_request(method, url, **{**kwargs, "headers": headers})
         return self.http.send(request, stream=stream)
 

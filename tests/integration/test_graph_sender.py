@@ -1,4 +1,5 @@
-"""`GraphSender` at the HTTP boundary: MIME through sendMail, errors sorted by kind."""
+"""`GraphSender` at the HTTP boundary: MIME through sendMail, errors sorted by kind (sizes and
+lost replies: test_graph_sending.py)."""
 
 from __future__ import annotations
 
@@ -38,6 +39,8 @@ MESSAGE = (f"From: {MAILBOX}\nTo: {IDVA}\nSubject: MARAC alert\n"
 def router() -> Iterator[respx.MockRouter]:
     with respx.mock(assert_all_called=False) as mock:
         mock_login(mock)
+        # The lookup for an earlier attempt (a lost reply) finds none.
+        mock.get(f"{USER}/messages").respond(json={"value": []})
         yield mock
 
 
