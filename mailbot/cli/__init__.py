@@ -180,4 +180,12 @@ def demo(workspace: Path) -> None:
 
 
 # Sub-command modules register themselves on `main` when imported.
-from mailbot.cli import check, distribution, meetings, queue, status, web  # noqa: E402,F401
+from mailbot.cli import (  # noqa: E402,F401
+    check,
+    distribution,
+    meetings,
+    outbox,
+    queue,
+    status,
+    web,
+)

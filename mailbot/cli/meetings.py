@@ -1,7 +1,7 @@
-"""`mailbot meetings`, `mailbot cases list-at` and `mailbot outbox`: listing and sending.
+"""`mailbot meetings` and `mailbot cases list-at`: what is listed where.
 
-The team checks what is listed where before each agenda, lists an emergency case at a named
-meeting, and looks at what mailbot has sent or could not send.
+The team checks what is listed where before each agenda and lists an emergency case at a
+named meeting. (What mailbot sent or could not send: `mailbot outbox`, in `cli.outbox`.)
 """
 
 from __future__ import annotations
@@ -83,32 +83,3 @@ def meetings_list(ctx: click.Context, area: str | None, days: int, as_json: bool
         click.echo(f"{r['date']:<11} {r['time']:<5} {r['area']:<14} {r['agenda_date']:<11}"
                    f" {r['listed']:>2}/{r['capacity']:<3} {r['information_only']:>4}"
                    f"{'  (agenda sent)' if r['agenda_sent'] else ''}")
-
-
-@main.group()
-def outbox() -> None:
-    """Outgoing messages: what was sent, what waits, what failed."""
-
-
-@outbox.command("list")
-@click.option("--state", type=click.Choice(["pending", "sent", "failed"]))
-@click.option("--case", "reference", help="Only messages about this case.")
-@click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
-@click.pass_context
-def outbox_list(ctx: click.Context, state: str | None, reference: str | None,
-                as_json: bool) -> None:
-    """Messages in the outbox (newest last); recipients and kinds, never contents."""
-    with open_for_command(ctx) as app:
-        assert app.intake.dispatch is not None
-        rows = app.intake.dispatch.outbox.messages(reference, state)
-    shown = [{k: r[k] for k in ("id", "reference", "kind", "recipient", "state", "attempts",
-                                "message_id", "created_at", "sent_at", "last_error")}
-             for r in rows]
-    if as_json:
-        click.echo(json.dumps(shown, indent=2))
-        return
-    for r in shown:
-        click.echo(f"{r['id']:>5} {r['state']:<8} {r['kind']:<17} {r['reference'] or '-':<17}"
-                   f" {r['recipient']}{'  ' + r['last_error'] if r['last_error'] else ''}")
-
-
