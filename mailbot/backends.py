@@ -57,7 +57,7 @@ def open_mailbox(config: Config, secrets: Secrets, store: Store) -> Mailbox:
     if isinstance(settings, ExchangeMailboxSettings):
         from mailbot.ingest.exchange import ExchangeMailbox
 
-        return ExchangeMailbox(settings, plain, store)
+        return ExchangeMailbox(settings, plain, store, max_bytes=config.limits.max_email_bytes)
     if isinstance(settings, GraphMailboxSettings):
         from mailbot.ingest.graph import GraphMailbox
 

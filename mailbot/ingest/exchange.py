@@ -29,9 +29,17 @@ from mailbot.dispatch.senders import (
 from mailbot.ingest.exchange_connect import ExchangeConnection, ExchangeError
 from mailbot.ingest.exchange_folders import MailFolders, Mover
 from mailbot.ingest.exchange_stream import InboxWatcher
-from mailbot.ingest.exchange_sync import NewItem, fetch_message, in_arrival_order, read_changes
+from mailbot.ingest.exchange_sync import (
+    NewItem,
+    fetch_headers,
+    fetch_message,
+    in_arrival_order,
+    read_changes,
+)
 from mailbot.ingest.mailbox import MailboxError
-from mailbot.models import Folder, MailboxMessage
+from mailbot.ingest.oversized import oversized
+from mailbot.logs import get_logger
+from mailbot.models import DocumentLimits, Folder, MailboxMessage
 from mailbot.settings import ExchangeMailboxSettings
 from mailbot.store import Store
 
@@ -49,8 +57,10 @@ class ExchangeMailbox:
 
     def __init__(self, settings: ExchangeMailboxSettings, secrets: Mapping[str, str],
                  state: Store, *, account_factory: Callable[..., Account] | None = None,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+                 sleep: Callable[[float], None] = time.sleep,
+                 max_bytes: int = DocumentLimits().max_email_bytes) -> None:
         self.settings = settings
+        self._max_bytes = max_bytes
         self.connection = ExchangeConnection(settings, secrets, account_factory=account_factory,
                                              sleep=sleep)
         self._state = state
@@ -118,8 +128,14 @@ class ExchangeMailbox:
         return [p for doing, operation in checks if (p := look(doing, operation)) is not None]
 
     def _fetch(self, item: NewItem) -> MailboxMessage | None:
-        fetched = self.connection.run(
-            "fetching a new message", lambda: fetch_message(self.connection.account, item))
+        if oversized(item.size, self._max_bytes):
+            get_logger().warning("mailbox.oversized", mailbox="exchange", size=item.size)
+            fetched = self.connection.run(
+                "fetching a new message's headers",
+                lambda: fetch_headers(self.connection.account, item, self._max_bytes))
+        else:
+            fetched = self.connection.run(
+                "fetching a new message", lambda: fetch_message(self.connection.account, item))
         if fetched is None:
             return None
         if fetched.internet_message_id:

@@ -8,6 +8,9 @@ previous one is committed and moved). Messages are offered in order of arrival a
 pages; a crash part-way repeats at most the unfinished pages, and the ledger recognises
 anything offered twice. Updates and deletions are ignored: only arrivals matter, and a
 message taken out of the inbox by a person simply is not there to fetch.
+
+The sync asks for each new item's size with its arrival time; an item over the email size
+limit is fetched as its headers only (`oversized`), never as 100 MB of base64 in a SOAP reply.
 """
 
 from __future__ import annotations
@@ -24,11 +27,13 @@ from exchangelib.services import SyncFolderItems
 from exchangelib.services.sync_folder_hierarchy import SyncFolder
 
 from mailbot.ingest.exchange_connect import ExchangeConnection, ExchangeError
+from mailbot.ingest.oversized import header_lines, stand_in
 from mailbot.models import MailboxMessage
 
 PAGE_SIZE = 100  # changes per SyncFolderItems call (EWS allows up to 512)
 MAX_PAGES = 10_000  # a server that never says "last page" must not keep mailbot here forever
 FETCH_FIELDS = ("mime_content", "datetime_received", "message_id")
+HEADER_FIELDS = ("headers", "datetime_received", "message_id")
 # The item exists but Exchange cannot render it as MIME: retrying will not help.
 UNREADABLE = (ews.ErrorMimeContentConversionFailed, ews.ErrorUnsupportedMimeConversion,
               ews.ErrorItemCorrupt, ews.ErrorCorruptData)
@@ -41,6 +46,7 @@ class NewItem:
     ref: str  # the EWS item id
     received_at: datetime | None
     page: int
+    size: int | None = None  # the item's stored size in bytes, as the sync reported it
 
 
 @dataclass(frozen=True)
@@ -76,7 +82,8 @@ def _read_pages(connection: ExchangeConnection, inbox: Callable[[], Any],
         service, changes = connection.run(
             "syncing the inbox", partial(_one_page, connection, inbox, state))
         items = tuple(
-            NewItem(ref=item.id, received_at=_utc(item.datetime_received), page=number)
+            NewItem(ref=item.id, received_at=_utc(item.datetime_received), page=number,
+                    size=item.size if isinstance(item.size, int) else None)
             for kind, item in changes if kind == SyncFolderItems.CREATE)
         pages.append(Page(sync_state=service.sync_state, items=items))
         if service.includes_last_item_in_range or service.sync_state == state:
@@ -89,7 +96,7 @@ def _one_page(connection: ExchangeConnection, get_inbox: Callable[[], Any],
               sync_state: str | None) -> tuple[Any, list[tuple[str, Any]]]:
     inbox = get_inbox()
     service = _SyncFolderItems(account=connection.account)
-    fields = {f for f in inbox.normalize_fields(fields=["datetime_received"])
+    fields = {f for f in inbox.normalize_fields(fields=["datetime_received", "size"])
               if not f.field.is_attribute}
     changes = list(service.call(folder=inbox, shape=ID_ONLY, additional_fields=fields,
                                 sync_state=sync_state, ignore=None,
@@ -149,6 +156,22 @@ def fetch_message(account: Any, item: NewItem) -> Fetched | None:
         return None
     received = _utc(result.datetime_received) or item.received_at or datetime.now(UTC)
     message = MailboxMessage(ref=item.ref, raw=bytes(result.mime_content), received_at=received)
+    return Fetched(message=message, internet_message_id=result.message_id or None)
+
+
+def fetch_headers(account: Any, item: NewItem, limit: int) -> Fetched | None:
+    """The item as a stand-in (`oversized`): its Internet headers, not its MIME; None if
+    it has gone."""
+    [result] = list(account.fetch(ids=[(item.ref, None)], only_fields=list(HEADER_FIELDS)))
+    if isinstance(result, (*_GONE, *UNREADABLE)):
+        return None
+    if isinstance(result, Exception):
+        raise result
+    pairs = [(str(h.name), str(h.value)) for h in result.headers or []
+             if getattr(h, "name", None) and getattr(h, "value", None) is not None]
+    received = _utc(result.datetime_received) or item.received_at or datetime.now(UTC)
+    message = stand_in(item.ref, header_lines(pairs), size=item.size or 0, limit=limit,
+                       received_at=received)
     return Fetched(message=message, internet_message_id=result.message_id or None)
 
 

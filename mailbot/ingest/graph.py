@@ -9,6 +9,11 @@ the Exchange backend's behaviour: new mail is found by a persisted delta query o
 (`$value`), streamed and bounded by the email size limit, so the pipeline sees the same bytes
 as from any other backend; and a message is filed by moving it to Processed or Exceptions
 (`graph_folders`), never deleted. `GraphSender` sends through the same app registration.
+
+Graph's message resource has no size property; the item's stored size is the MAPI property
+PidTagMessageSize (0x0E08), read as an extended property before the MIME is asked for. Over
+the limit, only the message's headers (`internetMessageHeaders`) are read and intake gets a
+stand-in (`oversized`), so 100 MB is never downloaded to be refused.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from mailbot.ingest.graph_delta import IMMUTABLE_IDS, DeltaRound, read_round, us
 from mailbot.ingest.graph_folders import GraphFolders
 from mailbot.ingest.graph_notify import Notifications
 from mailbot.ingest.mailbox import MailboxError
+from mailbot.ingest.oversized import header_lines, oversized, stand_in
 from mailbot.logs import get_logger
 from mailbot.models import DocumentLimits, Folder, MailboxMessage
 from mailbot.settings import GraphMailboxSettings
@@ -40,6 +46,7 @@ _DONE_FOLDERS = frozenset({Folder.PROCESSED, Folder.EXCEPTIONS})
 UNREADABLE = frozenset({"ErrorMimeContentConversionFailed", "ErrorUnsupportedMimeConversion",
                         "ErrorItemCorrupt", "ErrorCorruptData"})
 PERMISSIONS = ("Mail.ReadWrite", "Mail.Send")
+MESSAGE_SIZE = "Integer 0x0E08"  # PidTagMessageSize, as a Graph extended property id
 
 
 class GraphMailbox:
@@ -88,13 +95,10 @@ class GraphMailbox:
                 return
             found = self._poll()
         for item in found.messages:
-            raw = self._download(item.ref)
-            if raw is not None:
-                message = MailboxMessage(ref=item.ref, raw=raw,
-                                         received_at=item.received_at or datetime.now(UTC))
-                del raw  # the message holds the bytes, and can let go of them (`MailboxMessage`)
+            message = self._read(item.ref, item.received_at or datetime.now(UTC))
+            if message is not None:
                 yield message
-                del message  # not held while the next one is read
+                del message  # not held while the next one is read (see `MailboxMessage`)
         self._finish(found)
 
     def mark_done(self, ref: str, folder: Folder) -> str:
@@ -199,6 +203,46 @@ class GraphMailbox:
         """Every message of the round was offered and come back from: save where it ended."""
         self._state.state_set(self._delta_key, found.delta_link)
 
+    def _read(self, ref: str, received_at: datetime) -> MailboxMessage | None:
+        """The message as intake sees it: its MIME, or, over the size limit, a stand-in made
+        from its headers; None if it has gone or cannot be rendered as MIME."""
+        try:
+            size = self._size(ref)
+            if oversized(size, self._max_bytes):
+                assert size is not None
+                self._log.warning("mailbox.oversized", mailbox="graph", size=size)
+                return stand_in(ref, self._headers(ref), size=size, limit=self._max_bytes,
+                                received_at=received_at)
+        except GraphError as exc:
+            if exc.gone:
+                return None
+            raise
+        raw = self._download(ref)
+        return MailboxMessage(ref=ref, raw=raw, received_at=received_at) if raw is not None \
+            else None
+
+    def _size(self, ref: str) -> int | None:
+        """The item's stored size (PidTagMessageSize); None when Graph gives none."""
+        found = self.client.json(
+            "reading a new message's size", "GET", f"{self._user}/messages/{quote(ref, safe='')}",
+            params={"$select": "id",
+                    "$expand": f"singleValueExtendedProperties($filter=id eq '{MESSAGE_SIZE}')"},
+            headers={"Prefer": IMMUTABLE_IDS})
+        for prop in found.get("singleValueExtendedProperties") or []:
+            value = str(prop.get("value", "")) if isinstance(prop, dict) else ""
+            if _is_message_size(str(prop.get("id", ""))) and value.isdigit():
+                return int(value)
+        return None
+
+    def _headers(self, ref: str) -> bytes:
+        found = self.client.json(
+            "reading a new message's headers", "GET",
+            f"{self._user}/messages/{quote(ref, safe='')}",
+            params={"$select": "internetMessageHeaders"}, headers={"Prefer": IMMUTABLE_IDS})
+        pairs = [(str(h.get("name", "")), str(h.get("value", "")))
+                 for h in found.get("internetMessageHeaders") or [] if isinstance(h, dict)]
+        return header_lines(pairs)
+
     def _download(self, ref: str) -> bytes | None:
         """The message's MIME; None if it has gone or cannot be rendered as MIME."""
         try:
@@ -210,6 +254,16 @@ class GraphMailbox:
                 self._log.warning("mailbox.unreadable", mailbox="graph", error=exc.code)
                 return None
             raise
+
+
+def _is_message_size(prop_id: str) -> bool:
+    """Whether an extended property id is PidTagMessageSize ("Integer 0x0E08"; Graph may
+    answer with the tag in another form, such as "Integer 0xe08")."""
+    kind, _, tag = prop_id.partition(" ")
+    try:
+        return kind.lower() == "integer" and int(tag, 16) == 0x0E08
+    except ValueError:
+        return False
 
 
 def token_roles(token: str) -> frozenset[str] | None:

@@ -12,7 +12,7 @@ import base64
 import itertools
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from email import policy
 from email.message import EmailMessage
@@ -93,8 +93,27 @@ def mock_delta_round(router: respx.MockRouter) -> tuple[respx.Route, respx.Route
 
 
 def mock_value(router: respx.MockRouter, ref: str, raw: bytes) -> respx.Route:
+    """The message `ref`: its size (asked first) and its MIME (`$value`)."""
+    mock_item(router, ref, len(raw))
     return router.get(f"{USER}/messages/{ref}/$value").respond(
         200, content=raw, headers={"Content-Type": "message/rfc822"})
+
+
+def mock_item(router: respx.MockRouter, ref: str, size: int | None,
+              headers: Sequence[tuple[str, str]] = ()) -> respx.Route:
+    """GET of message `ref` as Graph answers it: with PidTagMessageSize when the extended
+    property is expanded (Graph writes the tag in its short form), with
+    internetMessageHeaders when those are selected."""
+    def answer(request: httpx.Request) -> httpx.Response:
+        params = request.url.params
+        if "internetMessageHeaders" in params.get("$select", ""):
+            return httpx.Response(200, json={
+                "id": ref, "internetMessageHeaders": [
+                    {"name": name, "value": value} for name, value in headers]})
+        props = [] if size is None else [{"id": "Integer 0xe08", "value": str(size)}]
+        return httpx.Response(200, json={"id": ref, "singleValueExtendedProperties": props})
+
+    return router.get(f"{USER}/messages/{ref}").mock(side_effect=answer)
 
 
 def open_mailbox(store: Store, time: FakeTime, *, max_bytes: int | None = None,

@@ -33,9 +33,10 @@ from mailbot.dispatch.senders import PermanentSendError
 from mailbot.errors import ConfigError
 from mailbot.ingest.exchange import ExchangeMailbox, ExchangeSender
 from mailbot.ingest.mailbox import MailboxError, MessageNotFoundError
+from mailbot.ingest.mime import is_oversized, parse_email
 from mailbot.intake import Intake
 from mailbot.logs import get_logger
-from mailbot.models import Folder, Outcome
+from mailbot.models import DocumentLimits, Folder, Outcome
 from mailbot.runner import Runner
 from mailbot.sample_mail import compose, docx_attachment
 from mailbot.settings import ExchangeMailboxSettings
@@ -321,6 +322,39 @@ def test_an_unusable_saved_state_restarts_the_sync_from_scratch(
     assert "<m:SyncState>STALE</m:SyncState>" in stale
     assert "<m:SyncState>" not in fresh
     assert sync_state_of(store) == "FRESH"
+
+
+def test_an_item_synced_over_the_size_limit_is_fetched_as_its_headers_only(
+        ews: FakeEws, store: Store, sleeps: list[float]) -> None:
+    """GIVEN a new item whose size the sync gives as 100 MB, and a 60 MB email limit
+    WHEN mailbot fetches new mail
+    THEN it asks for the item's Internet headers, never its MIME, and hands on a stand-in
+    with the email's own Message-ID and sender whose body parses as past the limit."""
+    limit = 60 * 1024 * 1024
+    create = Template((EWS / "sync_create_sized.xml").read_text()).substitute(
+        item_id=item_id(4), received="2026-11-02T08:00:00Z", size=100 * 1024 * 1024)
+    ews.reply("SyncFolderItems", xml("sync_folder_items.xml", sync_state="SIZED", last="true",
+                                     changes=create))
+    headers = "".join(
+        f'<t:InternetMessageHeader HeaderName="{name}">{escape(value)}</t:InternetMessageHeader>'
+        for name, value in (("From", f"PC Lee Adams <{POLICE}>"), ("Subject", "Referral 4"),
+                            ("Message-ID", "<ref-4@west-midlands.pnn.police.uk>")))
+    ews.reply("GetItem", xml("get_item_headers.xml", item_id=item_id(4), headers=headers,
+                             received="2026-11-02T08:00:00Z",
+                             message_id=escape("<ref-4@west-midlands.pnn.police.uk>")))
+    mailbox = ExchangeMailbox(settings(), SECRETS, store, sleep=sleeps.append, max_bytes=limit)
+    try:
+        [message] = list(mailbox.fetch_new())
+    finally:
+        mailbox.close()
+    [fetch] = ews.sent("GetItem")
+    assert "item:InternetMessageHeaders" in fetch
+    assert "item:MimeContent" not in fetch
+    assert "item:Size" in ews.sent("SyncFolderItems")[0]
+    parsed = parse_email(message.raw, DocumentLimits(max_email_bytes=limit))
+    assert parsed.message_id == "<ref-4@west-midlands.pnn.police.uk>"
+    assert parsed.sender == POLICE
+    assert [is_oversized(a) for a in parsed.attachments] == [True]
 
 
 # -- noticing new mail ------------------------------------------------------------------------

@@ -28,6 +28,7 @@ from tests.integration.graph_mocks import (
     Chunks,
     FakeTime,
     mock_delta_round,
+    mock_item,
     mock_login,
     mock_value,
     open_mailbox,
@@ -258,6 +259,7 @@ def test_a_25_mb_attachment_is_streamed_whole(router: respx.MockRouter, store: S
     router.get(f"{USER}/mailFolders/inbox/messages/delta").respond(json={
         **reply("delta-empty.json"), "value": [reply("delta-page-1.json")["value"][1]]})
     body = Chunks(raw)
+    mock_item(router, A1, len(raw))
     router.get(f"{USER}/messages/{A1}/$value").mock(
         return_value=httpx.Response(200, stream=body))
     with open_mailbox(store, time) as mailbox:
@@ -268,7 +270,8 @@ def test_a_25_mb_attachment_is_streamed_whole(router: respx.MockRouter, store: S
 
 def test_an_oversized_message_is_read_only_up_to_the_limit(
         router: respx.MockRouter, store: Store, time: FakeTime) -> None:
-    """GIVEN a new message larger than the configured email size limit
+    """GIVEN a new message larger than the configured email size limit, whose size Graph
+    does not give (or gives too small: the stored size, not the MIME's)
     WHEN it is fetched THEN only limit + 1 bytes are read, and the intake sees it as too big
     (unreadable_document) rather than mailbot holding it all in memory."""
     mock_login(router)
@@ -276,6 +279,7 @@ def test_an_oversized_message_is_read_only_up_to_the_limit(
     raw = _email(1) + bytes(8 * limit)
     router.get(f"{USER}/mailFolders/inbox/messages/delta").respond(json={
         **reply("delta-empty.json"), "value": [reply("delta-page-1.json")["value"][1]]})
+    mock_item(router, A1, None)
     body = Chunks(raw)
     router.get(f"{USER}/messages/{A1}/$value").mock(
         return_value=httpx.Response(200, stream=body))
@@ -285,6 +289,33 @@ def test_an_oversized_message_is_read_only_up_to_the_limit(
     assert body.pulled < 2 * limit
     parsed = parse_email(message.raw, DocumentLimits(max_email_bytes=limit))
     assert parsed.message_id == "<graph-1@example.org>"
+    assert [is_oversized(a) for a in parsed.attachments] == [True]
+
+
+def test_a_message_graph_sizes_over_the_limit_is_not_downloaded(
+        router: respx.MockRouter, store: Store, time: FakeTime) -> None:
+    """GIVEN a new 100 MB message (PidTagMessageSize, as Graph gives it) and a 60 MB limit
+    WHEN it is fetched
+    THEN its MIME is never asked for: intake gets its headers (the email's own Message-ID,
+    sender and subject) with a body that parses as past the limit (unreadable_document)."""
+    mock_login(router)
+    router.get(f"{USER}/mailFolders/inbox/messages/delta").respond(json={
+        **reply("delta-empty.json"), "value": [reply("delta-page-1.json")["value"][1]]})
+    headers = [("From", "PC Lee Adams <pc.lee.adams@west-midlands.pnn.police.uk>"),
+               ("To", MAILBOX), ("Subject", "MARAC referral with photographs"),
+               ("Message-ID", "<big-1@west-midlands.pnn.police.uk>")]
+    item = mock_item(router, A1, 100 * 1024 * 1024, headers)
+    value = router.get(f"{USER}/messages/{A1}/$value").respond(200, content=b"never read")
+    with open_mailbox(store, time, max_bytes=60 * 1024 * 1024) as mailbox:
+        [message] = list(mailbox.fetch_new())
+    assert value.call_count == 0
+    assert item.call_count == 2  # the size, then the headers
+    assert message.ref == A1
+    assert message.size < 16 * 1024
+    parsed = parse_email(message.raw, DocumentLimits(max_email_bytes=60 * 1024 * 1024))
+    assert parsed.message_id == "<big-1@west-midlands.pnn.police.uk>"
+    assert parsed.sender == "pc.lee.adams@west-midlands.pnn.police.uk"
+    assert parsed.subject == "MARAC referral with photographs"
     assert [is_oversized(a) for a in parsed.attachments] == [True]
 
 
