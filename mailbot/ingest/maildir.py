@@ -8,6 +8,11 @@ a file; a message is only renamed into another folder's `cur/`, and the director
 fsynced so the move survives a power cut. New mail is noticed within a second through inotify
 (kept open for the mailbox's lifetime, so mail arriving between two waits is not missed), or
 by comparing directory listings every half second where inotify is unavailable.
+
+A folder that cannot be written (its permissions changed, the immutable attribute, a full
+or read-only disk) is a `FolderUnwritable` naming the folder, not a bare OSError: the runner
+then holds back only the emails bound for that folder and goes on with the rest, instead
+of one folder stopping all intake.
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from mailbot.ingest.mailbox import MessageNotFoundError
+from mailbot.ingest.mailbox import MailboxError, MessageNotFoundError
 from mailbot.models import Folder, MailboxMessage
 
 POLL_SECONDS = 0.5
@@ -35,6 +40,15 @@ _SUBDIRS = ("cur", "new", "tmp")
 _NAME_TIME = re.compile(r"(\d+)\.(?:[^.]*?M(\d+))?")
 _DIR_MODE = 0o700
 _FILE_MODE = 0o600
+
+
+class FolderUnwritable(MailboxError):
+    """A message cannot be moved into `folder`: the folder refuses writes."""
+
+    def __init__(self, folder: Folder, reason: str) -> None:
+        super().__init__(f"the {folder.value} folder cannot be written ({reason})")
+        self.folder = folder
+        self.reason = reason
 
 
 class MaildirMailbox:
@@ -110,7 +124,14 @@ class MaildirMailbox:
         if destination.exists() or (self._dir(target, "new") / key).exists():
             key = f"{ref}.dup{secrets.token_hex(4)}"  # never overwrite: keep both
             destination = self._dir(target, "cur") / _seen_name(key, source_path.name)
-        os.rename(source_path, destination)
+        try:
+            os.rename(source_path, destination)
+        except FileNotFoundError:
+            if not source_path.parent.is_dir() or destination.parent.is_dir():
+                raise  # the message itself went (taken by another reader)
+            raise FolderUnwritable(target, "its cur folder is missing") from None
+        except OSError as exc:  # EACCES, EPERM, EROFS, ENOSPC, ENOTDIR...
+            raise FolderUnwritable(target, exc.strerror or type(exc).__name__) from None
         _fsync_dir(destination.parent)
         _fsync_dir(source_path.parent)
         return key
