@@ -141,7 +141,8 @@ def history() -> None:
 @click.argument("csv_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.pass_context
 def history_import(ctx: click.Context, csv_file: Path) -> None:
-    """Load earlier MARAC cases from the team's records (all rows or none)."""
+    """Load earlier MARAC cases from the team's records (a bad row: none imported). Runs
+    beside the daemon in short batches; after a crash, the same file again finishes it."""
     with open_for_command(ctx) as app:
         try:
             count = app.casebook.import_history(csv_file.read_text(encoding="utf-8-sig"))
@@ -150,7 +151,10 @@ def history_import(ctx: click.Context, csv_file: Path) -> None:
                 click.echo(f"{csv_file}: {problem}", err=True)
             click.echo("nothing was imported", err=True)
             sys.exit(1)
-        click.echo(f"imported {count} earlier case(s)")
+        if count:
+            click.echo(f"imported {count} earlier case(s)")
+        else:  # resumed imports carry on where a crash stopped them; a whole one is not redone
+            click.echo("imported nothing new: this file was imported before")
 
 
 @main.group()
