@@ -269,23 +269,33 @@ class Dispatcher:
 
     def _write(self, conn: sqlite3.Connection, row: dict[str, Any], result: Result,
                now: datetime) -> None:
+        """Record `result`, unless the message was settled meanwhile (a delivery failure
+        notice for an earlier copy marks it failed while it is resent): that stands."""
         row_id = int(row["id"])
         doubts = int(result.doubt)
         if result.state == "sent":
             conn.execute("UPDATE outbox SET state = 'sent', sent_at = ?, doubts = doubts + ?"
-                         " WHERE id = ?", (now.isoformat(), doubts, row_id))
+                         " WHERE id = ? AND state = 'sending' AND claimed_by IS ?",
+                         (now.isoformat(), doubts, row_id, row["claimed_by"]))
         elif result.state == "pending":
             at = (now + result.delay).isoformat()
-            conn.execute("UPDATE outbox SET state = 'pending', last_error = ?,"
-                         " next_attempt_at = ?, doubts = doubts + ? WHERE id = ?",
-                         (result.error, at, doubts, row_id))
-            self.state.deferred[row_id] = (self.monotonic() + result.delay.total_seconds(), at)
+            cursor = conn.execute("UPDATE outbox SET state = 'pending', last_error = ?,"
+                                  " next_attempt_at = ?, doubts = doubts + ? WHERE id = ?"
+                                  " AND state = 'sending' AND claimed_by IS ?",
+                                  (result.error, at, doubts, row_id, row["claimed_by"]))
+            if cursor.rowcount:
+                self.state.deferred[row_id] = (
+                    self.monotonic() + result.delay.total_seconds(), at)
         else:
-            conn.execute("UPDATE outbox SET state = ?, last_error = ?, doubts = doubts + ?"
-                         " WHERE id = ?", (result.state, result.error, doubts, row_id))
-            self.outbox.store.audit(conn, "mailbot", f"send_{result.state}", row["reference"],
-                                    f"kind={row['kind']} outbox={row_id}")
-            self._tell_team(conn, row, result, now)
+            cursor = conn.execute("UPDATE outbox SET state = ?, last_error = ?,"
+                                  " doubts = doubts + ? WHERE id = ? AND state = 'sending'"
+                                  " AND claimed_by IS ?",
+                                  (result.state, result.error, doubts, row_id,
+                                   row["claimed_by"]))
+            if cursor.rowcount:
+                self.outbox.store.audit(conn, "mailbot", f"send_{result.state}",
+                                        row["reference"], f"kind={row['kind']} outbox={row_id}")
+                self._tell_team(conn, row, result, now)
 
     def _tell_team(self, conn: sqlite3.Connection, row: dict[str, Any], result: Result,
                    now: datetime) -> None:
