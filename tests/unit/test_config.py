@@ -146,3 +146,17 @@ def test_the_commented_mailbox_examples_are_valid(kind: str) -> None:
         lines.append(line[2:])
     settings = TypeAdapter(MailboxSettings).validate_python(tomllib.loads("\n".join(lines)))
     assert settings.kind == kind
+
+
+def test_the_outbox_settings_are_read_and_checked(workspace: Path) -> None:
+    """GIVEN the example's [outbox] table
+    WHEN loaded, and again with a negative give-up time
+    THEN the alert and give-up times are as documented, and the bad value is refused naming
+    its key."""
+    config = load_config(workspace / "mailbot.toml")
+    assert (config.outbox.alert_after_minutes, config.outbox.give_up_after_hours) == (60, 24)
+    path = workspace / "mailbot.toml"
+    path.write_text(path.read_text().replace("give_up_after_hours = 24",
+                                             "give_up_after_hours = -1"))
+    with pytest.raises(ConfigError, match=r"^outbox\.give_up_after_hours"):
+        load_config(path)
