@@ -6,6 +6,11 @@ Exchange with `send_via_ews` or Graph with `send_via_graph`, which send through 
 `mailbot check` is what IT runs first: it connects to both, lists the folders mailbot will
 use, and says plainly what is wrong, without processing anything.
 
+Which backend fits which deployment: on-premises Exchange, `exchange` (EWS); Microsoft 365,
+`graph`, or `imap` with `auth = "oauth2"`. Microsoft blocks EWS in Exchange Online by
+default from 1 October 2026 (unless an administrator allows the app) and switches it off
+on 1 April 2027, so `check` says so when the EWS endpoint is Exchange Online's.
+
 The server backends are imported only when configured: exchangelib, msal and httpx together
 are some 40 MB of a daemon that, on the embedded Maildir, needs none of them.
 """
@@ -14,8 +19,10 @@ from __future__ import annotations
 
 import socket
 import ssl
+from datetime import date
 from pathlib import Path
 from typing import Protocol
+from urllib.parse import urlsplit
 
 from mailbot.config import Config
 from mailbot.credentials import Secrets
@@ -47,13 +54,18 @@ def credential(secrets: Secrets, name: str, *, required: bool = True) -> str | N
 
 def open_mailbox(config: Config, secrets: Secrets, store: Store) -> Mailbox:
     settings = config.mailbox
+    plain = {k: v.get_secret_value() for k, v in secrets.credentials.items()}
     if isinstance(settings, ImapMailboxSettings):
         from mailbot.ingest.imap import ImapMailbox
 
+        limit = config.limits.max_email_bytes
+        if settings.auth == "oauth2":  # Microsoft 365: XOAUTH2 as the app registration
+            from mailbot.ingest.imapauth import ImapTokens
+
+            return ImapMailbox(settings, ImapTokens(settings, plain), store, max_bytes=limit)
         password = credential(secrets, settings.password_credential)
         assert password is not None
-        return ImapMailbox(settings, password, store)
-    plain = {k: v.get_secret_value() for k, v in secrets.credentials.items()}
+        return ImapMailbox(settings, password, store, max_bytes=limit)
     if isinstance(settings, ExchangeMailboxSettings):
         from mailbot.ingest.exchange import ExchangeMailbox
 
@@ -98,6 +110,31 @@ def check_mailbox(config: Config, mailbox: Mailbox) -> tuple[list[str], list[str
         return folders, _check_dirs([Path(f) for f in folders])
     server: ServerMailbox = mailbox  # type: ignore[assignment]  # IMAP, Exchange and Graph
     return folders, server.check()
+
+
+EWS_BLOCKED = date(2026, 10, 1)  # blocked by default in Exchange Online unless allowed
+EWS_OFF = date(2027, 4, 1)  # switched off in Exchange Online, no exceptions
+EXCHANGE_ONLINE_HOSTS = frozenset({"outlook.office365.com", "outlook.office.com",
+                                   "outlook.office365.us"})
+
+
+def exchange_online_ews(config: Config, today: date) -> tuple[list[str], list[str]]:
+    """(notes, problems) about an `exchange` mailbox whose EWS endpoint is Exchange
+    Online's: a note until EWS is switched off there, a problem from then on."""
+    settings = config.mailbox
+    if not isinstance(settings, ExchangeMailboxSettings):
+        return [], []
+    host = (urlsplit(settings.ews_url).hostname or "").lower()
+    if host not in EXCHANGE_ONLINE_HOSTS:
+        return [], []
+    if today >= EWS_OFF:
+        return [], ["EWS: this is Exchange Online, where Microsoft switched EWS off on 1 April "
+                    '2027; use kind = "graph" (or "imap" with auth = "oauth2")']
+    when = "blocks EWS by default since" if today >= EWS_BLOCKED \
+        else "will block EWS by default from"
+    return [f"EWS: this is Exchange Online, where Microsoft {when} 1 October 2026 unless an "
+            "administrator allows this app, and switches it off on 1 April 2027; use "
+            'kind = "graph" (or "imap" with auth = "oauth2")'], []
 
 
 def check_sender(config: Config, secrets: Secrets) -> list[str]:

@@ -47,20 +47,46 @@ class MaildirMailboxSettings(Settings):
 
 
 class ImapMailboxSettings(Settings):
+    """An IMAP mailbox. `auth = "password"` logs in with a password (LOGIN, or AUTHENTICATE
+    PLAIN); `auth = "oauth2"` signs in with XOAUTH2 as an Entra app registration (client
+    credentials through MSAL, a secret or a certificate), which is what Exchange Online
+    accepts: it refuses passwords over IMAP."""
+
     kind: Literal["imap"]
     address: str
     host: str
     port: int = Field(default=993, ge=1, le=65535)
     security: Literal["tls", "starttls"] = "tls"
-    username: str
+    username: str  # oauth2 with Exchange Online: the mailbox's address
+    auth: Literal["password", "oauth2"] = "password"
     password_credential: str = "imap_password"
+    tenant_id: str | None = None  # oauth2: the Entra directory (tenant) id
+    client_id: str | None = None  # oauth2: the app registration's application (client) id
+    client_secret_credential: str = "imap_client_secret"  # oauth2, unused with a certificate
+    certificate_path: Path | None = None  # oauth2: PEM with the private key (and certificate)
+    certificate_thumbprint: str | None = None  # SHA-1 thumbprint, hex, as Entra shows it
+    certificate_passphrase_credential: str | None = None  # if the PEM key is encrypted
+    oauth_scope: str = "https://outlook.office365.com/.default"  # Exchange Online's IMAP
+    authority_host: str = "https://login.microsoftonline.com"
     ca_file: Path | None = None  # extra CA bundle (e.g. an internal CA); system CAs otherwise
     inbox: str = "INBOX"
     folders: FolderNames = FolderNames()
     idle_seconds: int = Field(default=300, ge=10, le=1740)  # re-IDLE before 29 minutes
     timeout_seconds: float = Field(default=30.0, gt=0)
 
-    _paths = field_validator("ca_file")(resolve_path)
+    _paths = field_validator("ca_file", "certificate_path")(resolve_path)
+
+    @model_validator(mode="after")
+    def _oauth2_whole(self) -> ImapMailboxSettings:
+        if self.auth == "oauth2":
+            missing = [n for n in ("tenant_id", "client_id") if not getattr(self, n)]
+            if missing:
+                raise ValueError(f'auth = "oauth2" needs {" and ".join(missing)}')
+        if (self.certificate_path is None) != (self.certificate_thumbprint is None):
+            raise ValueError("certificate_path and certificate_thumbprint go together")
+        if not self.authority_host.lower().startswith("https://"):
+            raise ValueError("authority_host must be an https:// URL")
+        return self
 
 
 class ExchangeMailboxSettings(Settings):

@@ -2,7 +2,9 @@
 
 It loads the configuration and secrets, connects to the configured mailbox and sender, lists
 the folders mailbot will use and says what is wrong (DNS, TLS, authentication, permissions),
-without processing or sending anything. Exit 0 when all is well, 1 otherwise.
+without processing or sending anything. Exit 0 when all is well, 1 otherwise. A `note:` is
+something to act on that does not stop mailbot today (EWS pointed at Exchange Online, which
+Microsoft is switching off).
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import sys
 
 import click
 
-from mailbot.backends import check_mailbox, check_sender, open_mailbox
+from mailbot.backends import check_mailbox, check_sender, exchange_online_ews, open_mailbox
 from mailbot.cli import main, open_for_command
 from mailbot.errors import MailbotError
 
@@ -24,6 +26,9 @@ def check(ctx: click.Context) -> None:
         config = app.config
         click.echo(f"configuration: ok ({ctx.obj})")
         click.echo(f"mailbox: {config.mailbox.kind} {config.mailbox.address}")
+        notes, retired = exchange_online_ews(config, app.intake.clock.now().date())
+        for line in [f"  note: {n}" for n in notes] + [f"  problem: {p}" for p in retired]:
+            click.echo(line)
         try:
             mailbox = open_mailbox(config, app.secrets, app.store)
         except MailbotError as exc:
@@ -36,7 +41,7 @@ def check(ctx: click.Context) -> None:
         for folder in folders:
             click.echo(f"  folder: {folder}")
         click.echo(f"sender: {config.sender.kind}")
-        problems += check_sender(config, app.secrets)
+        problems += retired + check_sender(config, app.secrets)
     for problem in problems:
         click.echo(f"  problem: {problem}")
     if problems:

@@ -1,4 +1,4 @@
-"""App-only access tokens for Microsoft Graph, from MSAL rather than hand-rolled OAuth.
+"""App-only access tokens for Microsoft 365 (Graph, and IMAP's XOAUTH2), from MSAL.
 
 mailbot runs unattended, so it signs in as an Entra app registration with the OAuth2 client
 credentials grant (a client secret or, better, a certificate), never as a person. MSAL keeps
@@ -9,6 +9,10 @@ of the backend, so one transport (and one set of test mocks) carries everything.
 
 A refusal from Entra is reported by its error and AADSTS code only: those name the problem
 (a wrong secret, an unknown tenant) without repeating Entra's text, which may quote ids.
+
+The IMAP backend signs in to Exchange Online the same way (client credentials, the scope
+https://outlook.office365.com/.default), so the provider takes any settings that name an app
+registration (`AppRegistration`) and the scope and service to word its errors with.
 """
 
 from __future__ import annotations
@@ -23,7 +27,6 @@ import msal
 
 from mailbot.errors import ConfigError
 from mailbot.ingest.mailbox import MailboxError
-from mailbot.settings import GraphMailboxSettings
 
 SCOPES = ["https://graph.microsoft.com/.default"]
 _AADSTS = re.compile(r"AADSTS\d+")
@@ -45,16 +48,41 @@ class TokenProvider(Protocol):
         ...
 
 
-class MsalTokenProvider:
-    """Client-credentials tokens for `settings`' app registration, secrets looked up by name."""
+class AppRegistration(Protocol):
+    """The settings that name an Entra app registration (the Graph and IMAP mailboxes')."""
 
-    def __init__(self, settings: GraphMailboxSettings, secrets: Mapping[str, str],
-                 http: httpx.Client) -> None:
+    @property
+    def tenant_id(self) -> str | None: ...
+    @property
+    def client_id(self) -> str | None: ...
+    @property
+    def client_secret_credential(self) -> str: ...
+    @property
+    def certificate_path(self) -> Path | None: ...
+    @property
+    def certificate_thumbprint(self) -> str | None: ...
+    @property
+    def certificate_passphrase_credential(self) -> str | None: ...
+    @property
+    def authority_host(self) -> str: ...
+    @property
+    def timeout_seconds(self) -> float: ...
+
+
+class MsalTokenProvider:
+    """Client-credentials tokens for `settings`' app registration, secrets looked up by name;
+    `scopes` and `service` (the word errors begin with) default to Graph's."""
+
+    def __init__(self, settings: AppRegistration, secrets: Mapping[str, str],
+                 http: httpx.Client, *, scopes: list[str] | None = None,
+                 service: str = "Graph") -> None:
         self._settings = settings
         self._credential = client_credential(settings, secrets)  # checked now, used later
         self._http = _MsalHttp(http, settings.timeout_seconds)
         self._cache = msal.TokenCache()  # memory only: a token is never written to disk
         self._app: Any = None
+        self._scopes = scopes or SCOPES
+        self._service = service
 
     def token(self) -> str:
         try:
@@ -64,10 +92,10 @@ class MsalTokenProvider:
                     authority=f"{self._settings.authority_host.rstrip('/')}/"
                               f"{self._settings.tenant_id}",
                     http_client=self._http, token_cache=self._cache)
-            result: dict[str, Any] = self._app.acquire_token_for_client(scopes=SCOPES)
+            result: dict[str, Any] = self._app.acquire_token_for_client(scopes=self._scopes)
         except (httpx.HTTPError, ValueError) as exc:  # ValueError: MSAL's bad-authority error
             raise GraphAuthError(
-                f"Graph: signing in failed: cannot reach the token service "
+                f"{self._service}: signing in failed: cannot reach the token service "
                 f"({type(exc).__name__}); check tenant_id and authority_host") from None
         token = result.get("access_token")
         if isinstance(token, str) and token:
@@ -75,7 +103,7 @@ class MsalTokenProvider:
         error = str(result.get("error") or "no token")
         codes = _AADSTS.findall(str(result.get("error_description") or ""))
         raise GraphAuthError(
-            f"Graph: signing in failed: the token service refused ({error}"
+            f"{self._service}: signing in failed: the token service refused ({error}"
             f"{', ' + codes[0] if codes else ''}): {_HINTS.get(error, _DEFAULT_HINT)}")
 
     def invalidate(self) -> None:
@@ -92,7 +120,7 @@ _HINTS = {
 }
 
 
-def client_credential(settings: GraphMailboxSettings,
+def client_credential(settings: AppRegistration,
                       secrets: Mapping[str, str]) -> str | dict[str, str]:
     """The client secret, or MSAL's certificate credential (private key PEM and thumbprint)."""
     if settings.certificate_path is None or settings.certificate_thumbprint is None:

@@ -8,28 +8,38 @@ a folder (a new UIDVALIDITY) a ref is found again by its Message-ID, and a move 
 interrupted is recognised in its target folder, so retrying any operation is harmless. IDLE
 notices new mail as soon as the server reports it (Dovecot: within half a second), and a
 dropped connection is re-opened with back-off.
+
+A message's size (RFC822.SIZE) is asked before its body: one over the email size limit is
+fetched as its header section only and handed on as a stand-in (`oversized`), so 100 MB is
+never downloaded to be refused. The protocol is IMAPClient's (`imapwire`); Microsoft 365
+mailboxes sign in with XOAUTH2 (`auth = "oauth2"`), which Exchange Online requires.
 """
 
 from __future__ import annotations
 
 import imaplib
-import itertools
 import json
 import re
 import ssl
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from email.parser import BytesHeaderParser
 from email.policy import compat32
 from functools import partial
 
+from imapclient import DELETED, IMAPClient
+
 from mailbot.errors import ConfigError
 from mailbot.ingest import imapwire
 from mailbot.ingest.imapcheck import diagnose
-from mailbot.ingest.imapsession import ImapSession, expect_ok
+from mailbot.ingest.imapsession import ImapSession
+from mailbot.ingest.imapwire import Credential
 from mailbot.ingest.mailbox import MailboxError, MessageNotFoundError
+from mailbot.ingest.mimebounds import HEADER_SECTION_BYTES
+from mailbot.ingest.oversized import oversized, stand_in
 from mailbot.logs import get_logger
-from mailbot.models import Folder, MailboxMessage
+from mailbot.models import DocumentLimits, Folder, MailboxMessage
 from mailbot.settings import ImapMailboxSettings
 from mailbot.store import Store
 
@@ -37,25 +47,29 @@ _UID_REF = re.compile(r"(\d+):(\d+)")
 _DONE_FOLDERS = frozenset({Folder.PROCESSED, Folder.EXCEPTIONS})
 _REMEMBERED = 10_000  # refs whose Message-ID is kept in memory (a busy week's mail)
 _NOOP_SECONDS = 5.0  # without IDLE, ask the server for news this often
+_HEADER = f"BODY.PEEK[HEADER]<0.{HEADER_SECTION_BYTES + 1}>"  # bounded, even if hostile
 
 
 class ImapMailbox:
-    """The mailbox `settings` describes; `state` keeps UIDVALIDITY and the move journal."""
+    """The mailbox `settings` describes, logged in with `credential` (a password, or the
+    tokens of an app registration for XOAUTH2); `state` keeps UIDVALIDITY and the move
+    journal; messages over `max_bytes` are handed on as stand-ins."""
 
-    def __init__(self, settings: ImapMailboxSettings, password: str, state: Store | None = None,
-                 *, ssl_context: ssl.SSLContext | None = None) -> None:
+    def __init__(self, settings: ImapMailboxSettings, credential: Credential,
+                 state: Store | None = None, *, ssl_context: ssl.SSLContext | None = None,
+                 max_bytes: int = DocumentLimits().max_email_bytes) -> None:
         self.settings = settings
-        self._password = password
+        self._credential = credential
+        self._max_bytes = max_bytes
         self._state = state
         try:
             self._ssl = ssl_context or ssl.create_default_context(
                 cafile=str(settings.ca_file) if settings.ca_file else None)
         except OSError as exc:
             raise ConfigError("mailbox.ca_file", "cannot be read as a CA bundle") from exc
-        self._session = ImapSession(settings, password, self._ssl)
+        self._session = ImapSession(settings, credential, self._ssl)
         self._existing: set[str] = set()
         self._message_ids: dict[str, str] = {}
-        self._tags = (f"MB{n}".encode() for n in itertools.count(1))
         self._uidvalidity = self._state.state_get(self._uidvalidity_key) if self._state else None
         self._fetched: tuple[int, int | None] | None = None  # inbox (UIDVALIDITY, UIDNEXT)
         self._log = get_logger()
@@ -121,14 +135,17 @@ class ImapMailbox:
     def close(self) -> None:
         """LOGOUT; safe to call more than once (a later call re-connects on demand)."""
         self._session.close()
+        closing = getattr(self._credential, "close", None)
+        if callable(closing):
+            closing()
 
     def check(self) -> list[str]:
         """Problems a fresh connection finds (DNS, TLS, login, folders); creates nothing."""
-        return diagnose(self.settings, self._password, self._ssl)
+        return diagnose(self.settings, self._credential, self._ssl)
 
     # -- operations, each run on a live connection ----------------------------------------
 
-    def _inbox_uids(self, client: imaplib.IMAP4) -> tuple[int, list[int]]:
+    def _inbox_uids(self, client: IMAPClient) -> tuple[int, list[int]]:
         uidvalidity = self._session.select(client, self.settings.inbox, fresh=True)
         self._fetched = (uidvalidity, self._session.uidnext)
         if self._uidvalidity != str(uidvalidity):
@@ -138,21 +155,41 @@ class ImapMailbox:
             self._uidvalidity = str(uidvalidity)
             if self._state is not None:
                 self._state.state_set(self._uidvalidity_key, self._uidvalidity)
-        return uidvalidity, imapwire.search_uids(client, "ALL")
+        return uidvalidity, sorted(client.search("ALL"))
 
-    def _fetch(self, client: imaplib.IMAP4, *, uidvalidity: int, uid: int) -> MailboxMessage | None:
+    def _fetch(self, client: IMAPClient, *, uidvalidity: int, uid: int) -> MailboxMessage | None:
         if self._session.select(client, self.settings.inbox) != uidvalidity:
             return None  # renumbered meanwhile: the next fetch_new offers it under its new ref
-        typ, data = client.uid("FETCH", str(uid), "(UID INTERNALDATE BODY.PEEK[])")
-        found = imapwire.parse_fetch(list(data), uid) if typ == "OK" else None
-        if found is None:
+        about = client.fetch([uid], ["INTERNALDATE", "RFC822.SIZE"]).get(uid)
+        if about is None:
             return None  # moved away meanwhile (by a person, or another mailbot)
-        received_at, raw = found
+        when = imapwire.received_at(about.get(b"INTERNALDATE")) or datetime.now(UTC)
+        size = about.get(b"RFC822.SIZE")
         ref = f"{uidvalidity}:{uid}"
+        if oversized(size if isinstance(size, int) else None, self._max_bytes):
+            head = self._body(client, uid, _HEADER)
+            if head is None:
+                return None
+            self._log.warning("mailbox.oversized", mailbox="imap", size=size)
+            self._remember(ref, _message_id(head))
+            return stand_in(ref, head, size=int(size), limit=self._max_bytes,
+                            received_at=when)
+        raw = self._body(client, uid, "BODY.PEEK[]")
+        if raw is None:
+            return None
         self._remember(ref, _message_id(raw))
-        return MailboxMessage(ref=ref, raw=raw, received_at=received_at)
+        return MailboxMessage(ref=ref, raw=raw, received_at=when)
 
-    def _move(self, client: imaplib.IMAP4, *, ref: str, names: tuple[str, str], source: Folder,
+    @staticmethod
+    def _body(client: IMAPClient, uid: int, item: str) -> bytes | None:
+        """The bytes FETCH `item` gives for `uid` (the reply names it without .PEEK)."""
+        found = client.fetch([uid], [item]).get(uid) or {}
+        for key, value in found.items():
+            if isinstance(key, bytes) and key.startswith(b"BODY[") and isinstance(value, bytes):
+                return value
+        return None
+
+    def _move(self, client: IMAPClient, *, ref: str, names: tuple[str, str], source: Folder,
               target: Folder) -> str:
         source_name, target_name = names
         message_id = self._message_id_for(ref)
@@ -173,21 +210,20 @@ class ImapMailbox:
         self._remember(new_ref, message_id)
         return new_ref
 
-    def _transfer(self, client: imaplib.IMAP4, uid: int, source_name: str, target_name: str,
+    def _transfer(self, client: IMAPClient, uid: int, source_name: str, target_name: str,
                   message_id: str | None) -> str | None:
         """MOVE, or COPY + \\Deleted + UID EXPUNGE of this UID only; the new ref if known."""
-        target = imapwire.mailbox_name(target_name)
-        client.untagged_responses.pop("COPYUID", None)
+        imapwire.forget_copyuid(client)
         if "MOVE" in self._session.capabilities:
-            expect_ok(client.uid("MOVE", str(uid), target), "MOVE")
+            client.move([uid], target_name)
         elif "UIDPLUS" in self._session.capabilities:
             copied = self._find(client, target_name, message_id)  # a crash after the COPY
             self._session.select(client, source_name)
             if copied is None:
-                expect_ok(client.uid("COPY", str(uid), target), "COPY")
+                client.copy([uid], target_name)
             found = imapwire.copyuid(client)
-            expect_ok(client.uid("STORE", str(uid), "+FLAGS.SILENT", r"(\Deleted)"), "STORE")
-            expect_ok(client.uid("EXPUNGE", str(uid)), "UID EXPUNGE")
+            client.add_flags([uid], [DELETED], silent=True)
+            client.uid_expunge([uid])
             return copied or (f"{found[0]}:{found[1]}" if found else None)
         else:
             raise MailboxError(f"IMAP {self.settings.host} offers neither MOVE nor UIDPLUS, so "
@@ -195,50 +231,48 @@ class ImapMailbox:
         found = imapwire.copyuid(client)
         return f"{found[0]}:{found[1]}" if found else None
 
-    def _locate(self, client: imaplib.IMAP4, name: str, ref: str,
+    def _locate(self, client: IMAPClient, name: str, ref: str,
                 message_id: str | None) -> int | None:
         """The UID of `ref` in folder `name`, by its UID, else (renumbered) its Message-ID."""
         uidvalidity = self._session.select(client, name)
         parsed = _UID_REF.fullmatch(ref)
         if parsed and int(parsed[1]) == uidvalidity:
-            return int(parsed[2]) if imapwire.search_uids(client, "UID", parsed[2]) else None
+            return int(parsed[2]) if client.search(["UID", parsed[2]]) else None
         uids = _search_id(client, message_id)
         return uids[0] if uids else None
 
-    def _find(self, client: imaplib.IMAP4, name: str, message_id: str | None) -> str | None:
+    def _find(self, client: IMAPClient, name: str, message_id: str | None) -> str | None:
         """The ref of the message with `message_id` in folder `name`, if it is there."""
-        if message_id is None or not imapwire.folder_exists(client, name):
+        if message_id is None or not client.folder_exists(name):
             return None
         uidvalidity = self._session.select(client, name)
         uids = _search_id(client, message_id)
         return f"{uidvalidity}:{uids[-1]}" if uids else None
 
-    def _header_id(self, client: imaplib.IMAP4, uid: int) -> str | None:
-        typ, data = client.uid("FETCH", str(uid), "(BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)])")
-        parts = [item[1] for item in data if isinstance(item, tuple)] if typ == "OK" else []
-        return _message_id(parts[0]) if parts and isinstance(parts[0], bytes) else None
+    def _header_id(self, client: IMAPClient, uid: int) -> str | None:
+        head = self._body(client, uid, "BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]")
+        return _message_id(head) if head is not None else None
 
-    def _ensure_folder(self, client: imaplib.IMAP4, name: str) -> None:
-        if name in self._existing or imapwire.folder_exists(client, name):
+    def _ensure_folder(self, client: IMAPClient, name: str) -> None:
+        if name in self._existing or client.folder_exists(name):
             self._existing.add(name)
             return
-        typ, _ = client.create(imapwire.mailbox_name(name))
-        if typ != "OK" and not imapwire.folder_exists(client, name):  # lost a race is fine
-            raise imaplib.IMAP4.error("CREATE refused")
-        client.subscribe(imapwire.mailbox_name(name))  # so mail clients show it
+        try:
+            client.create_folder(name)
+        except imaplib.IMAP4.error:
+            if not client.folder_exists(name):  # lost a race is fine
+                raise imaplib.IMAP4.error("CREATE refused") from None
+        client.subscribe_folder(name)  # so mail clients show it
         self._log.info("imap.folder_created", folder=name)
         self._existing.add(name)
 
-    def _idle(self, client: imaplib.IMAP4, seconds: float) -> bool:
+    def _idle(self, client: IMAPClient, seconds: float) -> bool:
         if "IDLE" in self._session.capabilities:
-            return imapwire.idle(client, seconds, next(self._tags))
+            return imapwire.idle(client, seconds)
         time.sleep(min(seconds, _NOOP_SECONDS))
-        for kind in ("EXISTS", "RECENT"):
-            client.untagged_responses.pop(kind, None)
-        expect_ok(client.noop(), "NOOP")
-        news = client.untagged_responses.get("EXISTS", []) + [
-            count for count in client.untagged_responses.get("RECENT", []) if count != b"0"]
-        return bool(news)
+        _, responses = client.noop()
+        return any(isinstance(r, tuple) and len(r) >= 2 and (
+            r[1] == b"EXISTS" or (r[1] == b"RECENT" and r[0] != 0)) for r in responses)
 
     # -- Message-IDs: how a ref is found again after renumbering or a crash ---------------
 
@@ -280,13 +314,11 @@ class ImapMailbox:
         return names[folder]
 
 
-def _search_id(client: imaplib.IMAP4, message_id: str | None) -> list[int]:
-    if message_id is None:
-        return []
-    try:
-        return imapwire.search_uids(client, "HEADER", "Message-ID", imapwire.quote(message_id))
-    except ValueError:  # not searchable (non-ASCII): found by UID only
-        return []
+def _search_id(client: IMAPClient, message_id: str | None) -> list[int]:
+    if message_id is None or not message_id.isascii() or "\r" in message_id \
+            or "\n" in message_id:
+        return []  # not searchable as a quoted string: found by UID only
+    return sorted(client.search(["HEADER", "Message-ID", message_id]))
 
 
 def _message_id(raw: bytes) -> str | None:

@@ -13,11 +13,18 @@ import imaplib
 import socket
 import ssl
 
+from imapclient import IMAPClient
+
 from mailbot.ingest import imapwire
+from mailbot.ingest.imapwire import CapabilityError, Credential
+from mailbot.ingest.mailbox import MailboxError
 from mailbot.settings import ImapMailboxSettings
 
+EXCHANGE_ONLINE = ("outlook.office365.com", "outlook.office.com")
 
-def diagnose(settings: ImapMailboxSettings, password: str, context: ssl.SSLContext) -> list[str]:
+
+def diagnose(settings: ImapMailboxSettings, credential: Credential,
+             context: ssl.SSLContext) -> list[str]:
     """Findings about the mailbox, problems first; empty when everything is ready."""
     where = f"{settings.host}:{settings.port}"
     try:
@@ -32,22 +39,37 @@ def diagnose(settings: ImapMailboxSettings, password: str, context: ssl.SSLConte
     except ssl.SSLError as exc:
         return [f"TLS: handshake with {where} failed ({exc.reason or type(exc).__name__}); "
                 f"is security = {settings.security!r} right for port {settings.port}?"]
-    except imaplib.IMAP4.error:
+    except (CapabilityError, imaplib.IMAP4.error):
         return [f"TLS: {where} does not offer STARTTLS; mailbot will not log in unencrypted"]
     except OSError as exc:
         return [f"network: cannot connect to {where} ({exc.strerror or type(exc).__name__})"]
     try:
         try:
-            capabilities = imapwire.login(client, settings.username, password)
+            capabilities = imapwire.login(client, settings.username, credential)
+        except MailboxError as exc:  # no token: Entra refused or could not be reached
+            return [str(exc)]
+        except imaplib.IMAP4.abort:
+            raise
         except imaplib.IMAP4.error:
-            return [f"authentication: {where} refused the login for the configured username "
-                    f"(check the {settings.password_credential!r} credential)"]
+            return [_refused(settings, where)]
         return _capabilities(capabilities) + _folders(client, settings)
     except imapwire.FAILURES as exc:
         return [f"network: the connection to {where} failed ({type(exc).__name__})"]
     finally:
         with contextlib.suppress(*imapwire.FAILURES):
             client.logout()
+
+
+def _refused(settings: ImapMailboxSettings, where: str) -> str:
+    if settings.auth == "oauth2":
+        return (f"authentication: {where} refused the XOAUTH2 login for {settings.username} "
+                "(in Exchange Online the app's service principal needs FullAccess to this "
+                "mailbox and the IMAP.AccessAsApp permission; see the README)")
+    hint = ""
+    if settings.host.lower() in EXCHANGE_ONLINE:
+        hint = '; Exchange Online refuses passwords over IMAP: use auth = "oauth2"'
+    return (f"authentication: {where} refused the login for the configured username "
+            f"(check the {settings.password_credential!r} credential{hint})")
 
 
 def _capabilities(capabilities: frozenset[str]) -> list[str]:
@@ -60,12 +82,12 @@ def _capabilities(capabilities: frozenset[str]) -> list[str]:
     return findings
 
 
-def _folders(client: imaplib.IMAP4, settings: ImapMailboxSettings) -> list[str]:
+def _folders(client: IMAPClient, settings: ImapMailboxSettings) -> list[str]:
     findings = []
-    if not imapwire.folder_exists(client, settings.inbox):
+    if not client.folder_exists(settings.inbox):
         findings.append(f"folders: the inbox {settings.inbox!r} does not exist")
     for name in (settings.folders.processed, settings.folders.exceptions):
-        if not imapwire.folder_exists(client, name):
+        if not client.folder_exists(name):
             findings.append(f"folders: {name!r} does not exist; it will be created when the "
                             "first message is filed there")
     return findings

@@ -16,9 +16,11 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
+from imapclient import IMAPClient
 from tenacity import Retrying, retry_if_exception_type, stop_before_delay, wait_exponential
 
 from mailbot.ingest import imapwire
+from mailbot.ingest.imapwire import Credential
 from mailbot.ingest.mailbox import MailboxError
 from mailbot.settings import ImapMailboxSettings
 
@@ -28,17 +30,17 @@ T = TypeVar("T")
 class ImapSession:
     """The logged-in connection, its capabilities, and which folder it has selected."""
 
-    def __init__(self, settings: ImapMailboxSettings, password: str,
+    def __init__(self, settings: ImapMailboxSettings, credential: Credential,
                  context: ssl.SSLContext) -> None:
         self.settings = settings
         self.capabilities: frozenset[str] = frozenset()
-        self._password = password
+        self._credential = credential
         self._context = context
-        self._client: imaplib.IMAP4 | None = None
+        self._client: IMAPClient | None = None
         self._selected: tuple[str, int] | None = None  # (folder, UIDVALIDITY)
         self.uidnext: int | None = None  # of the folder, when it was last selected
 
-    def run(self, action: str, operation: Callable[[imaplib.IMAP4], T]) -> T:
+    def run(self, action: str, operation: Callable[[IMAPClient], T]) -> T:
         """`operation` on a live connection; after a drop, once more on a fresh one."""
         for attempt in (1, 2):
             try:
@@ -51,16 +53,16 @@ class ImapSession:
                 raise self.failure(action, exc) from exc
         raise AssertionError("unreachable")
 
-    def client(self) -> imaplib.IMAP4:
+    def client(self) -> IMAPClient:
         """The connection, opened and logged in first if need be."""
         if self._client is None:
             client = imapwire.connect(self.settings, self._context)
             try:
                 self.capabilities = imapwire.login(client, self.settings.username,
-                                                   self._password)
-            except imaplib.IMAP4.error as exc:
+                                                   self._credential)
+            except (imaplib.IMAP4.error, MailboxError) as exc:  # MailboxError: no token
                 client.shutdown()
-                if isinstance(exc, imaplib.IMAP4.abort):
+                if isinstance(exc, imaplib.IMAP4.abort | MailboxError):
                     raise
                 raise MailboxError(f"IMAP {self.settings.host}: authentication failed") from None
             self._client = client
@@ -80,15 +82,16 @@ class ImapSession:
     def selected(self, name: str) -> bool:
         return self._selected is not None and self._selected[0] == name
 
-    def select(self, client: imaplib.IMAP4, name: str, *, fresh: bool = False) -> int:
+    def select(self, client: IMAPClient, name: str, *, fresh: bool = False) -> int:
         """Select folder `name` (unless it already is) and return its UIDVALIDITY."""
         if self._selected is not None and self._selected[0] == name and not fresh:
             return self._selected[1]
         self._selected = None
-        expect_ok(client.select(imapwire.mailbox_name(name)), "SELECT")
-        uidvalidity, self.uidnext = (_code(client, "UIDVALIDITY"), _code(client, "UIDNEXT"))
-        if uidvalidity is None:
+        answer = client.select_folder(name)
+        uidvalidity, uidnext = answer.get(b"UIDVALIDITY"), answer.get(b"UIDNEXT")
+        if not isinstance(uidvalidity, int):
             raise imaplib.IMAP4.error("SELECT gave no UIDVALIDITY")
+        self.uidnext = uidnext if isinstance(uidnext, int) else None
         self._selected = (name, uidvalidity)
         return uidvalidity
 
@@ -112,16 +115,3 @@ class ImapSession:
     def failure(self, action: str, exc: BaseException) -> MailboxError:
         return MailboxError(f"IMAP {self.settings.host}:{self.settings.port}: {action} failed "
                             f"({type(exc).__name__})")
-
-
-def expect_ok(result: tuple[str, object], command: str) -> None:
-    """Raise unless the server answered OK (its text is not kept: it may echo arguments)."""
-    if result[0] != "OK":
-        raise imaplib.IMAP4.error(f"{command} refused")
-
-
-def _code(client: imaplib.IMAP4, name: str) -> int | None:
-    """The number in the last `[name n]` response code (SELECT's UIDVALIDITY, UIDNEXT)."""
-    codes = client.untagged_responses.get(name, [])
-    value = codes[-1] if codes else None
-    return int(value) if isinstance(value, bytes) and value.isdigit() else None

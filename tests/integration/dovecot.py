@@ -8,6 +8,10 @@ Dovecot refuses to run its login and mail processes as root, so under root they 
 package's unprivileged accounts (`dovenull`, `dovecot`) and `nobody`; otherwise all run as
 the current user. Without the `dovecot` binary the tests are skipped, unless
 MAILBOT_REQUIRE_DOVECOT=1 (set by CI), where a missing server must fail loudly.
+
+For XOAUTH2 the server runs Dovecot's own oauth2 passdb (in dovecot-core: no extra package)
+against a small token introspection endpoint (`token_introspection`), so a login is checked
+the way a site with an identity provider checks it, with the token the client really sent.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import datetime as dt
 import grp
 import imaplib
 import ipaddress
+import json
 import os
 import pwd
 import re
@@ -25,10 +30,13 @@ import socket
 import ssl
 import subprocess
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import parse_qs
 
 import pytest
 from cryptography import x509
@@ -60,14 +68,16 @@ def find_binary(name: str) -> str:
 class Dovecot:
     """One running server, with helpers that act as another mail client would."""
 
-    def __init__(self, root: Path, capabilities: str | None) -> None:
+    def __init__(self, root: Path, capabilities: str | None,
+                 introspection_url: str | None = None) -> None:
         self.root = root
         self.port, self.starttls_port = _free_port(), _free_port()
         self.ca_file = root / "cert.pem"
         self._binary = find_binary("dovecot")
         self._process: subprocess.Popen[bytes] | None = None
         _write_certificate(root)
-        mail_uid, mail_gid = _write_config(root, self.port, self.starttls_port, capabilities)
+        mail_uid, mail_gid = _write_config(root, self.port, self.starttls_port, capabilities,
+                                           introspection_url)
         for sub in ("mail", "home"):
             (root / sub).mkdir()
             os.chown(root / sub, mail_uid, mail_gid)
@@ -185,20 +195,70 @@ class Dovecot:
 
 
 @contextmanager
-def running_dovecot(*, capabilities: str | None = None) -> Iterator[Dovecot]:
-    """A started private Dovecot; `capabilities` replaces what it advertises after login."""
+def running_dovecot(*, capabilities: str | None = None,
+                    introspection_url: str | None = None) -> Iterator[Dovecot]:
+    """A started private Dovecot; `capabilities` replaces what it advertises after login;
+    with `introspection_url` it also accepts XOAUTH2 and OAUTHBEARER, asking that URL (an
+    OAuth 2.0 token introspection endpoint, RFC 7662, POST) whether a bearer token is valid
+    and whose it is: Dovecot's own oauth2 passdb, as a site with an identity provider runs it."""
     find_binary("dovecot")
     # A short path under /tmp: Dovecot's sockets live here and must fit in 108 bytes, and its
     # unprivileged login processes must be able to reach them.
     root = Path(tempfile.mkdtemp(prefix="mbdove-"))
     root.chmod(0o755)
-    server = Dovecot(root, capabilities)
+    server = Dovecot(root, capabilities, introspection_url)
     try:
         server.start()
         yield server
     finally:
         server.stop()
         shutil.rmtree(root, ignore_errors=True)
+
+
+class Introspection:
+    """An OAuth 2.0 token introspection endpoint (RFC 7662) for Dovecot's oauth2 passdb: a
+    token in `valid` is active for its user, any other is not; `asked` lists the tokens
+    Dovecot asked about."""
+
+    def __init__(self, valid: dict[str, str]) -> None:
+        self.valid = valid
+        self.asked: list[str] = []
+        endpoint = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # http.server's naming
+                length = int(self.headers.get("Content-Length", "0"))
+                token = parse_qs(self.rfile.read(length).decode()).get("token", [""])[0]
+                endpoint.asked.append(token)
+                user = endpoint.valid.get(token)
+                body = json.dumps({"active": True, "username": user} if user
+                                  else {"active": False}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *_: object) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer((HOST, 0), Handler)
+        self.url = f"http://{HOST}:{self._server.server_address[1]}/introspect"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+@contextmanager
+def token_introspection(valid: dict[str, str]) -> Iterator[Introspection]:
+    endpoint = Introspection(valid)
+    try:
+        yield endpoint
+    finally:
+        endpoint.close()
 
 
 def _free_port() -> int:
@@ -223,9 +283,22 @@ def _accounts() -> tuple[str, str, int, int]:
     return account("dovecot"), account("dovenull"), nobody.pw_uid, nobody.pw_gid
 
 
-def _write_config(root: Path, port: int, starttls_port: int,
-                  capabilities: str | None) -> tuple[int, int]:
+def _write_config(root: Path, port: int, starttls_port: int, capabilities: str | None,
+                  introspection_url: str | None = None) -> tuple[int, int]:
     internal, login, uid, gid = _accounts()
+    oauth2 = ""
+    if introspection_url:
+        (root / "oauth2.conf").write_text(
+            f"introspection_mode = post\nintrospection_url = {introspection_url}\n"
+            "username_attribute = username\nactive_attribute = active\nactive_value = true\n"
+            "force_introspection = yes\n")
+        (root / "oauth2.conf").chmod(0o644)
+        oauth2 = f"""passdb {{
+  driver = oauth2
+  mechanisms = xoauth2 oauthbearer
+  args = {root}/oauth2.conf
+}}
+"""
     group = "" if os.geteuid() == 0 else f"default_internal_group = {grp.getgrgid(gid).gr_name}"
     (root / "passwd").write_text(f"{USER}:{{PLAIN}}{PASSWORD}::::::\n")
     (root / "passwd").chmod(0o644)  # read by the auth processes, whatever the umask
@@ -240,9 +313,10 @@ ssl_cert = <{root}/cert.pem
 ssl_key = <{root}/key.pem
 ssl_min_protocol = TLSv1.2
 disable_plaintext_auth = yes
-auth_mechanisms = plain
-passdb {{
+auth_mechanisms = plain{" xoauth2 oauthbearer" if introspection_url else ""}
+{oauth2}passdb {{
   driver = passwd-file
+  mechanisms = plain login
   args = {root}/passwd
 }}
 userdb {{

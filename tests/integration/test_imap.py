@@ -7,6 +7,7 @@ from a second connection, as if another client or the delivery agent put them th
 from __future__ import annotations
 
 import datetime as dt
+import re
 import ssl
 import threading
 import time
@@ -14,19 +15,29 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+import respx
 
 from mailbot.config import Config
 from mailbot.credentials import load_secrets
 from mailbot.ingest.imap import ImapMailbox
+from mailbot.ingest.imapauth import ImapTokens
 from mailbot.ingest.mailbox import Mailbox, MailboxError, MessageNotFoundError, Rereadable
+from mailbot.ingest.mime import is_oversized, parse_email
 from mailbot.intake import Intake
 from mailbot.logs import get_logger
-from mailbot.models import Folder, Outcome
+from mailbot.models import DocumentLimits, Folder, Outcome
 from mailbot.runner import Runner
 from mailbot.sample_mail import compose, docx_attachment
 from mailbot.store import Store
 from tests.conftest import DATA, NOW, FixedClock
-from tests.integration.dovecot import PASSWORD, Dovecot, running_dovecot
+from tests.integration.dovecot import (
+    PASSWORD,
+    USER,
+    Dovecot,
+    running_dovecot,
+    token_introspection,
+)
+from tests.integration.graph_mocks import CLIENT_ID, TENANT, mock_login, token
 
 MailboxFactory = Callable[..., ImapMailbox]
 WAIT = 30.0  # generous: a slow CI machine must not fail a test that is not about timing
@@ -426,3 +437,94 @@ def test_a_move_whose_record_a_kill_lost_is_found_and_refiled_after_restart(
     assert _ids(dovecot, "Exceptions") == []
     assert sorted(_ids(dovecot, "Processed")) == ["<locked-1@wolverhamptonhomes.org.uk>",
                                                   "<pw-1@wolverhamptonhomes.org.uk>"]
+
+
+# -- size before download, XOAUTH2 ------------------------------------------------------------
+
+
+def test_a_message_over_the_limit_is_not_downloaded(dovecot: Dovecot,
+                                                     make_mailbox: MailboxFactory) -> None:
+    """GIVEN a 3 MB message and a 1 MB email limit, beside a small message
+    WHEN the mailbox fetches new mail, and reads the large one again by its ref
+    THEN the large one is a stand-in of its header section (its own Message-ID, a body that
+    parses as past the limit) and the server sent well under its size; the small one is
+    whole; the ref still files the real message."""
+    limit = 1024 * 1024
+    big = _email(1).replace(b"\r\n\r\nx", b"\r\n\r\n" + b"A" * 76 * 40_000 + b"x")
+    dovecot.append(big)
+    dovecot.append(_email(2))
+    mailbox = ImapMailbox(dovecot.settings(), PASSWORD, ssl_context=dovecot.ssl_context(),
+                          max_bytes=limit)
+    large, small = mailbox.fetch_new()
+    assert small.raw == _email(2)
+    assert large.size < 16 * 1024
+    assert mailbox.read(large.ref) == large.raw
+    parsed = parse_email(large.raw, DocumentLimits(max_email_bytes=limit))
+    assert parsed.message_id == "<1@example.org>"
+    assert [is_oversized(a) for a in parsed.attachments] == [True]
+    mailbox.mark_done(large.ref, Folder.EXCEPTIONS)
+    mailbox.close()
+    assert _ids(dovecot, "Exceptions") == ["<1@example.org>"]
+    sent = [int(n) for n in re.findall(r"imap\(referrals\).* out=(\d+)", dovecot.log())]
+    assert sent
+    assert max(sent) < limit
+
+
+@pytest.fixture
+def entra() -> Iterator[respx.MockRouter]:
+    """Entra's token endpoint (MSAL's only network traffic here), answering token.json."""
+    with respx.mock(assert_all_called=False) as router:
+        mock_login(router)
+        yield router
+
+
+def _oauth2_mailbox(dovecot: Dovecot, store: Store | None = None) -> ImapMailbox:
+    settings = dovecot.settings(auth="oauth2", tenant_id=TENANT, client_id=CLIENT_ID)
+    tokens = ImapTokens(settings, {"imap_client_secret": "client-secret-value"})
+    return ImapMailbox(settings, tokens, store, ssl_context=dovecot.ssl_context())
+
+
+def test_xoauth2_signs_in_with_the_app_s_token(entra: respx.MockRouter) -> None:
+    """GIVEN a server accepting XOAUTH2 (Dovecot's oauth2 passdb asking an introspection
+    endpoint) and Entra issuing the app a token (client credentials, through MSAL)
+    WHEN a mailbox with auth = "oauth2" fetches and files mail
+    THEN it signs in with XOAUTH2 using exactly that token, for the scope of Exchange
+    Online's IMAP, and works as with a password."""
+    with token_introspection({token(): USER}) as introspection, \
+            running_dovecot(introspection_url=introspection.url) as dovecot:
+        dovecot.append(_email(1))
+        mailbox = _oauth2_mailbox(dovecot)
+        (message,) = mailbox.fetch_new()
+        mailbox.mark_done(message.ref, Folder.PROCESSED)
+        [finding] = mailbox.check()  # check() signs in afresh, with XOAUTH2 too
+        assert "'Exceptions' does not exist" in finding
+        mailbox.close()
+        assert introspection.asked
+        assert set(introspection.asked) == {token()}
+        assert "method=XOAUTH2" in dovecot.log()
+        assert _ids(dovecot, "Processed") == ["<1@example.org>"]
+    [request] = [c.request for c in entra.calls if c.request.url.path.endswith("/token")][:1]
+    form = request.content.decode()
+    assert "grant_type=client_credentials" in form
+    assert "outlook.office365.com%2F.default" in form
+
+
+def test_a_refused_xoauth2_token_is_an_authentication_failure_in_one_line(
+        entra: respx.MockRouter) -> None:
+    """GIVEN a server whose identity provider does not know the app's token
+    WHEN the mailbox is used, and checked
+    THEN it fails as an authentication failure, and check() says in one line that the
+    XOAUTH2 login was refused and what Exchange Online needs; no token appears in either."""
+    del entra
+    with token_introspection({}) as introspection, \
+            running_dovecot(introspection_url=introspection.url) as dovecot:
+        mailbox = _oauth2_mailbox(dovecot)
+        with pytest.raises(MailboxError, match="authentication failed") as refused:
+            list(mailbox.fetch_new())
+        [finding] = mailbox.check()
+        mailbox.close()
+    assert finding.startswith("authentication:")
+    assert "XOAUTH2" in finding
+    assert "\n" not in finding
+    assert token() not in str(refused.value) + finding
+

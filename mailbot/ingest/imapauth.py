@@ -1,0 +1,41 @@
+"""XOAUTH2 for IMAP: Exchange Online's mailboxes signed in to as an Entra app registration.
+
+Exchange Online refuses passwords over IMAP; an unattended service signs in with an OAuth
+2.0 access token for the scope https://outlook.office365.com/.default, obtained with the
+client credentials grant exactly as the Graph backend obtains its own (`graph_auth`, MSAL,
+a client secret or a certificate, the token cached in memory only), and sent with the
+XOAUTH2 SASL mechanism. Only the login uses it: a new token is asked for (from MSAL's cache
+while it lasts) each time the connection is opened, and a refused login drops the cached one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import httpx
+
+from mailbot.ingest.graph_auth import MsalTokenProvider, TokenProvider
+from mailbot.settings import ImapMailboxSettings
+
+
+class ImapTokens:
+    """Access tokens for `settings`' app registration (secrets looked up by name); `http`
+    replaces the transport MSAL uses (tests)."""
+
+    def __init__(self, settings: ImapMailboxSettings, secrets: Mapping[str, str], *,
+                 http: httpx.Client | None = None, tokens: TokenProvider | None = None) -> None:
+        self._owns_http = http is None
+        self._http = http or httpx.Client(timeout=settings.timeout_seconds)
+        self._tokens = tokens or MsalTokenProvider(settings, secrets, self._http,
+                                                   scopes=[settings.oauth_scope],
+                                                   service="IMAP")
+
+    def token(self) -> str:
+        return self._tokens.token()
+
+    def invalidate(self) -> None:
+        self._tokens.invalidate()
+
+    def close(self) -> None:
+        if self._owns_http:
+            self._http.close()
