@@ -22,6 +22,7 @@ from mailbot import pipeline
 from mailbot.casebook import Casebook, CaseRecord
 from mailbot.config import Config
 from mailbot.credentials import Secrets
+from mailbot.dispatch.bounces import read_bounce, record_bounce
 from mailbot.dispatch.service import Dispatch, build_dispatch
 from mailbot.errors import StoreBusy
 from mailbot.held import ACTOR, HeldReferrals
@@ -116,6 +117,8 @@ class Intake(HeldReferrals, Notices):
         if attempts > MAX_ATTEMPTS:
             self._record(message, email, key, processing_error("repeated_crash"))
             return
+        if email.automatic and not message.released and self._bounce(message, key):
+            return
         try:
             waiting = self._waiting(email, message) if is_password_email(email) else []
             if waiting:
@@ -136,6 +139,31 @@ class Intake(HeldReferrals, Notices):
                 raise  # decided and committed: only the move failed; the next pass files it
             self.log.error("message.error", error=type(exc).__name__, attempt=attempts)
             self._record(message, email, key, processing_error(type(exc).__name__))
+
+    def _bounce(self, message: MailboxMessage, key: str) -> bool:
+        """A delivery failure notice about mail mailbot sent: the message is marked failed
+        and the team told (`dispatch.bounces`); it is never a referral. False when the email
+        is no such notice (decided as any email, and never answered: it is automatic)."""
+        assert self.dispatch is not None
+        bounce = read_bounce(message.raw)
+        if bounce is None or not bounce.message_ids:
+            return False
+        with self.store.transaction() as conn:
+            recorded = record_bounce(conn, self.dispatch.outbox, self.dispatch.planner, bounce,
+                                     self.clock.now())
+            if not recorded.matched:
+                return False  # about mail that is not ours: rolled back, decided as any email
+            row = conn.execute("SELECT reference FROM outbox WHERE id = ?",
+                               (recorded.matched[0],)).fetchone()
+            self.store.ledger_finish(conn, key, kind="bounce", folder=Folder.PROCESSED.value,
+                                     reference=row[0] if row else None)
+            self.store.audit(conn, ACTOR, "bounce", row[0] if row else None,
+                             f"outbox={','.join(map(str, recorded.matched))}"
+                             f" failed={len(recorded.failed)}")
+        self.log.info("message.bounce", matched=len(recorded.matched),
+                      failed=len(recorded.failed))
+        self._move(message, key, Folder.PROCESSED)
+        return True
 
     def _defer(self, key: str) -> None:
         """Take back the attempt `ledger_begin` counted (if the database lets us now), so a

@@ -15,9 +15,14 @@ from mailbot.app import App
 from mailbot.dispatch.bounces import Bounce, read_bounce, record_bounce
 from mailbot.dispatch.compose import Planned
 from mailbot.dispatch.outbox import Dispatcher
+from mailbot.formwriter import render_form
 from mailbot.health import check_health
+from mailbot.ingest.maildir import MaildirMailbox
 from mailbot.logs import get_logger
-from tests.conftest import DATA
+from mailbot.models import Folder
+from mailbot.sample_mail import compose, docx_attachment
+from tests.conftest import DATA, NOW
+from tests.integration.held import POLICE, form
 
 IDVA = "idva@havenwolverhampton.cjsm.net"
 THEIRS = "<5f1d2c3b4a5968778695a4b3c2d1e0f9@west-midlands.pnn.police.uk>"  # in the fixtures
@@ -116,3 +121,36 @@ def test_a_notice_landing_while_a_copy_is_resent_is_not_undone(app: App,
     [row] = [r for r in dispatch.outbox.messages() if r["kind"] == "idva_alert"]
     assert row["state"] == "failed"
     assert row["last_error"].startswith("returned by the recipient's mail system")
+
+
+def test_a_bounce_in_the_inbox_fails_the_alert_and_is_no_referral(app: App) -> None:
+    """GIVEN a referral accepted and its IDVA alert sent
+    WHEN the relay's delivery failure notice for that alert arrives in the referrals mailbox
+    THEN the daemon marks the alert failed and tells the team, records no case for the
+    notice, answers nobody, and files it in Processed."""
+    inbox = MaildirMailbox(app.config.mail_dir, use_inotify=False)
+    inbox.deliver(Folder.INBOX, compose(
+        sender=POLICE, to=app.config.mailbox.address, subject="MARAC referral",
+        attachments=[docx_attachment("referral.docx", render_form(form(95)))],
+        message_id="<referral-95@west-midlands.pnn.police.uk>", sent_at=NOW))
+    runner = app.runner()
+    runner.run_once()
+    [case] = app.casebook.cases()
+    assert app.intake.dispatch is not None
+    [alert] = [m for m in app.intake.dispatch.outbox.messages(case.reference)
+               if m["kind"] == "idva_alert"]
+    assert alert["state"] == "sent"
+    raw = (DATA / "bounces" / "postfix-550.eml").read_bytes().replace(
+        THEIRS.encode(), str(alert["message_id"]).encode())
+    inbox.deliver(Folder.INBOX, raw)
+    runner.run_once()
+    assert [c.reference for c in app.casebook.cases()] == [case.reference]  # no new case
+    rows = {m["id"]: m for m in app.intake.dispatch.outbox.messages(case.reference)}
+    assert rows[alert["id"]]["state"] == "failed"
+    assert "5.1.1" in str(rows[alert["id"]]["last_error"])
+    kinds = sorted(m["kind"] for m in rows.values())
+    assert kinds.count("team_notice") == 1
+    assert {"rejection", "acknowledgement"}.isdisjoint(kinds)
+    done = app.store.conn.execute("SELECT kind, folder FROM messages WHERE kind = 'bounce'"
+                                  ).fetchall()
+    assert done == [("bounce", "Processed")]
