@@ -470,6 +470,38 @@ def test_a_message_over_the_limit_is_not_downloaded(dovecot: Dovecot,
     assert max(sent) < limit
 
 
+def test_an_oversized_referral_is_decided_without_being_downloaded(
+        dovecot: Dovecot, config: Config, store: Store, workspace: Path) -> None:
+    """GIVEN a 3 MB referral email in the IMAP inbox and a 1 MB email limit
+    WHEN the runner processes the inbox
+    THEN it is decided as any oversize email is (returned, unreadable_document) from its
+    headers alone, and the original is filed in the mailbox, not left in the inbox."""
+    del workspace
+    limit = 1024 * 1024
+    small = config.model_copy(update={"limits": config.limits.model_copy(
+        update={"max_email_bytes": limit})})
+    dovecot.append(compose(sender="pc.lee.adams@west-midlands.pnn.police.uk",
+                           to="marac_referrals@west-midlands.pnn.police.uk",
+                           subject="MARAC referral", message_id="<big-2@wmp.example>",
+                           attachments=[docx_attachment("referral.docx", bytes(3 * limit))],
+                           sent_at=NOW))
+    mailbox = ImapMailbox(dovecot.settings(), PASSWORD, store, ssl_context=dovecot.ssl_context(),
+                          max_bytes=limit)
+    intake = Intake(config=small, secrets=load_secrets(small, environ={}), store=store,
+                    mailbox=mailbox, clock=FixedClock(), log=get_logger())
+    try:
+        assert Runner(intake, mailbox, get_logger()).run_once() == 1
+    finally:
+        mailbox.close()
+    (case,) = intake.casebook.cases()
+    assert case.decision.outcome is Outcome.RETURNED
+    assert "unreadable_document" in case.decision.reasons
+    assert _ids(dovecot, "INBOX") == []
+    assert "<big-2@wmp.example>" in _ids(dovecot, "Processed") + _ids(dovecot, "Exceptions")
+    sent = [int(n) for n in re.findall(r"imap\(referrals\).* out=(\d+)", dovecot.log())]
+    assert max(sent) < limit
+
+
 @pytest.fixture
 def entra() -> Iterator[respx.MockRouter]:
     """Entra's token endpoint (MSAL's only network traffic here), answering token.json."""
