@@ -24,14 +24,21 @@ class ImapTokens:
 
     def __init__(self, settings: ImapMailboxSettings, secrets: Mapping[str, str], *,
                  http: httpx.Client | None = None, tokens: TokenProvider | None = None) -> None:
+        self._settings = settings
+        self._secrets = secrets
         self._owns_http = http is None
         self._http = http or httpx.Client(timeout=settings.timeout_seconds)
-        self._tokens = tokens or MsalTokenProvider(settings, secrets, self._http,
-                                                   scopes=[settings.oauth_scope],
-                                                   service="IMAP")
+        self._tokens = tokens or self._provider()
 
     def token(self) -> str:
+        if self._owns_http and self._http.is_closed:  # used again after close(): reopen
+            self._http = httpx.Client(timeout=self._settings.timeout_seconds)
+            self._tokens = self._provider()
         return self._tokens.token()
+
+    def _provider(self) -> TokenProvider:
+        return MsalTokenProvider(self._settings, self._secrets, self._http,
+                                 scopes=[self._settings.oauth_scope], service="IMAP")
 
     def invalidate(self) -> None:
         self._tokens.invalidate()

@@ -521,7 +521,7 @@ def test_xoauth2_signs_in_with_the_app_s_token(entra: respx.MockRouter) -> None:
     endpoint) and Entra issuing the app a token (client credentials, through MSAL)
     WHEN a mailbox with auth = "oauth2" fetches and files mail
     THEN it signs in with XOAUTH2 using exactly that token, for the scope of Exchange
-    Online's IMAP, and works as with a password."""
+    Online's IMAP, and works as with a password, also when used again after close()."""
     with token_introspection({token(): USER}) as introspection, \
             running_dovecot(introspection_url=introspection.url) as dovecot:
         dovecot.append(_email(1))
@@ -530,6 +530,8 @@ def test_xoauth2_signs_in_with_the_app_s_token(entra: respx.MockRouter) -> None:
         mailbox.mark_done(message.ref, Folder.PROCESSED)
         [finding] = mailbox.check()  # check() signs in afresh, with XOAUTH2 too
         assert "'Exceptions' does not exist" in finding
+        mailbox.close()
+        assert list(mailbox.fetch_new()) == []  # closed, then used again: signs in anew
         mailbox.close()
         assert introspection.asked
         assert set(introspection.asked) == {token()}
