@@ -29,6 +29,10 @@ from mailbot.ingest.maildir import MaildirMailbox
 from mailbot.models import Folder
 from mailbot.settings import SenderSettings
 
+# One SMTP message (connecting, TLS and login included) gets at most this many reply
+# timeouts in all, however slowly a server answers each step (`mailbot.dispatch.smtp`).
+DEADLINE_FACTOR = 2
+QUIT_SECONDS = 5.0  # the longest a closing QUIT is waited for
 _LINE_END = re.compile(rb"\r\n|\r|\n")
 # An envelope address as mailbot writes them: ASCII (no SMTPUTF8), no spaces, quotes or
 # brackets, one @, a domain of dot-separated labels (RFC 5321 4.5.3.1 length limits).
@@ -165,6 +169,12 @@ def send_with_retry(
     for attempt in retrying:
         with attempt:
             sender.send(raw, envelope_from, recipients)
+
+
+def worst_send_seconds(settings: SenderSettings) -> float:
+    """The longest one message can take to send through SMTP, connecting included (here, not
+    in `smtp`, so the daemon can know it without loading smtplib at start-up)."""
+    return settings.timeout_seconds * DEADLINE_FACTOR
 
 
 def open_sender(settings: SenderSettings, mail_root: Path, password: str | None) -> Sender:

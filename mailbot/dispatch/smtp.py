@@ -31,6 +31,7 @@ import time
 from collections.abc import Sequence
 
 from mailbot.dispatch.senders import (
+    QUIT_SECONDS,
     PermanentSendError,
     SendError,
     TransientSendError,
@@ -38,6 +39,7 @@ from mailbot.dispatch.senders import (
     check_envelope,
     recipient_domain,
     wire_bytes,
+    worst_send_seconds,
 )
 from mailbot.errors import ConfigError
 from mailbot.settings import SenderSettings
@@ -45,10 +47,6 @@ from mailbot.settings import SenderSettings
 _OK = 250
 _WILL_FORWARD = 251
 _START_INPUT = 354
-# One message (connecting, TLS and login included) gets at most this many reply timeouts in
-# all, however slowly a server answers each step.
-DEADLINE_FACTOR = 2
-QUIT_SECONDS = 5.0  # the longest a closing QUIT is waited for
 _DOT_LINE = re.compile(rb"(?m)^\.")
 _PERMANENT_CLASS = 5  # 5xx: permanent negative completion (RFC 5321 4.2.1); 4xx transient
 _ENHANCED_STATUS = re.compile(rb"\s*([245]\.\d{1,3}\.\d{1,3})\b")  # RFC 3463, e.g. 5.1.1
@@ -156,11 +154,6 @@ class SmtpSender:
                 raise PermanentSendError("the server does not offer AUTH")
             conversation.limit(smtp)
             smtp.login(settings.username, self._password)
-
-
-def worst_send_seconds(settings: SenderSettings) -> float:
-    """The longest one message can take to send through SMTP, connecting included."""
-    return settings.timeout_seconds * DEADLINE_FACTOR
 
 
 class _Conversation:

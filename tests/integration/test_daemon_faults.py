@@ -24,7 +24,7 @@ import pytest
 from click.testing import CliRunner
 
 from mailbot.cli import main
-from mailbot.dispatch.smtp import DEADLINE_FACTOR
+from mailbot.dispatch.senders import DEADLINE_FACTOR
 from mailbot.formwriter import render_form
 from mailbot.ingest.maildir import MaildirMailbox
 from mailbot.models import Folder
