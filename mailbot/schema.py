@@ -32,7 +32,7 @@ CREATE TABLE IF NOT EXISTS messages (
     filed TEXT,                         -- where its decision first sent it out of the Inbox
     location TEXT NOT NULL DEFAULT 'Inbox', -- where it was last confirmed to be
     state TEXT NOT NULL,                -- 'processing' | 'done'
-    kind TEXT,                          -- 'referral' | 'password'
+    kind TEXT,                          -- 'referral' | 'password' | 'bounce'
     reference TEXT,                     -- the case made from it, if any
     sender TEXT NOT NULL,
     received_at TEXT NOT NULL,
