@@ -27,6 +27,7 @@ from mailbot.dispatch.service import Dispatch, build_dispatch
 from mailbot.errors import StoreBusy
 from mailbot.held import ACTOR, HeldReferrals
 from mailbot.ingest.mailbox import Mailbox, MailboxError, MessageNotFoundError, Rereadable
+from mailbot.ingest.maildir import FolderUnwritable
 from mailbot.ingest.mime import parse_email
 from mailbot.ingest.passwords import is_password_email
 from mailbot.lifecycle import Known, Listing, current_listing, is_held, list_case, sync_person
@@ -35,7 +36,7 @@ from mailbot.models import Decision, Folder, MailboxMessage, ParsedEmail, Person
 from mailbot.notices import LISTED_OUTCOMES, Notices
 from mailbot.pipeline import Assessed, folder_for, processing_error
 from mailbot.prefetch import LARGE_EMAIL_BYTES, Prepared
-from mailbot.store import Store
+from mailbot.store import Store, unwritable
 from mailbot.validate.names import victim_key
 from mailbot.validate.repeats import RepeatMatch
 
@@ -48,19 +49,8 @@ def source_of(config: Config, sender: str) -> str:
     return agency.id if agency else sender.lower()
 
 
-_INFRASTRUCTURE = ("SQLITE_BUSY", "SQLITE_LOCKED", "SQLITE_READONLY", "SQLITE_FULL",
-                   "SQLITE_IOERR", "SQLITE_CANTOPEN", "SQLITE_PROTOCOL")
-
-
 _BUSY = ("the database cannot be written now (locked, read-only or full): the email waits in"
          " the Inbox for the next pass; if this lasts, see mailbot status")
-
-
-def is_infrastructure(exc: sqlite3.Error) -> bool:
-    """Whether a database error is the database's state (locked, read-only, full, I/O)
-    rather than a fault in mailbot (a wrong statement is an OperationalError too)."""
-    name = getattr(exc, "sqlite_errorname", "") or ""
-    return name.startswith(_INFRASTRUCTURE)
 
 
 class Clock(Protocol):
@@ -107,8 +97,17 @@ class Intake(HeldReferrals, Notices):
             attempts = self.store.ledger_begin(key, raw_sha, message.ref, email.sender,
                                                message.received_at)
         except sqlite3.OperationalError as exc:
-            if not is_infrastructure(exc):
+            if not unwritable(exc):
                 raise
+            raise StoreBusy(_BUSY) from exc
+        try:
+            # Before the bytes are released: a notice returning the minutes can be large.
+            if email.automatic and self._bounce(message, key):
+                return
+        except sqlite3.OperationalError as exc:
+            if not unwritable(exc):
+                raise
+            self._defer(key)
             raise StoreBusy(_BUSY) from exc
         if message.size > LARGE_EMAIL_BYTES and isinstance(self.mailbox, Rereadable):
             # A referral with photos: parsed, so its bytes are not held while the document is
@@ -117,8 +116,6 @@ class Intake(HeldReferrals, Notices):
         if attempts > MAX_ATTEMPTS:
             self._record(message, email, key, processing_error("repeated_crash"))
             return
-        if email.automatic and not message.released and self._bounce(message, key):
-            return
         try:
             waiting = self._waiting(email, message) if is_password_email(email) else []
             if waiting:
@@ -126,7 +123,7 @@ class Intake(HeldReferrals, Notices):
             else:  # an email about a password with nothing waiting is an ordinary email
                 self._record(message, email, key, self._assess(email, prepared=prepared))
         except sqlite3.OperationalError as exc:
-            if not is_infrastructure(exc):
+            if not unwritable(exc):
                 raise  # a fault of mailbot's own: as any other (below, via the runner)
             # The database, not the email: locked past the busy timeout, read-only, full.
             # That is no decision: the email stays in the Inbox, its attempt not counted.
@@ -183,6 +180,7 @@ class Intake(HeldReferrals, Notices):
         it, so it is confirmed there (`mark_done` is idempotent) before any later re-filing.
         A message found nowhere (moved by hand) is recorded 'Missing' and reported once,
         rather than failing every pass."""
+        refused: FolderUnwritable | None = None
         for row in self.store.pending_moves():
             key, ref, target = row["message_key"], row["mailbox_ref"], Folder(row["folder"])
             location = Folder(row["location"])
@@ -199,7 +197,12 @@ class Intake(HeldReferrals, Notices):
                 self.log.error("message.missing", reference=row["reference"],
                                folder=location.value)
                 continue
+            except FolderUnwritable as exc:  # that folder refuses: the other moves go on
+                refused = refused or exc
+                continue
             self.log.info("message.refiled", reference=row["reference"], folder=target.value)
+        if refused is not None:
+            raise refused  # the runner records the folder for status; the next pass retries
 
     # -- assessing a referral -----------------------------------------------------------
 

@@ -20,7 +20,8 @@ import pytest
 from mailbot.app import App
 from mailbot.formwriter import render_form
 from mailbot.health import check_health
-from mailbot.models import Outcome
+from mailbot.ingest.maildir import FolderUnwritable
+from mailbot.models import Folder, Outcome
 from mailbot.sample_mail import docx_attachment
 from mailbot.samples import sample_form
 from tests.conftest import TODAY
@@ -90,3 +91,33 @@ def test_an_unwritable_exceptions_folder_holds_back_only_its_emails(
     health = check_health(app.config, app.store, app.intake.clock.now())
     assert health.folder_errors == {}
     assert not any("folder cannot be written" in p for p in health.problems)
+
+
+def test_a_refused_move_does_not_hold_back_the_later_ones(
+        app: App, send: Send, immutable_exceptions: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """GIVEN a held email whose move to Exceptions is refused, and after it a good referral
+    decided and committed whose move to Processed a crash interrupted
+    WHEN the moves are reconciled
+    THEN the good referral is filed all the same, and the refusal is reported after it."""
+    waiting = _held(send, 8)
+    runner = app.runner()
+    runner.run_once()  # decided; its move refused, so it waits in the Inbox
+    good = send(POLICE, _referral(9))
+    mark_done = app.mailbox.mark_done
+
+    def crash_once(ref: str, folder: Folder) -> str:
+        if folder is not Folder.PROCESSED:
+            return mark_done(ref, folder)
+        monkeypatch.setattr(app.mailbox, "mark_done", mark_done)
+        raise OSError("the process died here")
+
+    monkeypatch.setattr(app.mailbox, "mark_done", crash_once)
+    with pytest.raises(OSError, match="died"):
+        runner.run_once()
+    assert folder_count(app, "Inbox") == 2
+    with pytest.raises(FolderUnwritable):
+        app.intake.reconcile()
+    assert folder_count(app, "Processed") == 1
+    assert folder_count(app, "Inbox") == 1
+    assert {c.message_id for c in app.casebook.cases()} == {waiting, good}
