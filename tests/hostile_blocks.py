@@ -148,3 +148,12 @@ def referral_docx(seed: int) -> bytes:
     from mailbot.formwriter import render_form
 
     return render_form(referral_form(seed))
+
+
+def mutate(data: bytes, seed: int, flips: int) -> bytes:
+    """`data` with `flips` bytes overwritten at random (seeded): a damaged copy of a file."""
+    rng = random.Random(seed)
+    out = bytearray(data)
+    for _ in range(flips):
+        out[rng.randrange(len(out))] = rng.randrange(256)
+    return bytes(out)

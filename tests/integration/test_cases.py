@@ -27,7 +27,7 @@ from mailbot.models import FormData, Outcome
 from mailbot.samples import with_dash_yes, with_values
 from tests.conftest import NOW, FixedClock
 from tests.integration.conftest import Send
-from tests.integration.held import below
+from tests.integration.held import below, outbox
 from tests.integration.papers import (
     AFTER_MEETING,
     MEETING,
@@ -60,12 +60,6 @@ def by(base: FormData, sender: str, **values: str) -> FormData:
 def refer(send: Send, run: Run, sender: str, form: FormData) -> CaseRecord:
     message_id = send(sender, render_form(form))
     return run()[message_id]
-
-
-def kinds(app: App, reference: str) -> list[tuple[str, str]]:
-    assert app.intake.dispatch is not None
-    return sorted((m["kind"], m["recipient"])
-                  for m in app.intake.dispatch.outbox.messages(reference))
 
 
 def text_of(app: App, reference: str, kind: str) -> str:
@@ -114,7 +108,7 @@ def test_two_agencies_in_one_week_make_one_case(app: App, send: Send, run: Run,
     assert second.decision.repeat_of is None
     assert "repeat_detected" not in second.decision.warnings
     assert first.meeting_date == second.meeting_date == MEETING
-    assert kinds(app, second.reference) == [("confirmation", NHS), ("idva_additional", IDVA)]
+    assert outbox(app, second.reference) == [("confirmation", NHS), ("idva_additional", IDVA)]
     confirmation = text_of(app, second.reference, "confirmation")
     assert f"already listed at this meeting (case {first.reference})" in confirmation
     assert "bring your agency's information" in confirmation
@@ -173,7 +167,7 @@ def test_four_referrals_in_one_week_are_no_desktop_review(app: App, send: Send, 
     assert all(c.decision.repeat_of is None for c in cases)
     assert {c.case for c in cases} == {cases[0].reference}
     assert load(app) == (1, 0)
-    idva = [kind for c in cases for kind, _ in kinds(app, c.reference) if "idva" in kind]
+    idva = [kind for c in cases for kind, _ in outbox(app, c.reference) if "idva" in kind]
     assert idva == ["idva_alert", "idva_additional", "idva_additional", "idva_additional"]
 
 
@@ -326,7 +320,7 @@ def test_a_referral_joins_a_case_held_in_the_queue(app: App, send: Send, run: Ru
     assert listed.decision.outcome is Outcome.ACCEPTED
     assert listed.joined == held.reference
     assert listed.meeting_date == MEETING
-    assert ("idva_alert", IDVA) in kinds(app, listed.reference)  # the case's first listing
+    assert ("idva_alert", IDVA) in outbox(app, listed.reference)  # the case's first listing
     third = refer(send, run, PROBATION, below(by(base, PROBATION)))
     assert third.joined == held.reference
     assert third.decision.outcome is Outcome.ACCEPTED

@@ -9,7 +9,6 @@ mutated and random bytes at both stages: they must answer with a code, never rai
 from __future__ import annotations
 
 import json
-import random
 from pathlib import Path
 
 import pytest
@@ -21,6 +20,7 @@ from mailbot.ingest.ooxml import inspect_package
 from mailbot.ingest.sniff import classify
 from mailbot.models import DocKind, DocumentLimits
 from tests import hostile_corpus as corpus
+from tests.hostile_blocks import mutate
 
 LIMITS = DocumentLimits()
 HOSTILE_DIR = Path(__file__).resolve().parents[1] / "data" / "hostile"
@@ -91,14 +91,6 @@ def test_controls_pass_intake() -> None:
     assert intake_code(corpus.encrypted()) == "ok"
 
 
-def _mutate(data: bytes, seed: int, flips: int) -> bytes:
-    rng = random.Random(seed)
-    out = bytearray(data)
-    for _ in range(flips):
-        out[rng.randrange(len(out))] = rng.randrange(256)
-    return bytes(out)
-
-
 @settings(
     max_examples=150,
     deadline=None,
@@ -111,7 +103,7 @@ def test_mutated_form_never_raises(seed: int, flips: int) -> None:
     """GIVEN the sample form with 1-8 random bytes changed
     WHEN inspected
     THEN the answer is None or a reason code, never an exception."""
-    assert inspect_package(_mutate(corpus.base_docx(), seed, flips), LIMITS) in INSPECT_CODES
+    assert inspect_package(mutate(corpus.base_docx(), seed, flips), LIMITS) in INSPECT_CODES
 
 
 _ENCRYPTED = corpus.encrypted(spin_count=10)
@@ -130,7 +122,7 @@ def test_mutated_encrypted_file_never_raises(seed: int, flips: int) -> None:
     WHEN decrypted with its password
     THEN it opens (the change missed everything that matters) or fails with a code; it never
     raises, and whatever it opens still gets a code from inspection."""
-    result = decrypt(_mutate(_ENCRYPTED, seed, flips), [corpus.CORPUS_PASSWORD], LIMITS)
+    result = decrypt(mutate(_ENCRYPTED, seed, flips), [corpus.CORPUS_PASSWORD], LIMITS)
     if isinstance(result, Decrypted):
         assert inspect_package(result.read(), LIMITS) in INSPECT_CODES
     else:

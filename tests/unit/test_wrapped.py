@@ -37,7 +37,7 @@ from mailbot.pipeline import OpenedForm, Unopened, open_referral
 from tests import hostile_wrapped as wrapped
 from tests import outlook
 from tests.fuzz.targets import parse_and_check
-from tests.hostile_blocks import referral_docx
+from tests.hostile_blocks import mutate, referral_docx
 
 LIMITS = DocumentLimits()
 
@@ -317,14 +317,6 @@ def test_fifty_files_and_a_signature_are_not_too_many() -> None:
 # -- mutated wrappers ----------------------------------------------------------------------------
 
 
-def _mutate(data: bytes, seed: int, flips: int) -> bytes:
-    rng = random.Random(seed)
-    out = bytearray(data)
-    for _ in range(flips):
-        out[rng.randrange(len(out))] = rng.randrange(256)
-    return bytes(out)
-
-
 _SIGNED = wrapped.signed_data(wrapped.signed_entity(referral_docx(67)), streamed=True)
 
 
@@ -335,7 +327,7 @@ def test_mutated_outlook_item_never_raises(seed: int, flips: int, name: str) -> 
     """GIVEN an Outlook item with random bytes changed (directory, FAT, streams)
     WHEN the email carrying it is parsed and opened
     THEN a ParsedEmail within the limits and a code or a form come back, never an exception."""
-    data = _mutate((outlook.OUTLOOK_DIR / name).read_bytes(), seed, flips)
+    data = mutate((outlook.OUTLOOK_DIR / name).read_bytes(), seed, flips)
     parsed = parse_and_check(wrapped.with_file("mutated-msg", data, "x.msg", wrapped.MSG_TYPE))
     assert isinstance(open_referral(parsed, [], LIMITS), OpenedForm | Unopened)
 
@@ -346,6 +338,6 @@ def test_mutated_signed_data_never_raises(seed: int, flips: int) -> None:
     """GIVEN a streamed SignedData with random bytes changed (tags, lengths, content)
     WHEN the email whose body it is is parsed and opened
     THEN a ParsedEmail within the limits and a code or a form come back, never an exception."""
-    blob = _mutate(_SIGNED, seed, flips)
+    blob = mutate(_SIGNED, seed, flips)
     parsed = parse_and_check(wrapped.smime_body("mutated-p7m", blob, "signed-data"))
     assert isinstance(open_referral(parsed, [], LIMITS), OpenedForm | Unopened)
