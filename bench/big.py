@@ -18,7 +18,7 @@ import docx
 
 from bench.corpus import INBOX, _Encryptor, base_documents, vary
 from bench.people import random_person
-from mailbot.sample_mail import compose, docx_attachment
+from mailbot.demo.sample_mail import compose, docx_attachment
 from tests.photos import png  # the tests' photo referrals are the same kind
 
 IMAGE_BYTES = 25 * 1024 * 1024

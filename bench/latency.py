@@ -28,11 +28,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from mailbot.demo.sample_mail import compose, docx_attachment  # noqa: E402
+from mailbot.demo.samples import sample_form  # noqa: E402
 from mailbot.formwriter import render_form  # noqa: E402
 from mailbot.ingest.maildir import MaildirMailbox  # noqa: E402
 from mailbot.models import Folder  # noqa: E402
-from mailbot.sample_mail import compose, docx_attachment  # noqa: E402
-from mailbot.samples import sample_form  # noqa: E402
 
 POLICE = "pc.bench@west-midlands.pnn.police.uk"
 

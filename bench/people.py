@@ -1,7 +1,7 @@
 """Made-up people for the benchmark: a 50,000-case MARAC history and the victims referred.
 
 Repeat matching looks people up by date of birth and by normalised name, so its cost depends
-on how many earlier hearings share a name. `mailbot.samples` draws from 20 surnames (fine for
+on how many earlier hearings share a name. `mailbot.demo.samples` draws from 20 surnames (fine for
 a dozen demo emails, but 50,000 cases would put ~125 hearings behind every name), so the
 benchmark builds a pool of about 1,500 plausible English surnames from parts, which puts a
 realistic handful of namesakes behind each new victim. Everyone here is fictional.
@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from mailbot.casebook import HISTORY_HEADER
+from mailbot.demo.sample_data import FEMALE_NAMES, MALE_NAMES
 from mailbot.formdef import AREAS
-from mailbot.sample_data import FEMALE_NAMES, MALE_NAMES
 
 _STEMS = (
     "Ash", "Bar", "Black", "Brad", "Brook", "Cald", "Carl", "Chad", "Clay", "Cole", "Craw",

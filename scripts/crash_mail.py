@@ -19,11 +19,11 @@ from pathlib import Path
 
 import docx
 
+from mailbot.demo.sample_mail import compose, docx_attachment
+from mailbot.demo.samples import sample_form, with_dash_yes, with_ticks, with_values
 from mailbot.dispatch.encrypt import encrypt_docx
 from mailbot.formwriter import FillStyle, render_form
 from mailbot.models import FormData
-from mailbot.sample_mail import compose, docx_attachment
-from mailbot.samples import sample_form, with_dash_yes, with_ticks, with_values
 
 ROOT = Path(__file__).resolve().parents[1]
 REFERRALS = "marac_referrals@west-midlands.pnn.police.uk"

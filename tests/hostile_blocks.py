@@ -139,7 +139,7 @@ def encrypted(spin_count: int = 1000, password: str = CORPUS_PASSWORD) -> bytes:
 def referral_form(seed: int) -> FormData:
     """A complete referral for a victim of its own (seeded), dated for the tests' fixed clock:
     a hostile file that is read as a form must not be taken for a repeat of another one."""
-    from mailbot.samples import sample_form
+    from mailbot.demo.samples import sample_form
 
     return sample_form(random.Random(seed), referral_date=date(2026, 11, 2))
 

@@ -25,9 +25,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from mailbot.demo.samples import sample_form, with_children, with_ticks, with_values
 from mailbot.formwriter import FillStyle, render_form
 from mailbot.models import ChildRow, FormData
-from mailbot.samples import sample_form, with_children, with_ticks, with_values
 from tests.unit.test_reader import complete
 
 GOLDEN = Path(__file__).parent / "data" / "forms" / "libreoffice"

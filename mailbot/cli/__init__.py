@@ -178,7 +178,7 @@ def form_blank(out: Path) -> None:
               help="Where to make the fresh demo workspace (replaced if it exists).")
 def demo(workspace: Path) -> None:
     """Process a dozen generated sample referrals with the example configuration."""
-    from mailbot.demo import run_demo
+    from mailbot.demo.run import run_demo
 
     run_demo(workspace, echo=click.echo)
 

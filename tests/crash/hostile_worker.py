@@ -22,9 +22,9 @@ from pathlib import Path
 from mailbot import logs
 from mailbot.app import open_app
 from mailbot.credentials import Secrets
+from mailbot.demo.sample_mail import compose, docx_attachment
 from mailbot.ingest.maildir import MaildirMailbox
 from mailbot.models import Folder
-from mailbot.sample_mail import compose, docx_attachment
 from tests.conftest import NOW, FixedClock
 from tests.hostile_blocks import CORPUS_PASSWORD, referral_docx
 

@@ -11,9 +11,9 @@ import pytest
 
 from mailbot.app import App, open_app
 from mailbot.casebook import CaseRecord
+from mailbot.demo.sample_mail import compose, docx_attachment
 from mailbot.ingest.maildir import MaildirMailbox
 from mailbot.models import Folder
-from mailbot.sample_mail import compose, docx_attachment
 from tests.conftest import NOW, FixedClock
 
 SAMPLES = Path(__file__).resolve().parents[1] / "data" / "forms"

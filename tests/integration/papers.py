@@ -20,9 +20,9 @@ from lxml import etree
 
 from mailbot.app import App
 from mailbot.casebook import CaseRecord
+from mailbot.demo.samples import sample_form, with_ticks, with_values
 from mailbot.formwriter import render_form
 from mailbot.models import FormData
-from mailbot.samples import sample_form, with_ticks, with_values
 from tests.conftest import TODAY
 from tests.integration.conftest import Send
 

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from mailbot.app import App
+from mailbot.demo.sample_mail import compose, docx_attachment
 from mailbot.dispatch.bounces import Bounce, read_bounce, record_bounce
 from mailbot.dispatch.compose import Planned
 from mailbot.dispatch.outbox import Dispatcher
@@ -20,7 +21,6 @@ from mailbot.health import check_health
 from mailbot.ingest.maildir import MaildirMailbox
 from mailbot.logs import get_logger
 from mailbot.models import Folder
-from mailbot.sample_mail import compose, docx_attachment
 from tests.conftest import DATA, NOW
 from tests.integration.held import POLICE, form
 

@@ -20,11 +20,11 @@ from mailbot.actions import link_repeat, list_at
 from mailbot.app import App
 from mailbot.casebook import CaseRecord
 from mailbot.cli import main
+from mailbot.demo.samples import with_dash_yes, with_values
 from mailbot.dispatch.agendas import Agendas
 from mailbot.dispatch.minutes_jobs import Minutes
 from mailbot.formwriter import render_form
 from mailbot.models import FormData, Outcome
-from mailbot.samples import with_dash_yes, with_values
 from tests.conftest import NOW, FixedClock
 from tests.integration.conftest import Send
 from tests.integration.held import below, outbox

@@ -20,10 +20,10 @@ from mailbot import actions
 from mailbot.app import App, SystemClock
 from mailbot.casebook import CaseRecord
 from mailbot.cli import main
+from mailbot.demo.samples import with_dash_yes, with_ticks, with_values
 from mailbot.dispatch.agendas import Agendas
 from mailbot.formwriter import FillStyle, render_form
 from mailbot.models import FormData, Outcome
-from mailbot.samples import with_dash_yes, with_ticks, with_values
 from mailbot.transfers import TransferDetails, Transfers
 from tests.conftest import NOW
 from tests.integration.conftest import Send

@@ -14,11 +14,11 @@ from click.testing import CliRunner
 
 from mailbot.app import open_app
 from mailbot.cli import main
+from mailbot.demo.sample_mail import compose, docx_attachment
+from mailbot.demo.samples import sample_form
 from mailbot.formwriter import render_form
 from mailbot.ingest.maildir import MaildirMailbox
 from mailbot.models import Folder
-from mailbot.sample_mail import compose, docx_attachment
-from mailbot.samples import sample_form
 from tests.conftest import NOW, TODAY, FixedClock
 from tests.integration.conftest import sample
 

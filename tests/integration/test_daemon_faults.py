@@ -24,12 +24,12 @@ import pytest
 from click.testing import CliRunner
 
 from mailbot.cli import main
+from mailbot.demo.sample_mail import compose, docx_attachment
+from mailbot.demo.samples import sample_form
 from mailbot.dispatch.senders import DEADLINE_FACTOR
 from mailbot.formwriter import render_form
 from mailbot.ingest.maildir import MaildirMailbox
 from mailbot.models import Folder
-from mailbot.sample_mail import compose, docx_attachment
-from mailbot.samples import sample_form
 from tests.conftest import ROOT
 from tests.integration.relay import Relay, RunningRelay, running_relay
 from tests.integration.test_send_faults import smtp_config

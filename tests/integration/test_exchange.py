@@ -29,6 +29,7 @@ from exchangelib.protocol import close_connections
 
 from mailbot.config import Config
 from mailbot.credentials import load_secrets
+from mailbot.demo.sample_mail import compose, docx_attachment
 from mailbot.dispatch.senders import PermanentSendError
 from mailbot.errors import ConfigError
 from mailbot.ingest.exchange import ExchangeMailbox, ExchangeSender
@@ -38,7 +39,6 @@ from mailbot.intake import Intake
 from mailbot.logs import get_logger
 from mailbot.models import DocumentLimits, Folder, Outcome
 from mailbot.runner import Runner
-from mailbot.sample_mail import compose, docx_attachment
 from mailbot.settings import ExchangeMailboxSettings
 from mailbot.store import Store
 from tests.conftest import NOW, FixedClock

@@ -18,12 +18,12 @@ from pathlib import Path
 import pytest
 
 from mailbot.app import App
+from mailbot.demo.sample_mail import docx_attachment
+from mailbot.demo.samples import sample_form
 from mailbot.formwriter import render_form
 from mailbot.health import check_health
 from mailbot.ingest.maildir import FolderUnwritable
 from mailbot.models import Folder, Outcome
-from mailbot.sample_mail import docx_attachment
-from mailbot.samples import sample_form
 from tests.conftest import TODAY
 from tests.integration.conftest import Send, folder_count
 

@@ -15,12 +15,12 @@ import respx
 
 from mailbot.config import Config
 from mailbot.credentials import load_secrets
+from mailbot.demo.sample_mail import compose, docx_attachment
 from mailbot.ingest.graph import GraphMailbox
 from mailbot.intake import Intake
 from mailbot.logs import get_logger
 from mailbot.models import Folder, Outcome
 from mailbot.runner import Runner
-from mailbot.sample_mail import compose, docx_attachment
 from mailbot.store import Store
 from tests.conftest import DATA, NOW, FixedClock
 from tests.integration.graph_mocks import (

@@ -10,12 +10,12 @@ import httpx
 import pytest
 import respx
 
+from mailbot.demo.sample_mail import compose
 from mailbot.ingest.graph import GraphMailbox
 from mailbot.ingest.graph_client import GraphError
 from mailbot.ingest.mailbox import Mailbox, MessageNotFoundError
 from mailbot.ingest.mime import is_oversized, parse_email
 from mailbot.models import DocumentLimits, Folder
-from mailbot.sample_mail import compose
 from mailbot.store import Store
 from tests.conftest import NOW
 from tests.integration.graph_mocks import (

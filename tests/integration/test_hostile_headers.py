@@ -12,12 +12,12 @@ import base64
 from email import message_from_bytes, policy
 
 from mailbot.app import App
+from mailbot.demo.samples import with_values
 from mailbot.dispatch.compose import Planned, UnbuildableMessage, build_message
 from mailbot.dispatch.encrypt import encrypt_docx
 from mailbot.formwriter import render_form
 from mailbot.ingest.maildir import MaildirMailbox
 from mailbot.models import Folder, Outcome
-from mailbot.samples import with_values
 from tests import hostile_senders as hs
 from tests.conftest import NOW
 from tests.integration.conftest import REFERRALS, Send, folder_count

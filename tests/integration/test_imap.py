@@ -19,6 +19,7 @@ import respx
 
 from mailbot.config import Config
 from mailbot.credentials import load_secrets
+from mailbot.demo.sample_mail import compose, docx_attachment
 from mailbot.ingest.imap import ImapMailbox
 from mailbot.ingest.imapauth import ImapTokens
 from mailbot.ingest.mailbox import Mailbox, MailboxError, MessageNotFoundError, Rereadable
@@ -27,7 +28,6 @@ from mailbot.intake import Intake
 from mailbot.logs import get_logger
 from mailbot.models import DocumentLimits, Folder, Outcome
 from mailbot.runner import Runner
-from mailbot.sample_mail import compose, docx_attachment
 from mailbot.store import Store
 from tests.conftest import DATA, NOW, FixedClock
 from tests.integration.dovecot import (

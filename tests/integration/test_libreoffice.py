@@ -14,10 +14,10 @@ import random
 
 import pytest
 
+from mailbot.demo.samples import sample_form, with_values
 from mailbot.formwriter import FillStyle
 from mailbot.ingest.reader import read_form
 from mailbot.models import FormData
-from mailbot.samples import sample_form, with_values
 from mailbot.validate.fields import check_fields
 from tests.conftest import TODAY
 from tests.libreoffice import (

@@ -20,13 +20,13 @@ from mailbot import logs
 from mailbot.app import App
 from mailbot.casebook import CaseRecord
 from mailbot.credentials import Secrets
+from mailbot.demo.samples import sample_form, with_dash_yes, with_ticks, with_values
 from mailbot.dispatch.encrypt import encrypt_docx
 from mailbot.formwriter import render_form
 from mailbot.ingest.maildir import MaildirMailbox
 from mailbot.ingest.mime import parse_email
 from mailbot.models import Folder, FormData, Outcome
 from mailbot.pipeline import QUARANTINE
-from mailbot.samples import sample_form, with_dash_yes, with_ticks, with_values
 from tests import hostile_active, hostile_corpus
 from tests.conftest import TODAY
 from tests.integration.conftest import Send, folder_count, sample

@@ -6,10 +6,10 @@ import random
 from pathlib import Path
 
 from mailbot.app import App
+from mailbot.demo.samples import sample_form, with_dash_yes, with_ticks
 from mailbot.formwriter import render_form
 from mailbot.models import Outcome
 from mailbot.reload import reload_config
-from mailbot.samples import sample_form, with_dash_yes, with_ticks
 from tests.conftest import TODAY
 from tests.integration.conftest import Send
 

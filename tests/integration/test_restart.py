@@ -19,11 +19,11 @@ from pathlib import Path
 import pytest
 
 from mailbot.app import App, open_app
+from mailbot.demo.sample_mail import compose, docx_attachment
+from mailbot.demo.samples import sample_form
 from mailbot.formwriter import render_form
 from mailbot.ingest.maildir import MaildirMailbox
 from mailbot.models import Folder, Outcome
-from mailbot.sample_mail import compose, docx_attachment
-from mailbot.samples import sample_form
 from tests.conftest import NOW, TODAY, FixedClock
 from tests.integration.conftest import folder_count, sample
 

@@ -16,10 +16,10 @@ from click.testing import CliRunner
 from mailbot.app import App, SystemClock, open_app
 from mailbot.casebook import CaseRecord
 from mailbot.cli import distribution, main
+from mailbot.demo.samples import sample_form, with_values
 from mailbot.dispatch.agendas import Agendas
 from mailbot.flags import FlagExpiry
 from mailbot.formwriter import render_form
-from mailbot.samples import sample_form, with_values
 from tests.conftest import NOW, FixedClock
 from tests.integration.conftest import Send
 from tests.integration.papers import (

@@ -15,10 +15,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from mailbot.demo.sample_mail import compose, docx_attachment
 from mailbot.ingest import lean
 from mailbot.ingest.mime import parse_email
 from mailbot.models import DocumentLimits, ParsedEmail
-from mailbot.sample_mail import compose, docx_attachment
 from tests.conftest import DATA
 
 LIMITS = DocumentLimits(max_email_bytes=80 * 1024 * 1024, max_attachment_bytes=60 * 1024 * 1024)

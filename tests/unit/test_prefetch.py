@@ -17,13 +17,13 @@ from pathlib import Path
 import pytest
 
 from mailbot import pipeline
+from mailbot.demo.sample_mail import compose, docx_attachment
+from mailbot.demo.samples import sample_form
 from mailbot.dispatch.encrypt import encrypt_docx
 from mailbot.formwriter import render_form
 from mailbot.ingest.mime import parse_email
 from mailbot.models import DocumentLimits, MailboxMessage, ParsedEmail
 from mailbot.prefetch import Lookahead, Prepared
-from mailbot.sample_mail import compose, docx_attachment
-from mailbot.samples import sample_form
 from tests.conftest import NOW, TODAY
 
 LIMITS = DocumentLimits()

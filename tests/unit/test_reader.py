@@ -19,11 +19,11 @@ import msoffcrypto
 import pytest
 
 from mailbot import formdef
+from mailbot.demo.samples import sample_form, with_children, with_values
 from mailbot.formwriter import FillStyle, render_blank, render_form
 from mailbot.ingest import reader
 from mailbot.ingest.reader import Unreadable, WrongForm, read_form
 from mailbot.models import ChildRow, DashAnswer, FormData
-from mailbot.samples import sample_form, with_children, with_values
 
 DATA = Path(__file__).parents[1] / "data" / "forms"
 SAMPLES = DATA / "samples"

@@ -13,16 +13,16 @@ from datetime import date, datetime
 import pytest
 
 from mailbot import formdef
-from mailbot.formdef import Need
-from mailbot.models import ChildRow, DashAnswer, FormData
-from mailbot.sample_data import AGENCIES, AREAS
-from mailbot.samples import (
+from mailbot.demo.sample_data import AGENCIES, AREAS
+from mailbot.demo.samples import (
     sample_form,
     with_children,
     with_dash_yes,
     with_ticks,
     with_values,
 )
+from mailbot.formdef import Need
+from mailbot.models import ChildRow, DashAnswer, FormData
 
 SEEDS = range(60)
 UK_DATE = re.compile(r"\d{2}/\d{2}/\d{4}")

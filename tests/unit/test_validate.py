@@ -8,8 +8,8 @@ from datetime import date
 import pytest
 
 from mailbot.config import ThresholdSettings
+from mailbot.demo.samples import sample_form, with_children, with_dash_yes, with_ticks, with_values
 from mailbot.models import ChildRow, DashAnswer, Decision, FormData, HistoryEntry, Outcome, Person
-from mailbot.samples import sample_form, with_children, with_dash_yes, with_ticks, with_values
 from mailbot.validate.decide import decide
 from mailbot.validate.fields import check_fields
 from mailbot.validate.repeats import RepeatMatch, match_history

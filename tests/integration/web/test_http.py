@@ -13,9 +13,9 @@ import pytest
 from starlette.testclient import TestClient
 
 from mailbot.app import App
+from mailbot.demo.samples import with_values
 from mailbot.formwriter import render_form
 from mailbot.models import Outcome
-from mailbot.samples import with_values
 from mailbot.users import Users
 from mailbot.web.guard import SECURITY_HEADERS
 from tests.conftest import FixedClock

@@ -18,15 +18,15 @@ from pathlib import Path
 from mailbot import logs
 from mailbot.app import SystemClock, open_app
 from mailbot.casebook import CaseRecord
+from mailbot.demo.sample_mail import compose, docx_attachment
+from mailbot.demo.samples import sample_form, with_dash_yes, with_ticks, with_values
 from mailbot.dispatch.encrypt import encrypt_docx
 from mailbot.formwriter import FillStyle, render_form
 from mailbot.ingest.maildir import MaildirMailbox
 from mailbot.models import Folder, FormData
-from mailbot.sample_mail import compose, docx_attachment
-from mailbot.samples import sample_form, with_dash_yes, with_ticks, with_values
 
 MARKER = ".mailbot-demo"
-CONFIG_DIR = Path(__file__).resolve().parents[1] / "config"
+CONFIG_DIR = Path(__file__).resolve().parents[2] / "config"
 INBOX = "marac_referrals@west-midlands.pnn.police.uk"
 
 

@@ -16,8 +16,7 @@ import unicodedata
 from datetime import date, timedelta
 
 from mailbot import formdef
-from mailbot.models import ChildRow, DashAnswer, FormData
-from mailbot.sample_data import (
+from mailbot.demo.sample_data import (
     AGENCIES,
     AREAS,
     DASH_PHRASES,
@@ -33,6 +32,7 @@ from mailbot.sample_data import (
     Agency,
     Area,
 )
+from mailbot.models import ChildRow, DashAnswer, FormData
 
 DEFAULT_REFERRAL_DATE = date(2026, 11, 2)
 
