@@ -22,7 +22,7 @@ from mailbot.dispatch.outbox import Dispatcher, SendState
 from mailbot.dispatch.senders import Sender
 from mailbot.ingest.mailbox import Mailbox
 from mailbot.instance import InstanceLock
-from mailbot.intake import Clock, Intake
+from mailbot.intake.process import Clock, Intake
 from mailbot.logs import get_logger
 from mailbot.runner import Runner
 from mailbot.store import Store

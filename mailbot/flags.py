@@ -24,7 +24,7 @@ from mailbot.dispatch.routes import RouteKind
 from mailbot.validate.dates import add_months
 
 if TYPE_CHECKING:
-    from mailbot.intake import Intake
+    from mailbot.intake.process import Intake
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS flag_expiry (

@@ -31,9 +31,9 @@ from mailbot.errors import StoreBusy
 from mailbot.health import FOLDER_ERRORS_KEY
 from mailbot.ingest.mailbox import Mailbox
 from mailbot.ingest.maildir import FolderUnwritable
-from mailbot.intake import Intake
+from mailbot.intake.prefetch import LARGE_EMAIL_BYTES, Lookahead, default_workers
+from mailbot.intake.process import Intake
 from mailbot.models import Folder
-from mailbot.prefetch import LARGE_EMAIL_BYTES, Lookahead, default_workers
 
 MAX_BACKOFF_SECONDS = 60.0
 

@@ -31,7 +31,7 @@ from mailbot.meetings import Meeting, choose_meeting
 from mailbot.models import Frozen, Outcome
 
 if TYPE_CHECKING:
-    from mailbot.intake import Intake
+    from mailbot.intake.process import Intake
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS transfers (

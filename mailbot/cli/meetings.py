@@ -15,7 +15,7 @@ import click
 
 from mailbot.actions import ActionError, AgendaGone, list_at
 from mailbot.cli import cases, main, open_for_command
-from mailbot.intake import Intake
+from mailbot.intake.process import Intake
 from mailbot.meetings import Meeting
 
 

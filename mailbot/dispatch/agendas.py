@@ -32,7 +32,7 @@ from mailbot.meetings import Meeting
 from mailbot.transfers import Transfers
 
 if TYPE_CHECKING:
-    from mailbot.intake import Intake
+    from mailbot.intake.process import Intake
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS agenda_issues (

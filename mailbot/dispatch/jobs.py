@@ -16,7 +16,7 @@ from mailbot.dispatch.minutes_jobs import Minutes, MinutesWatch
 from mailbot.flags import FlagExpiry
 
 if TYPE_CHECKING:
-    from mailbot.intake import Intake
+    from mailbot.intake.process import Intake
 
 Job = tuple[str, Callable[[datetime], None]]
 

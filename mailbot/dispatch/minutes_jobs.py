@@ -28,7 +28,7 @@ from mailbot.models import Frozen
 from mailbot.transfers import SCHEMA as TRANSFERS
 
 if TYPE_CHECKING:
-    from mailbot.intake import Intake
+    from mailbot.intake.process import Intake
 
 # `minutes_runs` is in `mailbot.schema`: a meeting whose minutes were sent has been held, which
 # is what makes its listings hearings (`mailbot.casebook`).

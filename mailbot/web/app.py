@@ -20,7 +20,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from mailbot.intake import Clock, Intake
+from mailbot.intake.process import Clock, Intake
 from mailbot.settings import WebSettings
 from mailbot.users import Users
 from mailbot.web import auth, forms, pages

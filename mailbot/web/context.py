@@ -17,7 +17,7 @@ import jinja2
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse
 
-from mailbot.intake import Clock, Intake
+from mailbot.intake.process import Clock, Intake
 from mailbot.settings import WebSettings
 from mailbot.users import Users
 from mailbot.web.lockout import LoginThrottle

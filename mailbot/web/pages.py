@@ -12,12 +12,12 @@ from datetime import date, timedelta
 from starlette.requests import Request
 from starlette.responses import Response
 
-from mailbot import pipeline
 from mailbot.actions import DISCARD_REASONS, note_recipients
 from mailbot.advice import RETURN_CODES, is_return_code
 from mailbot.casebook import CaseRecord
 from mailbot.formdef import AREAS, FIELD_LABELS, VALUE_FIELDS
-from mailbot.intake import Intake
+from mailbot.intake import pipeline
+from mailbot.intake.process import Intake
 from mailbot.models import Outcome
 from mailbot.reasons import CRITERIA, describe
 from mailbot.web import views

@@ -18,7 +18,7 @@ from starlette.applications import Starlette
 
 from mailbot.app import App
 from mailbot.errors import MailbotError
-from mailbot.intake import Intake
+from mailbot.intake.process import Intake
 from mailbot.logs import get_logger
 from mailbot.models import Folder, MailboxMessage
 from mailbot.store import Store

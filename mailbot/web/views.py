@@ -12,10 +12,11 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from mailbot import formdef, pipeline
+from mailbot import formdef
 from mailbot.actions import NOT_A_REFERRAL
 from mailbot.casebook import CaseRecord
-from mailbot.intake import Intake
+from mailbot.intake import pipeline
+from mailbot.intake.process import Intake
 from mailbot.lifecycle import Known, information_only, listed_cases
 from mailbot.lifecycle import referrals as lifecycle_referrals
 from mailbot.models import HistoryEntry, OpenCase, Outcome

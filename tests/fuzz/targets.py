@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from datetime import date
 
-from mailbot import pipeline
 from mailbot.config import Config, load_config
 from mailbot.ingest.mime import is_oversized, parse_email
 from mailbot.ingest.ooxml import inspect_package
 from mailbot.ingest.reader import Unreadable, WrongForm, read_form
+from mailbot.intake import pipeline
 from mailbot.models import DocumentLimits, FormData, ParsedEmail
 from tests.conftest import ROOT
 

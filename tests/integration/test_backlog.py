@@ -24,16 +24,16 @@ import docx
 import docx.package
 import pytest
 
-from mailbot import pipeline
 from mailbot.app import App, open_app
 from mailbot.demo.sample_mail import compose, docx_attachment
 from mailbot.demo.samples import sample_form
 from mailbot.dispatch.encrypt import encrypt_docx
 from mailbot.formwriter import render_form
 from mailbot.ingest.maildir import MaildirMailbox
-from mailbot.intake import Intake
+from mailbot.intake import pipeline
+from mailbot.intake.prefetch import LARGE_EMAIL_BYTES, Prepared
+from mailbot.intake.process import Intake
 from mailbot.models import DocumentLimits, Folder, MailboxMessage, Outcome
-from mailbot.prefetch import LARGE_EMAIL_BYTES, Prepared
 from tests.conftest import NOW, TODAY, FixedClock
 from tests.integration.conftest import REFERRALS, folder_count
 from tests.photos import png

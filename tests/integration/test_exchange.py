@@ -35,7 +35,7 @@ from mailbot.errors import ConfigError
 from mailbot.ingest.exchange import ExchangeMailbox, ExchangeSender
 from mailbot.ingest.mailbox import MailboxError, MessageNotFoundError
 from mailbot.ingest.mime import is_oversized, parse_email
-from mailbot.intake import Intake
+from mailbot.intake.process import Intake
 from mailbot.logs import get_logger
 from mailbot.models import DocumentLimits, Folder, Outcome
 from mailbot.runner import Runner

@@ -17,7 +17,7 @@ from mailbot.config import Config
 from mailbot.credentials import load_secrets
 from mailbot.demo.sample_mail import compose, docx_attachment
 from mailbot.ingest.graph import GraphMailbox
-from mailbot.intake import Intake
+from mailbot.intake.process import Intake
 from mailbot.logs import get_logger
 from mailbot.models import Folder, Outcome
 from mailbot.runner import Runner

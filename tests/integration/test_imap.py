@@ -24,7 +24,7 @@ from mailbot.ingest.imap import ImapMailbox
 from mailbot.ingest.imapauth import ImapTokens
 from mailbot.ingest.mailbox import Mailbox, MailboxError, MessageNotFoundError, Rereadable
 from mailbot.ingest.mime import is_oversized, parse_email
-from mailbot.intake import Intake
+from mailbot.intake.process import Intake
 from mailbot.logs import get_logger
 from mailbot.models import DocumentLimits, Folder, Outcome
 from mailbot.runner import Runner

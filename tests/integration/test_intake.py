@@ -213,7 +213,7 @@ def test_a_poison_message_is_held_and_the_rest_carry_on(app: App, send: Send, ru
     WHEN processed
     THEN the first is held as processing_error (class name audited, nothing personal)
     and the second is still accepted."""
-    import mailbot.pipeline as pipeline
+    import mailbot.intake.pipeline as pipeline
 
     real = pipeline.check_referral
     calls = {"n": 0}

@@ -19,14 +19,14 @@ from pathlib import Path
 import docx
 import pytest
 
-from mailbot import pipeline
 from mailbot.app import App, open_app
 from mailbot.casebook import CaseRecord
 from mailbot.demo.sample_mail import compose, docx_attachment
 from mailbot.dispatch.encrypt import encrypt_docx
 from mailbot.ingest.maildir import MaildirMailbox
+from mailbot.intake import pipeline
+from mailbot.intake.prefetch import LARGE_EMAIL_BYTES
 from mailbot.models import DocumentLimits, Folder, MailboxMessage, Outcome, ParsedEmail
-from mailbot.prefetch import LARGE_EMAIL_BYTES
 from tests.conftest import NOW, FixedClock
 from tests.integration.conftest import REFERRALS, folder_count
 from tests.integration.held import form

@@ -25,8 +25,8 @@ from mailbot.dispatch.encrypt import encrypt_docx
 from mailbot.formwriter import render_form
 from mailbot.ingest.maildir import MaildirMailbox
 from mailbot.ingest.mime import parse_email
+from mailbot.intake.pipeline import QUARANTINE
 from mailbot.models import Folder, FormData, Outcome
-from mailbot.pipeline import QUARANTINE
 from tests import hostile_active, hostile_corpus
 from tests.conftest import TODAY
 from tests.integration.conftest import Send, folder_count, sample

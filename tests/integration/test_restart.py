@@ -112,7 +112,7 @@ def test_a_crash_before_commit_leaves_the_message_to_be_processed_once(
     """GIVEN the process dies in the middle of deciding a message
     WHEN mailbot restarts
     THEN nothing half-done was recorded, and the message is then decided exactly once."""
-    import mailbot.pipeline as pipeline
+    import mailbot.intake.pipeline as pipeline
 
     app = reopen()
     _deliver(app, _email(1))
@@ -138,7 +138,7 @@ def test_a_message_that_keeps_killing_the_process_is_held(reopen: Callable[[], A
     """GIVEN a message that crashes the process every time it is read
     WHEN mailbot has restarted three times
     THEN the fourth start holds it as processing_error and moves on to the next message."""
-    import mailbot.pipeline as pipeline
+    import mailbot.intake.pipeline as pipeline
 
     app = reopen()
     _deliver(app, _email(1))

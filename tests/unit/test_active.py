@@ -15,8 +15,8 @@ from mailbot.advice import is_return_code
 from mailbot.ingest import active, ooxml
 from mailbot.ingest.ooxml import inspect_package
 from mailbot.ingest.sniff import classify
+from mailbot.intake.pipeline import QUARANTINE, OpenedForm, open_document
 from mailbot.models import Attachment, DocumentLimits
-from mailbot.pipeline import QUARANTINE, OpenedForm, open_document
 from mailbot.reasons import describe, rule
 from tests import hostile_active
 from tests import hostile_corpus as corpus

@@ -15,8 +15,8 @@ import time
 import pytest
 
 from mailbot.ingest import active, ooxml
+from mailbot.intake.pipeline import OpenedForm, open_document
 from mailbot.models import DocumentLimits
-from mailbot.pipeline import OpenedForm, open_document
 from mailbot.reasons import describe, rule
 from tests import hostile_active
 from tests import hostile_corpus as corpus

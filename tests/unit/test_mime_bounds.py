@@ -26,8 +26,8 @@ from mailbot.ingest.mimebounds import (
     HeaderBudget,
     too_costly,
 )
+from mailbot.intake.pipeline import OpenedForm, Unopened, open_referral
 from mailbot.models import DocKind, DocumentLimits, ParsedEmail
-from mailbot.pipeline import OpenedForm, Unopened, open_referral
 from tests import hostile_corpus as corpus
 from tests import hostile_mail as hm
 from tests.hostile_blocks import referral_docx

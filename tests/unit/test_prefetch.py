@@ -1,4 +1,4 @@
-"""Opening ahead in worker processes (`mailbot.prefetch`): the values it hands the caller.
+"""Opening ahead in worker processes (`mailbot.intake.prefetch`): the values it hands the caller.
 
 Real worker processes, real encrypted emails (at a low spin count, so the tests are quick);
 what a worker returns must be exactly what opening in-process returns, and anything that goes
@@ -16,14 +16,14 @@ from pathlib import Path
 
 import pytest
 
-from mailbot import pipeline
 from mailbot.demo.sample_mail import compose, docx_attachment
 from mailbot.demo.samples import sample_form
 from mailbot.dispatch.encrypt import encrypt_docx
 from mailbot.formwriter import render_form
 from mailbot.ingest.mime import parse_email
+from mailbot.intake import pipeline
+from mailbot.intake.prefetch import Lookahead, Prepared
 from mailbot.models import DocumentLimits, MailboxMessage, ParsedEmail
-from mailbot.prefetch import Lookahead, Prepared
 from tests.conftest import NOW, TODAY
 
 LIMITS = DocumentLimits()

@@ -20,8 +20,8 @@ from mailbot.dispatch.encrypt import encrypt_docx
 from mailbot.ingest.decrypt import Decrypted, decrypt
 from mailbot.ingest.segments import CACHE_SEGMENTS, SEGMENT_BYTES
 from mailbot.ingest.sniff import classify
+from mailbot.intake.pipeline import OpenedForm, open_document
 from mailbot.models import Attachment, DocKind, DocumentLimits
-from mailbot.pipeline import OpenedForm, open_document
 from tests import hostile_corpus as corpus
 from tests.encrypting import package_chain, scattered, set_next_sector, standard_encrypt
 from tests.photos import form_with_photo

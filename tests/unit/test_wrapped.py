@@ -32,8 +32,8 @@ from mailbot.ingest import smime
 from mailbot.ingest.mime import is_oversized, parse_email
 from mailbot.ingest.msg import OutlookItem, outlook_item
 from mailbot.ingest.sniff import classify
+from mailbot.intake.pipeline import OpenedForm, Unopened, open_referral
 from mailbot.models import DocKind, DocumentLimits, Outcome
-from mailbot.pipeline import OpenedForm, Unopened, open_referral
 from tests import hostile_wrapped as wrapped
 from tests import outlook
 from tests.fuzz.targets import parse_and_check

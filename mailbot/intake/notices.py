@@ -1,7 +1,7 @@
 """The messages a decision implies, put in the outbox inside the decision's transaction.
 
-Kept apart from `mailbot.intake` because administrators' actions (`mailbot.actions`), held
-referrals (`mailbot.held`) and re-listings (`mailbot.transfers`) end here too: whatever
+Kept apart from `mailbot.intake.process` because administrators' actions (`mailbot.actions`), held
+referrals (`mailbot.intake.held`) and re-listings (`mailbot.transfers`) end here too: whatever
 decided the case, the same replies, IDVA alert, notices for the Chair and the same guard
 against a message that cannot be written safely. A reply to a non-secure address is built
 from the `BlindView`: what a referral of a victim unknown to MARAC would have had.
@@ -25,13 +25,13 @@ from mailbot.models import Decision, Outcome
 
 if TYPE_CHECKING:
     from mailbot.dispatch.service import Dispatch
-    from mailbot.intake import Clock
+    from mailbot.intake.process import Clock
 
 LISTED_OUTCOMES = (Outcome.ACCEPTED, Outcome.INFO_ONLY)
 
 
 class _Intake(Protocol):
-    """The parts of `mailbot.intake.Intake` these methods use (their `self`)."""
+    """The parts of `mailbot.intake.process.Intake` these methods use (their `self`)."""
 
     config: Config
     casebook: Casebook

@@ -18,24 +18,24 @@ from typing import Any, Protocol
 
 import structlog
 
-from mailbot import pipeline
 from mailbot.casebook import Casebook, CaseRecord
 from mailbot.config import Config
 from mailbot.credentials import Secrets
 from mailbot.dispatch.bounces import read_bounce, record_bounce
 from mailbot.dispatch.service import Dispatch, build_dispatch
 from mailbot.errors import StoreBusy
-from mailbot.held import ACTOR, HeldReferrals
 from mailbot.ingest.mailbox import Mailbox, MailboxError, MessageNotFoundError, Rereadable
 from mailbot.ingest.maildir import FolderUnwritable
 from mailbot.ingest.mime import parse_email
 from mailbot.ingest.passwords import is_password_email
+from mailbot.intake import pipeline
+from mailbot.intake.held import ACTOR, HeldReferrals
+from mailbot.intake.notices import LISTED_OUTCOMES, Notices
+from mailbot.intake.pipeline import Assessed, folder_for, processing_error
+from mailbot.intake.prefetch import LARGE_EMAIL_BYTES, Prepared
 from mailbot.lifecycle import Known, Listing, current_listing, is_held, list_case, sync_person
 from mailbot.meetings import Meeting
 from mailbot.models import Decision, Folder, MailboxMessage, ParsedEmail, Person
-from mailbot.notices import LISTED_OUTCOMES, Notices
-from mailbot.pipeline import Assessed, folder_for, processing_error
-from mailbot.prefetch import LARGE_EMAIL_BYTES, Prepared
 from mailbot.store import Store, unwritable
 from mailbot.validate.names import victim_key
 from mailbot.validate.repeats import RepeatMatch
@@ -79,7 +79,7 @@ class Intake(HeldReferrals, Notices):
 
     def process(self, message: MailboxMessage, prepared: Prepared | None = None) -> None:
         """Decide one message and file it. `prepared`: the message already parsed and perhaps
-        opened in a worker process (`mailbot.prefetch`), used instead of doing that again."""
+        opened in a worker process (`mailbot.intake.prefetch`), used instead of doing that again."""
         if prepared is not None and prepared.limits != self.config.limits:
             prepared = None  # parsed before a reload changed the limits
         email = prepared.email if prepared is not None \

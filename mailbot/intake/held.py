@@ -1,7 +1,7 @@
 """Held referrals: opening one with a password emailed separately, or with a password or a
 decision an administrator gives (`mailbot.actions`).
 
-Kept apart from `mailbot.intake` because these paths start from a case already decided as
+Kept apart from `mailbot.intake.process` because these paths start from a case already decided as
 held, not from a new email; they end the same way, through `Intake._commit_case` (listing,
 hearing, audit, every message the decision implies) and a re-filing of the original email
 that `Intake.reconcile` carries out after the commit.
@@ -15,10 +15,11 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import structlog
 
-from mailbot import pipeline
 from mailbot.config import Config
 from mailbot.ingest.mime import parse_email
 from mailbot.ingest.passwords import password_candidates
+from mailbot.intake import pipeline
+from mailbot.intake.pipeline import Assessed, folder_for
 from mailbot.models import (
     Decision,
     DocKind,
@@ -28,21 +29,20 @@ from mailbot.models import (
     ParsedEmail,
     Person,
 )
-from mailbot.pipeline import Assessed, folder_for
 from mailbot.store import Store
 
 if TYPE_CHECKING:
     from mailbot.casebook import Casebook, CaseRecord
     from mailbot.dispatch.compose import Planned
     from mailbot.dispatch.service import Dispatch
-    from mailbot.intake import Clock
-    from mailbot.prefetch import Prepared
+    from mailbot.intake.prefetch import Prepared
+    from mailbot.intake.process import Clock
 
 ACTOR = "mailbot"
 
 
 class _Intake(Protocol):
-    """The parts of `mailbot.intake.Intake` these methods use (their `self`)."""
+    """The parts of `mailbot.intake.process.Intake` these methods use (their `self`)."""
 
     config: Config
     store: Store

@@ -10,9 +10,9 @@ be decided exactly as if the match had been certain all along: the same pure sta
 
 from __future__ import annotations
 
-from mailbot import pipeline
 from mailbot.casebook import CaseRecord
-from mailbot.intake import Intake
+from mailbot.intake import pipeline
+from mailbot.intake.process import Intake
 from mailbot.lifecycle import Known
 from mailbot.models import Decision
 
