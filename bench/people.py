@@ -15,7 +15,7 @@ import random
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from mailbot.casebook import HISTORY_HEADER
+from mailbot.cases.casebook import HISTORY_HEADER
 from mailbot.demo.sample_data import FEMALE_NAMES, MALE_NAMES
 from mailbot.formdef import AREAS
 

@@ -13,11 +13,11 @@ from datetime import date
 from typing import Any
 
 from mailbot.advice import clean_note, is_return_code
-from mailbot.casebook import CaseRecord
+from mailbot.cases.casebook import CaseRecord
+from mailbot.cases.lifecycle import current_listing, is_held, list_case, referrals
 from mailbot.errors import MailbotError
 from mailbot.intake.process import Intake
 from mailbot.intake.reassess import reassess
-from mailbot.lifecycle import current_listing, is_held, list_case, referrals
 from mailbot.listing import agenda_sent
 from mailbot.meetings import Meeting
 from mailbot.models import Decision, Folder, Outcome

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from mailbot.backends import open_mailbox, open_outgoing
-from mailbot.casebook import Casebook
+from mailbot.cases.casebook import Casebook
 from mailbot.config import Config, load_config
 from mailbot.credentials import Secrets, load_secrets
 from mailbot.dispatch.jobs import distribution_jobs

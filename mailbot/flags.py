@@ -17,7 +17,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from mailbot.casebook import CaseRecord
+from mailbot.cases.casebook import CaseRecord
 from mailbot.dispatch.compose import Planned
 from mailbot.dispatch.distribution import no_route_notice, recipients
 from mailbot.dispatch.routes import RouteKind

@@ -4,7 +4,7 @@
 meeting already has, whether its agenda went out) from the store, inside the caller's
 transaction, so two cases decided at once cannot both take a meeting's last place.
 Capacity counts the cases for discussion, each once however many agencies referred its
-victim (`mailbot.lifecycle`); information-only repeats do not take a slot.
+victim (`mailbot.cases.lifecycle`); information-only repeats do not take a slot.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import sqlite3
 from dataclasses import dataclass
 from datetime import date
 
-from mailbot.lifecycle import count_listed
+from mailbot.cases.lifecycle import count_listed
 from mailbot.meetings import Calendar, Meeting, choose_meeting
 from mailbot.store import Store
 

@@ -13,7 +13,7 @@ VERSION = 6  # 3: indexes so no per-message query scans what grows with history
 # 4: `filed` (where the first move went), so a move whose record a crash lost is found
 # 5: the case lifecycle: a referral (a `cases` row, one per email) belongs to a case
 #    (`case_ref`: one victim's episode); a case is put on a meeting by a `listings` row, which
-#    becomes a hearing only once its meeting has taken place (`mailbot.casebook`); `source`
+#    becomes a hearing only once its meeting has taken place (`mailbot.cases.casebook`); `source`
 #    is the one key duplicates are found by (the agency's id, or the sender's address);
 #    `password_spend`: the key derivations a sender's password emails cost (a daily budget)
 # 6: the outbox's claims: a message is 'sending' from the transaction that claims it (and

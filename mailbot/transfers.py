@@ -20,13 +20,20 @@ from typing import TYPE_CHECKING
 
 from pydantic import ConfigDict, Field, ValidationError
 
-from mailbot.casebook import CaseRecord
+from mailbot.cases.casebook import CaseRecord
+from mailbot.cases.lifecycle import (
+    MOVED,
+    current_listing,
+    end_listing,
+    is_held,
+    list_case,
+    referrals,
+)
 from mailbot.config import config_error, read_toml
 from mailbot.dispatch.agenda import TransferEntry, address, case_entry
 from mailbot.dispatch.compose import Planned
 from mailbot.dispatch.routes import route_for
 from mailbot.errors import MailbotError
-from mailbot.lifecycle import MOVED, current_listing, end_listing, is_held, list_case, referrals
 from mailbot.meetings import Meeting, choose_meeting
 from mailbot.models import Frozen, Outcome
 

@@ -17,7 +17,7 @@ import click
 
 from mailbot import actions
 from mailbot.advice import RETURN_CODES
-from mailbot.casebook import CaseRecord
+from mailbot.cases.casebook import CaseRecord
 from mailbot.cli import main, open_for_command
 from mailbot.cli.meetings import list_at_asking
 from mailbot.cli.views import print_cases, render_case

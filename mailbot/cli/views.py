@@ -6,7 +6,7 @@ import json
 
 import click
 
-from mailbot.casebook import CaseRecord
+from mailbot.cases.casebook import CaseRecord
 from mailbot.reasons import describe
 
 

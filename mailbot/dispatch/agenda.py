@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 
-from mailbot.casebook import CaseRecord
+from mailbot.cases.casebook import CaseRecord
 from mailbot.dispatch.markers import Marker, markers
 from mailbot.meetings import Meeting
 from mailbot.models import Frozen, Outcome

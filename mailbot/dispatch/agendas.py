@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 
+from mailbot.cases.lifecycle import listed_cases, referrals
 from mailbot.dispatch.agenda import AgendaIssue, CaseEntry, case_entry
 from mailbot.dispatch.compose import FileAttachment, Planned
 from mailbot.dispatch.distribution import no_route_notice, recipients
@@ -27,7 +28,6 @@ from mailbot.dispatch.documents import DOCX_TYPE
 from mailbot.dispatch.encrypt import encrypt_docx
 from mailbot.dispatch.routes import RouteKind
 from mailbot.dispatch.service import Dispatch
-from mailbot.lifecycle import listed_cases, referrals
 from mailbot.meetings import Meeting
 from mailbot.transfers import Transfers
 

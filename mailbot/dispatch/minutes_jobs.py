@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from mailbot.intake.process import Intake
 
 # `minutes_runs` is in `mailbot.schema`: a meeting whose minutes were sent has been held, which
-# is what makes its listings hearings (`mailbot.casebook`).
+# is what makes its listings hearings (`mailbot.cases.casebook`).
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS minutes_reminders (
     area TEXT NOT NULL,

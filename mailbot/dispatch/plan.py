@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mailbot.addresses import mailbox_address
-from mailbot.casebook import CaseRecord
+from mailbot.cases.casebook import CaseRecord
 from mailbot.config import Config, IdvaService
 from mailbot.credentials import Secrets
 from mailbot.dispatch.compose import FileAttachment, Planned

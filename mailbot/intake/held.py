@@ -32,7 +32,7 @@ from mailbot.models import (
 from mailbot.store import Store
 
 if TYPE_CHECKING:
-    from mailbot.casebook import Casebook, CaseRecord
+    from mailbot.cases.casebook import Casebook, CaseRecord
     from mailbot.dispatch.compose import Planned
     from mailbot.dispatch.service import Dispatch
     from mailbot.intake.prefetch import Prepared

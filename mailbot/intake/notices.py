@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Protocol
 import structlog
 
 from mailbot.advice import with_note
-from mailbot.casebook import Casebook, CaseRecord
+from mailbot.cases.casebook import Casebook, CaseRecord
 from mailbot.config import Config
 from mailbot.dispatch.compose import Planned, UnbuildableMessage
 from mailbot.dispatch.plan import BlindView

@@ -18,7 +18,8 @@ from typing import Any, Protocol
 
 import structlog
 
-from mailbot.casebook import Casebook, CaseRecord
+from mailbot.cases.casebook import Casebook, CaseRecord
+from mailbot.cases.lifecycle import Known, Listing, current_listing, is_held, list_case, sync_person
 from mailbot.config import Config
 from mailbot.credentials import Secrets
 from mailbot.dispatch.bounces import read_bounce, record_bounce
@@ -33,7 +34,6 @@ from mailbot.intake.held import ACTOR, HeldReferrals
 from mailbot.intake.notices import LISTED_OUTCOMES, Notices
 from mailbot.intake.pipeline import Assessed, folder_for, processing_error
 from mailbot.intake.prefetch import LARGE_EMAIL_BYTES, Prepared
-from mailbot.lifecycle import Known, Listing, current_listing, is_held, list_case, sync_person
 from mailbot.meetings import Meeting
 from mailbot.models import Decision, Folder, MailboxMessage, ParsedEmail, Person
 from mailbot.store import Store, unwritable

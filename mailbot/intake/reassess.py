@@ -10,10 +10,10 @@ be decided exactly as if the match had been certain all along: the same pure sta
 
 from __future__ import annotations
 
-from mailbot.casebook import CaseRecord
+from mailbot.cases.casebook import CaseRecord
+from mailbot.cases.lifecycle import Known
 from mailbot.intake import pipeline
 from mailbot.intake.process import Intake
-from mailbot.lifecycle import Known
 from mailbot.models import Decision
 
 

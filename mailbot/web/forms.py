@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from mailbot import actions
-from mailbot.casebook import CaseRecord
+from mailbot.cases.casebook import CaseRecord
 from mailbot.models import Outcome
 from mailbot.web.context import Web, checked_form, redirect, session_of, web_of
 from mailbot.web.sessions import Session

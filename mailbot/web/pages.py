@@ -14,7 +14,7 @@ from starlette.responses import Response
 
 from mailbot.actions import DISCARD_REASONS, note_recipients
 from mailbot.advice import RETURN_CODES, is_return_code
-from mailbot.casebook import CaseRecord
+from mailbot.cases.casebook import CaseRecord
 from mailbot.formdef import AREAS, FIELD_LABELS, VALUE_FIELDS
 from mailbot.intake import pipeline
 from mailbot.intake.process import Intake

@@ -14,11 +14,11 @@ from typing import Any
 
 from mailbot import formdef
 from mailbot.actions import NOT_A_REFERRAL
-from mailbot.casebook import CaseRecord
+from mailbot.cases.casebook import CaseRecord
+from mailbot.cases.lifecycle import Known, information_only, listed_cases
+from mailbot.cases.lifecycle import referrals as lifecycle_referrals
 from mailbot.intake import pipeline
 from mailbot.intake.process import Intake
-from mailbot.lifecycle import Known, information_only, listed_cases
-from mailbot.lifecycle import referrals as lifecycle_referrals
 from mailbot.models import HistoryEntry, OpenCase, Outcome
 from mailbot.reasons import describe
 

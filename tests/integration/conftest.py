@@ -10,7 +10,7 @@ from typing import Protocol
 import pytest
 
 from mailbot.app import App, open_app
-from mailbot.casebook import CaseRecord
+from mailbot.cases.casebook import CaseRecord
 from mailbot.demo.sample_mail import compose, docx_attachment
 from mailbot.ingest.maildir import MaildirMailbox
 from mailbot.models import Folder

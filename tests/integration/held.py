@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from mailbot.app import App
-from mailbot.casebook import CaseRecord
+from mailbot.cases.casebook import CaseRecord
 from mailbot.demo.samples import sample_form, with_dash_yes, with_ticks, with_values
 from mailbot.formwriter import render_form
 from mailbot.models import FormData

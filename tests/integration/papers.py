@@ -19,7 +19,7 @@ import msoffcrypto
 from lxml import etree
 
 from mailbot.app import App
-from mailbot.casebook import CaseRecord
+from mailbot.cases.casebook import CaseRecord
 from mailbot.demo.samples import sample_form, with_ticks, with_values
 from mailbot.formwriter import render_form
 from mailbot.models import FormData

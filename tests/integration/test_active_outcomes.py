@@ -14,7 +14,7 @@ from collections.abc import Callable
 from email import policy
 
 from mailbot.app import App
-from mailbot.casebook import CaseRecord
+from mailbot.cases.casebook import CaseRecord
 from mailbot.models import Outcome
 from tests import hostile_active
 from tests.integration.conftest import Send, folder_count

@@ -18,7 +18,7 @@ from click.testing import CliRunner
 
 from mailbot.actions import link_repeat, list_at
 from mailbot.app import App
-from mailbot.casebook import CaseRecord
+from mailbot.cases.casebook import CaseRecord
 from mailbot.cli import main
 from mailbot.demo.samples import with_dash_yes, with_values
 from mailbot.dispatch.agendas import Agendas

@@ -18,7 +18,7 @@ from click.testing import CliRunner
 
 from mailbot import actions
 from mailbot.app import App, SystemClock
-from mailbot.casebook import CaseRecord
+from mailbot.cases.casebook import CaseRecord
 from mailbot.cli import main
 from mailbot.demo.samples import with_dash_yes, with_ticks, with_values
 from mailbot.dispatch.agendas import Agendas

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from mailbot.app import open_app
-from mailbot.casebook import HISTORY_HEADER
+from mailbot.cases.casebook import HISTORY_HEADER
 from mailbot.errors import HistoryImportError
 from tests.conftest import ROOT
 
@@ -53,7 +53,7 @@ def test_a_crash_part_way_resumes_and_nothing_is_imported_twice(workspace: Path,
     WHEN the same file is imported again, and then once more
     THEN the first run left 6 rows (two whole batches), the second imports the other 4, the
     third imports none: 10 people, each once, and one audit entry saying it resumed."""
-    import mailbot.casebook as casebook
+    import mailbot.cases.casebook as casebook
 
     text = history_csv(10)
     app = open_app(workspace / "mailbot.toml", with_mailbox=False)

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from mailbot.app import App
-from mailbot.casebook import CaseRecord
+from mailbot.cases.casebook import CaseRecord
 from mailbot.demo.samples import sample_form, with_dash_yes, with_values
 from mailbot.dispatch.encrypt import encrypt_docx
 from mailbot.formwriter import FillStyle, render_blank, render_form

@@ -20,7 +20,7 @@ import docx
 import pytest
 
 from mailbot.app import App, open_app
-from mailbot.casebook import CaseRecord
+from mailbot.cases.casebook import CaseRecord
 from mailbot.demo.sample_mail import compose, docx_attachment
 from mailbot.dispatch.encrypt import encrypt_docx
 from mailbot.ingest.maildir import MaildirMailbox

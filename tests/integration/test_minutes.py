@@ -17,7 +17,7 @@ import pyzipper
 from click.testing import CliRunner
 
 from mailbot.app import App, SystemClock, open_app
-from mailbot.casebook import CaseRecord
+from mailbot.cases.casebook import CaseRecord
 from mailbot.cli import main
 from mailbot.dispatch.minutes import MinutesRefused
 from mailbot.dispatch.minutes_jobs import Minutes

@@ -18,7 +18,7 @@ import pytest
 
 from mailbot import logs
 from mailbot.app import App
-from mailbot.casebook import CaseRecord
+from mailbot.cases.casebook import CaseRecord
 from mailbot.credentials import Secrets
 from mailbot.demo.samples import sample_form, with_dash_yes, with_ticks, with_values
 from mailbot.dispatch.encrypt import encrypt_docx

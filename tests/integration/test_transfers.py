@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from mailbot.app import App, SystemClock, open_app
-from mailbot.casebook import CaseRecord
+from mailbot.cases.casebook import CaseRecord
 from mailbot.cli import distribution, main
 from mailbot.demo.samples import sample_form, with_values
 from mailbot.dispatch.agendas import Agendas

@@ -14,7 +14,7 @@ from collections.abc import Callable
 import pytest
 
 from mailbot.app import App
-from mailbot.casebook import CaseRecord
+from mailbot.cases.casebook import CaseRecord
 from mailbot.ingest.maildir import MaildirMailbox
 from mailbot.ingest.mime import parse_email
 from mailbot.models import Folder, Outcome

@@ -13,7 +13,7 @@ from datetime import date
 from pathlib import Path
 
 from mailbot import schema
-from mailbot.casebook import Casebook
+from mailbot.cases.casebook import Casebook
 from mailbot.models import Person
 from mailbot.store import Store
 from tests.conftest import DATA

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from mailbot.casebook import Casebook, CaseRecord
+from mailbot.cases.casebook import Casebook, CaseRecord
 from mailbot.errors import HistoryImportError, StoreError
 from mailbot.models import Decision, Outcome, Person
 from mailbot.schema import VERSION as SCHEMA_VERSION

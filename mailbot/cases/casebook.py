@@ -2,7 +2,7 @@
 look up.
 
 Every processed referral email becomes a record here (whatever its outcome), belonging to a
-case (`case_ref`: `mailbot.lifecycle` says what a case, a listing and a hearing are). Each
+case (`case_ref`: `mailbot.cases.lifecycle` says what a case, a listing and a hearing are). Each
 open or heard case of mailbot's own, and each earlier MARAC case imported from the team's
 previous records, has its victim in `people`, indexed by date of birth and normalised name
 so matching stays fast however long the history grows.
@@ -20,9 +20,9 @@ from typing import Any
 
 from pydantic import ConfigDict, Field
 
+from mailbot.cases.lifecycle import Known, add_person, classify
 from mailbot.errors import HistoryImportError
 from mailbot.formdef import AREAS
-from mailbot.lifecycle import Known, add_person, classify
 from mailbot.models import Decision, FormData, Frozen, HistoryEntry, Outcome, Person
 from mailbot.store import Store, dumps
 from mailbot.validate.names import full_name_key, name_key
