@@ -18,8 +18,8 @@ from mailbot.cases.lifecycle import current_listing, is_held, list_case, referra
 from mailbot.errors import MailbotError
 from mailbot.intake.process import Intake
 from mailbot.intake.reassess import reassess
-from mailbot.listing import agenda_sent
-from mailbot.meetings import Meeting
+from mailbot.meetings.calendar import Meeting
+from mailbot.meetings.listing import agenda_sent
 from mailbot.models import Decision, Folder, Outcome
 from mailbot.reasons import CRITERIA
 

@@ -17,13 +17,13 @@ from mailbot.backends import open_mailbox, open_outgoing
 from mailbot.cases.casebook import Casebook
 from mailbot.config import Config, load_config
 from mailbot.credentials import Secrets, load_secrets
-from mailbot.dispatch.jobs import distribution_jobs
 from mailbot.dispatch.outbox import Dispatcher, SendState
 from mailbot.dispatch.senders import Sender
 from mailbot.ingest.mailbox import Mailbox
 from mailbot.instance import InstanceLock
 from mailbot.intake.process import Clock, Intake
 from mailbot.logs import get_logger
+from mailbot.meetings.jobs import distribution_jobs
 from mailbot.runner import Runner
 from mailbot.store import Store
 

@@ -23,8 +23,8 @@ from typing import Any
 
 from mailbot.config import Config
 from mailbot.instance import holder
-from mailbot.listing import Listings
-from mailbot.meetings import Calendar
+from mailbot.meetings.calendar import Calendar
+from mailbot.meetings.listing import Listings
 from mailbot.models import Folder
 from mailbot.store import Store
 

@@ -17,11 +17,11 @@ import click
 
 from mailbot.app import App
 from mailbot.cli import main, open_for_command
-from mailbot.dispatch.agendas import Agendas
-from mailbot.dispatch.minutes import MinutesRefused
-from mailbot.dispatch.minutes_jobs import Minutes
 from mailbot.errors import ConfigError
-from mailbot.transfers import TransferDetails, TransferError, Transfers, read_details_file
+from mailbot.meetings.agendas import Agendas
+from mailbot.meetings.minutes import MinutesRefused
+from mailbot.meetings.minutes_jobs import Minutes
+from mailbot.meetings.transfers import TransferDetails, TransferError, Transfers, read_details_file
 
 DATE = click.DateTime(formats=["%Y-%m-%d"])
 

@@ -16,7 +16,7 @@ import click
 from mailbot.actions import ActionError, AgendaGone, list_at
 from mailbot.cli import cases, main, open_for_command
 from mailbot.intake.process import Intake
-from mailbot.meetings import Meeting
+from mailbot.meetings.calendar import Meeting
 
 
 @cases.command("list-at")

@@ -13,8 +13,8 @@ from mailbot.credentials import Secrets
 from mailbot.dispatch.outbox import Outbox
 from mailbot.dispatch.plan import Planner
 from mailbot.dispatch.templates import Templates
-from mailbot.listing import Listings
-from mailbot.meetings import Calendar
+from mailbot.meetings.calendar import Calendar
+from mailbot.meetings.listing import Listings
 from mailbot.store import Store
 
 

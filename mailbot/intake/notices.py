@@ -1,10 +1,11 @@
 """The messages a decision implies, put in the outbox inside the decision's transaction.
 
-Kept apart from `mailbot.intake.process` because administrators' actions (`mailbot.actions`), held
-referrals (`mailbot.intake.held`) and re-listings (`mailbot.transfers`) end here too: whatever
-decided the case, the same replies, IDVA alert, notices for the Chair and the same guard
-against a message that cannot be written safely. A reply to a non-secure address is built
-from the `BlindView`: what a referral of a victim unknown to MARAC would have had.
+Kept apart from `mailbot.intake.process` because administrators' actions
+(`mailbot.actions`), held referrals (`mailbot.intake.held`) and re-listings
+(`mailbot.meetings.transfers`) end here too: whatever decided the case, the same replies,
+IDVA alert, notices for the Chair and the same guard against a message that cannot be
+written safely. A reply to a non-secure address is built from the `BlindView`: what a
+referral of a victim unknown to MARAC would have had.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from mailbot.cases.casebook import Casebook, CaseRecord
 from mailbot.config import Config
 from mailbot.dispatch.compose import Planned, UnbuildableMessage
 from mailbot.dispatch.plan import BlindView
-from mailbot.meetings import Meeting
+from mailbot.meetings.calendar import Meeting
 from mailbot.models import Decision, Outcome
 
 if TYPE_CHECKING:

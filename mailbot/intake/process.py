@@ -34,7 +34,7 @@ from mailbot.intake.held import ACTOR, HeldReferrals
 from mailbot.intake.notices import LISTED_OUTCOMES, Notices
 from mailbot.intake.pipeline import Assessed, folder_for, processing_error
 from mailbot.intake.prefetch import LARGE_EMAIL_BYTES, Prepared
-from mailbot.meetings import Meeting
+from mailbot.meetings.calendar import Meeting
 from mailbot.models import Decision, Folder, MailboxMessage, ParsedEmail, Person
 from mailbot.store import Store, unwritable
 from mailbot.validate.names import victim_key

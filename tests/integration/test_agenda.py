@@ -20,8 +20,8 @@ from mailbot.cli import main
 from mailbot.dispatch.outbox import Outbox
 from mailbot.formwriter import render_form
 from mailbot.ingest.sniff import classify
+from mailbot.meetings.transfers import TransferDetails, Transfers
 from mailbot.models import DocKind
-from mailbot.transfers import TransferDetails, Transfers
 from tests.conftest import FixedClock
 from tests.integration.conftest import Send
 from tests.integration.papers import (

@@ -21,9 +21,9 @@ from mailbot.app import App
 from mailbot.cases.casebook import CaseRecord
 from mailbot.cli import main
 from mailbot.demo.samples import with_dash_yes, with_values
-from mailbot.dispatch.agendas import Agendas
-from mailbot.dispatch.minutes_jobs import Minutes
 from mailbot.formwriter import render_form
+from mailbot.meetings.agendas import Agendas
+from mailbot.meetings.minutes_jobs import Minutes
 from mailbot.models import FormData, Outcome
 from tests.conftest import NOW, FixedClock
 from tests.integration.conftest import Send

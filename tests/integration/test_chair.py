@@ -21,10 +21,10 @@ from mailbot.app import App, SystemClock
 from mailbot.cases.casebook import CaseRecord
 from mailbot.cli import main
 from mailbot.demo.samples import with_dash_yes, with_ticks, with_values
-from mailbot.dispatch.agendas import Agendas
 from mailbot.formwriter import FillStyle, render_form
+from mailbot.meetings.agendas import Agendas
+from mailbot.meetings.transfers import TransferDetails, Transfers
 from mailbot.models import FormData, Outcome
-from mailbot.transfers import TransferDetails, Transfers
 from tests.conftest import NOW
 from tests.integration.conftest import Send
 from tests.integration.held import below, chair_review

@@ -19,8 +19,8 @@ from click.testing import CliRunner
 from mailbot.app import App, SystemClock, open_app
 from mailbot.cases.casebook import CaseRecord
 from mailbot.cli import main
-from mailbot.dispatch.minutes import MinutesRefused
-from mailbot.dispatch.minutes_jobs import Minutes
+from mailbot.meetings.minutes import MinutesRefused
+from mailbot.meetings.minutes_jobs import Minutes
 from tests.conftest import FixedClock
 from tests.integration.conftest import Send
 from tests.integration.papers import (

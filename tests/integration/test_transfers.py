@@ -17,9 +17,9 @@ from mailbot.app import App, SystemClock, open_app
 from mailbot.cases.casebook import CaseRecord
 from mailbot.cli import distribution, main
 from mailbot.demo.samples import sample_form, with_values
-from mailbot.dispatch.agendas import Agendas
-from mailbot.flags import FlagExpiry
 from mailbot.formwriter import render_form
+from mailbot.meetings.agendas import Agendas
+from mailbot.meetings.flags import FlagExpiry
 from tests.conftest import NOW, FixedClock
 from tests.integration.conftest import Send
 from tests.integration.papers import (

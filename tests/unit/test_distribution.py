@@ -10,7 +10,7 @@ import pytest
 from mailbot.config import Config
 from mailbot.dispatch.compose import FileAttachment, Planned, build_message, message_id_for
 from mailbot.dispatch.distribution import distribution_list, email_size, encoded_size
-from mailbot.dispatch.minutes import pack
+from mailbot.meetings.minutes import pack
 
 WHEN = datetime(2026, 11, 11, 15, 0, tzinfo=UTC)
 FROM = "marac_referrals@west-midlands.pnn.police.uk"

@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 LAZY = (
-    "mailbot.dispatch.agenda_doc",  # the Word agenda writer
+    "mailbot.meetings.agenda_doc",  # the Word agenda writer
     "msoffcrypto",  # encrypting Word documents
     "pyzipper", "Cryptodome",  # AES zips of the minutes
     "jinja2",  # message templates

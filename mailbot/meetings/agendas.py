@@ -21,15 +21,15 @@ from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 
 from mailbot.cases.lifecycle import listed_cases, referrals
-from mailbot.dispatch.agenda import AgendaIssue, CaseEntry, case_entry
 from mailbot.dispatch.compose import FileAttachment, Planned
 from mailbot.dispatch.distribution import no_route_notice, recipients
 from mailbot.dispatch.documents import DOCX_TYPE
 from mailbot.dispatch.encrypt import encrypt_docx
 from mailbot.dispatch.routes import RouteKind
 from mailbot.dispatch.service import Dispatch
-from mailbot.meetings import Meeting
-from mailbot.transfers import Transfers
+from mailbot.meetings.agenda import AgendaIssue, CaseEntry, case_entry
+from mailbot.meetings.calendar import Meeting
+from mailbot.meetings.transfers import Transfers
 
 if TYPE_CHECKING:
     from mailbot.intake.process import Intake
@@ -116,7 +116,7 @@ class Agendas:
 
     def preview(self, area: str, day: date) -> bytes | None:
         """Everything listed at the meeting as one agenda document, without sending it."""
-        from mailbot.dispatch.agenda_doc import build_agenda  # see _messages
+        from mailbot.meetings.agenda_doc import build_agenda  # see _messages
 
         meeting = self._dispatch.listings.calendar.meeting_on(area, day)
         if meeting is None:
@@ -203,7 +203,7 @@ class Agendas:
     def _messages(self, issue: AgendaIssue) -> list[Planned]:
         # Imported only when an issue is written: the Word writer is start-up time and memory
         # the daemon does not spend on its passes that only check whether an agenda is due.
-        from mailbot.dispatch.agenda_doc import build_agenda
+        from mailbot.meetings.agenda_doc import build_agenda
 
         config, planner = self.intake.config, self._dispatch.planner
         document = build_agenda(issue)

@@ -20,7 +20,7 @@ from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.text.paragraph import Paragraph
 
-from mailbot.dispatch.agenda import AgendaIssue, CaseEntry, meeting_title
+from mailbot.meetings.agenda import AgendaIssue, CaseEntry, meeting_title
 
 MARKING = "OFFICIAL-SENSITIVE"
 SECTIONS = ("Cases for discussion", "For information only", "Outgoing MARAC transfers")

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from mailbot.cases.lifecycle import count_listed
-from mailbot.meetings import Calendar, Meeting, choose_meeting
+from mailbot.meetings.calendar import Calendar, Meeting, choose_meeting
 from mailbot.store import Store
 
 

@@ -21,11 +21,11 @@ from typing import TYPE_CHECKING
 
 from mailbot.dispatch.compose import Planned
 from mailbot.dispatch.distribution import no_route_notice, recipients
-from mailbot.dispatch.minutes import MinutesPlan, MinutesRefused, check_files
 from mailbot.dispatch.routes import RouteKind
 from mailbot.dispatch.service import Dispatch
+from mailbot.meetings.minutes import MinutesPlan, MinutesRefused, check_files
+from mailbot.meetings.transfers import SCHEMA as TRANSFERS
 from mailbot.models import Frozen
-from mailbot.transfers import SCHEMA as TRANSFERS
 
 if TYPE_CHECKING:
     from mailbot.intake.process import Intake

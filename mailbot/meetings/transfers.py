@@ -30,11 +30,11 @@ from mailbot.cases.lifecycle import (
     referrals,
 )
 from mailbot.config import config_error, read_toml
-from mailbot.dispatch.agenda import TransferEntry, address, case_entry
 from mailbot.dispatch.compose import Planned
 from mailbot.dispatch.routes import route_for
 from mailbot.errors import MailbotError
-from mailbot.meetings import Meeting, choose_meeting
+from mailbot.meetings.agenda import TransferEntry, address, case_entry
+from mailbot.meetings.calendar import Meeting, choose_meeting
 from mailbot.models import Frozen, Outcome
 
 if TYPE_CHECKING:

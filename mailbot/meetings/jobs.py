@@ -11,9 +11,9 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from mailbot.dispatch.agendas import Agendas
-from mailbot.dispatch.minutes_jobs import Minutes, MinutesWatch
-from mailbot.flags import FlagExpiry
+from mailbot.meetings.agendas import Agendas
+from mailbot.meetings.flags import FlagExpiry
+from mailbot.meetings.minutes_jobs import Minutes, MinutesWatch
 
 if TYPE_CHECKING:
     from mailbot.intake.process import Intake
