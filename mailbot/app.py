@@ -13,18 +13,18 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from mailbot.backends import open_mailbox, open_outgoing
 from mailbot.cases.casebook import Casebook
 from mailbot.config import Config, load_config
 from mailbot.credentials import Secrets, load_secrets
 from mailbot.dispatch.outbox import Dispatcher, SendState
 from mailbot.dispatch.senders import Sender
 from mailbot.ingest.mailbox import Mailbox
-from mailbot.instance import InstanceLock
 from mailbot.intake.process import Clock, Intake
 from mailbot.logs import get_logger
 from mailbot.meetings.jobs import distribution_jobs
 from mailbot.runner import Runner
+from mailbot.service.backends import open_mailbox, open_outgoing
+from mailbot.service.instance import InstanceLock
 from mailbot.store import Store
 
 

@@ -28,12 +28,12 @@ import structlog
 
 from mailbot.dispatch.outbox import Dispatcher
 from mailbot.errors import StoreBusy
-from mailbot.health import FOLDER_ERRORS_KEY
 from mailbot.ingest.mailbox import Mailbox
 from mailbot.ingest.maildir import FolderUnwritable
 from mailbot.intake.prefetch import LARGE_EMAIL_BYTES, Lookahead, default_workers
 from mailbot.intake.process import Intake
 from mailbot.models import Folder
+from mailbot.service.health import FOLDER_ERRORS_KEY
 
 MAX_BACKOFF_SECONDS = 60.0
 

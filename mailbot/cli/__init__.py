@@ -3,7 +3,7 @@
 IT runs `mailbot run` under systemd; the MARAC team use the other commands. A configuration
 problem is one line naming the key, with exit code 2, so it shows up plainly in
 `systemctl status` and in a terminal alike; so is a second daemon on the same state
-directory (`mailbot.instance`), which says who runs already.
+directory (`mailbot.service.instance`), which says who runs already.
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ import click
 from mailbot import logs
 from mailbot.app import App, open_app
 from mailbot.cli.views import print_cases, render_case
-from mailbot.daemon import Supervisor
 from mailbot.errors import ConfigError, HistoryImportError, MailbotError
-from mailbot.instance import InstanceLocked
+from mailbot.service.daemon import Supervisor
+from mailbot.service.instance import InstanceLocked
 
 DEFAULT_CONFIG = "/etc/mailbot/mailbot.toml"
 EXIT_CONFIG = 2
@@ -67,7 +67,7 @@ def run(ctx: click.Context, once: bool) -> None:
         logs.configure(app.config.service.log_format, app.config.service.log_level)
         runner = app.runner()
         # Records the last poll for `mailbot status`; under systemd: READY=1, STATUS=,
-        # the watchdog, SIGHUP reloads (mailbot.daemon).
+        # the watchdog, SIGHUP reloads (mailbot.service.daemon).
         supervisor = Supervisor(app, runner, ctx.obj, logs.get_logger())
         if once:
             count = runner.run_once()

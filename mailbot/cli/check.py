@@ -13,9 +13,9 @@ import sys
 
 import click
 
-from mailbot.backends import check_mailbox, check_sender, exchange_online_ews, open_mailbox
 from mailbot.cli import main, open_for_command
 from mailbot.errors import MailbotError
+from mailbot.service.backends import check_mailbox, check_sender, exchange_online_ews, open_mailbox
 
 
 @main.command()

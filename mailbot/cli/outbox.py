@@ -29,7 +29,7 @@ from mailbot.dispatch.outbox_admin import (
     OutboxAdmin,
     Outcome,
 )
-from mailbot.instance import holder
+from mailbot.service.instance import holder
 
 STATES = ["pending", "sending", "sent", "failed", "unknown", "held", "dismissed"]
 EXIT_REFUSED = 1

@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 import click
 
 from mailbot.cli import main, open_for_command
-from mailbot.health import Health, Limits, check_health
+from mailbot.service.health import Health, Limits, check_health
 
 EXIT_ATTENTION = 1
 

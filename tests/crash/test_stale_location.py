@@ -18,9 +18,9 @@ import pytest
 
 from mailbot.app import open_app
 from mailbot.demo.sample_mail import compose, docx_attachment
-from mailbot.health import check_health
 from mailbot.ingest.maildir import MaildirMailbox
 from mailbot.models import Folder, Outcome
+from mailbot.service.health import check_health
 from mailbot.store import Store
 from tests.conftest import NOW, FixedClock
 from tests.integration.conftest import folder_count, sample

@@ -17,10 +17,10 @@ from mailbot.dispatch.bounces import Bounce, read_bounce, record_bounce
 from mailbot.dispatch.compose import Planned
 from mailbot.dispatch.outbox import Dispatcher
 from mailbot.formwriter import render_form
-from mailbot.health import check_health
 from mailbot.ingest.maildir import MaildirMailbox
 from mailbot.logs import get_logger
 from mailbot.models import Folder
+from mailbot.service.health import check_health
 from tests.conftest import DATA, NOW
 from tests.integration.held import POLICE, form
 

@@ -21,9 +21,9 @@ from mailbot.app import App
 from mailbot.demo.sample_mail import docx_attachment
 from mailbot.demo.samples import sample_form
 from mailbot.formwriter import render_form
-from mailbot.health import check_health
 from mailbot.ingest.maildir import FolderUnwritable
 from mailbot.models import Folder, Outcome
+from mailbot.service.health import check_health
 from tests.conftest import TODAY
 from tests.integration.conftest import Send, folder_count
 

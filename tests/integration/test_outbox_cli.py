@@ -19,7 +19,7 @@ from click.testing import CliRunner
 
 from mailbot.app import App, open_app
 from mailbot.cli import main
-from mailbot.health import LAST_POLL_KEY, check_health
+from mailbot.service.health import LAST_POLL_KEY, check_health
 from tests.conftest import FixedClock
 from tests.integration.relay import Relay, RunningRelay, running_relay
 from tests.integration.test_send_faults import IDVA, POLICE, enqueue, smtp_config

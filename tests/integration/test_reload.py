@@ -9,7 +9,7 @@ from mailbot.app import App
 from mailbot.demo.samples import sample_form, with_dash_yes, with_ticks
 from mailbot.formwriter import render_form
 from mailbot.models import Outcome
-from mailbot.reload import reload_config
+from mailbot.service.reload import reload_config
 from tests.conftest import TODAY
 from tests.integration.conftest import Send
 

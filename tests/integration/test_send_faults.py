@@ -24,7 +24,7 @@ import pytest
 
 from mailbot.app import App, open_app
 from mailbot.dispatch.compose import Planned
-from mailbot.health import check_health
+from mailbot.service.health import check_health
 from tests.conftest import FixedClock
 from tests.integration.relay import Relay, RunningRelay, running_relay
 from tests.integration.smtp_server import free_port

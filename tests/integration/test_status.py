@@ -16,9 +16,9 @@ from mailbot.cli import main
 from mailbot.demo.sample_mail import compose, docx_attachment
 from mailbot.demo.samples import sample_form
 from mailbot.formwriter import render_form
-from mailbot.health import LAST_POLL_KEY, check_health
 from mailbot.ingest.maildir import MaildirMailbox
 from mailbot.models import Folder
+from mailbot.service.health import LAST_POLL_KEY, check_health
 from mailbot.settings import ImapMailboxSettings
 
 POLICE = "pc.adams@west-midlands.pnn.police.uk"

@@ -13,11 +13,11 @@ import pytest
 
 from mailbot import logs
 from mailbot.app import App
-from mailbot.daemon import HEARTBEAT_SECONDS, Supervisor
 from mailbot.demo.samples import sample_form
 from mailbot.formwriter import render_form
-from mailbot.health import LAST_POLL_KEY
-from mailbot.service import Notifier, Watchdog
+from mailbot.service.daemon import HEARTBEAT_SECONDS, Supervisor
+from mailbot.service.health import LAST_POLL_KEY
+from mailbot.service.systemd import Notifier, Watchdog
 from tests.conftest import TODAY, FixedClock
 from tests.integration.conftest import Send
 

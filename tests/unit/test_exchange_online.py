@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from mailbot.backends import exchange_online_ews
 from mailbot.config import Config, load_config
+from mailbot.service.backends import exchange_online_ews
 
 ONLINE = "https://outlook.office365.com/EWS/Exchange.asmx"
 

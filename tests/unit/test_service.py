@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from mailbot.service import Notifier, Watchdog
+from mailbot.service.systemd import Notifier, Watchdog
 
 
 @pytest.fixture
@@ -83,7 +83,7 @@ def test_the_watchdog_pings_at_a_quarter_of_the_interval(
     THEN WATCHDOG=1 is sent once, then once more: often enough, never a flood."""
     sock, path = listener
     now = [100.0]
-    monkeypatch.setattr("mailbot.service.time.monotonic", lambda: now[0])
+    monkeypatch.setattr("mailbot.service.systemd.time.monotonic", lambda: now[0])
     env = {"WATCHDOG_USEC": "4000000", "WATCHDOG_PID": str(os.getpid())}
     watchdog = Watchdog.from_environ(Notifier(path), env)
     assert watchdog.interval == 4.0

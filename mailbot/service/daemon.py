@@ -26,10 +26,10 @@ import structlog
 from mailbot.app import App, monotonic_of
 from mailbot.config import Config
 from mailbot.dispatch.senders import QUIT_SECONDS, worst_send_seconds
-from mailbot.health import LAST_POLL_KEY
-from mailbot.reload import reload_config
 from mailbot.runner import Runner
-from mailbot.service import Notifier, Watchdog
+from mailbot.service.health import LAST_POLL_KEY
+from mailbot.service.reload import reload_config
+from mailbot.service.systemd import Notifier, Watchdog
 
 # The last-poll time is written at most this often (one small transaction), which is far
 # finer than any monitoring threshold (minutes) and spares the disk a write every second.

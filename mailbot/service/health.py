@@ -5,7 +5,7 @@ noticed: a daemon that stopped polling, mail waiting longer than it should, or a
 could not be delivered. Everything here is read from the database and the mailbox folders
 by a separate process (the status command), never from the daemon's memory: the daemon
 records the time of its last successful poll in the database after each pass (throttled,
-see `mailbot.daemon`), and that record is what proves it is alive. A daemon that cannot
+see `mailbot.service.daemon`), and that record is what proves it is alive. A daemon that cannot
 write the database cannot say so there either, so the database's own state is looked at
 here (read-only file system, a file that cannot be opened for writing, a full disk, a write
 lock held by another process) without changing anything.
@@ -22,10 +22,10 @@ from pathlib import Path
 from typing import Any
 
 from mailbot.config import Config
-from mailbot.instance import holder
 from mailbot.meetings.calendar import Calendar
 from mailbot.meetings.listing import Listings
 from mailbot.models import Folder
+from mailbot.service.instance import holder
 from mailbot.store import Store
 
 LAST_POLL_KEY = "last_poll"  # Store.state_* key: ISO time of the last successful pass
