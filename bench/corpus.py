@@ -34,10 +34,10 @@ from msoffcrypto.method.container.ecma376_encrypted import ECMA376Encrypted
 from msoffcrypto.method.ecma376_agile import ECMA376Agile
 
 from bench.people import History, Person, make_history, random_person
+from mailbot.demo.formwriter import FillStyle, render_form
 from mailbot.demo.sample_mail import compose, docx_attachment
 from mailbot.demo.samples import sample_form, with_values
 from mailbot.dispatch.encrypt import WORD_SPIN_COUNT
-from mailbot.formwriter import FillStyle, render_form
 
 INBOX = "marac_referrals@west-midlands.pnn.police.uk"
 # Agencies of the example deployment that send encrypted referrals: (sender, password, areas).

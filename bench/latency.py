@@ -28,9 +28,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from mailbot.demo.formwriter import render_form  # noqa: E402
 from mailbot.demo.sample_mail import compose, docx_attachment  # noqa: E402
 from mailbot.demo.samples import sample_form  # noqa: E402
-from mailbot.formwriter import render_form  # noqa: E402
 from mailbot.ingest.maildir import MaildirMailbox  # noqa: E402
 from mailbot.models import Folder  # noqa: E402
 

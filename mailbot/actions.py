@@ -12,9 +12,9 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from mailbot.advice import clean_note, is_return_code
 from mailbot.cases.casebook import CaseRecord
 from mailbot.cases.lifecycle import current_listing, is_held, list_case, referrals
+from mailbot.dispatch.advice import clean_note, is_return_code
 from mailbot.errors import MailbotError
 from mailbot.intake.process import Intake
 from mailbot.intake.reassess import reassess
@@ -150,7 +150,7 @@ def return_with_advice(intake: Intake, reference: str, reasons: Sequence[str],
                        note: str, actor: str) -> CaseRecord:
     """Return a held case to its referrer with the chosen reasons and an optional note.
 
-    The note goes only to secure addresses (`mailbot.advice`); `note_recipients` says which
+    The note goes only to secure addresses (`mailbot.dispatch.advice`); `note_recipients` says which
     addresses will and will not get it, so the administrator can be told first.
     """
     chosen = tuple(dict.fromkeys(reasons))

@@ -19,10 +19,10 @@ from pathlib import Path
 
 import docx
 
+from mailbot.demo.formwriter import FillStyle, render_form
 from mailbot.demo.sample_mail import compose, docx_attachment
 from mailbot.demo.samples import sample_form, with_dash_yes, with_ticks, with_values
 from mailbot.dispatch.encrypt import encrypt_docx
-from mailbot.formwriter import FillStyle, render_form
 from mailbot.models import FormData
 
 ROOT = Path(__file__).resolve().parents[1]

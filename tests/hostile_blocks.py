@@ -145,7 +145,7 @@ def referral_form(seed: int) -> FormData:
 
 
 def referral_docx(seed: int) -> bytes:
-    from mailbot.formwriter import render_form
+    from mailbot.demo.formwriter import render_form
 
     return render_form(referral_form(seed))
 

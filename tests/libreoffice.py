@@ -25,8 +25,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from mailbot.demo.formwriter import FillStyle, render_form
 from mailbot.demo.samples import sample_form, with_children, with_ticks, with_values
-from mailbot.formwriter import FillStyle, render_form
 from mailbot.models import ChildRow, FormData
 from tests.unit.test_reader import complete
 

@@ -166,7 +166,7 @@ def form() -> None:
 @click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
 def form_blank(out: Path) -> None:
     """Write the blank referral form (v3.1) to OUT.docx."""
-    from mailbot.formwriter import render_blank
+    from mailbot.demo.formwriter import render_blank
 
     out.write_bytes(render_blank())
     click.echo(f"wrote {out}")

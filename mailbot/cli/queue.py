@@ -16,11 +16,11 @@ from typing import Any, TypeVar
 import click
 
 from mailbot import actions
-from mailbot.advice import RETURN_CODES
 from mailbot.cases.casebook import CaseRecord
 from mailbot.cli import main, open_for_command
 from mailbot.cli.meetings import list_at_asking
 from mailbot.cli.views import print_cases, render_case
+from mailbot.dispatch.advice import RETURN_CODES
 from mailbot.formdef import AREAS
 from mailbot.models import Outcome
 from mailbot.reasons import CRITERIA, describe

@@ -11,7 +11,7 @@ import getpass
 import click
 
 from mailbot.cli import main, open_for_command
-from mailbot.users import UserError, Users
+from mailbot.web.users import UserError, Users
 
 
 @main.command("web")

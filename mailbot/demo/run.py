@@ -18,10 +18,10 @@ from pathlib import Path
 from mailbot import logs
 from mailbot.app import SystemClock, open_app
 from mailbot.cases.casebook import CaseRecord
+from mailbot.demo.formwriter import FillStyle, render_form
 from mailbot.demo.sample_mail import compose, docx_attachment
 from mailbot.demo.samples import sample_form, with_dash_yes, with_ticks, with_values
 from mailbot.dispatch.encrypt import encrypt_docx
-from mailbot.formwriter import FillStyle, render_form
 from mailbot.ingest.maildir import MaildirMailbox
 from mailbot.models import Folder, FormData
 

@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING, Protocol
 
 import structlog
 
-from mailbot.advice import with_note
 from mailbot.cases.casebook import Casebook, CaseRecord
 from mailbot.config import Config
+from mailbot.dispatch.advice import with_note
 from mailbot.dispatch.compose import Planned, UnbuildableMessage
 from mailbot.dispatch.plan import BlindView
 from mailbot.meetings.calendar import Meeting
@@ -58,7 +58,7 @@ class Notices:
         """Put every message `case`'s decision implies in the outbox (caller's transaction).
 
         `note`: an administrator's advice added to the replies to secure addresses only
-        (`mailbot.advice`). `blind`: see `_commit_case`; without it (an administrator's
+        (`mailbot.dispatch.advice`). `blind`: see `_commit_case`; without it (an administrator's
         decision) every address is answered from the decision itself. `idva`: False when
         the IDVA service hears of the case through another of its referrals. `answer`: False
         for an email from a machine (RFC 3834): no reply at all."""

@@ -22,12 +22,12 @@ from starlette.staticfiles import StaticFiles
 
 from mailbot.intake.process import Clock, Intake
 from mailbot.settings import WebSettings
-from mailbot.users import Users
 from mailbot.web import auth, forms, pages
 from mailbot.web.context import CsrfRefused, LoginRequired, Web, redirect, render
 from mailbot.web.guard import Guard
 from mailbot.web.lockout import LoginThrottle
 from mailbot.web.sessions import Sessions
+from mailbot.web.users import Users
 
 STATIC = Path(__file__).resolve().parent / "static"
 FORBIDDEN = 403

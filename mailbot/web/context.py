@@ -19,9 +19,9 @@ from starlette.responses import HTMLResponse, RedirectResponse
 
 from mailbot.intake.process import Clock, Intake
 from mailbot.settings import WebSettings
-from mailbot.users import Users
 from mailbot.web.lockout import LoginThrottle
 from mailbot.web.sessions import Session, Sessions, tokens_match
+from mailbot.web.users import Users
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 SEE_OTHER = 303

@@ -13,8 +13,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from mailbot.actions import DISCARD_REASONS, note_recipients
-from mailbot.advice import RETURN_CODES, is_return_code
 from mailbot.cases.casebook import CaseRecord
+from mailbot.dispatch.advice import RETURN_CODES, is_return_code
 from mailbot.formdef import AREAS, FIELD_LABELS, VALUE_FIELDS
 from mailbot.intake import pipeline
 from mailbot.intake.process import Intake

@@ -16,8 +16,8 @@ from xml.sax.saxutils import escape
 
 from hypothesis import strategies as st
 
+from mailbot.demo.formwriter import FillStyle, render_form
 from mailbot.demo.samples import sample_form
-from mailbot.formwriter import FillStyle, render_form
 from tests.hostile_blocks import build_zip, parts_of
 from tests.integration.conftest import sample
 

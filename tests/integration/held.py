@@ -12,8 +12,8 @@ from typing import Any
 
 from mailbot.app import App
 from mailbot.cases.casebook import CaseRecord
+from mailbot.demo.formwriter import render_form
 from mailbot.demo.samples import sample_form, with_dash_yes, with_ticks, with_values
-from mailbot.formwriter import render_form
 from mailbot.models import FormData
 from tests.conftest import TODAY
 from tests.integration.conftest import Send, sample

@@ -20,8 +20,8 @@ from lxml import etree
 
 from mailbot.app import App
 from mailbot.cases.casebook import CaseRecord
+from mailbot.demo.formwriter import render_form
 from mailbot.demo.samples import sample_form, with_ticks, with_values
-from mailbot.formwriter import render_form
 from mailbot.models import FormData
 from tests.conftest import TODAY
 from tests.integration.conftest import Send

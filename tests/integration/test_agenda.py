@@ -17,8 +17,8 @@ from mailbot import formdef
 from mailbot.actions import list_at
 from mailbot.app import App, open_app
 from mailbot.cli import main
+from mailbot.demo.formwriter import render_form
 from mailbot.dispatch.outbox import Outbox
-from mailbot.formwriter import render_form
 from mailbot.ingest.sniff import classify
 from mailbot.meetings.transfers import TransferDetails, Transfers
 from mailbot.models import DocKind

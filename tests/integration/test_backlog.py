@@ -25,10 +25,10 @@ import docx.package
 import pytest
 
 from mailbot.app import App, open_app
+from mailbot.demo.formwriter import render_form
 from mailbot.demo.sample_mail import compose, docx_attachment
 from mailbot.demo.samples import sample_form
 from mailbot.dispatch.encrypt import encrypt_docx
-from mailbot.formwriter import render_form
 from mailbot.ingest.maildir import MaildirMailbox
 from mailbot.intake import pipeline
 from mailbot.intake.prefetch import LARGE_EMAIL_BYTES, Prepared

@@ -12,11 +12,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from mailbot.app import App
+from mailbot.demo.formwriter import render_form
 from mailbot.demo.sample_mail import compose, docx_attachment
 from mailbot.dispatch.bounces import Bounce, read_bounce, record_bounce
 from mailbot.dispatch.compose import Planned
 from mailbot.dispatch.outbox import Dispatcher
-from mailbot.formwriter import render_form
 from mailbot.ingest.maildir import MaildirMailbox
 from mailbot.logs import get_logger
 from mailbot.models import Folder

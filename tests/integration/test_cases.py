@@ -20,8 +20,8 @@ from mailbot.actions import link_repeat, list_at
 from mailbot.app import App
 from mailbot.cases.casebook import CaseRecord
 from mailbot.cli import main
+from mailbot.demo.formwriter import render_form
 from mailbot.demo.samples import with_dash_yes, with_values
-from mailbot.formwriter import render_form
 from mailbot.meetings.agendas import Agendas
 from mailbot.meetings.minutes_jobs import Minutes
 from mailbot.models import FormData, Outcome

@@ -20,8 +20,8 @@ from mailbot import actions
 from mailbot.app import App, SystemClock
 from mailbot.cases.casebook import CaseRecord
 from mailbot.cli import main
+from mailbot.demo.formwriter import FillStyle, render_form
 from mailbot.demo.samples import with_dash_yes, with_ticks, with_values
-from mailbot.formwriter import FillStyle, render_form
 from mailbot.meetings.agendas import Agendas
 from mailbot.meetings.transfers import TransferDetails, Transfers
 from mailbot.models import FormData, Outcome

@@ -14,9 +14,9 @@ from click.testing import CliRunner
 
 from mailbot.app import open_app
 from mailbot.cli import main
+from mailbot.demo.formwriter import render_form
 from mailbot.demo.sample_mail import compose, docx_attachment
 from mailbot.demo.samples import sample_form
-from mailbot.formwriter import render_form
 from mailbot.ingest.maildir import MaildirMailbox
 from mailbot.models import Folder
 from tests.conftest import NOW, TODAY, FixedClock

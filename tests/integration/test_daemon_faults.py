@@ -24,10 +24,10 @@ import pytest
 from click.testing import CliRunner
 
 from mailbot.cli import main
+from mailbot.demo.formwriter import render_form
 from mailbot.demo.sample_mail import compose, docx_attachment
 from mailbot.demo.samples import sample_form
 from mailbot.dispatch.senders import DEADLINE_FACTOR
-from mailbot.formwriter import render_form
 from mailbot.ingest.maildir import MaildirMailbox
 from mailbot.models import Folder
 from tests.conftest import ROOT

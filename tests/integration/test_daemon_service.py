@@ -19,9 +19,9 @@ from pathlib import Path
 
 import pytest
 
+from mailbot.demo.formwriter import render_form
 from mailbot.demo.sample_mail import compose, docx_attachment
 from mailbot.demo.samples import sample_form
-from mailbot.formwriter import render_form
 from mailbot.ingest.maildir import MaildirMailbox
 from mailbot.models import Folder
 from tests.conftest import ROOT

@@ -24,9 +24,9 @@ from mailbot.app import App, open_app
 from mailbot.cases.casebook import CaseRecord
 from mailbot.cases.lifecycle import list_case
 from mailbot.cli import main
+from mailbot.demo.formwriter import render_form
 from mailbot.demo.samples import sample_form, with_values
 from mailbot.dispatch.encrypt import encrypt_docx
-from mailbot.formwriter import render_form
 from mailbot.models import DashAnswer, FormData, Outcome
 from tests.conftest import NOW, TODAY, FixedClock
 from tests.integration.conftest import Send, sample

@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 
 from mailbot.app import App
+from mailbot.demo.formwriter import render_form
 from mailbot.demo.sample_mail import docx_attachment
 from mailbot.demo.samples import sample_form
-from mailbot.formwriter import render_form
 from mailbot.ingest.maildir import FolderUnwritable
 from mailbot.models import Folder, Outcome
 from mailbot.service.health import check_health

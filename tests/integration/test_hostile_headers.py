@@ -12,10 +12,10 @@ import base64
 from email import message_from_bytes, policy
 
 from mailbot.app import App
+from mailbot.demo.formwriter import render_form
 from mailbot.demo.samples import with_values
 from mailbot.dispatch.compose import Planned, UnbuildableMessage, build_message
 from mailbot.dispatch.encrypt import encrypt_docx
-from mailbot.formwriter import render_form
 from mailbot.ingest.maildir import MaildirMailbox
 from mailbot.models import Folder, Outcome
 from tests import hostile_senders as hs

@@ -12,9 +12,9 @@ from datetime import timedelta
 
 from mailbot.app import App
 from mailbot.cases.casebook import CaseRecord
+from mailbot.demo.formwriter import FillStyle, render_blank, render_form
 from mailbot.demo.samples import sample_form, with_dash_yes, with_values
 from mailbot.dispatch.encrypt import encrypt_docx
-from mailbot.formwriter import FillStyle, render_blank, render_form
 from mailbot.models import Outcome
 from tests.conftest import NOW, TODAY, FixedClock
 from tests.integration.conftest import Send, folder_count, sample

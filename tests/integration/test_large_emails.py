@@ -40,7 +40,7 @@ SEPARATE_PASSWORD = "Photo-Referral-2026"
 
 def photo_referral(sender: str, password: str, message_id: str) -> bytes:
     """A referral with a 5 MB photo pasted in, encrypted, as an email (over 6 MB)."""
-    from mailbot.formwriter import render_form
+    from mailbot.demo.formwriter import render_form
 
     document = docx.Document(io.BytesIO(render_form(form(seed=7, referrer_email=sender))))
     document.add_picture(io.BytesIO(png(5 * 1024 * 1024)))

@@ -14,8 +14,8 @@ import random
 
 import pytest
 
+from mailbot.demo.formwriter import FillStyle
 from mailbot.demo.samples import sample_form, with_values
-from mailbot.formwriter import FillStyle
 from mailbot.ingest.reader import read_form
 from mailbot.models import FormData
 from mailbot.validate.fields import check_fields

@@ -20,9 +20,9 @@ from pathlib import Path
 from mailbot import logs
 from mailbot.app import App
 from mailbot.credentials import Secrets
+from mailbot.demo.formwriter import FillStyle, render_form
 from mailbot.demo.samples import sample_form, with_dash_yes, with_ticks, with_values
 from mailbot.dispatch.encrypt import encrypt_docx
-from mailbot.formwriter import FillStyle, render_form
 from mailbot.ingest.maildir import MaildirMailbox
 from mailbot.ingest.reader import read_form
 from mailbot.models import Folder, FormData

@@ -20,9 +20,9 @@ from mailbot import logs
 from mailbot.app import App
 from mailbot.cases.casebook import CaseRecord
 from mailbot.credentials import Secrets
+from mailbot.demo.formwriter import render_form
 from mailbot.demo.samples import sample_form, with_dash_yes, with_ticks, with_values
 from mailbot.dispatch.encrypt import encrypt_docx
-from mailbot.formwriter import render_form
 from mailbot.ingest.maildir import MaildirMailbox
 from mailbot.ingest.mime import parse_email
 from mailbot.intake.pipeline import QUARANTINE

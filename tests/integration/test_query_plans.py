@@ -17,9 +17,9 @@ import sqlite3
 from pathlib import Path
 
 from mailbot.app import App
+from mailbot.demo.formwriter import render_form
 from mailbot.demo.samples import sample_form, with_values
 from mailbot.dispatch.encrypt import encrypt_docx
-from mailbot.formwriter import render_form
 from mailbot.store import Store
 from tests.conftest import TODAY
 from tests.integration.conftest import Send, sample

@@ -135,7 +135,7 @@ def test_accounts_are_made_with_a_hidden_password_prompt(workspace: Path, app: A
     """GIVEN a fresh deployment
     WHEN IT adds an account (password typed twice), lists and disables it
     THEN the account can log in until disabled, and the password is never printed."""
-    from mailbot.users import Users
+    from mailbot.web.users import Users
 
     made = _cli(workspace, "users", "add", "alice", input="a long password 1\n" * 2)
     assert made.exit_code == 0, made.output

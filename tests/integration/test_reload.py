@@ -6,8 +6,8 @@ import random
 from pathlib import Path
 
 from mailbot.app import App
+from mailbot.demo.formwriter import render_form
 from mailbot.demo.samples import sample_form, with_dash_yes, with_ticks
-from mailbot.formwriter import render_form
 from mailbot.models import Outcome
 from mailbot.service.reload import reload_config
 from tests.conftest import TODAY

@@ -16,8 +16,8 @@ from contextlib import contextmanager
 import pytest
 
 from mailbot.app import App
+from mailbot.demo.formwriter import render_form
 from mailbot.errors import StoreBusy
-from mailbot.formwriter import render_form
 from mailbot.models import Outcome
 from tests.integration.conftest import Send, folder_count
 from tests.integration.held import POLICE, form

@@ -13,8 +13,8 @@ import pytest
 
 from mailbot import logs
 from mailbot.app import App
+from mailbot.demo.formwriter import render_form
 from mailbot.demo.samples import sample_form
-from mailbot.formwriter import render_form
 from mailbot.service.daemon import HEARTBEAT_SECONDS, Supervisor
 from mailbot.service.health import LAST_POLL_KEY
 from mailbot.service.systemd import Notifier, Watchdog

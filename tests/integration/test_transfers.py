@@ -16,8 +16,8 @@ from click.testing import CliRunner
 from mailbot.app import App, SystemClock, open_app
 from mailbot.cases.casebook import CaseRecord
 from mailbot.cli import distribution, main
+from mailbot.demo.formwriter import render_form
 from mailbot.demo.samples import sample_form, with_values
-from mailbot.formwriter import render_form
 from mailbot.meetings.agendas import Agendas
 from mailbot.meetings.flags import FlagExpiry
 from tests.conftest import NOW, FixedClock

@@ -11,7 +11,7 @@ import tracemalloc
 
 import pytest
 
-from mailbot.advice import is_return_code
+from mailbot.dispatch.advice import is_return_code
 from mailbot.ingest import active, ooxml
 from mailbot.ingest.ooxml import inspect_package
 from mailbot.ingest.sniff import classify

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mailbot.advice import NOTE_HEADING, clean_note, is_return_code, with_note
+from mailbot.dispatch.advice import NOTE_HEADING, clean_note, is_return_code, with_note
 from mailbot.dispatch.compose import Planned
 
 BODY = ("Dear colleague,\n\nIt cannot be listed yet:\n\n1. A problem.\n\n"

@@ -19,8 +19,8 @@ from docx.oxml.ns import qn
 from docx.oxml.xmlchemy import BaseOxmlElement
 
 from mailbot import formdef
+from mailbot.demo.formwriter import FillStyle, render_blank, render_form
 from mailbot.demo.samples import sample_form, with_children, with_values
-from mailbot.formwriter import FillStyle, render_blank, render_form
 from mailbot.models import ChildRow, DashAnswer, FormData
 
 OFFICIAL = Path("/work/shared/forms/wm-marac-referral-form-v3.1.docx")

@@ -19,8 +19,8 @@ import msoffcrypto
 import pytest
 
 from mailbot import formdef
+from mailbot.demo.formwriter import FillStyle, render_blank, render_form
 from mailbot.demo.samples import sample_form, with_children, with_values
-from mailbot.formwriter import FillStyle, render_blank, render_form
 from mailbot.ingest import reader
 from mailbot.ingest.reader import Unreadable, WrongForm, read_form
 from mailbot.models import ChildRow, DashAnswer, FormData

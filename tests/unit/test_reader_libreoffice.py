@@ -14,7 +14,7 @@ import zipfile
 
 import pytest
 
-from mailbot.formwriter import FillStyle
+from mailbot.demo.formwriter import FillStyle
 from mailbot.ingest.reader import read_form
 from mailbot.models import FormData
 from mailbot.validate.fields import check_fields

@@ -10,7 +10,7 @@ import pytest
 from argon2 import PasswordHasher
 
 from mailbot.store import Store
-from mailbot.users import UserError, Users
+from mailbot.web.users import UserError, Users
 
 FAST = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 GOOD = "a long enough password"

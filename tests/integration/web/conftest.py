@@ -11,8 +11,8 @@ from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from mailbot.app import App
-from mailbot.users import Users
 from mailbot.web.app import create_app
+from mailbot.web.users import Users
 
 USER = "alice"
 PASSWORD = "correct horse battery"

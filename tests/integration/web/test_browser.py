@@ -22,8 +22,8 @@ import pytest
 
 from mailbot.app import App
 from mailbot.models import Outcome
-from mailbot.users import Users
 from mailbot.web.server import start_web
+from mailbot.web.users import Users
 from tests.conftest import ROOT
 from tests.integration.conftest import Send
 from tests.integration.held import (
@@ -148,6 +148,6 @@ def test_an_administrator_opens_a_locked_referral_with_its_password(
 
 
 def _accepted_form() -> bytes:
-    from mailbot.formwriter import render_form
+    from mailbot.demo.formwriter import render_form
 
     return render_form(form(seed=71, area="Wolverhampton", referrer_email=HOMES))

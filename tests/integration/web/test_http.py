@@ -13,11 +13,11 @@ import pytest
 from starlette.testclient import TestClient
 
 from mailbot.app import App
+from mailbot.demo.formwriter import render_form
 from mailbot.demo.samples import with_values
-from mailbot.formwriter import render_form
 from mailbot.models import Outcome
-from mailbot.users import Users
 from mailbot.web.guard import SECURITY_HEADERS
+from mailbot.web.users import Users
 from tests.conftest import FixedClock
 from tests.integration.conftest import Send
 from tests.integration.held import (

@@ -24,9 +24,9 @@ from starlette.testclient import TestClient
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from mailbot.app import App, open_app
-from mailbot.users import Users
 from mailbot.web import lockout
 from mailbot.web.app import create_app
+from mailbot.web.users import Users
 from tests.conftest import FixedClock
 from tests.integration.web.conftest import FAST_HASHER, PASSWORD, USER, csrf_of, log_in
 

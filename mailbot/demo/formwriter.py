@@ -23,7 +23,8 @@ from docx.oxml.xmlchemy import BaseOxmlElement
 from docx.shared import Pt, Twips
 from docx.table import Table, _Cell
 
-from mailbot import docxparts, formdef
+from mailbot import formdef
+from mailbot.demo import docxparts
 from mailbot.formdef import FieldDef, Kind
 from mailbot.models import ChildRow, DashAnswer, FormData
 
