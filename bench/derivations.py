@@ -17,8 +17,8 @@ from pathlib import Path
 
 from bench.corpus import SENDERS
 from mailbot.app import open_app
-from mailbot.ingest.decrypt import Decrypted, decrypt, derive_password_hash
-from mailbot.ingest.mime import parse_email
+from mailbot.ingest.document.decrypt import Decrypted, decrypt, derive_password_hash
+from mailbot.ingest.mime.parse import parse_email
 
 
 class Counting:

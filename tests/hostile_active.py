@@ -10,8 +10,8 @@ another field computes), and altChunks, parts Word converts on opening, carrying
 RTF, HTML or MHT, or a whole Word package. Each starts from a genuine referral
 (`referral_docx`) and adds the parts and markup Word would write, with `zipfile`. The
 controls are forms with ordinary web and email links, and altChunks holding only links and
-embedded pictures, which `mailbot.ingest.active` must let through. `tests/hostile_corpus.CORPUS`
-names them with the code the daemon must give.
+embedded pictures, which `mailbot.ingest.document.active` must let through.
+`tests/hostile_corpus.CORPUS` names them with the code the daemon must give.
 """
 
 from __future__ import annotations

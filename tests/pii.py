@@ -15,7 +15,7 @@ from email.message import EmailMessage
 
 import docx
 
-from mailbot.ingest.sniff import classify
+from mailbot.ingest.document.sniff import classify
 from mailbot.models import DocKind, FormData
 
 PERSONAL_FIELDS = (

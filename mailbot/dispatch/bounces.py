@@ -33,7 +33,7 @@ from email.parser import BytesParser, HeaderParser
 
 from mailbot.dispatch.outbox import Outbox
 from mailbot.dispatch.plan import Planner
-from mailbot.ingest.mimebounds import too_costly
+from mailbot.ingest.mime.bounds import too_costly
 
 MAX_BYTES = 512 * 1024
 _MAX_IDS = 20

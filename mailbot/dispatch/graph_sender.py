@@ -47,8 +47,8 @@ from mailbot.dispatch.senders import (
     check_envelope,
     wire_bytes,
 )
-from mailbot.ingest.graph_client import GraphClient, GraphError
-from mailbot.ingest.graph_delta import IMMUTABLE_IDS, user_path
+from mailbot.ingest.graph.client import GraphClient, GraphError
+from mailbot.ingest.graph.delta import IMMUTABLE_IDS, user_path
 from mailbot.ingest.mailbox import MailboxError
 
 _PERMANENT_STATUSES = frozenset({400, 413, 415, 422})

@@ -27,7 +27,7 @@ from email.parser import BytesParser
 from typing import Any
 from urllib.parse import quote
 
-from mailbot.ingest.graph_client import GraphClient, GraphError
+from mailbot.ingest.graph.client import GraphClient, GraphError
 
 REQUEST_LIMIT = 4 * 1024 * 1024  # Graph refuses a larger request body with 413
 # Room left in a request for the JSON around base64 content (names, types, ids).

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from mailbot.ingest.sniff import WORD_KINDS
+from mailbot.ingest.document.sniff import WORD_KINDS
 from mailbot.models import ParsedEmail
 
 MAX_CANDIDATES = 12

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import structlog
 
 from mailbot.config import Config
-from mailbot.ingest.mime import parse_email
+from mailbot.ingest.mime.parse import parse_email
 from mailbot.ingest.passwords import password_candidates
 from mailbot.intake import pipeline
 from mailbot.intake.pipeline import Assessed, folder_for

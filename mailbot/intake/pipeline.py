@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from datetime import date
 
 from mailbot.config import Config
-from mailbot.ingest.decrypt import DecryptFailure, decrypt
-from mailbot.ingest.mime import is_oversized
-from mailbot.ingest.ooxml import inspect_package
-from mailbot.ingest.reader import WrongForm, read_form
-from mailbot.ingest.sniff import WORD_KINDS, classify_package
+from mailbot.ingest.document.decrypt import DecryptFailure, decrypt
+from mailbot.ingest.document.ooxml import inspect_package
+from mailbot.ingest.document.sniff import WORD_KINDS, classify_package
+from mailbot.ingest.form.reader import WrongForm, read_form
+from mailbot.ingest.mime.parse import is_oversized
 from mailbot.models import (
     Attachment,
     Decision,

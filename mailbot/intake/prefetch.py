@@ -40,7 +40,7 @@ from dataclasses import dataclass
 from multiprocessing import get_context
 from types import TracebackType
 
-from mailbot.ingest.mime import parse_email
+from mailbot.ingest.mime.parse import parse_email
 from mailbot.ingest.passwords import is_password_email
 from mailbot.intake import pipeline
 from mailbot.models import DocumentLimits, MailboxMessage, ParsedEmail

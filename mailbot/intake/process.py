@@ -27,7 +27,7 @@ from mailbot.dispatch.service import Dispatch, build_dispatch
 from mailbot.errors import StoreBusy
 from mailbot.ingest.mailbox import Mailbox, MailboxError, MessageNotFoundError, Rereadable
 from mailbot.ingest.maildir import FolderUnwritable
-from mailbot.ingest.mime import parse_email
+from mailbot.ingest.mime.parse import parse_email
 from mailbot.ingest.passwords import is_password_email
 from mailbot.intake import pipeline
 from mailbot.intake.held import ACTOR, HeldReferrals

@@ -30,7 +30,7 @@ from mailbot.dispatch.distribution import Recipient, email_size
 from mailbot.dispatch.routes import RouteKind
 from mailbot.dispatch.templates import Templates
 from mailbot.errors import MailbotError
-from mailbot.ingest.sniff import classify
+from mailbot.ingest.document.sniff import classify
 from mailbot.models import DocKind, Frozen
 
 PDF_NAME = re.compile(r"^(MARAC-\d{4}-\d{5})\.pdf$", re.IGNORECASE)

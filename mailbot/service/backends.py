@@ -56,22 +56,22 @@ def open_mailbox(config: Config, secrets: Secrets, store: Store) -> Mailbox:
     settings = config.mailbox
     plain = {k: v.get_secret_value() for k, v in secrets.credentials.items()}
     if isinstance(settings, ImapMailboxSettings):
-        from mailbot.ingest.imap import ImapMailbox
+        from mailbot.ingest.imap.mailbox import ImapMailbox
 
         limit = config.limits.max_email_bytes
         if settings.auth == "oauth2":  # Microsoft 365: XOAUTH2 as the app registration
-            from mailbot.ingest.imapauth import ImapTokens
+            from mailbot.ingest.imap.auth import ImapTokens
 
             return ImapMailbox(settings, ImapTokens(settings, plain), store, max_bytes=limit)
         password = credential(secrets, settings.password_credential)
         assert password is not None
         return ImapMailbox(settings, password, store, max_bytes=limit)
     if isinstance(settings, ExchangeMailboxSettings):
-        from mailbot.ingest.exchange import ExchangeMailbox
+        from mailbot.ingest.exchange.mailbox import ExchangeMailbox
 
         return ExchangeMailbox(settings, plain, store, max_bytes=config.limits.max_email_bytes)
     if isinstance(settings, GraphMailboxSettings):
-        from mailbot.ingest.graph import GraphMailbox
+        from mailbot.ingest.graph.mailbox import GraphMailbox
 
         return GraphMailbox(settings, plain, store, max_bytes=config.limits.max_email_bytes)
     return MaildirMailbox(config.mail_dir)
@@ -81,13 +81,13 @@ def open_outgoing(config: Config, secrets: Secrets, mailbox: Mailbox) -> Sender:
     """The sender: through EWS when configured so, else the `[sender]` settings."""
     settings = config.mailbox
     if isinstance(settings, ExchangeMailboxSettings) and settings.send_via_ews:
-        from mailbot.ingest.exchange import ExchangeMailbox, ExchangeSender
+        from mailbot.ingest.exchange.mailbox import ExchangeMailbox, ExchangeSender
 
         assert isinstance(mailbox, ExchangeMailbox)
         return ExchangeSender(mailbox.connection)
     if isinstance(settings, GraphMailboxSettings) and settings.send_via_graph:
         from mailbot.dispatch.graph_sender import GraphSender
-        from mailbot.ingest.graph import GraphMailbox
+        from mailbot.ingest.graph.mailbox import GraphMailbox
 
         assert isinstance(mailbox, GraphMailbox)
         return GraphSender(mailbox.client, settings.address)

@@ -13,9 +13,9 @@ from __future__ import annotations
 from datetime import date
 
 from mailbot.config import Config, load_config
-from mailbot.ingest.mime import is_oversized, parse_email
-from mailbot.ingest.ooxml import inspect_package
-from mailbot.ingest.reader import Unreadable, WrongForm, read_form
+from mailbot.ingest.document.ooxml import inspect_package
+from mailbot.ingest.form.reader import Unreadable, WrongForm, read_form
+from mailbot.ingest.mime.parse import is_oversized, parse_email
 from mailbot.intake import pipeline
 from mailbot.models import DocumentLimits, FormData, ParsedEmail
 from tests.conftest import ROOT

@@ -25,7 +25,7 @@ from urllib.parse import unquote
 import httpx
 import respx
 
-from mailbot.ingest.graph import GraphMailbox
+from mailbot.ingest.graph.mailbox import GraphMailbox
 from mailbot.settings import GraphMailboxSettings
 from mailbot.store import Store
 

@@ -19,7 +19,7 @@ from mailbot.app import App, open_app
 from mailbot.cli import main
 from mailbot.demo.formwriter import render_form
 from mailbot.dispatch.outbox import Outbox
-from mailbot.ingest.sniff import classify
+from mailbot.ingest.document.sniff import classify
 from mailbot.meetings.transfers import TransferDetails, Transfers
 from mailbot.models import DocKind
 from tests.conftest import FixedClock

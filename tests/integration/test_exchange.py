@@ -32,9 +32,9 @@ from mailbot.credentials import load_secrets
 from mailbot.demo.sample_mail import compose, docx_attachment
 from mailbot.dispatch.senders import PermanentSendError
 from mailbot.errors import ConfigError
-from mailbot.ingest.exchange import ExchangeMailbox, ExchangeSender
+from mailbot.ingest.exchange.mailbox import ExchangeMailbox, ExchangeSender
 from mailbot.ingest.mailbox import MailboxError, MessageNotFoundError
-from mailbot.ingest.mime import is_oversized, parse_email
+from mailbot.ingest.mime.parse import is_oversized, parse_email
 from mailbot.intake.process import Intake
 from mailbot.logs import get_logger
 from mailbot.models import DocumentLimits, Folder, Outcome

@@ -14,9 +14,9 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from mailbot.errors import ConfigError
-from mailbot.ingest.graph import GraphMailbox
-from mailbot.ingest.graph_auth import GraphAuthError
-from mailbot.ingest.graph_client import GraphError
+from mailbot.ingest.graph.auth import GraphAuthError
+from mailbot.ingest.graph.client import GraphError
+from mailbot.ingest.graph.mailbox import GraphMailbox
 from mailbot.store import Store
 from tests.integration.graph_mocks import (
     DELTA_PATH,

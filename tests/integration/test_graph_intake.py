@@ -16,7 +16,7 @@ import respx
 from mailbot.config import Config
 from mailbot.credentials import load_secrets
 from mailbot.demo.sample_mail import compose, docx_attachment
-from mailbot.ingest.graph import GraphMailbox
+from mailbot.ingest.graph.mailbox import GraphMailbox
 from mailbot.intake.process import Intake
 from mailbot.logs import get_logger
 from mailbot.models import Folder, Outcome

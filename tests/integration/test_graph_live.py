@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from mailbot.ingest.graph import GraphMailbox
+from mailbot.ingest.graph.mailbox import GraphMailbox
 from mailbot.settings import GraphMailboxSettings
 from mailbot.store import Store
 

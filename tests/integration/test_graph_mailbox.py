@@ -11,10 +11,10 @@ import pytest
 import respx
 
 from mailbot.demo.sample_mail import compose
-from mailbot.ingest.graph import GraphMailbox
-from mailbot.ingest.graph_client import GraphError
+from mailbot.ingest.graph.client import GraphError
+from mailbot.ingest.graph.mailbox import GraphMailbox
 from mailbot.ingest.mailbox import Mailbox, MessageNotFoundError
-from mailbot.ingest.mime import is_oversized, parse_email
+from mailbot.ingest.mime.parse import is_oversized, parse_email
 from mailbot.models import DocumentLimits, Folder
 from mailbot.store import Store
 from tests.conftest import NOW

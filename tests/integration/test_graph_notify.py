@@ -16,8 +16,8 @@ import httpx
 import pytest
 import respx
 
-from mailbot.ingest.graph_client import GraphClient
-from mailbot.ingest.graph_notify import Notifications, Receiver
+from mailbot.ingest.graph.client import GraphClient
+from mailbot.ingest.graph.notify import Notifications, Receiver
 from mailbot.store import Store
 from tests.integration.graph_mocks import (
     DELTA_PATH,

@@ -13,7 +13,7 @@ import respx
 
 from mailbot.dispatch.graph_sender import GraphSender
 from mailbot.dispatch.senders import PermanentSendError, Sender, TransientSendError, wire_bytes
-from mailbot.ingest.graph import GraphMailbox
+from mailbot.ingest.graph.mailbox import GraphMailbox
 from mailbot.store import Store
 from tests.integration.graph_mocks import (
     MAILBOX,

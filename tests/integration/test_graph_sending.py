@@ -18,7 +18,7 @@ from mailbot.dispatch import graph_upload
 from mailbot.dispatch.compose import FileAttachment, Planned, build_message
 from mailbot.dispatch.graph_sender import GraphSender
 from mailbot.dispatch.senders import PermanentSendError, TransientSendError
-from mailbot.ingest.graph import GraphMailbox
+from mailbot.ingest.graph.mailbox import GraphMailbox
 from mailbot.store import Store
 from tests.conftest import NOW
 from tests.integration.graph_mocks import (

@@ -20,10 +20,10 @@ import respx
 from mailbot.config import Config
 from mailbot.credentials import load_secrets
 from mailbot.demo.sample_mail import compose, docx_attachment
-from mailbot.ingest.imap import ImapMailbox
-from mailbot.ingest.imapauth import ImapTokens
+from mailbot.ingest.imap.auth import ImapTokens
+from mailbot.ingest.imap.mailbox import ImapMailbox
 from mailbot.ingest.mailbox import Mailbox, MailboxError, MessageNotFoundError, Rereadable
-from mailbot.ingest.mime import is_oversized, parse_email
+from mailbot.ingest.mime.parse import is_oversized, parse_email
 from mailbot.intake.process import Intake
 from mailbot.logs import get_logger
 from mailbot.models import DocumentLimits, Folder, Outcome

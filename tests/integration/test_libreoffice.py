@@ -16,7 +16,7 @@ import pytest
 
 from mailbot.demo.formwriter import FillStyle
 from mailbot.demo.samples import sample_form, with_values
-from mailbot.ingest.reader import read_form
+from mailbot.ingest.form.reader import read_form
 from mailbot.models import FormData
 from mailbot.validate.fields import check_fields
 from tests.conftest import TODAY

@@ -23,8 +23,8 @@ from mailbot.credentials import Secrets
 from mailbot.demo.formwriter import FillStyle, render_form
 from mailbot.demo.samples import sample_form, with_dash_yes, with_ticks, with_values
 from mailbot.dispatch.encrypt import encrypt_docx
+from mailbot.ingest.form.reader import read_form
 from mailbot.ingest.maildir import MaildirMailbox
-from mailbot.ingest.reader import read_form
 from mailbot.models import Folder, FormData
 from tests import hostile_corpus as corpus
 from tests.conftest import ROOT, TODAY

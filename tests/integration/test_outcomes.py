@@ -24,7 +24,7 @@ from mailbot.demo.formwriter import render_form
 from mailbot.demo.samples import sample_form, with_dash_yes, with_ticks, with_values
 from mailbot.dispatch.encrypt import encrypt_docx
 from mailbot.ingest.maildir import MaildirMailbox
-from mailbot.ingest.mime import parse_email
+from mailbot.ingest.mime.parse import parse_email
 from mailbot.intake.pipeline import QUARANTINE
 from mailbot.models import Folder, FormData, Outcome
 from tests import hostile_active, hostile_corpus

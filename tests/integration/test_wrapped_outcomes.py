@@ -16,7 +16,7 @@ import pytest
 from mailbot.app import App
 from mailbot.cases.casebook import CaseRecord
 from mailbot.ingest.maildir import MaildirMailbox
-from mailbot.ingest.mime import parse_email
+from mailbot.ingest.mime.parse import parse_email
 from mailbot.models import Folder, Outcome
 from tests import hostile_wrapped as wrapped
 from tests.integration.conftest import folder_count

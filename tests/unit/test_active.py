@@ -1,4 +1,4 @@
-"""Unit tests for `mailbot.ingest.active`, through `ooxml.inspect_package`: active content.
+"""Unit tests for `mailbot.ingest.document.active`, through `ooxml.inspect_package`: active content.
 
 Each test takes a genuine form (the official sample, or a generated referral) and adds with
 `zipfile` what Word writes for one kind of active content, then reads the private one-line
@@ -12,9 +12,9 @@ import tracemalloc
 import pytest
 
 from mailbot.dispatch.advice import is_return_code
-from mailbot.ingest import active, ooxml
-from mailbot.ingest.ooxml import inspect_package
-from mailbot.ingest.sniff import classify
+from mailbot.ingest.document import active, ooxml
+from mailbot.ingest.document.ooxml import inspect_package
+from mailbot.ingest.document.sniff import classify
 from mailbot.intake.pipeline import QUARANTINE, OpenedForm, open_document
 from mailbot.models import Attachment, DocumentLimits
 from mailbot.reasons import describe, rule

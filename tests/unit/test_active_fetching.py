@@ -1,4 +1,4 @@
-"""Unit tests for `mailbot.ingest.active`: what makes Word fetch something on opening.
+"""Unit tests for `mailbot.ingest.document.active`: what makes Word fetch something on opening.
 
 A linked picture, a field that includes a file, or a part Word converts on opening (an
 altChunk in RTF, HTML or MHT) sends Word to a web server or a file share as the document
@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from mailbot.ingest import active, ooxml
+from mailbot.ingest.document import active, ooxml
 from mailbot.intake.pipeline import OpenedForm, open_document
 from mailbot.models import DocumentLimits
 from mailbot.reasons import describe, rule

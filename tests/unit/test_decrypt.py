@@ -1,4 +1,4 @@
-"""Unit tests for `mailbot.ingest.decrypt` (and `mailbot.dispatch.encrypt`, which makes the
+"""Unit tests for `mailbot.ingest.document.decrypt` (and `mailbot.dispatch.encrypt`, which makes the
 encrypted files): which password opens a file, what each try costs, and what never leaks.
 
 Derivations are counted by injecting a wrapper around the real key derivation; files made by
@@ -21,13 +21,13 @@ import pytest
 from msoffcrypto.method.ecma376_agile import ECMA376Agile
 
 from mailbot.dispatch.encrypt import WORD_SPIN_COUNT, encrypt_docx
-from mailbot.ingest.decrypt import (
+from mailbot.ingest.document.decrypt import (
     Decrypted,
     DecryptFailure,
     decrypt,
     derive_password_hash,
 )
-from mailbot.ingest.ooxml import inspect_package
+from mailbot.ingest.document.ooxml import inspect_package
 from mailbot.models import DocumentLimits
 from tests import hostile_corpus as corpus
 from tests.encrypting import standard_encrypt

@@ -15,9 +15,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mailbot.ingest.decrypt import Decrypted, decrypt
-from mailbot.ingest.ooxml import inspect_package
-from mailbot.ingest.sniff import classify
+from mailbot.ingest.document.decrypt import Decrypted, decrypt
+from mailbot.ingest.document.ooxml import inspect_package
+from mailbot.ingest.document.sniff import classify
 from mailbot.models import DocKind, DocumentLimits
 from tests import hostile_corpus as corpus
 from tests.hostile_blocks import mutate

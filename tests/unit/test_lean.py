@@ -1,4 +1,4 @@
-"""Tests for `mailbot.ingest.lean`: a large email parsed without copies of its attachments,
+"""Tests for `mailbot.ingest.mime.lean`: a large email parsed without copies of its attachments,
 always to the same result as the ordinary parse."""
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mailbot.demo.sample_mail import compose, docx_attachment
-from mailbot.ingest import lean
-from mailbot.ingest.mime import parse_email
+from mailbot.ingest.mime import lean
+from mailbot.ingest.mime.parse import parse_email
 from mailbot.models import DocumentLimits, ParsedEmail
 from tests.conftest import DATA
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 import io
 import zipfile
 
-from mailbot.ingest.media import MEDIA_PART_BYTES, without_media
-from mailbot.ingest.reader import read_form
+from mailbot.ingest.document.media import MEDIA_PART_BYTES, without_media
+from mailbot.ingest.form.reader import read_form
 from tests import hostile_corpus as corpus
 from tests.photos import form_with_photo, png
 

@@ -1,4 +1,4 @@
-"""Tests for `mailbot.ingest.mime.parse_email`: golden emails, limits, and hostile input."""
+"""Tests for `mailbot.ingest.mime.parse.parse_email`: golden emails, limits, and hostile input."""
 
 from __future__ import annotations
 
@@ -16,7 +16,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mailbot.ingest.mime import BODY_TEXT_LIMIT, OVERSIZED_CONTENT_TYPE, is_oversized, parse_email
+from mailbot.ingest.mime.parse import (
+    BODY_TEXT_LIMIT,
+    OVERSIZED_CONTENT_TYPE,
+    is_oversized,
+    parse_email,
+)
 from mailbot.models import DocKind, DocumentLimits, ParsedEmail
 
 EMAILS = Path(__file__).resolve().parent.parent / "data" / "emails"

@@ -1,4 +1,4 @@
-"""Unit tests for `mailbot.ingest.mimebounds` and how `parse_email` reports what is past it.
+"""Unit tests for `mailbot.ingest.mime.bounds` and how `parse_email` reports what is past it.
 
 The standard parser's cost is bounded before it runs (`too_costly`) and while it runs
 (`HeaderBudget`); what is past a bound is a marker attachment (`unreadable_document`), never a
@@ -12,9 +12,8 @@ import zlib
 
 import pytest
 
-from mailbot.ingest import mimebounds
-from mailbot.ingest.mime import is_oversized, parse_email
-from mailbot.ingest.mimebounds import (
+from mailbot.ingest.mime import bounds as mimebounds
+from mailbot.ingest.mime.bounds import (
     HEADER_BUDGET_CHARS,
     HEADER_SECTION_BYTES,
     MAX_BOUNDARY_MATCHES,
@@ -26,6 +25,7 @@ from mailbot.ingest.mimebounds import (
     HeaderBudget,
     too_costly,
 )
+from mailbot.ingest.mime.parse import is_oversized, parse_email
 from mailbot.intake.pipeline import OpenedForm, Unopened, open_referral
 from mailbot.models import DocKind, DocumentLimits, ParsedEmail
 from tests import hostile_corpus as corpus

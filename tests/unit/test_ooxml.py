@@ -1,4 +1,4 @@
-"""Unit tests for `mailbot.ingest.ooxml.inspect_package`: each check on its own.
+"""Unit tests for `mailbot.ingest.document.ooxml.inspect_package`: each check on its own.
 
 Most tests tighten one limit (or build one defect) so that exactly one check can fire, and read
 the private one-line detail (`ooxml._check`) to prove it was that check and not another.
@@ -14,8 +14,8 @@ import zipfile
 
 import pytest
 
-from mailbot.ingest import ooxml
-from mailbot.ingest.ooxml import inspect_package
+from mailbot.ingest.document import ooxml
+from mailbot.ingest.document.ooxml import inspect_package
 from mailbot.models import DocumentLimits
 from tests import hostile_corpus as corpus
 

@@ -1,9 +1,9 @@
-"""The stand-in for an email too large to download (`mailbot.ingest.oversized`)."""
+"""The stand-in for an email too large to download (`mailbot.ingest.mime.oversized`)."""
 
 from __future__ import annotations
 
-from mailbot.ingest.mime import is_oversized, parse_email
-from mailbot.ingest.oversized import header_lines, oversized, stand_in
+from mailbot.ingest.mime.oversized import header_lines, oversized, stand_in
+from mailbot.ingest.mime.parse import is_oversized, parse_email
 from mailbot.models import DocumentLimits
 from tests.conftest import NOW
 

@@ -20,7 +20,7 @@ from mailbot.demo.formwriter import render_form
 from mailbot.demo.sample_mail import compose, docx_attachment
 from mailbot.demo.samples import sample_form
 from mailbot.dispatch.encrypt import encrypt_docx
-from mailbot.ingest.mime import parse_email
+from mailbot.ingest.mime.parse import parse_email
 from mailbot.intake import pipeline
 from mailbot.intake.prefetch import Lookahead, Prepared
 from mailbot.models import DocumentLimits, MailboxMessage, ParsedEmail

@@ -21,8 +21,8 @@ import pytest
 from mailbot import formdef
 from mailbot.demo.formwriter import FillStyle, render_blank, render_form
 from mailbot.demo.samples import sample_form, with_children, with_values
-from mailbot.ingest import reader
-from mailbot.ingest.reader import Unreadable, WrongForm, read_form
+from mailbot.ingest.form import reader
+from mailbot.ingest.form.reader import Unreadable, WrongForm, read_form
 from mailbot.models import ChildRow, DashAnswer, FormData
 
 DATA = Path(__file__).parents[1] / "data" / "forms"

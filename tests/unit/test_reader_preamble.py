@@ -16,8 +16,8 @@ import zipfile
 
 import pytest
 
-from mailbot.ingest import reader
-from mailbot.ingest.reader import Unreadable, WrongForm, read_form
+from mailbot.ingest.form import reader
+from mailbot.ingest.form.reader import Unreadable, WrongForm, read_form
 from tests.hostile_blocks import referral_docx, replace_part
 from tests.hostile_wrapped import CORE_WITHOUT_PROPERTIES, with_preamble
 

@@ -20,9 +20,9 @@ import pytest
 from lxml import etree
 
 from mailbot import formdef
-from mailbot.ingest.formtables import MAX_CHILD_ROWS
-from mailbot.ingest.reader import Unreadable, WrongForm, read_form
-from mailbot.ingest.typed import is_ticked
+from mailbot.ingest.form.reader import Unreadable, WrongForm, read_form
+from mailbot.ingest.form.tables import MAX_CHILD_ROWS
+from mailbot.ingest.form.typed import is_ticked
 from mailbot.models import ChildRow, DashAnswer, FormData
 from tests.unit.test_reader import expected, sample  # the golden pairs' helpers
 

@@ -17,9 +17,9 @@ import olefile
 import pytest
 
 from mailbot.dispatch.encrypt import encrypt_docx
-from mailbot.ingest.decrypt import Decrypted, decrypt
-from mailbot.ingest.segments import CACHE_SEGMENTS, SEGMENT_BYTES
-from mailbot.ingest.sniff import classify
+from mailbot.ingest.document.decrypt import Decrypted, decrypt
+from mailbot.ingest.document.segments import CACHE_SEGMENTS, SEGMENT_BYTES
+from mailbot.ingest.document.sniff import classify
 from mailbot.intake.pipeline import OpenedForm, open_document
 from mailbot.models import Attachment, DocKind, DocumentLimits
 from tests import hostile_corpus as corpus

@@ -28,10 +28,10 @@ from cryptography.x509.oid import NameOID
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mailbot.ingest import smime
-from mailbot.ingest.mime import is_oversized, parse_email
-from mailbot.ingest.msg import OutlookItem, outlook_item
-from mailbot.ingest.sniff import classify
+from mailbot.ingest.document.sniff import classify
+from mailbot.ingest.mime import smime
+from mailbot.ingest.mime.msg import OutlookItem, outlook_item
+from mailbot.ingest.mime.parse import is_oversized, parse_email
 from mailbot.intake.pipeline import OpenedForm, Unopened, open_referral
 from mailbot.models import DocKind, DocumentLimits, Outcome
 from tests import hostile_wrapped as wrapped

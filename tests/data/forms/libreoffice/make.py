@@ -17,7 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[4]))
 
-from mailbot.ingest.reader import read_form
+from mailbot.ingest.form.reader import read_form
 from tests.libreoffice import (
     GOLDEN,
     expected_read,

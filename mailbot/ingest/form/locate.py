@@ -17,8 +17,8 @@ from dataclasses import dataclass
 
 from mailbot import formdef
 from mailbot.formdef import FieldDef, Kind
-from mailbot.ingest.layout import Layout, cell_ticked, control_state
-from mailbot.ingest.typed import clean, is_ticked, normalise, split_mark
+from mailbot.ingest.form.layout import Layout, cell_ticked, control_state
+from mailbot.ingest.form.typed import clean, is_ticked, normalise, split_mark
 
 _LONGEST_LABEL = 300
 _MAX_SPLITS = 8

@@ -22,7 +22,7 @@ from exchangelib import errors as ews
 from exchangelib.properties import CreatedEvent, MovedEvent, NewMailEvent
 from exchangelib.services import GetStreamingEvents
 
-from mailbot.ingest.exchange_connect import ExchangeConnection, ExchangeError
+from mailbot.ingest.exchange.connect import ExchangeConnection, ExchangeError
 from mailbot.ingest.mailbox import MailboxError
 
 STREAM_MINUTES = 10  # one connection's life (EWS allows 1 to 30); the subscription outlives it

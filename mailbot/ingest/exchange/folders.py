@@ -18,7 +18,7 @@ from exchangelib.folders import Messages
 from exchangelib.properties import ItemId
 from exchangelib.services import CreateFolder, MoveItem
 
-from mailbot.ingest.exchange_connect import ExchangeConnection, ExchangeError
+from mailbot.ingest.exchange.connect import ExchangeConnection, ExchangeError
 from mailbot.ingest.mailbox import MessageNotFoundError
 from mailbot.models import Folder
 from mailbot.settings import FolderNames

@@ -16,7 +16,7 @@ from typing import Any
 
 from tnefparse import TNEF
 
-from mailbot.ingest import headers
+from mailbot.ingest.mime import headers
 
 # tnefparse logs from inside hostile input (names, property values): keep it out of our logs.
 logging.getLogger("tnefparse").addHandler(logging.NullHandler())

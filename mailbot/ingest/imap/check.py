@@ -15,8 +15,8 @@ import ssl
 
 from imapclient import IMAPClient
 
-from mailbot.ingest import imapwire
-from mailbot.ingest.imapwire import CapabilityError, Credential
+from mailbot.ingest.imap import wire as imapwire
+from mailbot.ingest.imap.wire import CapabilityError, Credential
 from mailbot.ingest.mailbox import MailboxError
 from mailbot.settings import ImapMailboxSettings
 

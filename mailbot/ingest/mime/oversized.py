@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from mailbot.ingest.mimebounds import MAX_PARTS, header_block
+from mailbot.ingest.mime.bounds import MAX_PARTS, header_block
 from mailbot.models import MailboxMessage
 
 _NOTE = (b"mailbot did not download this email: the server gave its size as %d bytes, over "

@@ -16,9 +16,9 @@ from __future__ import annotations
 import re
 
 from mailbot import formdef
-from mailbot.ingest.layout import Layout, Row, cell_at, cell_text, cell_ticked, control_state
-from mailbot.ingest.locate import section_key
-from mailbot.ingest.typed import clean, normalise
+from mailbot.ingest.form.layout import Layout, Row, cell_at, cell_text, cell_ticked, control_state
+from mailbot.ingest.form.locate import section_key
+from mailbot.ingest.form.typed import clean, normalise
 from mailbot.models import ChildRow, DashAnswer
 
 MAX_CHILD_ROWS = 500

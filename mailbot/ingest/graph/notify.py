@@ -23,8 +23,8 @@ from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
-from mailbot.ingest.graph_client import GraphClient, GraphError
-from mailbot.ingest.graph_delta import user_path
+from mailbot.ingest.graph.client import GraphClient, GraphError
+from mailbot.ingest.graph.delta import user_path
 from mailbot.ingest.mailbox import MailboxError
 from mailbot.logs import get_logger
 from mailbot.settings import GraphMailboxSettings

@@ -15,7 +15,7 @@ from typing import BinaryIO
 import filetype
 import olefile
 
-from mailbot.ingest.msg import is_outlook_item
+from mailbot.ingest.mime.msg import is_outlook_item
 from mailbot.models import DocKind
 
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"

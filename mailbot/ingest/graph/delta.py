@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
-from mailbot.ingest.graph_client import GraphClient, GraphError
+from mailbot.ingest.graph.client import GraphClient, GraphError
 
 PAGE_SIZE = 50  # messages per delta page (Graph's default is 10)
 MAX_PAGES = 10_000  # a server that never hands out a delta link must not keep mailbot here

@@ -421,7 +421,7 @@ def _in_mime(data: bytes) -> Found:
     parts (by its Content-Location) is not fetched."""
     import email
 
-    from mailbot.ingest import mimebounds
+    from mailbot.ingest.mime import bounds as mimebounds
 
     too_complex = (UNREADABLE, "imported MHT part (altChunk) too complex to check")
     if mimebounds.too_costly(data):

@@ -19,8 +19,8 @@ from collections.abc import Iterator
 from lxml import etree  # type: ignore[import-untyped]
 
 from mailbot import formdef
-from mailbot.ingest.layout import Cell, Control, Layout, Paragraph, Row
-from mailbot.ingest.typed import is_ticked, normalise, symbol_mark
+from mailbot.ingest.form.layout import Cell, Control, Layout, Paragraph, Row
+from mailbot.ingest.form.typed import is_ticked, normalise, symbol_mark
 
 _W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 _W14 = "{http://schemas.microsoft.com/office/word/2010/wordml}"

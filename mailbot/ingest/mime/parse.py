@@ -19,12 +19,12 @@ from email.message import EmailMessage, Message
 from email.parser import BytesParser
 from html.parser import HTMLParser
 
-from mailbot.ingest import headers, lean
-from mailbot.ingest.mimebounds import MAX_PARTS, HeaderBudget, header_block, too_costly
-from mailbot.ingest.msg import OutlookItem, outlook_item
-from mailbot.ingest.smime import is_pkcs7, signed_content
-from mailbot.ingest.sniff import classify
-from mailbot.ingest.tnef import TNEF_MAGIC, tnef_files
+from mailbot.ingest.document.sniff import classify
+from mailbot.ingest.mime import headers, lean
+from mailbot.ingest.mime.bounds import MAX_PARTS, HeaderBudget, header_block, too_costly
+from mailbot.ingest.mime.msg import OutlookItem, outlook_item
+from mailbot.ingest.mime.smime import is_pkcs7, signed_content
+from mailbot.ingest.mime.tnef import TNEF_MAGIC, tnef_files
 from mailbot.models import Attachment, DocKind, DocumentLimits, ParsedEmail
 
 # The content type of a marker attachment (empty `data`, so kind EMPTY) standing for what is

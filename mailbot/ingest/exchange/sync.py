@@ -26,8 +26,8 @@ from exchangelib.items import ID_ONLY
 from exchangelib.services import SyncFolderItems
 from exchangelib.services.sync_folder_hierarchy import SyncFolder
 
-from mailbot.ingest.exchange_connect import ExchangeConnection, ExchangeError
-from mailbot.ingest.oversized import header_lines, stand_in
+from mailbot.ingest.exchange.connect import ExchangeConnection, ExchangeError
+from mailbot.ingest.mime.oversized import header_lines, stand_in
 from mailbot.models import MailboxMessage
 
 PAGE_SIZE = 100  # changes per SyncFolderItems call (EWS allows up to 512)

@@ -35,7 +35,7 @@ from typing import Any
 
 import olefile
 
-from mailbot.ingest import headers
+from mailbot.ingest.mime import headers
 
 _PROPERTIES = "__properties_version1.0"
 _ATTACHMENT_PREFIX = "__attach_version1.0_#"

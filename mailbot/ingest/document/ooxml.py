@@ -24,8 +24,8 @@ import zlib
 from typing import BinaryIO
 from xml.etree import ElementTree
 
-from mailbot.ingest import active
-from mailbot.ingest.zipdir import (
+from mailbot.ingest.document import active
+from mailbot.ingest.document.zipdir import (
     UNREADABLE,
     Rejected,
     check_directory,

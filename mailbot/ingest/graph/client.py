@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 import httpx
 from tenacity import RetryCallState, Retrying, retry_if_exception_type
 
-from mailbot.ingest.graph_auth import TokenProvider
+from mailbot.ingest.graph.auth import TokenProvider
 from mailbot.ingest.mailbox import MailboxError
 from mailbot.ingest.retry_after import retry_after
 

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from mailbot.ingest.graph_client import GraphClient, GraphError
-from mailbot.ingest.graph_delta import IMMUTABLE_IDS, user_path
+from mailbot.ingest.graph.client import GraphClient, GraphError
+from mailbot.ingest.graph.delta import IMMUTABLE_IDS, user_path
 from mailbot.ingest.mailbox import MessageNotFoundError
 from mailbot.models import Folder
 from mailbot.settings import FolderNames

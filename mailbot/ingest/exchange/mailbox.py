@@ -26,10 +26,10 @@ from mailbot.dispatch.senders import (
     check_envelope,
     wire_bytes,
 )
-from mailbot.ingest.exchange_connect import ExchangeConnection, ExchangeError
-from mailbot.ingest.exchange_folders import MailFolders, Mover
-from mailbot.ingest.exchange_stream import InboxWatcher
-from mailbot.ingest.exchange_sync import (
+from mailbot.ingest.exchange.connect import ExchangeConnection, ExchangeError
+from mailbot.ingest.exchange.folders import MailFolders, Mover
+from mailbot.ingest.exchange.stream import InboxWatcher
+from mailbot.ingest.exchange.sync import (
     NewItem,
     fetch_headers,
     fetch_message,
@@ -37,7 +37,7 @@ from mailbot.ingest.exchange_sync import (
     read_changes,
 )
 from mailbot.ingest.mailbox import MailboxError
-from mailbot.ingest.oversized import oversized
+from mailbot.ingest.mime.oversized import oversized
 from mailbot.logs import get_logger
 from mailbot.models import DocumentLimits, Folder, MailboxMessage
 from mailbot.settings import ExchangeMailboxSettings

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 
 import httpx
 
-from mailbot.ingest.graph_auth import MsalTokenProvider, TokenProvider
+from mailbot.ingest.graph.auth import MsalTokenProvider, TokenProvider
 from mailbot.settings import ImapMailboxSettings
 
 

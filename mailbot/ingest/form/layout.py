@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from mailbot.ingest.typed import is_ticked
+from mailbot.ingest.form.typed import is_ticked
 
 
 @dataclass(frozen=True, slots=True)

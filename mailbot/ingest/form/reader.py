@@ -35,12 +35,12 @@ from docx.parts.document import DocumentPart
 from lxml import etree  # type: ignore[import-untyped]
 
 from mailbot import formdef
-from mailbot.ingest.docxtext import BODY, P, scan, scan_text
-from mailbot.ingest.formtables import read_children, read_dash
-from mailbot.ingest.layout import Layout
-from mailbot.ingest.locate import SECTION_KEYS, read_fields
-from mailbot.ingest.media import without_media
-from mailbot.ingest.typed import normalise
+from mailbot.ingest.document.media import without_media
+from mailbot.ingest.form.docxtext import BODY, P, scan, scan_text
+from mailbot.ingest.form.layout import Layout
+from mailbot.ingest.form.locate import SECTION_KEYS, read_fields
+from mailbot.ingest.form.tables import read_children, read_dash
+from mailbot.ingest.form.typed import normalise
 from mailbot.models import FormData, Frozen
 
 NOT_WORD = "not a Word document package"

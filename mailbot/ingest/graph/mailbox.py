@@ -29,13 +29,13 @@ from urllib.parse import quote
 
 import httpx
 
-from mailbot.ingest.graph_auth import GraphAuthError, MsalTokenProvider, TokenProvider
-from mailbot.ingest.graph_client import GraphClient, GraphError
-from mailbot.ingest.graph_delta import IMMUTABLE_IDS, DeltaRound, read_round, user_path
-from mailbot.ingest.graph_folders import GraphFolders
-from mailbot.ingest.graph_notify import Notifications
+from mailbot.ingest.graph.auth import GraphAuthError, MsalTokenProvider, TokenProvider
+from mailbot.ingest.graph.client import GraphClient, GraphError
+from mailbot.ingest.graph.delta import IMMUTABLE_IDS, DeltaRound, read_round, user_path
+from mailbot.ingest.graph.folders import GraphFolders
+from mailbot.ingest.graph.notify import Notifications
 from mailbot.ingest.mailbox import MailboxError
-from mailbot.ingest.oversized import header_lines, oversized, stand_in
+from mailbot.ingest.mime.oversized import header_lines, oversized, stand_in
 from mailbot.logs import get_logger
 from mailbot.models import DocumentLimits, Folder, MailboxMessage
 from mailbot.settings import GraphMailboxSettings

@@ -31,13 +31,13 @@ from functools import partial
 from imapclient import DELETED, IMAPClient
 
 from mailbot.errors import ConfigError
-from mailbot.ingest import imapwire
-from mailbot.ingest.imapcheck import diagnose
-from mailbot.ingest.imapsession import ImapSession
-from mailbot.ingest.imapwire import Credential
+from mailbot.ingest.imap import wire as imapwire
+from mailbot.ingest.imap.check import diagnose
+from mailbot.ingest.imap.session import ImapSession
+from mailbot.ingest.imap.wire import Credential
 from mailbot.ingest.mailbox import MailboxError, MessageNotFoundError
-from mailbot.ingest.mimebounds import HEADER_SECTION_BYTES
-from mailbot.ingest.oversized import oversized, stand_in
+from mailbot.ingest.mime.bounds import HEADER_SECTION_BYTES
+from mailbot.ingest.mime.oversized import oversized, stand_in
 from mailbot.logs import get_logger
 from mailbot.models import DocumentLimits, Folder, MailboxMessage
 from mailbot.settings import ImapMailboxSettings

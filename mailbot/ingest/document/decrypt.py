@@ -30,7 +30,7 @@ from typing import Literal
 import olefile
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-from mailbot.ingest.encinfo import (
+from mailbot.ingest.document.encinfo import (
     HASHES,
     MAX_INFO_BYTES,
     STANDARD_SPIN_COUNT,
@@ -39,7 +39,7 @@ from mailbot.ingest.encinfo import (
     Unreadable,
     parse_info,
 )
-from mailbot.ingest.segments import (
+from mailbot.ingest.document.segments import (
     HEADER_BYTES,
     SEGMENT_BYTES,
     BrokenStream,
