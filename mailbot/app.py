@@ -15,13 +15,15 @@ from pathlib import Path
 
 from mailbot.cases.casebook import Casebook
 from mailbot.config import Config, load_config
+from mailbot.context import Context
 from mailbot.credentials import Secrets, load_secrets
 from mailbot.dispatch.outbox import Dispatcher, SendState
 from mailbot.dispatch.senders import Sender
-from mailbot.ingest.mailbox import Mailbox
-from mailbot.intake.process import Clock, Intake
+from mailbot.ingest.mailbox import Mailbox, NoMailbox
+from mailbot.intake.process import Intake
 from mailbot.logs import get_logger
 from mailbot.meetings.jobs import distribution_jobs
+from mailbot.models import Clock
 from mailbot.runner import Runner
 from mailbot.service.backends import open_mailbox, open_outgoing
 from mailbot.service.instance import InstanceLock
@@ -48,9 +50,9 @@ def monotonic_of(clock: Clock) -> Callable[[], float]:
 
 @dataclass
 class App:
-    config: Config
-    secrets: Secrets
-    store: Store
+    """The running parts: the context, the mailbox, the intake over both, the sender."""
+
+    ctx: Context
     mailbox: Mailbox
     intake: Intake
     _sender: Sender | None = None
@@ -60,8 +62,20 @@ class App:
     lock: InstanceLock | None = None  # held by the daemon (`run`, `run --once`)
 
     @property
+    def config(self) -> Config:
+        return self.ctx.config
+
+    @property
+    def secrets(self) -> Secrets:
+        return self.ctx.secrets
+
+    @property
+    def store(self) -> Store:
+        return self.ctx.store
+
+    @property
     def casebook(self) -> Casebook:
-        return self.intake.casebook
+        return self.ctx.casebook
 
     def runner(self) -> Runner:
         return Runner(self.intake, self.mailbox, get_logger(), dispatcher=self.dispatcher(),
@@ -69,19 +83,18 @@ class App:
 
     def jobs(self) -> list[tuple[str, Callable[[datetime], None]]]:
         """The periodic jobs the daemon runs on every pass, by name."""
-        return distribution_jobs(self.intake)
+        return distribution_jobs(self.ctx)
 
     def dispatcher(self) -> Dispatcher:
         if self._sender is None:
             self._sender = open_outgoing(self.config, self.secrets, self.mailbox)
-        dispatch = self.intake.dispatch
-        assert dispatch is not None
+        dispatch = self.ctx.dispatch
         outbox = self.config.outbox
         return Dispatcher(dispatch.outbox, self._sender, dispatch.planner,
                           self.config.sender.max_attempts, get_logger(), self.send_state,
                           give_up_after=timedelta(hours=outbox.give_up_after_hours),
                           alert_after=timedelta(minutes=outbox.alert_after_minutes),
-                          monotonic=monotonic_of(self.intake.clock))
+                          monotonic=monotonic_of(self.ctx.clock))
 
     def close(self) -> None:
         if self._sender is not None:
@@ -107,7 +120,7 @@ def open_app(config_path: Path, clock: Clock | None = None, *,
     try:
         store = Store(config.database_path)
         try:
-            mailbox = open_mailbox(config, secrets, store) if with_mailbox else _NoMailbox()
+            mailbox = open_mailbox(config, secrets, store) if with_mailbox else NoMailbox()
         except BaseException:
             store.close()
             raise
@@ -115,25 +128,6 @@ def open_app(config_path: Path, clock: Clock | None = None, *,
         if lock is not None:
             lock.release()
         raise
-    intake = Intake(config=config, secrets=secrets, store=store, mailbox=mailbox,
-                    clock=clock or SystemClock(), log=get_logger())
-    return App(config, secrets, store, mailbox, intake, lock=lock)
-
-
-class _NoMailbox:
-    """For commands that only read the database (no mailbox connection needed)."""
-
-    def fetch_new(self):  # type: ignore[no-untyped-def]
-        return iter(())
-
-    def mark_done(self, ref: str, folder: object) -> str:
-        raise RuntimeError("no mailbox is open")
-
-    def refile(self, ref: str, source: object, target: object) -> str:
-        raise RuntimeError("no mailbox is open")
-
-    def wait_for_mail(self, timeout: float) -> bool:
-        return False
-
-    def close(self) -> None:
-        pass
+    ctx = Context.of(config, secrets, store, clock or SystemClock(), get_logger())
+    ctx.casebook.settle_sources((a.id, a.name) for a in config.agencies)
+    return App(ctx, mailbox, Intake(ctx, mailbox), lock=lock)

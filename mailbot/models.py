@@ -9,14 +9,22 @@ of their `repr`s is ever logged.
 
 from __future__ import annotations
 
+import datetime as dt
 from datetime import date, datetime
 from enum import StrEnum
+from typing import Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Frozen(BaseModel):
     model_config = ConfigDict(frozen=True)
+
+
+class Clock(Protocol):
+    """What tells the time: passed in everywhere, so a test can hand in a fixed clock."""
+
+    def now(self) -> datetime: ...
 
 
 class Outcome(StrEnum):
@@ -220,3 +228,14 @@ class DocumentLimits(Frozen):
     max_part_bytes: int = 50 * 1024 * 1024  # one XML part, uncompressed
     max_compression_ratio: float = 200.0
     max_spin_count: int = 500_000  # Office's default is 100,000
+
+
+class Meeting(Frozen):
+    """One meeting of an area, with the day its agenda is due out."""
+
+    area: str
+    date: dt.date
+    time: dt.time
+    venue: str
+    capacity: int
+    agenda_date: dt.date

@@ -33,9 +33,11 @@ from mailbot.ingest.maildir import FolderUnwritable
 from mailbot.intake.prefetch import LARGE_EMAIL_BYTES, Lookahead, default_workers
 from mailbot.intake.process import Intake
 from mailbot.models import Folder
-from mailbot.service.health import FOLDER_ERRORS_KEY
 
 MAX_BACKOFF_SECONDS = 60.0
+# Store.state_* key: JSON {folder: {"error": why, "waiting": emails}} of the mailbox folders
+# the daemon could not write on its last pass; absent when all are fine (`mailbot status`).
+FOLDER_ERRORS_KEY = "folder_errors"
 
 
 @dataclass
@@ -102,7 +104,7 @@ class Runner:
             if self.stop.is_set():
                 return
             try:
-                job(self.intake.clock.now())
+                job(self.intake.ctx.clock.now())
             except Exception as exc:  # one failing job must not stop intake
                 self.log.error("job.error", kind=name, error=type(exc).__name__)
 
@@ -111,7 +113,7 @@ class Runner:
             self.on_tick(self)
 
     def _passed(self) -> None:
-        self.last_pass = self.intake.clock.now()
+        self.last_pass = self.intake.ctx.clock.now()
         self._record_folder_errors()
         if self.on_pass is not None:
             self.on_pass(self)
@@ -139,7 +141,7 @@ class Runner:
         status` reads them; only when that changes (not a write per pass)."""
         errors: dict[str, dict[str, object]] = {}
         if self._folder_errors:
-            waiting = dict(self.intake.store.conn.execute(
+            waiting = dict(self.intake.ctx.store.conn.execute(
                 "SELECT COALESCE(filed, folder), COUNT(*) FROM messages WHERE state = 'done'"
                 " AND location = 'Inbox' GROUP BY 1").fetchall())
             errors = {folder: {"error": why, "waiting": int(waiting.get(folder, 0))}
@@ -148,14 +150,14 @@ class Runner:
         if value == self._folder_errors_recorded:
             return
         try:
-            self.intake.store.state_set(FOLDER_ERRORS_KEY, value)
+            self.intake.ctx.store.state_set(FOLDER_ERRORS_KEY, value)
         except sqlite3.Error:
             return  # status sees the database's own state; tried again next pass
         self._folder_errors_recorded = value
 
     def _send(self) -> None:
         if self.dispatcher is not None:
-            self.dispatcher.deliver_due(self.intake.clock.now(), self.stop)
+            self.dispatcher.deliver_due(self.intake.ctx.clock.now(), self.stop)
 
     def _drain(self) -> int:
         count = 0
@@ -166,8 +168,8 @@ class Runner:
         waiting = (m for m in self.mailbox.fetch_new() if m.ref not in self.blocked)
         ahead = Lookahead(waiting,
                           passwords_for=self.intake.candidate_passwords,
-                          limits=lambda: self.intake.config.limits,
-                          workers=default_workers(self.intake.config.service.workers))
+                          limits=lambda: self.intake.ctx.config.limits,
+                          workers=default_workers(self.intake.ctx.config.service.workers))
         with ahead:
             for message, prepared in ahead:
                 if self.stop.is_set():

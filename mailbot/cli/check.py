@@ -26,7 +26,7 @@ def check(ctx: click.Context) -> None:
         config = app.config
         click.echo(f"configuration: ok ({ctx.obj})")
         click.echo(f"mailbox: {config.mailbox.kind} {config.mailbox.address}")
-        notes, retired = exchange_online_ews(config, app.intake.clock.now().date())
+        notes, retired = exchange_online_ews(config, app.ctx.clock.now().date())
         for line in [f"  note: {n}" for n in notes] + [f"  problem: {p}" for p in retired]:
             click.echo(line)
         try:

@@ -47,7 +47,7 @@ def agenda_preview(ctx: click.Context, area: str, day: datetime, out: Path) -> N
     """Write the agenda of AREA's meeting on DATE to OUT.docx, without sending it."""
     with open_for_command(ctx) as app:
         name = _area(app, area)
-        document = Agendas(app.intake).preview(name, day.date())
+        document = Agendas(app.ctx).preview(name, day.date())
         if document is None:
             raise click.ClickException(f"the {name} MARAC has no meeting on {day.date()}")
         out.write_bytes(document)
@@ -72,8 +72,8 @@ def minutes_send(ctx: click.Context, area: str, day: datetime, folder: Path,
     with open_for_command(ctx) as app:
         name = _area(app, area)
         try:
-            sent = Minutes(app.intake).send(name, day.date(), folder, actor=getpass.getuser(),
-                                            now=app.intake.clock.now(), again=again)
+            sent = Minutes(app.ctx).send(name, day.date(), folder, actor=getpass.getuser(),
+                                            now=app.ctx.clock.now(), again=again)
         except MinutesRefused as exc:
             for problem in exc.problems:
                 click.echo(f"{folder}: {problem}", err=True)
@@ -110,7 +110,7 @@ def transfer_out(ctx: click.Context, reference: str, to: str, details_file: Path
                  yes: bool) -> None:
     """Record that case REFERENCE's victim moved away, and send the case on securely."""
     with open_for_command(ctx) as app:
-        transfers = Transfers(app.intake)
+        transfers = Transfers(app.ctx)
         try:
             case = transfers.case(reference)
             label, address = transfers.destination(to, case)
@@ -122,7 +122,7 @@ def transfer_out(ctx: click.Context, reference: str, to: str, details_file: Path
                           f" details to {address}?", abort=True)
         try:
             moved = transfers.record(reference, to, details, getpass.getuser(),
-                                     app.intake.clock.now())
+                                     app.ctx.clock.now())
         except TransferError as exc:
             raise click.ClickException(str(exc)) from None
     where = f"the {moved.from_area} agenda of {moved.meeting_date}" if moved.meeting_date \

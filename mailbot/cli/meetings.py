@@ -15,8 +15,8 @@ import click
 
 from mailbot.actions import ActionError, AgendaGone, list_at
 from mailbot.cli import cases, main, open_for_command
-from mailbot.intake.process import Intake
-from mailbot.meetings.calendar import Meeting
+from mailbot.context import Context
+from mailbot.models import Meeting
 
 
 @cases.command("list-at")
@@ -29,17 +29,17 @@ from mailbot.meetings.calendar import Meeting
 def cases_list_at(ctx: click.Context, reference: str, day: datetime, addendum: bool) -> None:
     """List case REFERENCE at its area's meeting on DATE (YYYY-MM-DD), for emergencies."""
     with open_for_command(ctx) as app:
-        meeting = list_at_asking(app.intake, reference, day.date(), getpass.getuser(),
+        meeting = list_at_asking(app.ctx, reference, day.date(), getpass.getuser(),
                                  addendum=addendum)
         click.echo(f"{reference} listed at the {meeting.area} MARAC on {meeting.date}"
                    f" {meeting.time:%H:%M}; the referrer and the IDVA service will be told.")
 
 
-def list_at_asking(intake: Intake, reference: str, day: date, actor: str, *,
+def list_at_asking(ctx: Context, reference: str, day: date, actor: str, *,
                    addendum: bool) -> Meeting:
     """`actions.list_at`, asking first when the meeting's agenda has gone (an addendum)."""
     try:
-        return list_at(intake, reference, day, actor, addendum=addendum)
+        return list_at(ctx, reference, day, actor, addendum=addendum)
     except AgendaGone as exc:
         if not sys.stdin.isatty():
             raise click.ClickException(f"{exc}: add --addendum to list it anyway") from None
@@ -47,7 +47,7 @@ def list_at_asking(intake: Intake, reference: str, day: date, actor: str, *,
     except ActionError as exc:
         raise click.ClickException(str(exc)) from None
     try:
-        return list_at(intake, reference, day, actor, addendum=True)
+        return list_at(ctx, reference, day, actor, addendum=True)
     except ActionError as exc:
         raise click.ClickException(str(exc)) from None
 
@@ -67,9 +67,8 @@ def meetings_list(ctx: click.Context, area: str | None, days: int, as_json: bool
     with open_for_command(ctx) as app:
         if area is not None and area.title() not in app.config.areas:
             raise click.ClickException(f"unknown area {area}")
-        today = app.intake.clock.now().astimezone(app.config.zone).date()
-        assert app.intake.dispatch is not None
-        loads = app.intake.dispatch.listings.upcoming(today, days,
+        today = app.ctx.clock.now().astimezone(app.config.zone).date()
+        loads = app.ctx.listings.upcoming(today, days,
                                                       area.title() if area else None)
     rows = [{"area": m.meeting.area, "date": m.meeting.date.isoformat(),
              "time": f"{m.meeting.time:%H:%M}", "agenda_date": m.meeting.agenda_date.isoformat(),

@@ -142,5 +142,4 @@ def _done(action: Action, changed: list[int], running: bool) -> str:
 
 
 def _outbox(app: App) -> Outbox:
-    assert app.intake.dispatch is not None
-    return app.intake.dispatch.outbox
+    return app.ctx.dispatch.outbox

@@ -63,13 +63,13 @@ def queue_show(ctx: click.Context, reference: str) -> None:
         case = app.casebook.get(reference)
         if case is None:
             raise click.ClickException(f"no case {reference}")
-        intake = app.intake
-        today = intake.clock.now().astimezone(app.config.zone).date()
+        context = app.ctx
+        today = context.today()
         click.echo(render_case(case))
-        tried = views.tried(intake, case)
+        tried = views.tried(context, case)
         if tried:
             click.echo(f"  Already tried: {tried}")
-        comparison = views.comparison(intake, case, today)
+        comparison = views.comparison(context, case, today)
         if comparison:
             click.echo("\nEarlier cases side by side ('*' where they differ):")
             titles = [c["title"] for c in comparison["columns"]]
@@ -77,14 +77,13 @@ def queue_show(ctx: click.Context, reference: str) -> None:
             for row in comparison["rows"]:
                 mark = "*" if row["differs"] else " "
                 click.echo(f"{mark} {row['label']}: " + " | ".join(row["cells"]))
-        for section in views.field_sections(intake, case, today):
+        for section in views.field_sections(context, case, today):
             click.echo(f"\n{section['title']}")
             for r in section["rows"]:
                 flag = {"missing": "MISSING ", "invalid": "NOT VALID "}.get(r["state"], "")
                 click.echo(f"  {r['label']}: {flag}{r['value']}")
-        assert intake.dispatch is not None
         click.echo("\nMessages:")
-        for m in intake.dispatch.outbox.messages(reference):
+        for m in context.dispatch.outbox.messages(reference):
             click.echo(f"  {m['kind']} to {m['recipient']} ({m['state']})")
 
 
@@ -110,7 +109,7 @@ def queue_retry(ctx: click.Context, reference: str, actor: str) -> None:
     """Open a locked document with a password the referrer gave (asked for, hidden)."""
     password = click.prompt("Password the referrer gave", hide_input=True)
     with open_for_command(ctx) as app:
-        _run(lambda: actions.retry_password(app.intake, reference, password, actor))
+        _run(lambda: actions.retry_password(app.ctx, reference, password, actor))
 
 
 @queue_group.command("accept")
@@ -123,7 +122,7 @@ def queue_accept(ctx: click.Context, reference: str, criteria: tuple[str, ...],
                  actor: str) -> None:
     """Accept a held case (e.g. after the Chair's decision) and list it."""
     with open_for_command(ctx) as app:
-        _run(lambda: actions.accept(app.intake, reference, criteria, actor))
+        _run(lambda: actions.accept(app.ctx, reference, criteria, actor))
 
 
 @queue_group.command("return")
@@ -141,7 +140,7 @@ def queue_return(ctx: click.Context, reference: str, reasons: tuple[str, ...], n
     with open_for_command(ctx) as app:
         case = app.casebook.get(reference)
         if note.strip() and case is not None:
-            secure, other = actions.note_recipients(app.intake, case)
+            secure, other = actions.note_recipients(app.ctx, case)
             click.echo("The note is sent to the referrer: it must hold no personal details.")
             click.echo(f"  It goes to: {', '.join(secure) or 'nobody'}")
             if other:
@@ -151,7 +150,7 @@ def queue_return(ctx: click.Context, reference: str, reasons: tuple[str, ...], n
                 click.confirm("Send it?", abort=True)
         for code in reasons:
             click.echo(f"  - {describe(code)}")
-        _run(lambda: actions.return_with_advice(app.intake, reference, reasons, note, actor))
+        _run(lambda: actions.return_with_advice(app.ctx, reference, reasons, note, actor))
 
 
 @queue_group.command("link")
@@ -162,7 +161,7 @@ def queue_return(ctx: click.Context, reference: str, reasons: tuple[str, ...], n
 def queue_link(ctx: click.Context, reference: str, earlier: str, actor: str) -> None:
     """The victim is the one heard as EARLIER: decide REFERENCE as a repeat."""
     with open_for_command(ctx) as app:
-        _run(lambda: actions.link_repeat(app.intake, reference, earlier, actor))
+        _run(lambda: actions.link_repeat(app.ctx, reference, earlier, actor))
 
 
 @queue_group.command("new-person")
@@ -172,7 +171,7 @@ def queue_link(ctx: click.Context, reference: str, earlier: str, actor: str) -> 
 def queue_new_person(ctx: click.Context, reference: str, actor: str) -> None:
     """The possible earlier case is someone else: decide REFERENCE without it."""
     with open_for_command(ctx) as app:
-        _run(lambda: actions.mark_new_person(app.intake, reference, actor))
+        _run(lambda: actions.mark_new_person(app.ctx, reference, actor))
 
 
 @queue_group.command("list-at")
@@ -187,7 +186,7 @@ def queue_list_at(ctx: click.Context, reference: str, day: datetime, addendum: b
                   actor: str) -> None:
     """List an accepted case at its area's meeting on DATE (YYYY-MM-DD), for emergencies."""
     with open_for_command(ctx) as app:
-        meeting = list_at_asking(app.intake, reference, day.date(), actor, addendum=addendum)
+        meeting = list_at_asking(app.ctx, reference, day.date(), actor, addendum=addendum)
         click.echo(f"{reference} listed at the {meeting.area} MARAC on {meeting.date}"
                    f" {meeting.time:%H:%M}; the referrer and the IDVA service will be told.")
 
@@ -205,4 +204,4 @@ def queue_discard(ctx: click.Context, reference: str, reason: str, yes: bool,
     if not yes:
         click.confirm(f"Discard {reference} as not a referral, with no reply?", abort=True)
     with open_for_command(ctx) as app:
-        _run(lambda: actions.discard(app.intake, reference, reason, actor))
+        _run(lambda: actions.discard(app.ctx, reference, reason, actor))

@@ -186,8 +186,7 @@ def run_demo(workspace: Path, echo: Callable[[str], None] = print) -> None:
         app.runner().run_once()
         by_message = {c.message_id: c for c in app.casebook.cases()}
         echo(_summary(scenarios, by_message))
-        assert app.intake.dispatch is not None
-        sent = app.intake.dispatch.outbox.counts().get("sent", 0)
+        sent = app.ctx.dispatch.outbox.counts().get("sent", 0)
         echo(f"\n{sent} replies, IDVA alerts and notices were sent (as they would go on the"
              f" wire) to {app.config.mail_dir / 'Outbox'}; list them with:"
              f" mailbot --config {config_path} outbox list")

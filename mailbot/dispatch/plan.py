@@ -30,8 +30,7 @@ from mailbot.dispatch.markers import markers
 from mailbot.dispatch.routes import RouteKind, route_for
 from mailbot.dispatch.templates import Templates
 from mailbot.formdef import FIELDS_BY_ID
-from mailbot.meetings.calendar import Meeting
-from mailbot.models import DashAnswer, Decision, Outcome
+from mailbot.models import DashAnswer, Decision, Meeting, Outcome
 from mailbot.reasons import CRITERIA, WARNINGS, describe, rule
 from mailbot.validate.fields import canonical_choice
 

@@ -65,3 +65,23 @@ class Mailbox(Protocol):
     def close(self) -> None:
         """Release connections and watches. Safe to call more than once."""
         ...
+
+
+class NoMailbox:
+    """For the parts that decide but never move mail (the web page, the team's commands):
+    an email a decision re-files is moved by the daemon's next pass (`Intake.reconcile`)."""
+
+    def fetch_new(self) -> Iterator[MailboxMessage]:
+        return iter(())
+
+    def mark_done(self, ref: str, folder: Folder) -> str:
+        raise MailboxError("no mailbox is open here: the daemon moves the email")
+
+    def refile(self, ref: str, source: Folder, target: Folder) -> str:
+        raise MailboxError("no mailbox is open here: the daemon moves the email")
+
+    def wait_for_mail(self, timeout: float) -> bool:
+        return False
+
+    def close(self) -> None:
+        pass

@@ -10,12 +10,10 @@ that `Intake.reconcile` carries out after the commit.
 from __future__ import annotations
 
 import sqlite3
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
-import structlog
-
-from mailbot.config import Config
+from mailbot.context import Context
 from mailbot.ingest.mime.parse import parse_email
 from mailbot.ingest.passwords import password_candidates
 from mailbot.intake import pipeline
@@ -29,14 +27,10 @@ from mailbot.models import (
     ParsedEmail,
     Person,
 )
-from mailbot.store import Store
 
 if TYPE_CHECKING:
-    from mailbot.cases.casebook import Casebook, CaseRecord
-    from mailbot.dispatch.compose import Planned
-    from mailbot.dispatch.service import Dispatch
+    from mailbot.cases.casebook import CaseRecord
     from mailbot.intake.prefetch import Prepared
-    from mailbot.intake.process import Clock
 
 ACTOR = "mailbot"
 
@@ -44,18 +38,11 @@ ACTOR = "mailbot"
 class _Intake(Protocol):
     """The parts of `mailbot.intake.process.Intake` these methods use (their `self`)."""
 
-    config: Config
-    store: Store
-    casebook: Casebook
-    clock: Clock
-    log: structlog.typing.FilteringBoundLogger
-    dispatch: Dispatch | None
+    ctx: Context
 
     def _assess(self, email: ParsedEmail, extra_passwords: tuple[str, ...] = (),
                 prepared: Prepared | None = None, *, agency: bool = True) -> Assessed: ...
 
-    def _enqueue(self, conn: sqlite3.Connection, planned: Planned,
-                 reference: str) -> None: ...
 
     def _password_budget(self, sender: str, now: datetime) -> int: ...
 
@@ -73,7 +60,6 @@ class _Intake(Protocol):
 
     def reconcile(self) -> None: ...
 
-    def _today(self) -> date: ...
 
 
 class HeldReferrals:
@@ -96,7 +82,7 @@ class HeldReferrals:
         postponed: list[str] = []
         spent = 0
         for held in waiting if candidates else []:
-            held_email = parse_email(bytes(held["raw"]), self.config.limits)
+            held_email = parse_email(bytes(held["raw"]), self.ctx.config.limits)
             cost = len(candidates) * max(1, sum(a.kind is DocKind.ENCRYPTED
                                                 for a in held_email.attachments))
             if spent + cost > budget:
@@ -109,35 +95,35 @@ class HeldReferrals:
                 opened.append((held, assessed))
         folder = Folder.PROCESSED if opened else Folder.EXCEPTIONS
         done = {str(h["reference"]) for h, _ in opened}
-        with self.store.transaction() as conn:
+        with self.ctx.store.transaction() as conn:
             for held, assessed in opened:
                 self._resolve_held(conn, held, assessed)
             for reference in tried:
                 if reference not in done:
-                    self.store.audit(conn, ACTOR, "password_email", reference,
+                    self.ctx.store.audit(conn, ACTOR, "password_email", reference,
                                      f"result=not_opened words={len(candidates)}")
             for reference in postponed:
-                self.store.audit(conn, ACTOR, "password_email", reference,
+                self.ctx.store.audit(conn, ACTOR, "password_email", reference,
                                  "result=not_tried budget=spent")
             if spent:
                 conn.execute("INSERT INTO password_spend VALUES (?, ?, ?)",
                              (email.sender, message.received_at.isoformat(), spent))
-            self.store.ledger_finish(conn, key, kind="password", folder=folder.value,
+            self.ctx.store.ledger_finish(conn, key, kind="password", folder=folder.value,
                                      reference=min(done) if done
                                      else str(waiting[0]["reference"]))
-            self.store.audit(conn, ACTOR, "password_email", None,
+            self.ctx.store.audit(conn, ACTOR, "password_email", None,
                              f"waiting={len(waiting)} opened={','.join(sorted(done)) or 'none'}"
                              f" derivations={spent} postponed={len(postponed)}")
             self._password_replies(conn, waiting, done, postponed)
-        self.log.info("password_email", waiting=len(waiting), opened=len(opened),
+        self.ctx.log.info("password_email", waiting=len(waiting), opened=len(opened),
                       derivations=spent, postponed=len(postponed), folder=folder.value)
         self._move(message, key, folder)
         self.reconcile()
 
     def _password_budget(self: _Intake, sender: str, now: datetime) -> int:
         """The key derivations this sender's password email may still spend."""
-        security = self.config.security
-        row = self.store.conn.execute(
+        security = self.ctx.config.security
+        row = self.ctx.store.conn.execute(
             "SELECT COALESCE(SUM(derivations), 0) FROM password_spend WHERE sender = ?"
             " AND at >= ?", (sender, (now - timedelta(days=1)).isoformat())).fetchone()
         left = security.password_attempts_per_sender_per_day - int(row[0])
@@ -148,19 +134,18 @@ class HeldReferrals:
                           postponed: list[str]) -> None:
         """Tell the sender which waiting referrals the password did not open (those opened
         are answered by their decision), and the team which ones wait for a person."""
-        assert self.dispatch is not None
-        planner = self.dispatch.planner
+        planner = self.ctx.dispatch.planner
         for held in waiting:
             reference = str(held["reference"])
             if reference in done:
                 continue
-            case = self.casebook.get(reference)
+            case = self.ctx.casebook.get(reference)
             if case is None:
                 continue
             for planned in planner.password_not_opened(case, later=reference in postponed):
-                self._enqueue(conn, planned, reference)
+                self.ctx.notices.enqueue_one(conn, planned, reference)
         if postponed:
-            self._enqueue(conn, planner.team_notice(
+            self.ctx.notices.enqueue_one(conn, planner.team_notice(
                 "passwords not tried", f"A password email tried the passwords it offered on"
                 f" as many waiting referrals as its budget allowed; {len(postponed)} more"
                 f" ({', '.join(postponed)}) wait for an administrator: try the password with"
@@ -171,36 +156,36 @@ class HeldReferrals:
                       assessed: Assessed, *, actor: str = ACTOR,
                       how: str = "separate_email") -> None:
         reference = str(held["reference"])
-        original = self.casebook.get(reference)
+        original = self.ctx.casebook.get(reference)
         if original is None:
             return
         decision = assessed.decision
         case = original.model_copy(update={
-            "decision": decision, "decided_at": self.clock.now(), "area": assessed.report_area,
+            "decision": decision, "decided_at": self.ctx.clock.now(), "area": assessed.report_area,
             "doc_sha256": assessed.opened.doc_sha256 if assessed.opened else None,
             "victim_key": assessed.victim_key, "incident_date": assessed.incident,
             "referral_date": assessed.referral_date, "encrypted": True,
             "form": assessed.opened.form if assessed.opened else None,
         })
         self._commit_case(conn, case, assessed.victim, None, actor=actor, blind=assessed.blind)
-        self.store.ledger_refile(conn, original.message_key, folder_for(decision).value)
-        self.store.audit(conn, actor, "password_supplied", reference, f"by={how}")
+        self.ctx.store.ledger_refile(conn, original.message_key, folder_for(decision).value)
+        self.ctx.store.audit(conn, actor, "password_supplied", reference, f"by={how}")
 
     def retry_held(self: _Intake, reference: str, passwords: tuple[str, ...],
                    actor: str) -> Decision | None:
         """Assess a case's held email again from the start, trying `passwords` as well as the
         agency's (never stored or logged). When they open it, the new decision is committed
         exactly as a password email's would be; None when it stays locked (or is not held)."""
-        rows = list(self.store.query("SELECT * FROM held_messages WHERE reference = ?",
+        rows = list(self.ctx.store.query("SELECT * FROM held_messages WHERE reference = ?",
                                      [reference]))
         if not rows:
             return None
         held = rows[0]
-        assessed = self._assess(parse_email(bytes(held["raw"]), self.config.limits), passwords)
+        assessed = self._assess(parse_email(bytes(held["raw"]), self.ctx.config.limits), passwords)
         if "cannot_decrypt" in assessed.decision.reasons:
             return None
-        with self.store.transaction() as conn:
-            current = self.casebook.get(reference)
+        with self.ctx.store.transaction() as conn:
+            current = self.ctx.casebook.get(reference)
             if current is None or current.decision.outcome is not Outcome.HELD:
                 return None  # decided meanwhile (a password email, another administrator)
             self._resolve_held(conn, held, assessed, actor=actor, how="administrator")
@@ -212,6 +197,7 @@ class HeldReferrals:
         the same steps as an automatic one: listing, hearing, audit, messages, then refile."""
         victim = None
         if case.form is not None:
-            victim = pipeline.check_referral(case.form, self.config, self._today()).facts.victim
+            report = pipeline.check_referral(case.form, self.ctx.config, self.ctx.today())
+            victim = report.facts.victim
         self._commit_case(conn, case, victim, None, actor=actor, note=note)
-        self.store.ledger_refile(conn, case.message_key, folder_for(case.decision).value)
+        self.ctx.store.ledger_refile(conn, case.message_key, folder_for(case.decision).value)

@@ -11,32 +11,34 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
-from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import date, timedelta
 from functools import partial
-from typing import Any, Protocol
+from typing import Any
 
-import structlog
-
-from mailbot.cases.casebook import Casebook, CaseRecord
+from mailbot.cases.casebook import CaseRecord
 from mailbot.cases.lifecycle import Known, Listing, current_listing, is_held, list_case, sync_person
 from mailbot.config import Config
-from mailbot.credentials import Secrets
+from mailbot.context import Context
 from mailbot.dispatch.bounces import read_bounce, record_bounce
-from mailbot.dispatch.service import Dispatch, build_dispatch
+from mailbot.dispatch.notices import LISTED_OUTCOMES
 from mailbot.errors import StoreBusy
-from mailbot.ingest.mailbox import Mailbox, MailboxError, MessageNotFoundError, Rereadable
+from mailbot.ingest.mailbox import (
+    Mailbox,
+    MailboxError,
+    MessageNotFoundError,
+    NoMailbox,
+    Rereadable,
+)
 from mailbot.ingest.maildir import FolderUnwritable
 from mailbot.ingest.mime.parse import parse_email
 from mailbot.ingest.passwords import is_password_email
 from mailbot.intake import pipeline
 from mailbot.intake.held import ACTOR, HeldReferrals
-from mailbot.intake.notices import LISTED_OUTCOMES, Notices
 from mailbot.intake.pipeline import Assessed, folder_for, processing_error
 from mailbot.intake.prefetch import LARGE_EMAIL_BYTES, Prepared
-from mailbot.meetings.calendar import Meeting
-from mailbot.models import Decision, Folder, MailboxMessage, ParsedEmail, Person
-from mailbot.store import Store, unwritable
+from mailbot.models import Decision, Folder, MailboxMessage, Meeting, ParsedEmail, Person
+from mailbot.store import unwritable
 from mailbot.validate.names import victim_key
 from mailbot.validate.repeats import RepeatMatch
 
@@ -53,48 +55,33 @@ _BUSY = ("the database cannot be written now (locked, read-only or full): the em
          " the Inbox for the next pass; if this lasts, see mailbot status")
 
 
-class Clock(Protocol):
-    def now(self) -> datetime: ...
-
-
 @dataclass
-class Intake(HeldReferrals, Notices):
-    """Everything processing needs, passed in (tests hand in temporary ones)."""
+class Intake(HeldReferrals):
+    """One email in, one decision out: the I/O around the pipeline's stages."""
 
-    config: Config
-    secrets: Secrets
-    store: Store
-    mailbox: Mailbox
-    clock: Clock
-    log: structlog.typing.FilteringBoundLogger
-    dispatch: Dispatch | None = None
-
-    def __post_init__(self) -> None:
-        self.casebook = Casebook(self.store)
-        self.casebook.settle_sources((a.id, a.name) for a in self.config.agencies)
-        if self.dispatch is None:
-            self.dispatch = build_dispatch(self.config, self.secrets, self.store)
+    ctx: Context
+    mailbox: Mailbox = field(default_factory=NoMailbox)
 
     # -- entry point --------------------------------------------------------------------
 
     def process(self, message: MailboxMessage, prepared: Prepared | None = None) -> None:
         """Decide one message and file it. `prepared`: the message already parsed and perhaps
         opened in a worker process (`mailbot.intake.prefetch`), used instead of doing that again."""
-        if prepared is not None and prepared.limits != self.config.limits:
+        if prepared is not None and prepared.limits != self.ctx.config.limits:
             prepared = None  # parsed before a reload changed the limits
         email = prepared.email if prepared is not None \
-            else parse_email(message.raw, self.config.limits)
+            else parse_email(message.raw, self.ctx.config.limits)
         raw_sha = hashlib.sha256(message.raw).hexdigest()
         key = email.message_id
-        row = self.store.ledger_get(key)
+        row = self.ctx.store.ledger_get(key)
         if row is not None and row["raw_sha256"] != raw_sha:
             key = f"{email.message_id}#{raw_sha[:16]}"  # same Message-ID, other content
-            row = self.store.ledger_get(key)
+            row = self.ctx.store.ledger_get(key)
         if row is not None and row["state"] == "done":
             self._refile_seen(message, key, row)
             return
         try:
-            attempts = self.store.ledger_begin(key, raw_sha, message.ref, email.sender,
+            attempts = self.ctx.store.ledger_begin(key, raw_sha, message.ref, email.sender,
                                                message.received_at)
         except sqlite3.OperationalError as exc:
             if not unwritable(exc):
@@ -128,36 +115,36 @@ class Intake(HeldReferrals, Notices):
             # The database, not the email: locked past the busy timeout, read-only, full.
             # That is no decision: the email stays in the Inbox, its attempt not counted.
             self._defer(key)
-            self.log.warning("message.deferred", error=type(exc).__name__, attempt=attempts)
+            self.ctx.log.warning("message.deferred", error=type(exc).__name__, attempt=attempts)
             raise StoreBusy(_BUSY) from exc
         except Exception as exc:  # a poison message must not stop the daemon
-            row = self.store.ledger_get(key)
+            row = self.ctx.store.ledger_get(key)
             if row is not None and row["state"] == "done":
                 raise  # decided and committed: only the move failed; the next pass files it
-            self.log.error("message.error", error=type(exc).__name__, attempt=attempts)
+            self.ctx.log.error("message.error", error=type(exc).__name__, attempt=attempts)
             self._record(message, email, key, processing_error(type(exc).__name__))
 
     def _bounce(self, message: MailboxMessage, key: str) -> bool:
         """A delivery failure notice about mail mailbot sent: the message is marked failed
         and the team told (`dispatch.bounces`); it is never a referral. False when the email
         is no such notice (decided as any email, and never answered: it is automatic)."""
-        assert self.dispatch is not None
         bounce = read_bounce(message.raw)
         if bounce is None or not bounce.message_ids:
             return False
-        with self.store.transaction() as conn:
-            recorded = record_bounce(conn, self.dispatch.outbox, self.dispatch.planner, bounce,
-                                     self.clock.now())
+        with self.ctx.store.transaction() as conn:
+            dispatch = self.ctx.dispatch
+            recorded = record_bounce(conn, dispatch.outbox, dispatch.planner, bounce,
+                                     self.ctx.clock.now())
             if not recorded.matched:
                 return False  # about mail that is not ours: rolled back, decided as any email
             row = conn.execute("SELECT reference FROM outbox WHERE id = ?",
                                (recorded.matched[0],)).fetchone()
-            self.store.ledger_finish(conn, key, kind="bounce", folder=Folder.PROCESSED.value,
+            self.ctx.store.ledger_finish(conn, key, kind="bounce", folder=Folder.PROCESSED.value,
                                      reference=row[0] if row else None)
-            self.store.audit(conn, ACTOR, "bounce", row[0] if row else None,
+            self.ctx.store.audit(conn, ACTOR, "bounce", row[0] if row else None,
                              f"outbox={','.join(map(str, recorded.matched))}"
                              f" failed={len(recorded.failed)}")
-        self.log.info("message.bounce", matched=len(recorded.matched),
+        self.ctx.log.info("message.bounce", matched=len(recorded.matched),
                       failed=len(recorded.failed))
         self._move(message, key, Folder.PROCESSED)
         return True
@@ -166,7 +153,7 @@ class Intake(HeldReferrals, Notices):
         """Take back the attempt `ledger_begin` counted (if the database lets us now), so a
         long lock does not turn a good email into a 'repeated crash'."""
         try:
-            with self.store.transaction() as conn:
+            with self.ctx.store.transaction() as conn:
                 conn.execute("UPDATE messages SET attempts = MAX(attempts - 1, 0)"
                              " WHERE message_key = ? AND state = 'processing'", (key,))
         except sqlite3.OperationalError:
@@ -181,26 +168,26 @@ class Intake(HeldReferrals, Notices):
         A message found nowhere (moved by hand) is recorded 'Missing' and reported once,
         rather than failing every pass."""
         refused: FolderUnwritable | None = None
-        for row in self.store.pending_moves():
+        for row in self.ctx.store.pending_moves():
             key, ref, target = row["message_key"], row["mailbox_ref"], Folder(row["folder"])
             location = Folder(row["location"])
             try:
                 if location is Folder.INBOX:
                     location = Folder(row["filed"] or row["folder"])
                     ref = self.mailbox.mark_done(ref, location)
-                    self.store.ledger_moved(key, ref, location.value)
+                    self.ctx.store.ledger_moved(key, ref, location.value)
                 if location is not target:
                     ref = self.mailbox.refile(ref, location, target)
-                    self.store.ledger_moved(key, ref, target.value)
+                    self.ctx.store.ledger_moved(key, ref, target.value)
             except MessageNotFoundError:
-                self.store.ledger_moved(key, ref, "Missing")
-                self.log.error("message.missing", reference=row["reference"],
+                self.ctx.store.ledger_moved(key, ref, "Missing")
+                self.ctx.log.error("message.missing", reference=row["reference"],
                                folder=location.value)
                 continue
             except FolderUnwritable as exc:  # that folder refuses: the other moves go on
                 refused = refused or exc
                 continue
-            self.log.info("message.refiled", reference=row["reference"], folder=target.value)
+            self.ctx.log.info("message.refiled", reference=row["reference"], folder=target.value)
         if refused is not None:
             raise refused  # the runner records the folder for status; the next pass retries
 
@@ -209,40 +196,40 @@ class Intake(HeldReferrals, Notices):
     def candidate_passwords(self, email: ParsedEmail,
                             extra: tuple[str, ...] = ()) -> list[str]:
         """The passwords to try on the email's documents: its agency's, then `extra`."""
-        agency = self.config.agency_for(email.sender)
-        return [*self.secrets.passwords_for(agency.id if agency else None), *extra]
+        agency = self.ctx.config.agency_for(email.sender)
+        return [*self.ctx.secrets.passwords_for(agency.id if agency else None), *extra]
 
     def _waiting(self, email: ParsedEmail, message: MailboxMessage) -> list[dict[str, Any]]:
         """The sender's referrals waiting for a password within the window."""
         if not email.sender:
             return []
-        window = timedelta(hours=self.config.security.password_email_window_hours)
-        return self.store.waiting_for_password(email.sender, message.received_at - window)
+        window = timedelta(hours=self.ctx.config.security.password_email_window_hours)
+        return self.ctx.store.waiting_for_password(email.sender, message.received_at - window)
 
     def _assess(self, email: ParsedEmail, extra_passwords: tuple[str, ...] = (),
                 prepared: Prepared | None = None, *, agency: bool = True) -> Assessed:
         """`agency`: False to try only `extra_passwords` (the agency's failed already)."""
         passwords = self.candidate_passwords(email, extra_passwords) if agency \
             else list(extra_passwords)
-        opened = prepared.opened(passwords, self.config.limits) if prepared is not None \
+        opened = prepared.opened(passwords, self.ctx.config.limits) if prepared is not None \
             else None
         if opened is None:
-            opened = pipeline.open_referral(email, passwords, self.config.limits)
+            opened = pipeline.open_referral(email, passwords, self.ctx.config.limits)
         if isinstance(opened, pipeline.Unopened):
             return Assessed(decision=opened.decision)
-        today = self._today()
-        report = pipeline.check_referral(opened.form, self.config, today)
+        today = self.ctx.today()
+        report = pipeline.check_referral(opened.form, self.ctx.config, today)
         facts = report.facts
-        known = self.casebook.known(facts.victim, today) if facts.victim else Known()
-        repeat = pipeline.find_repeats(report, known.hearings, self.config)
+        known = self.ctx.casebook.known(facts.victim, today) if facts.victim else Known()
+        repeat = pipeline.find_repeats(report, known.hearings, self.ctx.config)
         open_match = pipeline.find_open_case(report, known.open_cases)
         vkey = victim_key(facts.victim.forenames, facts.victim.surname, facts.victim.dob) \
             if facts.victim else None
-        duplicate_of = self.casebook.find_duplicate(opened.doc_sha256, vkey,
+        duplicate_of = self.ctx.casebook.find_duplicate(opened.doc_sha256, vkey,
                                                     facts.incident_date,
-                                                    source_of(self.config, email.sender))
+                                                    source_of(self.ctx.config, email.sender))
         decide = partial(pipeline.decide_referral, opened, report, duplicate_of=duplicate_of,
-                         sender=email.sender, config=self.config, today=today)
+                         sender=email.sender, config=self.ctx.config, today=today)
         return Assessed(decision=decide(repeat, open_match=open_match), opened=opened,
                         report_area=facts.area, victim=facts.victim, victim_key=vkey,
                         incident=facts.incident_date, referral_date=facts.referral_date,
@@ -253,13 +240,13 @@ class Intake(HeldReferrals, Notices):
         """Commit the case, then move the message out of the inbox."""
         decision = assessed.decision
         folder = folder_for(decision)
-        agency = self.config.agency_for(email.sender)
+        agency = self.ctx.config.agency_for(email.sender)
         held_raw = self._raw(message, key) if "cannot_decrypt" in decision.reasons else None
-        with self.store.transaction() as conn:
-            ref = reference or self.store.next_reference(conn, message.received_at.year)
+        with self.ctx.store.transaction() as conn:
+            ref = reference or self.ctx.store.next_reference(conn, message.received_at.year)
             case = CaseRecord(
                 reference=ref, message_key=key, message_id=email.message_id,
-                received_at=message.received_at, decided_at=self.clock.now(),
+                received_at=message.received_at, decided_at=self.ctx.clock.now(),
                 sender=email.sender, agency=agency.name if agency else None,
                 decision=decision, area=assessed.report_area,
                 doc_sha256=assessed.opened.doc_sha256 if assessed.opened else None,
@@ -267,15 +254,16 @@ class Intake(HeldReferrals, Notices):
                 referral_date=assessed.referral_date,
                 encrypted=bool(assessed.opened and assessed.opened.encrypted),
                 form=assessed.opened.form if assessed.opened else None,
-                source=source_of(self.config, email.sender),
+                source=source_of(self.ctx.config, email.sender),
             )
             self._commit_case(conn, case, assessed.victim, held_raw, blind=assessed.blind,
                               answer=not email.automatic)
             if assessed.error:
-                self.store.audit(conn, ACTOR, "processing_error", ref, f"error={assessed.error}")
-            self.store.ledger_finish(conn, key, kind="referral", folder=folder.value,
+                self.ctx.store.audit(conn, ACTOR, "processing_error", ref,
+                                     f"error={assessed.error}")
+            self.ctx.store.ledger_finish(conn, key, kind="referral", folder=folder.value,
                                      reference=ref)
-        self.log.info("message.decided", reference=ref, outcome=decision.outcome.value,
+        self.ctx.log.info("message.decided", reference=ref, outcome=decision.outcome.value,
                       reasons=list(decision.reasons), warnings=list(decision.warnings),
                       criteria=list(decision.criteria), folder=folder.value)
         self._move(message, key, folder)
@@ -293,7 +281,7 @@ class Intake(HeldReferrals, Notices):
         for an email from a machine (RFC 3834), which gets no reply."""
         decision = case.decision
         case_ref = decision.joined or case.case_ref or case.reference
-        today = self._today()
+        today = self.ctx.today()
         current = current_listing(conn, case_ref)
         if current is not None and is_held(conn, current.area, current.meeting_date, today):
             # Heard since it was looked up: a referral now is a new case, not that one.
@@ -311,30 +299,30 @@ class Intake(HeldReferrals, Notices):
             meeting = self._listing(conn, case_ref, case.area, current, today)
             case = case.model_copy(update={"meeting_date": meeting.date if meeting else None})
         case = case.model_copy(update={"case_ref": case_ref})
-        self.casebook.save(conn, case)
-        sync_person(conn, case_ref, victim, case.received_at.astimezone(self.config.zone).date())
+        self.ctx.casebook.save(conn, case)
+        received = case.received_at.astimezone(self.ctx.config.zone).date()
+        sync_person(conn, case_ref, victim, received)
         if held_raw is not None:
-            self.store.hold_message(conn, case.reference, case.message_key, case.sender,
+            self.ctx.store.hold_message(conn, case.reference, case.message_key, case.sender,
                                     case.received_at, held_raw)
         else:
-            self.store.release_held(conn, case.reference)
+            self.ctx.store.release_held(conn, case.reference)
         detail = f"outcome={case.decision.outcome.value} reasons={','.join(case.decision.reasons)}"
         if case.joined:
             detail += f" joined={case.joined}"
-        self.store.audit(conn, actor, "decided", case.reference, detail)
-        self.enqueue_notices(conn, case, meeting, note=note, blind=blind, answer=answer)
+        self.ctx.store.audit(conn, actor, "decided", case.reference, detail)
+        self.ctx.notices.enqueue(conn, case, meeting, note=note, blind=blind, answer=answer)
 
     def _listing(self, conn: sqlite3.Connection, case_ref: str, area: str,
                  current: Listing | None, today: date) -> Meeting | None:
         """The meeting the case is listed at: its current listing, or the first meeting of
         `area` with room (then recorded as the case's listing)."""
-        assert self.dispatch is not None
-        calendar = self.dispatch.listings.calendar
+        calendar = self.ctx.listings.calendar
         if current is not None:
             return calendar.listed_meeting(current.area, current.meeting_date)
-        meeting = self.dispatch.listings.choose(conn, area, today)
+        meeting = self.ctx.listings.choose(conn, area, today)
         if meeting is not None:
-            list_case(conn, case_ref, meeting.area, meeting.date, self.clock.now())
+            list_case(conn, case_ref, meeting.area, meeting.date, self.ctx.clock.now())
         return meeting
 
     # -- helpers ------------------------------------------------------------------------
@@ -346,7 +334,7 @@ class Intake(HeldReferrals, Notices):
             return message.raw
         assert isinstance(self.mailbox, Rereadable)  # only then are they released
         raw = self.mailbox.read(message.ref)
-        row = self.store.ledger_get(key)
+        row = self.ctx.store.ledger_get(key)
         if row is None or hashlib.sha256(raw).hexdigest() != row["raw_sha256"]:
             raise MailboxError("the message changed in the mailbox while it was processed")
         return raw
@@ -355,13 +343,13 @@ class Intake(HeldReferrals, Notices):
         folder = Folder(str(row["folder"]))
         new_ref = self.mailbox.mark_done(message.ref, folder)
         if row["location"] == Folder.INBOX.value:
-            self.store.ledger_moved(key, new_ref, folder.value)
-        self.log.info("message.already_processed", reference=row["reference"],
+            self.ctx.store.ledger_moved(key, new_ref, folder.value)
+        self.ctx.log.info("message.already_processed", reference=row["reference"],
                       folder=folder.value)
 
     def _move(self, message: MailboxMessage, key: str, folder: Folder) -> None:
         new_ref = self.mailbox.mark_done(message.ref, folder)
-        self.store.ledger_moved(key, new_ref, folder.value)
+        self.ctx.store.ledger_moved(key, new_ref, folder.value)
 
     def _today(self) -> date:
-        return self.clock.now().astimezone(self.config.zone).date()
+        return self.ctx.clock.now().astimezone(self.ctx.config.zone).date()

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 from mailbot.cases.casebook import CaseRecord
 from mailbot.cases.lifecycle import Known
+from mailbot.context import Context
 from mailbot.intake import pipeline
-from mailbot.intake.process import Intake
 from mailbot.models import Decision
 
 
-def reassess(intake: Intake, case: CaseRecord, *, same_as: str | None = None,
+def reassess(ctx: Context, case: CaseRecord, *, same_as: str | None = None,
              new_person: bool = False) -> Decision | None:
     """The decision for `case`'s form when its victim is the one heard as `same_as` (a
     repeat) or is a `new_person` (near matches no longer count).
@@ -27,11 +27,11 @@ def reassess(intake: Intake, case: CaseRecord, *, same_as: str | None = None,
     """
     if case.form is None:
         return None
-    config = intake.config
-    today = intake.clock.now().astimezone(config.zone).date()
+    config = ctx.config
+    today = ctx.clock.now().astimezone(config.zone).date()
     report = pipeline.check_referral(case.form, config, today)
     victim = report.facts.victim
-    known = intake.casebook.known(victim, today) if victim else Known()
+    known = ctx.casebook.known(victim, today) if victim else Known()
     history = list(known.hearings)
     open_cases = [c for c in known.open_cases if c.reference != case.case]  # not its own
     if same_as is not None and victim is not None:

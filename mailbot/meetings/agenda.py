@@ -18,8 +18,7 @@ from datetime import date
 
 from mailbot.cases.casebook import CaseRecord
 from mailbot.dispatch.markers import Marker, markers
-from mailbot.meetings.calendar import Meeting
-from mailbot.models import Frozen, Outcome
+from mailbot.models import Frozen, Meeting, Outcome
 
 
 class CaseEntry(Frozen):

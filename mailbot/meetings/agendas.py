@@ -18,21 +18,19 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from mailbot.cases.lifecycle import listed_cases, referrals
 from mailbot.dispatch.compose import FileAttachment, Planned
 from mailbot.dispatch.distribution import no_route_notice, recipients
 from mailbot.dispatch.documents import DOCX_TYPE
 from mailbot.dispatch.encrypt import encrypt_docx
+from mailbot.dispatch.parts import Dispatch
 from mailbot.dispatch.routes import RouteKind
-from mailbot.dispatch.service import Dispatch
 from mailbot.meetings.agenda import AgendaIssue, CaseEntry, case_entry
-from mailbot.meetings.calendar import Meeting
+from mailbot.meetings.services import Services
 from mailbot.meetings.transfers import Transfers
-
-if TYPE_CHECKING:
-    from mailbot.intake.process import Intake
+from mailbot.models import Meeting
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS agenda_issues (
@@ -66,10 +64,10 @@ class _Snapshot:
 
 
 class Agendas:
-    def __init__(self, intake: Intake) -> None:
-        self.intake = intake
-        self.transfers = Transfers(intake)
-        intake.store.ensure_tables(SCHEMA)
+    def __init__(self, ctx: Services) -> None:
+        self.ctx = ctx
+        self.transfers = Transfers(ctx)
+        ctx.store.ensure_tables(SCHEMA)
 
     # -- the job ------------------------------------------------------------------------
 
@@ -82,10 +80,10 @@ class Agendas:
 
     def due(self, now: datetime) -> list[Meeting]:
         """Meetings whose agenda date (and send time) has come and that have not started."""
-        config = self.intake.config
+        config = self.ctx.config
         today, clock = self._today(now)
         ahead = self._ahead(today)
-        calendar = self._dispatch.listings.calendar
+        calendar = self.ctx.listings.calendar
         out = []
         for area in sorted(config.areas):
             for m in calendar.meetings(area, today, ahead):
@@ -99,7 +97,7 @@ class Agendas:
 
     def issue(self, meeting: Meeting, now: datetime) -> int | None:
         """Send the meeting's next issue if anything is waiting; its number, else None."""
-        store = self.intake.store
+        store = self.ctx.store
         snapshot = self._snapshot(store.conn, meeting)
         if snapshot.empty:
             return None
@@ -111,17 +109,17 @@ class Agendas:
             for planned in messages:
                 self._dispatch.outbox.enqueue(conn, planned, None, now)
             self._record(conn, meeting, snapshot, now)
-        self.intake.log.info("agenda.sent", kind="agenda", count=len(messages))
+        self.ctx.log.info("agenda.sent", kind="agenda", count=len(messages))
         return snapshot.number
 
     def preview(self, area: str, day: date) -> bytes | None:
         """Everything listed at the meeting as one agenda document, without sending it."""
         from mailbot.meetings.agenda_doc import build_agenda  # see _messages
 
-        meeting = self._dispatch.listings.calendar.meeting_on(area, day)
+        meeting = self.ctx.listings.calendar.meeting_on(area, day)
         if meeting is None:
             return None
-        conn = self.intake.store.conn
+        conn = self.ctx.store.conn
         full = _Snapshot(0, self._cases(conn, meeting),
                          tuple(k for k, _ in self.transfers.entries(conn, area, day)))
         return build_agenda(self._issue(conn, meeting, full))
@@ -129,23 +127,23 @@ class Agendas:
     # -- reading what is listed ---------------------------------------------------------
 
     def _today(self, now: datetime) -> tuple[date, time]:
-        local = now.astimezone(self.intake.config.zone)
+        local = now.astimezone(self.ctx.config.zone)
         return local.date(), local.time().replace(tzinfo=None)
 
     def _ahead(self, today: date) -> date:
         """The last day whose meeting `due` considers."""
-        return today + timedelta(days=self.intake.config.agenda_working_days_before * 3 + 14)
+        return today + timedelta(days=self.ctx.config.agenda_working_days_before * 3 + 14)
 
     def _waiting(self, now: datetime) -> bool:
         """Whether any case or transfer listed at a meeting `due` could return is not yet on
         an issue: when none is, every issue would be empty, so `run` has nothing to send."""
         today = self._today(now)[0]
-        areas = sorted(self.intake.config.areas)
+        areas = sorted(self.ctx.config.areas)
         if not areas:
             return False
         marks = ", ".join("?" for _ in areas)
         days = (today.isoformat(), self._ahead(today).isoformat())
-        row = self.intake.store.conn.execute(
+        row = self.ctx.store.conn.execute(
             f"SELECT 1 FROM listings c WHERE c.area IN ({marks})"  # noqa: S608 (only ? added)
             " AND c.meeting_date BETWEEN ? AND ? AND c.state = 'listed'"
             " AND NOT EXISTS (SELECT 1 FROM agenda_items i WHERE i.area = c.area"
@@ -184,7 +182,7 @@ class Agendas:
 
     def _entry(self, conn: sqlite3.Connection, reference: str,
                meeting: Meeting) -> CaseEntry | None:
-        found = [self.intake.casebook.get(r) for r in referrals(conn, reference)]
+        found = [self.ctx.casebook.get(r) for r in referrals(conn, reference)]
         listed = [r for r in found if r is not None]
         if not listed:
             return None
@@ -205,7 +203,7 @@ class Agendas:
         # the daemon does not spend on its passes that only check whether an agenda is due.
         from mailbot.meetings.agenda_doc import build_agenda
 
-        config, planner = self.intake.config, self._dispatch.planner
+        config, planner = self.ctx.config, self._dispatch.planner
         document = build_agenda(issue)
         m = issue.meeting
         variant = f"{m.area}:{m.date.isoformat()}:{issue.number}"
@@ -217,7 +215,7 @@ class Agendas:
             "team_address": config.team.address,
         }
         out: list[Planned] = []
-        for r in recipients(config, self.intake.secrets, m.area):
+        for r in recipients(config, self.ctx.secrets, m.area):
             if r.route.kind is RouteKind.SECURE:
                 subject, body = planner.templates.render("agenda", **context)
                 data = document
@@ -249,12 +247,11 @@ class Agendas:
                      " ON CONFLICT (area, date) DO UPDATE SET agenda_sent_at ="
                      " COALESCE(meetings.agenda_sent_at, excluded.agenda_sent_at)",
                      (*key, now.isoformat()))
-        self.intake.store.audit(
+        self.ctx.store.audit(
             conn, "mailbot", "agenda_sent", None,
             f"area={meeting.area} meeting={key[1]} issue={snapshot.number}"
             f" cases={len(snapshot.cases)} transfers={len(snapshot.transfers)}")
 
     @property
     def _dispatch(self) -> Dispatch:
-        assert self.intake.dispatch is not None
-        return self.intake.dispatch
+        return self.ctx.dispatch

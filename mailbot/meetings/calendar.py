@@ -21,21 +21,10 @@ from collections.abc import Callable, Container, Iterator
 
 from mailbot.config import WEEKDAYS, Config, MeetingSchedule
 from mailbot.errors import ConfigError
-from mailbot.models import Frozen
+from mailbot.models import Meeting
 
 _ONE_DAY = dt.timedelta(days=1)
 _FORTNIGHT = 14
-
-
-class Meeting(Frozen):
-    """One meeting of an area, with the day its agenda is due out."""
-
-    area: str
-    date: dt.date
-    time: dt.time
-    venue: str
-    capacity: int
-    agenda_date: dt.date
 
 
 class Calendar:

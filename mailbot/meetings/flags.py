@@ -15,16 +15,13 @@ case is noticed once: the messages and the record that it was done commit togeth
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING
 
 from mailbot.cases.casebook import CaseRecord
 from mailbot.dispatch.compose import Planned
 from mailbot.dispatch.distribution import no_route_notice, recipients
 from mailbot.dispatch.routes import RouteKind
+from mailbot.meetings.services import Services
 from mailbot.validate.dates import add_months
-
-if TYPE_CHECKING:
-    from mailbot.intake.process import Intake
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS flag_expiry (
@@ -37,18 +34,18 @@ _SLACK = timedelta(days=3)  # month ends: the exact test is `add_months` below
 
 
 class FlagExpiry:
-    def __init__(self, intake: Intake) -> None:
-        self.intake = intake
+    def __init__(self, ctx: Services) -> None:
+        self.ctx = ctx
         self._checked: date | None = None  # due-ness only changes with the date
-        intake.store.ensure_tables(SCHEMA)
+        ctx.store.ensure_tables(SCHEMA)
 
     def due(self, today: date) -> list[CaseRecord]:
         """Cases heard at least the configured months ago whose victim has not been heard or
         listed since, not yet noticed: each as its first referral, with the area and date
         of the hearing (a listing that was moved or cancelled is no hearing)."""
-        months = self.intake.config.flag_expiry_months
+        months = self.ctx.config.flag_expiry_months
         latest = add_months(today, -months) + _SLACK
-        rows = self.intake.store.conn.execute(
+        rows = self.ctx.store.conn.execute(
             "SELECT l.case_ref, l.area, l.meeting_date FROM listings l"
             " WHERE l.state = 'listed' AND l.meeting_date <= ?"
             " AND NOT EXISTS (SELECT 1 FROM flag_expiry f WHERE f.reference = l.case_ref)"
@@ -61,13 +58,13 @@ class FlagExpiry:
         out = []
         for case_ref, area, heard in rows:
             day = date.fromisoformat(heard)
-            case = self.intake.casebook.get(case_ref)
+            case = self.ctx.casebook.get(case_ref)
             if case is not None and add_months(day, months) <= today:
                 out.append(case.model_copy(update={"area": area, "meeting_date": day}))
         return out
 
     def run(self, now: datetime) -> None:
-        today = now.astimezone(self.intake.config.zone).date()
+        today = now.astimezone(self.ctx.config.zone).date()
         if today == self._checked:
             return
         for case in self.due(today):
@@ -77,9 +74,8 @@ class FlagExpiry:
     def notify(self, case: CaseRecord, now: datetime) -> None:
         assert case.area is not None
         assert case.meeting_date is not None
-        dispatch = self.intake.dispatch
-        assert dispatch is not None
-        with self.intake.store.transaction() as conn:
+        dispatch = self.ctx.dispatch
+        with self.ctx.store.transaction() as conn:
             cursor = conn.execute("INSERT OR IGNORE INTO flag_expiry VALUES (?, ?, ?)",
                                   (case.reference, case.meeting_date.isoformat(),
                                    now.isoformat()))
@@ -87,23 +83,22 @@ class FlagExpiry:
                 return  # another process got there first
             for planned in self._messages(case):
                 dispatch.outbox.enqueue(conn, planned, case.reference, now)
-            self.intake.store.audit(conn, "mailbot", "flag_expiry", case.reference,
+            self.ctx.store.audit(conn, "mailbot", "flag_expiry", case.reference,
                                     f"last_marac={case.meeting_date.isoformat()}")
 
     def _messages(self, case: CaseRecord) -> list[Planned]:
         assert case.area is not None
-        assert self.intake.dispatch is not None
-        planner = self.intake.dispatch.planner
+        planner = self.ctx.dispatch.planner
         value = case.form.value if case.form else (lambda _: "")
         victim = {"name": " ".join(x for x in (value("victim_forenames"),
                                                value("victim_surname")) if x),
                   "dob": value("victim_dob")}
         context = {"reference": case.reference, "area": case.area,
                    "last_marac": f"{case.meeting_date:%d/%m/%Y}" if case.meeting_date else "",
-                   "months": self.intake.config.flag_expiry_months,
-                   "team_address": self.intake.config.team.address}
+                   "months": self.ctx.config.flag_expiry_months,
+                   "team_address": self.ctx.config.team.address}
         out: list[Planned] = []
-        for r in recipients(self.intake.config, self.intake.secrets, case.area):
+        for r in recipients(self.ctx.config, self.ctx.secrets, case.area):
             if r.route.kind is RouteKind.NONE:
                 out.append(no_route_notice(planner, r.address, "flag expiry notice",
                                            f"flag-expiry-no-route:{r.address.lower()}",

@@ -9,26 +9,23 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from mailbot.meetings.agendas import Agendas
 from mailbot.meetings.flags import FlagExpiry
 from mailbot.meetings.minutes_jobs import Minutes, MinutesWatch
-
-if TYPE_CHECKING:
-    from mailbot.intake.process import Intake
+from mailbot.meetings.services import Services
 
 Job = tuple[str, Callable[[datetime], None]]
 
 
-def distribution_jobs(intake: Intake) -> list[Job]:
-    minutes = Minutes(intake)
+def distribution_jobs(ctx: Services) -> list[Job]:
+    minutes = Minutes(ctx)
     jobs: list[Job] = [
-        ("agenda", Agendas(intake).run),
+        ("agenda", Agendas(ctx).run),
         ("minutes_late", minutes.remind_late),
-        ("flag_expiry", FlagExpiry(intake).run),
+        ("flag_expiry", FlagExpiry(ctx).run),
     ]
-    watch_dir = intake.config.minutes.watch_dir
+    watch_dir = ctx.config.minutes.watch_dir
     if watch_dir is not None:
         jobs.append(("minutes_watch", MinutesWatch(minutes, watch_dir).run))
     return jobs

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from datetime import date
 
 from mailbot.cases.lifecycle import count_listed
-from mailbot.meetings.calendar import Calendar, Meeting, choose_meeting
+from mailbot.meetings.calendar import Calendar, choose_meeting
+from mailbot.models import Meeting
 from mailbot.store import Store
 
 

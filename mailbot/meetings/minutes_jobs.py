@@ -17,18 +17,15 @@ import re
 from collections.abc import Collection
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from mailbot.dispatch.compose import Planned
 from mailbot.dispatch.distribution import no_route_notice, recipients
+from mailbot.dispatch.parts import Dispatch
 from mailbot.dispatch.routes import RouteKind
-from mailbot.dispatch.service import Dispatch
 from mailbot.meetings.minutes import MinutesPlan, MinutesRefused, check_files
+from mailbot.meetings.services import Services
 from mailbot.meetings.transfers import SCHEMA as TRANSFERS
 from mailbot.models import Frozen
-
-if TYPE_CHECKING:
-    from mailbot.intake.process import Intake
 
 # `minutes_runs` is in `mailbot.schema`: a meeting whose minutes were sent has been held, which
 # is what makes its listings hearings (`mailbot.cases.casebook`).
@@ -56,23 +53,22 @@ class MinutesSent(Frozen):
 
 
 class Minutes:
-    def __init__(self, intake: Intake) -> None:
-        self.intake = intake
-        intake.store.ensure_tables(SCHEMA)
-        intake.store.ensure_tables(TRANSFERS)
+    def __init__(self, ctx: Services) -> None:
+        self.ctx = ctx
+        ctx.store.ensure_tables(SCHEMA)
+        ctx.store.ensure_tables(TRANSFERS)
 
     @property
     def dispatch(self) -> Dispatch:
-        assert self.intake.dispatch is not None
-        return self.intake.dispatch
+        return self.ctx.dispatch
 
     def listed(self, area: str, day: date) -> list[str]:
         """The references on the meeting's agenda: its cases and its outgoing transfers."""
         key = (area, day.isoformat())
-        cases = self.intake.store.conn.execute(
+        cases = self.ctx.store.conn.execute(
             "SELECT case_ref FROM listings WHERE area = ? AND meeting_date = ?"
             " AND state = 'listed' ORDER BY case_ref", key).fetchall()
-        moved = self.intake.store.conn.execute(
+        moved = self.ctx.store.conn.execute(
             "SELECT reference FROM transfers WHERE from_area = ? AND meeting_date = ?",
             key).fetchall()
         return sorted({r[0] for r in (*cases, *moved)})
@@ -80,14 +76,14 @@ class Minutes:
     def send(self, area: str, day: date, folder: Path, *, actor: str, now: datetime,
              again: bool = False, ignore: Collection[str] = ()) -> MinutesSent:
         """Check and send the minutes in `folder`; MinutesRefused (nothing sent) if wrong."""
-        config = self.intake.config
+        config = self.ctx.config
         listed = self.listed(area, day)
         if not listed:
             raise MinutesRefused([f"no cases are listed at the {area} MARAC on {day}"])
         start = self._start(area, day)
         if now < start:
             raise MinutesRefused([f"the {area} MARAC of {day} has not happened yet"])
-        previous = self.intake.store.conn.execute(
+        previous = self.ctx.store.conn.execute(
             "SELECT sent_at FROM minutes_runs WHERE area = ? AND date = ? ORDER BY id DESC",
             (area, day.isoformat())).fetchone()
         if previous and not again:
@@ -100,7 +96,7 @@ class Minutes:
                    "team_address": config.team.address}
         planned: list[tuple[Planned, int]] = []
         unrouted: list[str] = []
-        for r in recipients(config, self.intake.secrets, area):
+        for r in recipients(config, self.ctx.secrets, area):
             if r.route.kind is RouteKind.NONE or not (r.route.secure or r.route.password):
                 unrouted.append(r.address)
                 continue
@@ -117,7 +113,7 @@ class Minutes:
 
     def _commit(self, area: str, day: date, actor: str, now: datetime, *, files: list[str],
                 planned: list[tuple[Planned, int]], unrouted: list[str]) -> int:
-        store, outbox = self.intake.store, self.dispatch.outbox
+        store, outbox = self.ctx.store, self.dispatch.outbox
         with store.transaction() as conn:
             cursor = conn.execute(
                 "INSERT INTO minutes_runs (area, date, sent_at, actor, files, emails)"
@@ -142,14 +138,14 @@ class Minutes:
             store.audit(conn, actor, "minutes_sent", None,
                         f"area={area} meeting={day.isoformat()} run={run} files={len(files)}"
                         f" emails={len(planned)} unrouted={len(unrouted)}")
-        self.intake.log.info("minutes.sent", kind="minutes", count=len(planned))
+        self.ctx.log.info("minutes.sent", kind="minutes", count=len(planned))
         return run
 
     def remind_late(self, now: datetime) -> None:
         """Tell the team (once per meeting) when a meeting's minutes are overdue."""
-        hours = self.intake.config.minutes.send_within_hours
-        today = now.astimezone(self.intake.config.zone).date()
-        store = self.intake.store
+        hours = self.ctx.config.minutes.send_within_hours
+        today = now.astimezone(self.ctx.config.zone).date()
+        store = self.ctx.store
         rows = store.conn.execute(
             "SELECT DISTINCT area, meeting_date FROM listings c WHERE state = 'listed'"
             " AND meeting_date BETWEEN ? AND ? AND NOT EXISTS (SELECT 1 FROM minutes_runs r"
@@ -172,14 +168,14 @@ class Minutes:
                 self.dispatch.outbox.enqueue(conn, notice, None, now)
 
     def _start(self, area: str, day: date) -> datetime:
-        meeting = self.dispatch.listings.calendar.meeting_on(area, day) \
-            if area in self.intake.config.areas else None
+        meeting = self.ctx.listings.calendar.meeting_on(area, day) \
+            if area in self.ctx.config.areas else None
         return datetime.combine(day, meeting.time if meeting else time(0),
-                                tzinfo=self.intake.config.zone)
+                                tzinfo=self.ctx.config.zone)
 
     def _limit(self, address: str) -> int:
-        settings = self.intake.config.minutes
-        agency = self.intake.config.agency_for(address)
+        settings = self.ctx.config.minutes
+        agency = self.ctx.config.agency_for(address)
         own = settings.agency_max_email_bytes.get(agency.id) if agency else None
         return own or settings.max_email_bytes
 
@@ -226,7 +222,7 @@ class MinutesWatch:
 
     def _meeting(self, name: str) -> tuple[str, date]:
         match = FOLDER_NAME.match(name)
-        areas = {a.lower(): a for a in self.minutes.intake.config.areas}
+        areas = {a.lower(): a for a in self.minutes.ctx.config.areas}
         try:
             day = date.fromisoformat(match.group(2)) if match else None
         except ValueError:
@@ -243,5 +239,5 @@ class MinutesWatch:
             f"Nothing in the watch folder {name!r} was sent: " + "; ".join(problems)
             + f". Details are in {name}.FAILED.txt beside the folder.", None,
             variant=f"minutes-watch:{name}:{now.isoformat()}")
-        with self.minutes.intake.store.transaction() as conn:
+        with self.minutes.ctx.store.transaction() as conn:
             dispatch.outbox.enqueue(conn, notice, None, now)

@@ -16,7 +16,6 @@ import sqlite3
 from collections.abc import Collection
 from datetime import date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from pydantic import ConfigDict, Field, ValidationError
 
@@ -34,11 +33,9 @@ from mailbot.dispatch.compose import Planned
 from mailbot.dispatch.routes import route_for
 from mailbot.errors import MailbotError
 from mailbot.meetings.agenda import TransferEntry, address, case_entry
-from mailbot.meetings.calendar import Meeting, choose_meeting
-from mailbot.models import Frozen, Outcome
-
-if TYPE_CHECKING:
-    from mailbot.intake.process import Intake
+from mailbot.meetings.calendar import choose_meeting
+from mailbot.meetings.services import Services
+from mailbot.models import Frozen, Meeting, Outcome
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS transfers (
@@ -91,13 +88,13 @@ def read_details_file(path: Path) -> TransferDetails:
 
 
 class Transfers:
-    def __init__(self, intake: Intake) -> None:
-        self.intake = intake
-        intake.store.ensure_tables(SCHEMA)
+    def __init__(self, ctx: Services) -> None:
+        self.ctx = ctx
+        ctx.store.ensure_tables(SCHEMA)
 
     def destination(self, to: str, case: CaseRecord) -> tuple[str, str]:
         """(label, address) for `--to`: an area name, or the receiving MARAC's address."""
-        config = self.intake.config
+        config = self.ctx.config
         area = next((a for a in config.areas if a.lower() == to.strip().lower()), None)
         if area == case.area:
             raise TransferError(f"{case.reference} is already a {area} case")
@@ -107,14 +104,14 @@ class Transfers:
             label, recipient = to.strip(), to.strip()
         else:
             raise TransferError(f"{to!r} is neither a West Midlands area nor an email address")
-        if not route_for(recipient, config, self.intake.secrets).secure:
+        if not route_for(recipient, config, self.ctx.secrets).secure:
             raise TransferError(f"{recipient} is not on a secure route: transfer details go"
                                 " only to a secure address (e.g. cjsm.net, pnn.police.uk,"
                                 " nhs.net, gcsx.gov.uk)")
         return label, recipient
 
     def case(self, reference: str) -> CaseRecord:
-        case = self.intake.casebook.get(reference)
+        case = self.ctx.casebook.get(reference)
         if case is None:
             raise TransferError(f"no case {reference}")
         if case.decision.outcome not in (Outcome.ACCEPTED, Outcome.INFO_ONLY) or not case.area:
@@ -128,9 +125,8 @@ class Transfers:
         case = self.case(reference)
         label, recipient = self.destination(to, case)
         assert case.area is not None
-        assert self.intake.dispatch is not None
-        store = self.intake.store
-        today = now.astimezone(self.intake.config.zone).date()
+        store = self.ctx.store
+        today = now.astimezone(self.ctx.config.zone).date()
         with store.transaction() as conn:
             meeting = self._next_agenda(conn, case.area, today)
             cursor = conn.execute(
@@ -140,10 +136,10 @@ class Transfers:
                  meeting.date.isoformat() if meeting else None, now.isoformat(), actor))
             transfer_id = int(cursor.lastrowid or 0)
             planned = self._email(case, label, recipient, details, transfer_id)
-            self.intake.dispatch.outbox.enqueue(conn, planned, reference, now)
+            self.ctx.dispatch.outbox.enqueue(conn, planned, reference, now)
             store.audit(conn, actor, "transfer_out", reference,
                         f"to={label} agenda={meeting.date.isoformat() if meeting else '-'}")
-            to_area = next((a for a in self.intake.config.areas if f"{a} MARAC" == label),
+            to_area = next((a for a in self.ctx.config.areas if f"{a} MARAC" == label),
                            None)
             if to_area is not None:
                 self._relist(conn, case, to_area, today, actor)
@@ -157,13 +153,12 @@ class Transfers:
         listed at the new area's next meeting, and off the old area's meeting if it has not
         taken place (its agenda not sent yet: it simply drops off; sent: the transfer
         section of the next issue says where it went)."""
-        dispatch = self.intake.dispatch
-        assert dispatch is not None
+        dispatch = self.ctx.dispatch
         current = current_listing(conn, case.case)
         if current is not None and is_held(conn, current.area, current.meeting_date, today):
             current = None  # heard there already: that hearing stands
-        meeting = dispatch.listings.choose(conn, area, today)
-        now = self.intake.clock.now()
+        meeting = self.ctx.listings.choose(conn, area, today)
+        now = self.ctx.clock.now()
         if meeting is None:
             if current is not None:
                 end_listing(conn, case.case, MOVED, now)
@@ -173,18 +168,17 @@ class Transfers:
                 " list-at).", case.case, variant=f"transfer-unlisted-{area}"), case.case, now)
             return
         list_case(conn, case.case, area, meeting.date, now)
-        self.intake.store.audit(conn, actor, "listed_at", case.case,
+        self.ctx.store.audit(conn, actor, "listed_at", case.case,
                                 f"area={area} meeting={meeting.date.isoformat()}"
                                 f" previous={current.meeting_date.isoformat() if current else '-'}"
                                 " by=transfer")
         for ref in referrals(conn, case.case):
-            listed = self.intake.casebook.get(ref)
+            listed = self.ctx.casebook.get(ref)
             if listed is not None:  # referrers told the new meeting; the new area's IDVA once
-                self.intake.enqueue_notices(conn, listed.model_copy(update={"area": area}),
+                self.ctx.notices.enqueue(conn, listed.model_copy(update={"area": area}),
                                             meeting, idva=listed.joined is None)
 
     def _next_agenda(self, conn: sqlite3.Connection, area: str, today: date) -> Meeting | None:
-        assert self.intake.dispatch is not None
 
         def sent(a: str, d: date) -> bool:
             row = conn.execute("SELECT agenda_sent_at FROM meetings WHERE area = ? AND"
@@ -192,19 +186,18 @@ class Transfers:
             return bool(row and row[0])
 
         # Transfers take no discussion slot, so capacity does not apply.
-        return choose_meeting(self.intake.dispatch.listings.calendar, area, today,
+        return choose_meeting(self.ctx.listings.calendar, area, today,
                               listed=lambda a, d: 0, agenda_sent=sent)
 
     def _email(self, case: CaseRecord, label: str, recipient: str,
                details: TransferDetails, transfer_id: int) -> Planned:
-        assert self.intake.dispatch is not None
-        planner = self.intake.dispatch.planner
+        planner = self.ctx.dispatch.planner
         service = planner.idva_service(case)
         entry = case_entry(case, None, service.name if service else "")
         subject, body = planner.templates.render(
             "transfer_out", case=entry, area=case.area, to=label,
             last_marac=f"{case.meeting_date:%d/%m/%Y}" if case.meeting_date else "",
-            details=details, team_address=self.intake.config.team.address)
+            details=details, team_address=self.ctx.config.team.address)
         return Planned(kind="transfer", recipient=recipient, subject=subject, body=body,
                        variant=f"transfer-{transfer_id}")
 
@@ -217,7 +210,7 @@ class Transfers:
         out = []
         for transfer_id, reference, to_label, recorded_at in rows:
             key = f"transfer:{transfer_id}"
-            case = None if key in exclude else self.intake.casebook.get(reference)
+            case = None if key in exclude else self.ctx.casebook.get(reference)
             if case is None:
                 continue
             value = case.form.value if case.form else (lambda _: "")
@@ -229,6 +222,6 @@ class Transfers:
                 previous_address=address(value("victim_address"), value("victim_postcode")),
                 transferred_to=to_label,
                 recorded=datetime.fromisoformat(recorded_at).astimezone(
-                    self.intake.config.zone).date())))
+                    self.ctx.config.zone).date())))
         return out
 

@@ -61,7 +61,7 @@ class Supervisor:
         self.watchdog = watchdog or Watchdog.from_environ(self.notifier)
         self._reload_requested = False  # a plain flag: Event.clear() takes a lock
         self._heartbeat_at: float | None = None  # monotonic: a clock jump cannot starve it
-        self._monotonic = monotonic_of(app.intake.clock)
+        self._monotonic = monotonic_of(app.ctx.clock)
         self._stop_signal: str | None = None
         self._stop_announced = False
         runner.on_pass = self.on_pass

@@ -25,13 +25,11 @@ from mailbot.config import Config
 from mailbot.meetings.calendar import Calendar
 from mailbot.meetings.listing import Listings
 from mailbot.models import Folder
+from mailbot.runner import FOLDER_ERRORS_KEY
 from mailbot.service.instance import holder
 from mailbot.store import Store
 
 LAST_POLL_KEY = "last_poll"  # Store.state_* key: ISO time of the last successful pass
-# Store.state_* key: JSON {folder: {"error": why, "waiting": emails}} of the mailbox folders
-# the daemon could not write on its last pass (`mailbot.runner`); absent when all are fine.
-FOLDER_ERRORS_KEY = "folder_errors"
 AGENDA_LOOKAHEAD_DAYS = 42
 # A claim older than this (a send takes a minute at most) with no result recorded: the
 # daemon could not write the result, or ended before it did.

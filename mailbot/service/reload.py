@@ -23,7 +23,6 @@ from typing import TYPE_CHECKING
 from mailbot import logs
 from mailbot.config import Config, load_config
 from mailbot.credentials import Secrets, load_secrets
-from mailbot.dispatch.service import build_dispatch
 from mailbot.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -73,12 +72,8 @@ def _apply(app: App, runner: Runner, config: Config, secrets: Secrets) -> None:
     old = app.config.service
     if (old.log_format, old.log_level) != (config.service.log_format, config.service.log_level):
         logs.configure(config.service.log_format, config.service.log_level)
-    app.config = config
-    app.secrets = secrets
-    intake = app.intake
-    intake.config = config
-    intake.secrets = secrets
-    intake.dispatch = build_dispatch(config, secrets, app.store)
+    # One place: the daemon's context and the web page's (`Context.beside`) both read it.
+    app.ctx.running.swap(config, secrets)
     runner.dispatcher = app.dispatcher()  # the same open sender, the new planner and outbox
     runner.jobs = app.jobs()
     runner.poll_interval = config.service.poll_interval_seconds

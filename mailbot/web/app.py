@@ -1,9 +1,9 @@
 """The web application: routes, the guard around them, and what happens on refusal.
 
-Built from an `Intake` like every other front end, so tests hand in a temporary database and
-a fixed clock. Every page but the login form and the stylesheet needs a session; a request
-without one is sent to the login page, and a POST whose CSRF token is wrong is refused with
-403 before any action runs.
+Built from the `mailbot.context.Context` like every other front end, so tests hand in a
+temporary database and a fixed clock. Every page but the login form and the stylesheet needs
+a session; a request without one is sent to the login page, and a POST whose CSRF token is
+wrong is refused with 403 before any action runs.
 """
 
 from __future__ import annotations
@@ -20,7 +20,8 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from mailbot.intake.process import Clock, Intake
+from mailbot.context import Context
+from mailbot.models import Clock
 from mailbot.settings import WebSettings
 from mailbot.web import auth, forms, pages
 from mailbot.web.context import CsrfRefused, LoginRequired, Web, redirect, render
@@ -33,17 +34,17 @@ STATIC = Path(__file__).resolve().parent / "static"
 FORBIDDEN = 403
 
 
-def create_app(intake: Intake, settings: WebSettings, *, clock: Clock | None = None,
+def create_app(ctx: Context, settings: WebSettings, *, clock: Clock | None = None,
                hasher: PasswordHasher | None = None) -> Starlette:
-    """The ASGI app for `intake`'s database; `clock` and `hasher` are for tests."""
-    clock = clock or intake.clock
-    users = Users(intake.store, hasher)
+    """The ASGI app for `ctx`'s database; `clock` and `hasher` are for tests."""
+    clock = clock or ctx.clock
+    users = Users(ctx.store, hasher)
     web = Web(
-        intake=intake, users=users, settings=settings, clock=clock,
-        sessions=Sessions(intake.store, clock,
+        ctx=ctx, users=users, settings=settings, clock=clock,
+        sessions=Sessions(ctx.store, clock,
                           idle=timedelta(minutes=settings.session_idle_minutes),
                           absolute=timedelta(hours=settings.session_max_hours)),
-        throttle=LoginThrottle(intake.store, clock, users.exists),
+        throttle=LoginThrottle(ctx.store, clock, users.exists),
     )
     routes = [
         Route("/", pages.queue, methods=["GET"]),
@@ -59,7 +60,7 @@ def create_app(intake: Intake, settings: WebSettings, *, clock: Clock | None = N
     ]
     app = Starlette(
         routes=routes,
-        middleware=[Middleware(Guard, store=intake.store,
+        middleware=[Middleware(Guard, store=ctx.store,
                                allowed_hosts=settings.allowed_hosts)],
         exception_handlers={LoginRequired: _to_login, CsrfRefused: _csrf_refused,
                             HTTPException: _http_error},

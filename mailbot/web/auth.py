@@ -122,7 +122,7 @@ def _login_form(request: Request, error: str | None, status: int = 200) -> Respo
 
 def _audit(request: Request, name: str, action: str, lock: str = "") -> None:
     web = web_of(request)
-    store = web.intake.store
+    store = web.ctx.store
     detail = f"via=web lock={lock}" if lock else "via=web"
     with store.transaction() as conn:
         store.audit(conn, name if web.users.exists(name) else "unknown-name", action, None, detail)

@@ -1,7 +1,7 @@
 """What every page handler needs, passed in once when the app is built (no globals).
 
-The web page is one more front end on the same objects the CLI uses: the `Intake` (store,
-casebook, dispatch, clock) and `mailbot.actions`. Handlers find this context on the app's
+The web page is one more front end on the same objects the CLI uses: the `Context` (config,
+store, casebook, dispatch, clock) and `mailbot.actions`. Handlers find this context on the app's
 state, and render through one function that adds the logged-in user, the CSRF token and the
 one-off message every page shows.
 """
@@ -17,7 +17,8 @@ import jinja2
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse
 
-from mailbot.intake.process import Clock, Intake
+from mailbot.context import Context
+from mailbot.models import Clock
 from mailbot.settings import WebSettings
 from mailbot.web.lockout import LoginThrottle
 from mailbot.web.sessions import Session, Sessions, tokens_match
@@ -37,7 +38,7 @@ class CsrfRefused(Exception):
 
 @dataclass
 class Web:
-    intake: Intake
+    ctx: Context
     users: Users
     sessions: Sessions
     throttle: LoginThrottle
@@ -53,7 +54,7 @@ class Web:
         return "__Host-mailbot_session" if self.settings.cookie_secure else "mailbot_session"
 
     def today(self) -> date:
-        return self.clock.now().astimezone(self.intake.config.zone).date()
+        return self.clock.now().astimezone(self.ctx.config.zone).date()
 
 
 def web_of(request: Request) -> Web:

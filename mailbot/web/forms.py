@@ -64,11 +64,11 @@ async def _act(request: Request, action: str) -> Response:
 
 def _dispatch(web: Web, session: Session, action: str, reference: str,
               form: dict[str, Any]) -> str:
-    intake, actor = web.intake, session.user
+    ctx, actor = web.ctx, session.user
     if action == "retry":
-        case = actions.retry_password(intake, reference, _text(form, "password"), actor)
+        case = actions.retry_password(ctx, reference, _text(form, "password"), actor)
     elif action == "accept":
-        case = actions.accept(intake, reference, _values(form, "criteria"), actor)
+        case = actions.accept(ctx, reference, _values(form, "criteria"), actor)
     elif action == "return":
         reasons = _values(form, "reasons")
         extra_field, kind = _text(form, "extra_field"), _text(form, "extra_kind")
@@ -78,21 +78,21 @@ def _dispatch(web: Web, session: Session, action: str, reference: str,
         if note.strip() and _text(form, "note_checked") != "yes":
             raise actions.ActionError("tick the box to confirm the note holds no personal"
                                       " details, or leave the note empty")
-        case = actions.return_with_advice(intake, reference, reasons, note, actor)
+        case = actions.return_with_advice(ctx, reference, reasons, note, actor)
     elif action == "link":
-        case = actions.link_repeat(intake, reference, _text(form, "earlier"), actor)
+        case = actions.link_repeat(ctx, reference, _text(form, "earlier"), actor)
     elif action == "new-person":
-        case = actions.mark_new_person(intake, reference, actor)
+        case = actions.mark_new_person(ctx, reference, actor)
     elif action == "discard":
         if _text(form, "confirm") != "yes":
             raise actions.ActionError("tick the box to confirm it is not a referral")
-        case = actions.discard(intake, reference, _text(form, "reason"), actor)
+        case = actions.discard(ctx, reference, _text(form, "reason"), actor)
     elif action == "list-at":
         try:
             day = date.fromisoformat(_text(form, "date"))
         except ValueError:
             raise actions.ActionError("choose a meeting date") from None
-        meeting = actions.list_at(intake, reference, day, actor,
+        meeting = actions.list_at(ctx, reference, day, actor,
                                   addendum=_text(form, "addendum") == "yes")
         return (f"{reference} listed at the {meeting.area} MARAC on {meeting.date:%A %d %B %Y}"
                 f" {meeting.time:%H:%M}. The referrer and the IDVA service will be told.")

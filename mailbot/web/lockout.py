@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, timedelta
 
-from mailbot.intake.process import Clock
+from mailbot.models import Clock
 from mailbot.store import Store
 
 SCHEMA = """

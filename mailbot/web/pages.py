@@ -14,10 +14,10 @@ from starlette.responses import Response
 
 from mailbot.actions import DISCARD_REASONS, note_recipients
 from mailbot.cases.casebook import CaseRecord
+from mailbot.context import Context
 from mailbot.dispatch.advice import RETURN_CODES, is_return_code
 from mailbot.formdef import AREAS, FIELD_LABELS, VALUE_FIELDS
 from mailbot.intake import pipeline
-from mailbot.intake.process import Intake
 from mailbot.models import Outcome
 from mailbot.reasons import CRITERIA, describe
 from mailbot.web import views
@@ -31,7 +31,7 @@ async def queue(request: Request) -> Response:
     web = web_of(request)
     reason = request.query_params.get("reason", "")
     area = request.query_params.get("area", "")
-    rows = views.queue_rows(web.intake, web.clock.now(), reason if reason in
+    rows = views.queue_rows(web.ctx, web.clock.now(), reason if reason in
                             views.HELD_REASONS else "", area if area in (*AREAS, "-") else "")
     return render(request, "queue.html", {
         "title": "Exceptions queue", "rows": rows, "reason": reason, "area": area,
@@ -42,50 +42,49 @@ async def queue(request: Request) -> Response:
 async def case_page(request: Request) -> Response:
     session = session_of(request)
     web = web_of(request)
-    intake = web.intake
+    ctx = web.ctx
     reference = request.path_params["reference"]
-    case = intake.casebook.get(reference)
+    case = ctx.casebook.get(reference)
     if case is None:
         return render(request, "error.html", {"title": "Not found", "message":
                       f"There is no case {reference}."}, session=session, status=404)
     today = web.today()
     d = case.decision
-    sections = views.field_sections(intake, case, today)
+    sections = views.field_sections(ctx, case, today)
     marked = [r["state"] for s in sections for r in s["rows"]]
-    secure, insecure = note_recipients(intake, case)
-    assert intake.dispatch is not None
+    secure, insecure = note_recipients(ctx, case)
     meetings = []
     if d.outcome in (Outcome.ACCEPTED, Outcome.INFO_ONLY) and case.area:
         end = today + timedelta(weeks=LIST_AT_WEEKS)
-        meetings = intake.dispatch.listings.calendar.meetings(case.area, today, end)
-    field_codes = _field_codes(intake, case, today)
+        meetings = ctx.listings.calendar.meetings(case.area, today, end)
+    field_codes = _field_codes(ctx, case, today)
     return render(request, "case.html", {
         "title": f"Case {reference}", "case": case, "decision": d,
         "outcome": d.outcome.value, "held": d.outcome is Outcome.HELD,
-        "received": views.local(intake, case.received_at),
+        "received": views.local(ctx, case.received_at),
         "age": views.age_words(web.clock.now() - case.received_at),
         "agency": views.agency_of(case),
         "reasons": [(c, views.words(c)) for c in d.reasons],
         "warnings": [(c, describe(c)) for c in d.warnings],
         "criteria_met": [(c, describe(c)) for c in d.criteria],
-        "tried": views.tried(intake, case), "sections": sections,
-        "has_problems": any(marked), "comparison": views.comparison(intake, case, today),
+        "tried": views.tried(ctx, case), "sections": sections,
+        "has_problems": any(marked), "comparison": views.comparison(ctx, case, today),
         "criteria": list(CRITERIA.items()),
         "return_codes": [(c, describe(c), c in d.reasons or c in field_codes)
                          for c in (*RETURN_CODES, *field_codes)],
         "fields": [(f.id, FIELD_LABELS[f.id]) for f in VALUE_FIELDS],
         "note_secure": secure, "note_insecure": insecure,
         "discard_reasons": list(DISCARD_REASONS.items()), "meetings": meetings,
-        "messages": intake.dispatch.outbox.messages(reference),
-        "history": views.audit_rows(intake, reference=reference),
+        "messages": ctx.dispatch.outbox.messages(reference),
+        "history": views.audit_rows(ctx, reference=reference),
     }, session=session)
 
 
-def _field_codes(intake: Intake, case: CaseRecord, today: date) -> list[str]:
+def _field_codes(ctx: Context, case: CaseRecord, today: date) -> list[str]:
     """The missing/invalid field codes of the case and of its form checked again today."""
     codes = list(case.decision.reasons)
     if case.form is not None:
-        codes += pipeline.check_referral(case.form, intake.config, today).codes
+        codes += pipeline.check_referral(case.form, ctx.config, today).codes
     return [c for c in dict.fromkeys(codes) if ":" in c and is_return_code(c)]
 
 
@@ -93,14 +92,14 @@ async def meetings(request: Request) -> Response:
     session = session_of(request)
     web = web_of(request)
     area = request.query_params.get("area", "")
-    chosen = area if area in web.intake.config.areas else None
+    chosen = area if area in web.ctx.config.areas else None
     only_listed = request.query_params.get("listed") == "yes"
-    groups = [g for g in views.meeting_groups(web.intake, web.today(), 28, chosen)
+    groups = [g for g in views.meeting_groups(web.ctx, web.today(), 28, chosen)
               if g["cases"] or not only_listed]
     return render(request, "meetings.html", {
         "title": "Upcoming meetings", "groups": groups, "area": area,
         "only_listed": only_listed,
-        "areas": sorted(web.intake.config.areas),
+        "areas": sorted(web.ctx.config.areas),
     }, session=session)
 
 
@@ -108,7 +107,7 @@ async def audit(request: Request) -> Response:
     session = session_of(request)
     web = web_of(request)
     q = request.query_params
-    rows = views.audit_rows(web.intake, reference=q.get("reference", "").strip(),
+    rows = views.audit_rows(web.ctx, reference=q.get("reference", "").strip(),
                             actor=q.get("actor", "").strip(),
                             page_views=q.get("page_views") == "yes")
     return render(request, "audit.html", {

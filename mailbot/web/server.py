@@ -11,16 +11,14 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import uvicorn
 from starlette.applications import Starlette
 
 from mailbot.app import App
 from mailbot.errors import MailbotError
-from mailbot.intake.process import Intake
 from mailbot.logs import get_logger
-from mailbot.models import Folder, MailboxMessage
 from mailbot.store import Store
 from mailbot.web.app import create_app
 
@@ -37,7 +35,7 @@ def serve(app: App) -> None:
     """Serve until SIGINT/SIGTERM, in the foreground (`mailbot web`)."""
     settings = app.config.web
     get_logger().info("web.started", path=f"http://{settings.host}:{settings.port}/")
-    server_for(create_app(app.intake, settings), settings.host, settings.port).run()
+    server_for(create_app(app.ctx, settings), settings.host, settings.port).run()
 
 
 def start_web(app: App) -> Callable[[], None]:
@@ -48,9 +46,9 @@ def start_web(app: App) -> Callable[[], None]:
     """
     settings = app.config.web
     store = Store(app.config.database_path)
-    intake = Intake(config=app.config, secrets=app.secrets, store=store,
-                    mailbox=_NoMailbox(), clock=app.intake.clock, log=get_logger())
-    server = server_for(create_app(intake, settings), settings.host, settings.port)
+    # Its own connection, the daemon's running configuration: a reload reaches the page too.
+    ctx = app.ctx.beside(store)
+    server = server_for(create_app(ctx, settings), settings.host, settings.port)
     thread = threading.Thread(target=server.run, name="mailbot-web", daemon=True)
     thread.start()
     deadline = time.monotonic() + STARTUP_SECONDS
@@ -67,22 +65,3 @@ def start_web(app: App) -> Callable[[], None]:
         store.close()
 
     return stop
-
-
-class _NoMailbox:
-    """The web page never touches the mailbox: the daemon moves refiled messages."""
-
-    def fetch_new(self) -> Iterator[MailboxMessage]:
-        return iter(())
-
-    def mark_done(self, ref: str, folder: Folder) -> str:
-        raise RuntimeError("the web page has no mailbox")
-
-    def refile(self, ref: str, source: Folder, target: Folder) -> str:
-        raise RuntimeError("the web page has no mailbox")
-
-    def wait_for_mail(self, timeout: float) -> bool:
-        return False
-
-    def close(self) -> None:
-        pass

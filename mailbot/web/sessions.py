@@ -16,7 +16,7 @@ import sqlite3
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from mailbot.intake.process import Clock
+from mailbot.models import Clock
 from mailbot.store import Store
 
 SCHEMA = """

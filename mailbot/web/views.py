@@ -17,8 +17,8 @@ from mailbot.actions import NOT_A_REFERRAL
 from mailbot.cases.casebook import CaseRecord
 from mailbot.cases.lifecycle import Known, information_only, listed_cases
 from mailbot.cases.lifecycle import referrals as lifecycle_referrals
+from mailbot.context import Context
 from mailbot.intake import pipeline
-from mailbot.intake.process import Intake
 from mailbot.models import HistoryEntry, OpenCase, Outcome
 from mailbot.reasons import describe
 
@@ -48,18 +48,18 @@ def age_words(delta: timedelta) -> str:
     return f"{hours // 24} days"
 
 
-def queue_rows(intake: Intake, now: datetime, reason: str = "",
+def queue_rows(ctx: Context, now: datetime, reason: str = "",
                area: str = "") -> list[dict[str, Any]]:
     """The held cases, oldest first, optionally of one reason and one area ('-': none)."""
     rows = []
-    for case in intake.casebook.cases([Outcome.HELD]):
+    for case in ctx.casebook.cases([Outcome.HELD]):
         first = case.decision.reasons[0] if case.decision.reasons else ""
         if reason and reason not in case.decision.reasons:
             continue
         if area and (case.area or "-") != area:
             continue
         rows.append({
-            "reference": case.reference, "received": local(intake, case.received_at),
+            "reference": case.reference, "received": local(ctx, case.received_at),
             "age": age_words(now - case.received_at), "agency": agency_of(case),
             "area": case.area or "not known", "reason": first,
             "why": describe(first) if first else "",
@@ -67,35 +67,35 @@ def queue_rows(intake: Intake, now: datetime, reason: str = "",
     return rows
 
 
-def local(intake: Intake, when: datetime) -> str:
-    return when.astimezone(intake.config.zone).strftime("%a %d %b %Y %H:%M")
+def local(ctx: Context, when: datetime) -> str:
+    return when.astimezone(ctx.config.zone).strftime("%a %d %b %Y %H:%M")
 
 
 def agency_of(case: CaseRecord) -> str:
     return case.agency or f"unknown agency ({case.sender.rpartition('@')[2] or 'no sender'})"
 
 
-def tried(intake: Intake, case: CaseRecord) -> str:
+def tried(ctx: Context, case: CaseRecord) -> str:
     """What mailbot already tried, in words (no password is ever shown)."""
     if "cannot_decrypt" not in case.decision.reasons:
         return ""
-    agency = intake.config.agency_for(case.sender)
+    agency = ctx.config.agency_for(case.sender)
     if agency is None:
         return ("The sender is not one of the configured agencies, so there was no agreed"
                 " password to try.")
-    count = len(intake.secrets.passwords_for(agency.id))
+    count = len(ctx.secrets.passwords_for(agency.id))
     if count == 0:
         return f"No password is agreed with {agency.name}, so none could be tried."
     return (f"The {count} password{'s' if count != 1 else ''} agreed with {agency.name}"
             f" did not open the document.")
 
 
-def field_sections(intake: Intake, case: CaseRecord, today: date) -> list[dict[str, Any]]:
+def field_sections(ctx: Context, case: CaseRecord, today: date) -> list[dict[str, Any]]:
     """Every field of the form by section, each marked 'missing', 'invalid' or ''."""
     if case.form is None:
         return []
     form = case.form
-    codes = set(pipeline.check_referral(form, intake.config, today).codes)
+    codes = set(pipeline.check_referral(form, ctx.config, today).codes)
     sections = []
     for section in _SHOWN_SECTIONS:
         rows = []
@@ -122,14 +122,14 @@ def field_sections(intake: Intake, case: CaseRecord, today: date) -> list[dict[s
     return sections
 
 
-def comparison(intake: Intake, case: CaseRecord, today: date) -> dict[str, Any] | None:
+def comparison(ctx: Context, case: CaseRecord, today: date) -> dict[str, Any] | None:
     """This referral's victim and each possible earlier case, side by side."""
     wanted = [*case.decision.possible_repeats,
               *([case.decision.repeat_of] if case.decision.repeat_of else [])]
     if not wanted or case.form is None:
         return None
-    victim = pipeline.check_referral(case.form, intake.config, today).facts.victim
-    known = intake.casebook.known(victim, today) if victim else Known()
+    victim = pipeline.check_referral(case.form, ctx.config, today).facts.victim
+    known = ctx.casebook.known(victim, today) if victim else Known()
     # An open case is shown as a hearing at its meeting to come (or none yet, when held).
     found = [*known.hearings, *(HistoryEntry(reference=c.reference, area=c.area,
                                              marac_date=c.meeting_date or today,
@@ -137,7 +137,7 @@ def comparison(intake: Intake, case: CaseRecord, today: date) -> dict[str, Any] 
     still_open = {c.reference: c for c in known.open_cases}
     earlier = [h for ref in dict.fromkeys(wanted) for h in found if h.reference == ref]
     columns = [_column_of_form(case, "This referral")]
-    columns += [_column_of_hearing(intake, h, still_open.get(h.reference)) for h in earlier]
+    columns += [_column_of_hearing(ctx, h, still_open.get(h.reference)) for h in earlier]
     labels = ["Surname", "Forename(s)", "Aliases", "Date of birth", "Area", "MARAC date",
               "Address", "Postcode", "Perpetrator"]
     rows = []
@@ -160,7 +160,7 @@ def _column_of_form(case: CaseRecord, title: str) -> dict[str, Any]:
     }}
 
 
-def _column_of_hearing(intake: Intake, hearing: HistoryEntry,
+def _column_of_hearing(ctx: Context, hearing: HistoryEntry,
                        still_open: OpenCase | None = None) -> dict[str, Any]:
     p = hearing.person
     when = hearing.marac_date.strftime("%d/%m/%Y")
@@ -171,7 +171,7 @@ def _column_of_hearing(intake: Intake, hearing: HistoryEntry,
         "Date of birth": p.dob.strftime("%d/%m/%Y") if p.dob else "",
         "Area": hearing.area or "", "MARAC date": when,
     }
-    earlier = intake.casebook.get(hearing.reference)
+    earlier = ctx.casebook.get(hearing.reference)
     if earlier is not None and earlier.form is not None:
         own = _column_of_form(earlier, "")["values"]
         values.update({k: own[k] for k in ("Address", "Postcode", "Perpetrator")})
@@ -180,17 +180,16 @@ def _column_of_hearing(intake: Intake, hearing: HistoryEntry,
             "values": values}
 
 
-def meeting_groups(intake: Intake, today: date, days: int = 28,
+def meeting_groups(ctx: Context, today: date, days: int = 28,
                    area: str | None = None) -> list[dict[str, Any]]:
     """Upcoming meetings, each with the cases listed at it."""
-    assert intake.dispatch is not None
-    conn = intake.store.conn
+    conn = ctx.store.conn
     groups = []
-    for load in intake.dispatch.listings.upcoming(today, days, area):
+    for load in ctx.listings.upcoming(today, days, area):
         m = load.meeting
         cases = []
         for case_ref in listed_cases(conn, m.area, m.date):
-            referrals = [r for r in map(intake.casebook.get, lifecycle_referrals(conn, case_ref))
+            referrals = [r for r in map(ctx.casebook.get, lifecycle_referrals(conn, case_ref))
                          if r is not None]
             if not referrals:
                 continue
@@ -206,7 +205,7 @@ def meeting_groups(intake: Intake, today: date, days: int = 28,
     return groups
 
 
-def audit_rows(intake: Intake, *, reference: str = "", actor: str = "",
+def audit_rows(ctx: Context, *, reference: str = "", actor: str = "",
                page_views: bool = False, limit: int = 300) -> list[dict[str, Any]]:
     """The newest audit entries first, filtered; page views only when asked for."""
     sql = "SELECT * FROM audit WHERE 1 = 1"
@@ -217,5 +216,5 @@ def audit_rows(intake: Intake, *, reference: str = "", actor: str = "",
         sql, params = sql + " AND actor = ?", [*params, actor]
     if not page_views:
         sql += " AND action != 'web_request'"
-    rows = intake.store.query(sql + " ORDER BY id DESC LIMIT ?", [*params, limit])
-    return [{**r, "at": local(intake, datetime.fromisoformat(r["at"]))} for r in rows]
+    rows = ctx.store.query(sql + " ORDER BY id DESC LIMIT ?", [*params, limit])
+    return [{**r, "at": local(ctx, datetime.fromisoformat(r["at"]))} for r in rows]

@@ -54,8 +54,8 @@ def peak_mb() -> float:
 def main(workspace: Path, files: list[Path]) -> None:
     logs.configure("json", "error", stream=io.StringIO())
     app = open_app(workspace / "mailbot.toml", FixedClock())
-    app.intake.secrets = Secrets.model_validate(
-        {"agencies": {"wmp": {"passwords": [CORPUS_PASSWORD]}}})
+    app.ctx.running.swap(app.config, Secrets.model_validate(
+        {"agencies": {"wmp": {"passwords": [CORPUS_PASSWORD]}}}))
     inbox = MaildirMailbox(app.config.mail_dir, use_inotify=False)
     runner = app.runner()
     for n, path in enumerate([*files, None]):

@@ -72,16 +72,14 @@ def two_forms(send: Send, run: Run) -> CaseRecord:
 
 
 def outbox(app: App, reference: str) -> list[tuple[str, str]]:
-    assert app.intake.dispatch is not None
     return sorted((m["kind"], m["recipient"])
-                  for m in app.intake.dispatch.outbox.messages(reference))
+                  for m in app.ctx.dispatch.outbox.messages(reference))
 
 
 def raw_messages(app: App, reference: str, kind: str) -> dict[str, str]:
     """Recipient -> the raw message text, for the messages of `kind` about the case."""
-    assert app.intake.dispatch is not None
     return {m["recipient"]: bytes(m["raw"]).decode()
-            for m in app.intake.dispatch.outbox.messages(reference) if m["kind"] == kind}
+            for m in app.ctx.dispatch.outbox.messages(reference) if m["kind"] == kind}
 
 
 def audit_actions(app: App, reference: str) -> list[tuple[str, str, str]]:

@@ -61,8 +61,7 @@ def list_cases(app: App, send: Send, run: Run) -> dict[str, CaseRecord]:
 
 
 def rows(app: App, kind: str | None = None) -> list[dict[str, Any]]:
-    assert app.intake.dispatch is not None
-    return [r for r in app.intake.dispatch.outbox.messages()
+    return [r for r in app.ctx.dispatch.outbox.messages()
             if kind is None or r["kind"] == kind]
 
 

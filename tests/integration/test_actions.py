@@ -48,11 +48,11 @@ def test_a_password_from_the_referrer_opens_and_decides_the_case(app: App, send:
     case = locked(send, run)
     assert case.decision.reasons == ("cannot_decrypt",)
     with pytest.raises(actions.ActionError, match="does not open"):
-        actions.retry_password(app.intake, case.reference, "Wrong-Guess-1", ADMIN)
+        actions.retry_password(app.ctx, case.reference, "Wrong-Guess-1", ADMIN)
     assert outbox(app, case.reference) == [("password_request", HOMES)]
     assert (ADMIN, "password_retry", "result=not_opened") in audit_actions(app, case.reference)
 
-    done = actions.retry_password(app.intake, case.reference, f" {LOCKED_PASSWORD} ", ADMIN)
+    done = actions.retry_password(app.ctx, case.reference, f" {LOCKED_PASSWORD} ", ADMIN)
 
     assert done.decision.outcome is Outcome.ACCEPTED
     assert str(done.meeting_date) == "2026-11-11"
@@ -79,7 +79,7 @@ def test_accepting_after_the_chairs_decision_lists_and_alerts(app: App, send: Se
     on what criteria."""
     case = chair_review(send, run)
     assert case.decision.reasons[0] == "chair_review"
-    done = actions.accept(app.intake, case.reference, ["professional_judgement"], ADMIN)
+    done = actions.accept(app.ctx, case.reference, ["professional_judgement"], ADMIN)
     assert done.decision.outcome is Outcome.ACCEPTED
     assert done.decision.criteria == ("professional_judgement",)
     assert str(done.meeting_date) == "2026-11-11"
@@ -106,11 +106,11 @@ def test_accept_refuses_without_criteria_or_without_a_form(app: App, send: Send,
     THEN each is refused with a reason and nothing is sent."""
     chair, closed = chair_review(send, run), locked(send, run)
     with pytest.raises(actions.ActionError, match="at least one criterion"):
-        actions.accept(app.intake, chair.reference, [], ADMIN)
+        actions.accept(app.ctx, chair.reference, [], ADMIN)
     with pytest.raises(actions.ActionError, match="unknown: gut_feeling"):
-        actions.accept(app.intake, chair.reference, ["gut_feeling"], ADMIN)
+        actions.accept(app.ctx, chair.reference, ["gut_feeling"], ADMIN)
     with pytest.raises(actions.ActionError, match="no referral form has been read"):
-        actions.accept(app.intake, closed.reference, ["visible_high_risk"], ADMIN)
+        actions.accept(app.ctx, closed.reference, ["visible_high_risk"], ADMIN)
     assert outbox(app, chair.reference) == [("acknowledgement", POLICE),
                                             ("team_notice", app.config.team.address)]
     assert app.casebook.get(closed.reference).decision.outcome is Outcome.HELD  # type: ignore[union-attr]
@@ -124,10 +124,10 @@ def test_returning_with_a_note_keeps_the_note_off_insecure_addresses(app: App, s
     the note, gmail is told a note was left out; the audit records the reasons, not the
     note."""
     case = chair_review(send, run, referrer_email=GMAIL)
-    secure, insecure = actions.note_recipients(app.intake, case)
+    secure, insecure = actions.note_recipients(app.ctx, case)
     assert (secure, insecure) == ([POLICE], [GMAIL])
     note = "Please ask the DASH questions again with the victim and resend the form."
-    done = actions.return_with_advice(app.intake, case.reference, ["threshold_not_met"],
+    done = actions.return_with_advice(app.ctx, case.reference, ["threshold_not_met"],
                                       note + "\x07", ADMIN)
     assert done.decision.outcome is Outcome.RETURNED
     assert done.decision.reasons == ("threshold_not_met",)
@@ -155,8 +155,8 @@ def test_return_refuses_codes_that_are_not_return_reasons(app: App, send: Send,
                                  ([], "", "at least one reason"),
                                  (["wrong_form"], "x" * 3000, "longer than")):
         with pytest.raises(actions.ActionError, match=words):
-            actions.return_with_advice(app.intake, case.reference, reasons, note, ADMIN)
-    done = actions.return_with_advice(app.intake, case.reference,
+            actions.return_with_advice(app.ctx, case.reference, reasons, note, ADMIN)
+    done = actions.return_with_advice(app.ctx, case.reference,
                                       ["missing_field:victim_dob", "wrong_form"], "", ADMIN)
     assert done.decision.reasons == ("missing_field:victim_dob", "wrong_form")
     body = raw_messages(app, case.reference, "rejection")[POLICE]
@@ -174,8 +174,8 @@ def test_linking_a_possible_repeat_decides_it_as_a_repeat(app: App, send: Send,
     assert case.decision.reasons == ("possible_repeat",)
     assert case.decision.possible_repeats == (earlier,)
     with pytest.raises(actions.ActionError, match="OLD-9 is not an earlier MARAC case"):
-        actions.link_repeat(app.intake, case.reference, "OLD-9", ADMIN)
-    done = actions.link_repeat(app.intake, case.reference, earlier, ADMIN)
+        actions.link_repeat(app.ctx, case.reference, "OLD-9", ADMIN)
+    done = actions.link_repeat(app.ctx, case.reference, earlier, ADMIN)
     d = done.decision
     assert (d.outcome, d.repeat_of, d.possible_repeats) == (Outcome.ACCEPTED, earlier, ())
     assert "repeat" in d.criteria
@@ -197,7 +197,7 @@ def test_a_linked_repeat_that_needs_no_discussion_is_for_information(app: App, s
                                     previous_marac_date="05/08/2026",
                                     repeat_needs_discussion="No")
     assert case.decision.reasons == ("possible_repeat",)
-    done = actions.link_repeat(app.intake, case.reference, earlier, ADMIN)
+    done = actions.link_repeat(app.ctx, case.reference, earlier, ADMIN)
     assert done.decision.outcome is Outcome.INFO_ONLY
     assert done.decision.repeat_of == earlier
 
@@ -209,7 +209,7 @@ def test_a_new_person_is_decided_without_the_near_match(app: App, send: Send,
     THEN it is accepted as a new referral (no repeat), and the audit names the match
     that was set aside."""
     case, earlier = possible_repeat(app, send, run)
-    done = actions.mark_new_person(app.intake, case.reference, ADMIN)
+    done = actions.mark_new_person(app.ctx, case.reference, ADMIN)
     d = done.decision
     assert (d.outcome, d.repeat_of, d.possible_repeats) == (Outcome.ACCEPTED, None, ())
     assert "repeat" not in d.criteria
@@ -221,7 +221,7 @@ def test_a_new_person_is_decided_without_the_near_match(app: App, send: Send,
 def test_new_person_only_applies_to_a_possible_repeat(app: App, send: Send, run: Run) -> None:
     case = chair_review(send, run)
     with pytest.raises(actions.ActionError, match="not held as a possible repeat"):
-        actions.mark_new_person(app.intake, case.reference, ADMIN)
+        actions.mark_new_person(app.ctx, case.reference, ADMIN)
 
 
 def test_discarding_sends_nothing_and_files_the_email(app: App, send: Send, run: Run) -> None:
@@ -232,8 +232,8 @@ def test_discarding_sends_nothing_and_files_the_email(app: App, send: Send, run:
     case = two_forms(send, run)
     before = outbox(app, case.reference)
     with pytest.raises(actions.ActionError, match="choose a reason"):
-        actions.discard(app.intake, case.reference, "because", ADMIN)
-    done = actions.discard(app.intake, case.reference, "misdirected", ADMIN)
+        actions.discard(app.ctx, case.reference, "because", ADMIN)
+    done = actions.discard(app.ctx, case.reference, "misdirected", ADMIN)
     assert done.decision.outcome is Outcome.RETURNED
     assert done.decision.reasons == (actions.NOT_A_REFERRAL,)
     assert outbox(app, case.reference) == before
@@ -249,14 +249,14 @@ def test_only_held_cases_can_be_acted_on(app: App, send: Send, run: Run) -> None
     WHEN any queue action is tried on them
     THEN each is refused with a clear reason (list_at is the one action for listed cases)."""
     case = chair_review(send, run)
-    actions.accept(app.intake, case.reference, ["visible_high_risk"], ADMIN)
+    actions.accept(app.ctx, case.reference, ["visible_high_risk"], ADMIN)
     attempts = [
-        lambda r: actions.retry_password(app.intake, r, "x", ADMIN),
-        lambda r: actions.accept(app.intake, r, ["repeat"], ADMIN),
-        lambda r: actions.return_with_advice(app.intake, r, ["wrong_form"], "", ADMIN),
-        lambda r: actions.link_repeat(app.intake, r, "OLD-1", ADMIN),
-        lambda r: actions.mark_new_person(app.intake, r, ADMIN),
-        lambda r: actions.discard(app.intake, r, "spam", ADMIN),
+        lambda r: actions.retry_password(app.ctx, r, "x", ADMIN),
+        lambda r: actions.accept(app.ctx, r, ["repeat"], ADMIN),
+        lambda r: actions.return_with_advice(app.ctx, r, ["wrong_form"], "", ADMIN),
+        lambda r: actions.link_repeat(app.ctx, r, "OLD-1", ADMIN),
+        lambda r: actions.mark_new_person(app.ctx, r, ADMIN),
+        lambda r: actions.discard(app.ctx, r, "spam", ADMIN),
     ]
     for attempt in attempts:
         with pytest.raises(actions.ActionError, match="is accepted, not held"):
@@ -265,5 +265,5 @@ def test_only_held_cases_can_be_acted_on(app: App, send: Send, run: Run) -> None
             attempt("MARAC-2026-99999")
     held = locked(send, run)
     with pytest.raises(actions.ActionError, match="only accepted or information-only"):
-        actions.list_at(app.intake, held.reference, case.meeting_date or case.decided_at.date(),
+        actions.list_at(app.ctx, held.reference, case.meeting_date or case.decided_at.date(),
                         ADMIN)

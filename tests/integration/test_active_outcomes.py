@@ -32,9 +32,8 @@ CONTROLS = (hostile_active.external_hyperlinks, hostile_active.altchunk_html_lin
 
 
 def _reply_texts(app: App, reference: str) -> list[str]:
-    assert app.intake.dispatch is not None
     texts = []
-    for row in app.intake.dispatch.outbox.messages(reference):
+    for row in app.ctx.dispatch.outbox.messages(reference):
         message = email.message_from_bytes(bytes(row["raw"]), policy=policy.default)
         body = message.get_body(preferencelist=("plain",))
         texts.append(" ".join(body.get_content().split()) if body is not None else "")

@@ -77,10 +77,10 @@ def test_the_agenda_goes_on_its_date_to_everyone_by_route(app: App, send: Send, 
     cases = list_cases(app, send, run)
     moved_id = send(POLICE, render_form(wolverhampton_form(204)))
     moved = run()[moved_id]
-    list_at(app.intake, moved.reference, date(2026, 11, 4), actor="admin")  # heard earlier
+    list_at(app.ctx, moved.reference, date(2026, 11, 4), actor="admin")  # heard earlier
     details = TransferDetails(new_address="99 Unheard Road, Coventry CV9 9ZZ",
                               moved_with="Nobody", concerns="Unseen concern")
-    Transfers(app.intake).record(moved.reference, "Coventry", details, "admin", clock.now())
+    Transfers(app.ctx).record(moved.reference, "Coventry", details, "admin", clock.now())
     clock.current = AGENDA_DUE - timedelta(minutes=1)
     run()
     assert _agendas(app) == []
@@ -112,7 +112,7 @@ def test_the_agenda_goes_on_its_date_to_everyone_by_route(app: App, send: Send, 
                 assert form.value(field) in text
             for child in form.children:
                 assert child.name in text
-            service = app.intake.dispatch.planner.idva_service(case)  # type: ignore[union-attr]
+            service = app.ctx.dispatch.planner.idva_service(case)  # type: ignore[union-attr]
             assert service is not None
             assert f"{service.name} - Referred to IDVA" in text
             assert form.value("risk_summary")
@@ -149,7 +149,7 @@ def test_nothing_personal_reaches_a_non_secure_address(app: App, send: Send, run
         **app.config.areas,
         "Wolverhampton": area.model_copy(update={"distribution": (*area.distribution,
                                                                   stranger)})}})
-    app.intake.config = moved
+    app.ctx.running.swap(moved, app.secrets)
     cases = list_cases(app, send, run)
     clock.current = AGENDA_DUE
     run()
@@ -225,7 +225,7 @@ def test_cases_listed_later_go_as_numbered_addenda(app: App, send: Send, run: Ru
         message_id = send(POLICE, render_form(wolverhampton_form(seed)))
         case = run()[message_id]
         assert case.meeting_date == date(2026, 11, 18)  # the 11th is closed to listings
-        list_at(app.intake, case.reference, MEETING, actor="admin", addendum=True)
+        list_at(app.ctx, case.reference, MEETING, actor="admin", addendum=True)
         run()
         late.append(case.reference)
     sent = _agendas(app)

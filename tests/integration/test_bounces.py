@@ -29,12 +29,11 @@ THEIRS = "<5f1d2c3b4a5968778695a4b3c2d1e0f9@west-midlands.pnn.police.uk>"  # in 
 
 
 def _alert(app: App) -> dict[str, object]:
-    assert app.intake.dispatch is not None
     with app.store.transaction() as conn:
-        app.intake.dispatch.outbox.enqueue(conn, Planned(
+        app.ctx.dispatch.outbox.enqueue(conn, Planned(
             kind="idva_alert", recipient=IDVA, subject="MARAC-2026-00042: new case",
-            body="A case was listed."), "MARAC-2026-00042", app.intake.clock.now())
-    [row] = app.intake.dispatch.outbox.messages()
+            body="A case was listed."), "MARAC-2026-00042", app.ctx.clock.now())
+    [row] = app.ctx.dispatch.outbox.messages()
     return row
 
 
@@ -48,10 +47,9 @@ def _notice(name: str, message_id: str) -> Bounce:
 
 
 def _record(app: App, bounce: Bounce) -> tuple[tuple[int, ...], tuple[int, ...]]:
-    assert app.intake.dispatch is not None
     with app.store.transaction() as conn:
-        done = record_bounce(conn, app.intake.dispatch.outbox, app.intake.dispatch.planner,
-                             bounce, app.intake.clock.now())
+        done = record_bounce(conn, app.ctx.dispatch.outbox, app.ctx.dispatch.planner,
+                             bounce, app.ctx.clock.now())
     return done.matched, done.failed
 
 
@@ -65,8 +63,7 @@ def test_a_bounced_alert_is_failed_and_the_team_told_once(app: App) -> None:
     bounce = _notice("postfix-550", str(alert["message_id"]))
     assert _record(app, bounce) == ((alert["id"],), (alert["id"],))
     assert _record(app, bounce) == ((alert["id"],), ())
-    assert app.intake.dispatch is not None
-    rows = {r["kind"]: r for r in app.intake.dispatch.outbox.messages()}
+    rows = {r["kind"]: r for r in app.ctx.dispatch.outbox.messages()}
     assert rows["idva_alert"]["state"] == "failed"
     assert rows["idva_alert"]["last_error"] == \
         "returned by the recipient's mail system (550 5.1.1)"
@@ -74,7 +71,7 @@ def test_a_bounced_alert_is_failed_and_the_team_told_once(app: App) -> None:
     assert "outbox retry" in bytes(rows["team_notice"]["raw"]).decode()
     assert [a["detail"] for a in app.store.audit_log() if a["action"] == "send_bounced"] == \
         [f"kind=idva_alert outbox={alert['id']} status=5.1.1 code=550"]
-    health = check_health(app.config, app.store, app.intake.clock.now())
+    health = check_health(app.config, app.store, app.ctx.clock.now())
     assert any("1 outgoing message(s) failed" in p for p in health.problems)
 
 
@@ -88,8 +85,7 @@ def test_a_delay_notice_and_a_notice_about_other_mail_change_nothing(app: App) -
     assert _record(app, _notice("exim-delayed", str(alert["message_id"]))) == \
         ((alert["id"],), ())
     assert _record(app, _notice("not-ours", "<unused@x>")) == ((), ())
-    assert app.intake.dispatch is not None
-    assert [r["state"] for r in app.intake.dispatch.outbox.messages()] == ["sent"]
+    assert [r["state"] for r in app.ctx.dispatch.outbox.messages()] == ["sent"]
 
 
 class BouncingSender:
@@ -112,12 +108,11 @@ def test_a_notice_landing_while_a_copy_is_resent_is_not_undone(app: App,
     WHEN the send then succeeds
     THEN the alert stays failed: the send's result does not overwrite the notice."""
     alert = _alert(app)
-    assert app.intake.dispatch is not None
-    dispatch = app.intake.dispatch
+    dispatch = app.ctx.dispatch
     bounce = _notice("postfix-550", str(alert["message_id"]))
     dispatcher = Dispatcher(dispatch.outbox, BouncingSender(app, bounce), dispatch.planner,
                             8, get_logger())
-    dispatcher.deliver_due(app.intake.clock.now())
+    dispatcher.deliver_due(app.ctx.clock.now())
     [row] = [r for r in dispatch.outbox.messages() if r["kind"] == "idva_alert"]
     assert row["state"] == "failed"
     assert row["last_error"].startswith("returned by the recipient's mail system")
@@ -136,8 +131,7 @@ def test_a_bounce_in_the_inbox_fails_the_alert_and_is_no_referral(app: App) -> N
     runner = app.runner()
     runner.run_once()
     [case] = app.casebook.cases()
-    assert app.intake.dispatch is not None
-    [alert] = [m for m in app.intake.dispatch.outbox.messages(case.reference)
+    [alert] = [m for m in app.ctx.dispatch.outbox.messages(case.reference)
                if m["kind"] == "idva_alert"]
     assert alert["state"] == "sent"
     raw = (DATA / "bounces" / "postfix-550.eml").read_bytes().replace(
@@ -145,7 +139,7 @@ def test_a_bounce_in_the_inbox_fails_the_alert_and_is_no_referral(app: App) -> N
     inbox.deliver(Folder.INBOX, raw)
     runner.run_once()
     assert [c.reference for c in app.casebook.cases()] == [case.reference]  # no new case
-    rows = {m["id"]: m for m in app.intake.dispatch.outbox.messages(case.reference)}
+    rows = {m["id"]: m for m in app.ctx.dispatch.outbox.messages(case.reference)}
     assert rows[alert["id"]]["state"] == "failed"
     assert "5.1.1" in str(rows[alert["id"]]["last_error"])
     kinds = sorted(m["kind"] for m in rows.values())

@@ -63,22 +63,20 @@ def refer(send: Send, run: Run, sender: str, form: FormData) -> CaseRecord:
 
 
 def text_of(app: App, reference: str, kind: str) -> str:
-    assert app.intake.dispatch is not None
-    found = [bytes(m["raw"]).decode() for m in app.intake.dispatch.outbox.messages(reference)
+    found = [bytes(m["raw"]).decode() for m in app.ctx.dispatch.outbox.messages(reference)
              if m["kind"] == kind]
     assert found, f"no {kind} for {reference}"
     return "\n".join(found)
 
 
 def agenda_text(app: App, day: date = MEETING) -> str:
-    document = Agendas(app.intake).preview("Wolverhampton", day)
+    document = Agendas(app.ctx).preview("Wolverhampton", day)
     assert document is not None
     return "\n".join(docx_lines(document))
 
 
 def load(app: App, day: date = MEETING) -> tuple[int, int]:
-    assert app.intake.dispatch is not None
-    found = [m for m in app.intake.dispatch.listings.upcoming(NOW.date(), 40, "Wolverhampton")
+    found = [m for m in app.ctx.listings.upcoming(NOW.date(), 40, "Wolverhampton")
              if m.meeting.date == day]
     return (found[0].discussion, found[0].information) if found else (0, 0)
 
@@ -236,7 +234,7 @@ def test_a_moved_listing_is_never_a_hearing(app: App, send: Send, run: Run,
     THEN it joins the case (still to be heard on the 18th), not a repeat of the 11th."""
     base = wolverhampton_form(507)
     first = refer(send, run, POLICE, base)
-    list_at(app.intake, first.reference, date(2026, 11, 18), "admin")
+    list_at(app.ctx, first.reference, date(2026, 11, 18), "admin")
     clock.current = datetime(2026, 11, 12, 10, 0, tzinfo=NOW.tzinfo)
     second = refer(send, run, NHS, by(base, NHS, incident_date="11/11/2026",
                                       referral_date="12/11/2026"))
@@ -281,7 +279,7 @@ def test_a_listing_becomes_a_hearing_once_its_minutes_are_sent(
     folder = tmp_path / "minutes"
     folder.mkdir()
     (folder / f"{first.reference}.pdf").write_bytes(make_pdf("Minutes", extra_bytes=100))
-    Minutes(app.intake).send("Wolverhampton", MEETING, folder, actor="admin",
+    Minutes(app.ctx).send("Wolverhampton", MEETING, folder, actor="admin",
                              now=AFTER_MEETING)
     after = refer(send, run, SANDWELL, by(base, SANDWELL, incident_date="11/11/2026",
                                           referral_date="11/11/2026"))
@@ -302,7 +300,7 @@ def test_a_near_match_against_an_open_case_is_held_and_can_be_joined(
     assert near.decision.outcome is Outcome.HELD
     assert near.decision.reasons == ("possible_repeat",)
     assert near.decision.possible_repeats == (first.reference,)
-    linked = link_repeat(app.intake, near.reference, first.reference, "admin")
+    linked = link_repeat(app.ctx, near.reference, first.reference, "admin")
     assert linked.decision.outcome is Outcome.ACCEPTED
     assert linked.joined == first.reference
     assert load(app) == (1, 0)

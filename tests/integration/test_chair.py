@@ -43,13 +43,12 @@ def refer(send: Send, run: Run, sender: str, f: FormData,
 
 
 def messages(app: App, reference: str, kind: str) -> list[str]:
-    assert app.intake.dispatch is not None
-    return [bytes(m["raw"]).decode() for m in app.intake.dispatch.outbox.messages(reference)
+    return [bytes(m["raw"]).decode() for m in app.ctx.dispatch.outbox.messages(reference)
             if m["kind"] == kind]
 
 
 def agenda(app: App, area: str = "Wolverhampton", day: date = MEETING) -> str:
-    document = Agendas(app.intake).preview(area, day)
+    document = Agendas(app.ctx).preview(area, day)
     assert document is not None
     return "\n".join(docx_lines(document))
 
@@ -104,7 +103,7 @@ def test_a_case_held_for_the_chair_is_told_then_marked_when_accepted(
     accepted it below the threshold."""
     held = chair_review(send, run)
     chair_notice(app, held.reference, "for the chair's decision")
-    actions.accept(app.intake, held.reference, ["professional_judgement"], "chair")
+    actions.accept(app.ctx, held.reference, ["professional_judgement"], "chair")
     chair_notice(app, held.reference, "accepted by the chair")
     assert "Below the threshold: accepted by the Chair" in agenda(app)
 
@@ -191,7 +190,7 @@ def test_a_transfer_to_another_west_midlands_area_moves_the_listing(
     THEN it is listed at Coventry's next meeting, off the Wolverhampton discussion list,
     and Coventry's IDVA service is alerted; the referrer is told the new meeting."""
     case = refer(send, run, POLICE, form(610))
-    Transfers(app.intake).record(case.reference, "coventry",
+    Transfers(app.ctx).record(case.reference, "coventry",
                                  TransferDetails(new_address="1 New Road, Coventry"),
                                  "admin", NOW)
     moved = app.casebook.get(case.reference)

@@ -54,15 +54,13 @@ def _form(seed: int = 1, **kw: Any) -> FormData:
 
 
 def _outbox(app: App, reference: str) -> list[tuple[str, str]]:
-    assert app.intake.dispatch is not None
     return sorted((m["kind"], m["recipient"])
-                  for m in app.intake.dispatch.outbox.messages(reference))
+                  for m in app.ctx.dispatch.outbox.messages(reference))
 
 
 def _raw(app: App, reference: str, kind: str) -> bytes:
     """The first message of `kind` about the case (replies go to the sender first)."""
-    assert app.intake.dispatch is not None
-    rows = [m for m in app.intake.dispatch.outbox.messages(reference) if m["kind"] == kind]
+    rows = [m for m in app.ctx.dispatch.outbox.messages(reference) if m["kind"] == kind]
     return bytes(rows[0]["raw"])
 
 
@@ -181,9 +179,8 @@ def test_nothing_personal_reaches_a_non_secure_address(app: App, send: Send, run
     moved = config.model_copy(update={"idva_services": tuple(
         s.model_copy(update={"address": "idva@birminghamchildrenstrust.co.uk"})
         if s is bswa else s for s in config.idva_services)})
-    app.intake.config = moved
-    assert app.intake.dispatch is not None
-    planner = app.intake.dispatch.planner
+    app.ctx.running.swap(moved, app.secrets)
+    planner = app.ctx.dispatch.planner
     object.__setattr__(planner, "config", moved)
     corpus = _corpus()
     for sender, doc, _ in corpus:
@@ -192,7 +189,7 @@ def test_nothing_personal_reaches_a_non_secure_address(app: App, send: Send, run
     values = set().union(*(personal_values(f) for _, _, f in corpus if f))
     values |= set().union(*(personal_values(c.form) for c in cases.values() if c.form))
     assert len(values) > 100
-    rows = app.intake.dispatch.outbox.messages()
+    rows = app.ctx.dispatch.outbox.messages()
     insecure = [r for r in rows if not moved.is_secure_address(r["recipient"])]
     assert {r["kind"] for r in insecure} >= {"confirmation", "rejection", "idva_alert"}
     for row in insecure:
@@ -248,8 +245,7 @@ def test_messages_go_out_by_smtp_exactly_once(workspace: Path, send: Send,
     send(POLICE, render_form(_form()))
     app.runner().run_once()
     app.runner().run_once()
-    assert app.intake.dispatch is not None
-    rows = app.intake.dispatch.outbox.messages()
+    rows = app.ctx.dispatch.outbox.messages()
     assert {r["state"] for r in rows} == {"sent"}
     assert len(rows) == 2
     received = {_message_id(r.content): r.rcpt_tos for r in server.handler.received}
@@ -272,8 +268,7 @@ def test_a_refused_recipient_is_failed_and_the_team_told(workspace: Path, send: 
     send(POLICE, render_form(_form()))
     app.runner().run_once()
     app.runner().run_once()
-    assert app.intake.dispatch is not None
-    rows = {r["kind"]: r for r in app.intake.dispatch.outbox.messages()}
+    rows = {r["kind"]: r for r in app.ctx.dispatch.outbox.messages()}
     assert rows["confirmation"]["state"] == "failed"
     assert "550" in rows["confirmation"]["last_error"]
     assert rows["idva_alert"]["state"] == "sent"
@@ -290,17 +285,16 @@ def test_an_smtp_outage_retries_later_without_losing_anything(workspace: Path, s
     app = _smtp_app(workspace, port)
     send(POLICE, render_form(_form()))
     app.runner().run_once()
-    assert app.intake.dispatch is not None
-    assert app.intake.dispatch.outbox.counts() == {"pending": 2}
+    assert app.ctx.dispatch.outbox.counts() == {"pending": 2}
     handler = scripted()
     controller = Controller(handler, hostname=HOST, port=port)
     controller.start()
     try:
-        clock = app.intake.clock
+        clock = app.ctx.clock
         assert isinstance(clock, FixedClock)
         clock.current += timedelta(hours=1)
         app.runner().run_once()
-        assert app.intake.dispatch.outbox.counts() == {"sent": 2}
+        assert app.ctx.dispatch.outbox.counts() == {"sent": 2}
         assert len(handler.received) == 2
     finally:
         controller.stop()
@@ -345,7 +339,7 @@ def test_an_information_only_case_takes_no_discussion_slot(send: Send, run: Run,
             list_case(conn, f"X-{n}", "Wolverhampton", date(2026, 11, 11), NOW)
     case = run_one(send, run, POLICE, render_form(_form(area="Wolverhampton")))
     assert str(case.meeting_date) == "2026-11-11"
-    load = next(m for m in app.intake.dispatch.listings.upcoming(TODAY, 14, "Wolverhampton")  # type: ignore[union-attr]
+    load = next(m for m in app.ctx.listings.upcoming(TODAY, 14, "Wolverhampton")  # type: ignore[union-attr]
                 if m.meeting.date == date(2026, 11, 11))
     assert (load.discussion, load.information) == (capacity, 4)
 
@@ -358,7 +352,7 @@ def test_emergency_listing_tells_the_referrer_and_the_idva(workspace: Path, app:
     case = run_one(send, run, POLICE, render_form(_form(area="Wolverhampton")))
     # The command line's clock is the real one, for which 4 November 2026 is past: the
     # emergency listing itself is made with the fixed clock, the refusals by the command.
-    list_at(app.intake, case.reference, date(2026, 11, 4), "admin")
+    list_at(app.ctx, case.reference, date(2026, 11, 4), "admin")
     assert app.casebook.get(case.reference).meeting_date.isoformat() == "2026-11-04"  # type: ignore[union-attr]
     kinds = [k for k, _ in _outbox(app, case.reference)]
     assert kinds.count("confirmation") == 2

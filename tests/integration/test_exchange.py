@@ -28,6 +28,7 @@ import requests_mock
 from exchangelib.protocol import close_connections
 
 from mailbot.config import Config
+from mailbot.context import Context
 from mailbot.credentials import load_secrets
 from mailbot.demo.sample_mail import compose, docx_attachment
 from mailbot.dispatch.senders import PermanentSendError
@@ -752,15 +753,14 @@ def test_a_referral_in_exchange_is_accepted_and_moved_to_processed(
     ews.reply("CreateFolder", xml("create_folder.xml", folder_id=PROCESSED_ID))
     ews.reply("MoveItem", xml("move_item.xml", item_id=item_id(101)))
     mailbox = ExchangeMailbox(settings(), SECRETS, store, sleep=sleeps.append)
-    intake = Intake(config=config, secrets=load_secrets(config), store=store, mailbox=mailbox,
-                    clock=clock, log=get_logger())
+    intake = Intake(Context.of(config, load_secrets(config), store, clock, get_logger()), mailbox)
     try:
         handled = Runner(intake, mailbox, get_logger()).run_once()
     finally:
         mailbox.close()
 
     assert handled == 1
-    [case] = intake.casebook.cases()
+    [case] = intake.ctx.casebook.cases()
     assert case.decision.outcome is Outcome.ACCEPTED
     assert case.message_id == "<exchange-1@west-midlands.pnn.police.uk>"
     [move] = ews.sent("MoveItem")

@@ -78,7 +78,7 @@ def test_an_unwritable_exceptions_folder_holds_back_only_its_emails(
     assert folder_count(app, "Processed") == len(good)
     assert folder_count(app, "Inbox") == len(held)
     assert folder_count(app, "Exceptions") == 0
-    health = check_health(app.config, app.store, app.intake.clock.now())
+    health = check_health(app.config, app.store, app.ctx.clock.now())
     assert health.folder_errors == {"Exceptions": {"error": "Operation not permitted",
                                                    "waiting": 2}}
     assert any("the Exceptions folder cannot be written" in p and "2 email(s) wait" in p
@@ -88,7 +88,7 @@ def test_an_unwritable_exceptions_folder_holds_back_only_its_emails(
     assert folder_count(app, "Exceptions") == len(held)
     assert folder_count(app, "Inbox") == 0
     assert len(app.casebook.cases()) == len(good + held)
-    health = check_health(app.config, app.store, app.intake.clock.now())
+    health = check_health(app.config, app.store, app.ctx.clock.now())
     assert health.folder_errors == {}
     assert not any("folder cannot be written" in p for p in health.problems)
 

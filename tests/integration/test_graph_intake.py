@@ -14,6 +14,7 @@ import pytest
 import respx
 
 from mailbot.config import Config
+from mailbot.context import Context
 from mailbot.credentials import load_secrets
 from mailbot.demo.sample_mail import compose, docx_attachment
 from mailbot.ingest.graph.mailbox import GraphMailbox
@@ -58,8 +59,8 @@ def _referral(n: int, sender: str, sample: str) -> bytes:
 
 
 def _intake(config: Config, store: Store, mailbox: GraphMailbox) -> Intake:
-    return Intake(config=config, secrets=load_secrets(config, environ={}), store=store,
-                  mailbox=mailbox, clock=FixedClock(), log=get_logger())
+    return Intake(Context.of(config, load_secrets(config, environ={}), store, FixedClock(),
+                               get_logger()), mailbox)
 
 
 def test_the_intake_pipeline_runs_on_graph(config: Config, store: Store) -> None:
@@ -90,7 +91,7 @@ def test_the_intake_pipeline_runs_on_graph(config: Config, store: Store) -> None
         finally:
             mailbox.close()
 
-    cases = {case.message_id: case for case in intake.casebook.cases()}
+    cases = {case.message_id: case for case in intake.ctx.casebook.cases()}
     accepted = cases[f"<graph-1@{POLICE.rpartition('@')[2]}>"]
     held = cases[f"<graph-2@{HOMES.rpartition('@')[2]}>"]
     assert accepted.decision.outcome is Outcome.ACCEPTED

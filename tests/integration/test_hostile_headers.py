@@ -26,8 +26,7 @@ from tests.pdfs import make_pdf
 
 
 def outgoing(app: App, reference: str) -> list[dict[str, object]]:
-    assert app.intake.dispatch is not None
-    return list(app.intake.dispatch.outbox.messages(reference))
+    return list(app.ctx.dispatch.outbox.messages(reference))
 
 
 def deliver(app: App, raw: bytes) -> None:
@@ -192,7 +191,7 @@ def test_a_reply_that_cannot_be_written_is_replaced_by_a_team_notice(app: App, s
     decided = run()[message_id]
     unsafe = decided.model_copy(update={"message_id": "<a@b>\r\nBcc: spy@attacker.example"})
     with app.store.transaction() as conn:
-        app.intake.enqueue_notices(conn, unsafe, None)
+        app.ctx.notices.enqueue(conn, unsafe, None)
     kinds = [m["kind"] for m in outgoing(app, decided.reference)]
     assert "team_notice" in kinds
     notices = [bytes(m["raw"]).decode() for m in outgoing(app, decided.reference)

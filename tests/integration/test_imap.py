@@ -18,6 +18,7 @@ import pytest
 import respx
 
 from mailbot.config import Config
+from mailbot.context import Context
 from mailbot.credentials import load_secrets
 from mailbot.demo.sample_mail import compose, docx_attachment
 from mailbot.ingest.imap.auth import ImapTokens
@@ -378,13 +379,13 @@ def test_the_intake_pipeline_runs_on_imap(dovecot: Dovecot, config: Config, stor
                   message_id="<imap-1@west-midlands.pnn.police.uk>", sent_at=NOW)
     dovecot.append(raw)
     mailbox = ImapMailbox(dovecot.settings(), PASSWORD, store, ssl_context=dovecot.ssl_context())
-    intake = Intake(config=config, secrets=load_secrets(config, environ={}), store=store,
-                    mailbox=mailbox, clock=FixedClock(), log=get_logger())
+    intake = Intake(Context.of(config, load_secrets(config, environ={}), store, FixedClock(),
+                               get_logger()), mailbox)
     try:
         assert Runner(intake, mailbox, get_logger()).run_once() == 1
     finally:
         mailbox.close()
-    (case,) = intake.casebook.cases()
+    (case,) = intake.ctx.casebook.cases()
     assert case.decision.outcome is Outcome.ACCEPTED
     assert _ids(dovecot, "Processed") == ["<imap-1@west-midlands.pnn.police.uk>"]
     assert _ids(dovecot, "INBOX") == []
@@ -410,8 +411,8 @@ def test_a_move_whose_record_a_kill_lost_is_found_and_refiled_after_restart(
                            message_id="<locked-1@wolverhamptonhomes.org.uk>", sent_at=NOW))
 
     def intake_on(mailbox: ImapMailbox) -> Intake:
-        return Intake(config=config, secrets=load_secrets(config, environ={}), store=store,
-                      mailbox=mailbox, clock=FixedClock(), log=get_logger())
+        return Intake(Context.of(config, load_secrets(config, environ={}), store, FixedClock(),
+                               get_logger()), mailbox)
 
     def die(*_: object) -> None:
         raise _Crash
@@ -432,7 +433,7 @@ def test_a_move_whose_record_a_kill_lost_is_found_and_refiled_after_restart(
         Runner(intake, second, get_logger()).run_once()
     finally:
         second.close()
-    (case,) = intake.casebook.cases()
+    (case,) = intake.ctx.casebook.cases()
     assert case.decision.outcome is Outcome.ACCEPTED
     assert _ids(dovecot, "Exceptions") == []
     assert sorted(_ids(dovecot, "Processed")) == ["<locked-1@wolverhamptonhomes.org.uk>",
@@ -487,13 +488,13 @@ def test_an_oversized_referral_is_decided_without_being_downloaded(
                            sent_at=NOW))
     mailbox = ImapMailbox(dovecot.settings(), PASSWORD, store, ssl_context=dovecot.ssl_context(),
                           max_bytes=limit)
-    intake = Intake(config=small, secrets=load_secrets(small, environ={}), store=store,
-                    mailbox=mailbox, clock=FixedClock(), log=get_logger())
+    intake = Intake(Context.of(small, load_secrets(small, environ={}), store, FixedClock(),
+                               get_logger()), mailbox)
     try:
         assert Runner(intake, mailbox, get_logger()).run_once() == 1
     finally:
         mailbox.close()
-    (case,) = intake.casebook.cases()
+    (case,) = intake.ctx.casebook.cases()
     assert case.decision.outcome is Outcome.RETURNED
     assert "unreadable_document" in case.decision.reasons
     assert _ids(dovecot, "INBOX") == []

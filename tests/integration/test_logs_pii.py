@@ -68,7 +68,7 @@ def test_the_whole_corpus_leaves_no_personal_data_in_the_logs(app: App, send: Se
     event, and every decision line carries its case reference."""
     secrets = tomllib.loads((ROOT / "config" / "example-secrets.toml").read_text())
     secrets["agencies"]["wmp"] = {"passwords": [corpus.CORPUS_PASSWORD]}  # hostile files
-    app.intake.secrets = Secrets.model_validate(secrets)
+    app.ctx.running.swap(app.config, Secrets.model_validate(secrets))
     values: set[str] = set()
     for path in sorted((SAMPLES / "samples").glob("*.docx")):
         send(SENDERS.get(path.name[:2], POLICE), sample(path.name))

@@ -77,7 +77,7 @@ def _received(app: App, row: dict[str, object]) -> dict[str, bytes]:
 
 
 def _send(app: App, folder: Path, **kw: object) -> object:
-    return Minutes(app.intake).send("Wolverhampton", MEETING, folder, actor="admin",
+    return Minutes(app.ctx).send("Wolverhampton", MEETING, folder, actor="admin",
                                     now=AFTER_MEETING, **kw)  # type: ignore[arg-type]
 
 
@@ -223,7 +223,7 @@ def test_minutes_before_the_meeting_are_refused(app: App, cases: dict[str, CaseR
     WHEN minutes are sent for it
     THEN they are refused."""
     with pytest.raises(MinutesRefused, match="has not happened yet"):
-        Minutes(app.intake).send("Wolverhampton", MEETING, _folder(tmp_path, cases),
+        Minutes(app.ctx).send("Wolverhampton", MEETING, _folder(tmp_path, cases),
                                  actor="admin", now=AFTER_MEETING - timedelta(days=1))
 
 
@@ -291,5 +291,5 @@ def test_no_meeting_no_minutes(app: App, tmp_path: Path) -> None:
     WHEN minutes are sent for it
     THEN they are refused."""
     with pytest.raises(MinutesRefused, match="no cases are listed"):
-        Minutes(app.intake).send("Coventry", date(2026, 11, 10), tmp_path, actor="admin",
+        Minutes(app.ctx).send("Coventry", date(2026, 11, 10), tmp_path, actor="admin",
                                  now=AFTER_MEETING)

@@ -48,7 +48,7 @@ def outbox(workspace: Path, *args: str) -> tuple[int, str, str]:
 
 
 def send_pass(app: App, minutes: float = 1) -> None:
-    clock = app.intake.clock
+    clock = app.ctx.clock
     assert isinstance(clock, FixedClock)
     clock.current += timedelta(minutes=minutes)
     app.dispatcher().deliver_due(clock.now())
@@ -60,8 +60,8 @@ def states(workspace: Path) -> dict[int, str]:
 
 
 def problems(app: App) -> list[str]:
-    app.store.state_set(LAST_POLL_KEY, app.intake.clock.now().isoformat())
-    return list(check_health(app.config, app.store, app.intake.clock.now()).problems)
+    app.store.state_set(LAST_POLL_KEY, app.ctx.clock.now().isoformat())
+    return list(check_health(app.config, app.store, app.ctx.clock.now()).problems)
 
 
 def test_failed_mail_is_sent_again_and_status_clears(workspace: Path, relay: RunningRelay,

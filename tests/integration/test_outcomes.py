@@ -155,8 +155,8 @@ def test_the_hostile_corpus_gets_clear_outcomes_and_the_daemon_carries_on(
     beside the emails held for a person."""
     # The encrypted hostile files use the corpus password: make it the police's, so they
     # are opened and reach the checks they are built to trip.
-    app.intake.secrets = Secrets.model_validate(
-        {"agencies": {"wmp": {"passwords": [hostile_corpus.CORPUS_PASSWORD]}}})
+    app.ctx.running.swap(app.config, Secrets.model_validate(
+        {"agencies": {"wmp": {"passwords": [hostile_corpus.CORPUS_PASSWORD]}}}))
     expected = json.loads((HOSTILE / "expected.json").read_text())
     inbox = MaildirMailbox(app.config.mail_dir, use_inotify=False)
     sent = {name: send(POLICE, (HOSTILE / name).read_bytes(), filename=name)

@@ -53,7 +53,7 @@ def test_an_invalid_file_is_refused_and_the_running_configuration_kept(
     assert result.rejected is not None
     assert "threshold.dash_yes_minimum" in result.rejected
     assert app.config is before
-    assert app.intake.config is before
+    assert app.ctx.config is before
     (workspace / "mailbot.toml").write_text("[service\n")
     result = reload_config(app, runner, workspace / "mailbot.toml")
     assert result.rejected is not None
@@ -78,7 +78,7 @@ def test_mailbox_and_state_changes_wait_for_a_restart(app: App, workspace: Path)
     assert runner.poll_interval == 5.0
     assert app.config.mail_dir == old_mail
     assert app.config.service.state_dir == old_state
-    assert app.intake.config.mail_dir == old_mail
+    assert app.ctx.config.mail_dir == old_mail
 
 
 def test_a_new_agency_password_opens_the_next_referral(app: App, send: Send,
@@ -119,6 +119,5 @@ def test_the_message_texts_follow_a_new_templates_folder(app: App, send: Send,
                       reason_visible_high_risk=False)
     send(POLICE, render_form(form))
     runner.run_once()
-    assert app.intake.dispatch is not None
-    [rejection] = app.intake.dispatch.outbox.messages(state="sent")[:1]
+    [rejection] = app.ctx.dispatch.outbox.messages(state="sent")[:1]
     assert b"Our own words" in bytes(rejection["raw"])

@@ -266,8 +266,7 @@ def test_a_crash_before_sending_sends_everything_once_on_restart(
     restarted = reopen()
     restarted.runner().run_once()
     restarted.runner().run_once()
-    assert restarted.intake.dispatch is not None
-    rows = restarted.intake.dispatch.outbox.messages()
+    rows = restarted.ctx.dispatch.outbox.messages()
     assert len(rows) >= 2
     assert {r["state"] for r in rows} == {"sent"}
     assert _message_ids(_outbox_files(restarted)) == sorted(r["message_id"] for r in rows)
@@ -295,8 +294,7 @@ def test_a_crash_after_the_server_accepted_resends_the_same_message_id(
     monkeypatch.undo()
     restarted = reopen()
     restarted.runner().run_once()
-    assert restarted.intake.dispatch is not None
-    rows = restarted.intake.dispatch.outbox.messages()
+    rows = restarted.ctx.dispatch.outbox.messages()
     ids = _message_ids(_outbox_files(restarted))
     first = rows[0]["message_id"]
     assert ids.count(first) == 2

@@ -62,30 +62,28 @@ def open_smtp_app(workspace: Path, port: int) -> App:
 
 def enqueue(app: App, *recipients: str) -> list[int]:
     """One IDVA alert per recipient, as a decision would enqueue it; their outbox ids."""
-    assert app.intake.dispatch is not None
-    outbox = app.intake.dispatch.outbox
+    outbox = app.ctx.dispatch.outbox
     ids = []
     with app.store.transaction() as conn:
         for n, recipient in enumerate(recipients, start=1):
             planned = Planned(kind="idva_alert", recipient=recipient,
                               subject=f"MARAC-2026-0000{n}: new case",
                               body="A case was listed; see the secure portal.")
-            outbox.enqueue(conn, planned, f"MARAC-2026-0000{n}", app.intake.clock.now())
+            outbox.enqueue(conn, planned, f"MARAC-2026-0000{n}", app.ctx.clock.now())
             ids.append(int(conn.execute("SELECT MAX(id) FROM outbox").fetchone()[0]))
     return ids
 
 
 def send_pass(app: App, minutes: float = 0) -> int:
     """Move the clock on by `minutes`, then one sending pass; the number sent."""
-    clock = app.intake.clock
+    clock = app.ctx.clock
     assert isinstance(clock, FixedClock)
     clock.current += timedelta(minutes=minutes)
     return app.dispatcher().deliver_due(clock.now())
 
 
 def row(app: App, row_id: int) -> dict[str, object]:
-    assert app.intake.dispatch is not None
-    found = app.intake.dispatch.outbox.get(row_id)
+    found = app.ctx.dispatch.outbox.get(row_id)
     assert found is not None
     return found
 
@@ -95,7 +93,7 @@ def message_id(app: App, row_id: int) -> str:
 
 
 def problems(app: App, minutes: float = 0) -> str:
-    clock = app.intake.clock
+    clock = app.ctx.clock
     assert isinstance(clock, FixedClock)
     health = check_health(app.config, app.store, clock.now() + timedelta(minutes=minutes))
     return "\n".join(health.problems)
@@ -114,8 +112,7 @@ def test_a_relay_that_answers_after_the_timeout_gets_one_resend_at_most(
         send_pass(app, minutes=30)
     assert relay.relay.copies(message_id(app, alert)) == 2
     assert (row(app, alert)["state"], row(app, alert)["doubts"]) == ("unknown", 2)
-    assert app.intake.dispatch is not None
-    [notice] = app.intake.dispatch.outbox.messages(state="sent")
+    [notice] = app.ctx.dispatch.outbox.messages(state="sent")
     assert (notice["kind"], notice["recipient"]) == ("team_notice", TEAM)
     assert relay.relay.copies(notice["message_id"]) == 1
     assert "1 outgoing message(s) may not have arrived" in problems(app)
@@ -194,8 +191,7 @@ def test_an_hour_long_outage_fails_nothing(workspace: Path) -> None:
         assert {row(app, a)["state"] for a in alerts} == {"sent"}
         for alert in alerts:
             assert relay.relay.copies(message_id(app, alert)) == 1
-        assert app.intake.dispatch is not None
-        notices = [r for r in app.intake.dispatch.outbox.messages()
+        notices = [r for r in app.ctx.dispatch.outbox.messages()
                    if r["kind"] == "team_notice"]
         assert len(notices) == 1
         assert relay.relay.copies(notices[0]["message_id"]) == 1
@@ -361,7 +357,7 @@ def test_a_clock_that_jumped_to_2099_and_back_leaves_nothing_waiting(
     relay.relay.behave(IDVA, "defer", then="accept")
     app = open_smtp_app(workspace, relay.port)
     [alert] = enqueue(app, IDVA)
-    clock = app.intake.clock
+    clock = app.ctx.clock
     assert isinstance(clock, FixedClock)
     back = clock.current
     clock.current = back.replace(year=2099)
@@ -370,8 +366,8 @@ def test_a_clock_that_jumped_to_2099_and_back_leaves_nothing_waiting(
     app.store.state_set("last_poll", clock.current.isoformat())
     app.close()
     restarted = open_smtp_app(workspace, relay.port)
-    assert isinstance(restarted.intake.clock, FixedClock)
-    restarted.intake.clock.current = back
+    assert isinstance(restarted.ctx.clock, FixedClock)
+    restarted.ctx.clock.current = back
     send_pass(restarted)
     assert row(restarted, alert)["state"] == "sent"
     assert relay.relay.copies(message_id(restarted, alert)) == 1
@@ -388,7 +384,7 @@ def test_a_wall_clock_jump_forward_does_not_hurry_retries(workspace: Path,
     monotonic clock): one attempt, not one per pass."""
     relay.relay.behave(IDVA, then="defer")
     app = open_smtp_app(workspace, relay.port)
-    app.intake.clock.monotonic = lambda: 1000.0  # type: ignore[attr-defined]
+    app.ctx.clock.monotonic = lambda: 1000.0  # type: ignore[attr-defined]
     [alert] = enqueue(app, IDVA)
     send_pass(app)
     for years in range(1, 4):

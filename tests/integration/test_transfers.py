@@ -84,7 +84,7 @@ def test_a_transfer_typed_at_the_prompt_goes_securely_and_on_the_agenda(
                   cases["new"].form.value("victim_surname")):  # type: ignore[union-attr]
         assert words in text
     assert any(a["action"] == "transfer_out" for a in app.store.audit_log(reference))
-    document = Agendas(app.intake).preview("Wolverhampton", MEETING)
+    document = Agendas(app.ctx).preview("Wolverhampton", MEETING)
     assert document is not None
     lines = docx_lines(document)
     transfers = lines.index("Outgoing MARAC transfers")
@@ -192,6 +192,6 @@ def test_a_later_marac_of_the_same_victim_keeps_the_flag(app: App, send: Send, r
     second = run()[again_id]
     assert second.decision.repeat_of == first.reference
     clock.current = datetime(2027, 11, 12, 9, 0, tzinfo=UTC)
-    assert [c.reference for c in FlagExpiry(app.intake).due(clock.current.date())] == []
+    assert [c.reference for c in FlagExpiry(app.ctx).due(clock.current.date())] == []
     run()
     assert rows(app, "flag_expiry") == []

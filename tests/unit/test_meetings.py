@@ -11,7 +11,8 @@ import pytest
 
 from mailbot.config import Config
 from mailbot.errors import ConfigError
-from mailbot.meetings.calendar import Calendar, Meeting, choose_meeting
+from mailbot.meetings.calendar import Calendar, choose_meeting
+from mailbot.models import Meeting
 
 TEAMS = "Microsoft Teams (link sent with the agenda)"
 ENGLAND = holidays.country_holidays("GB", subdiv="ENG")

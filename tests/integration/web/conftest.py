@@ -29,7 +29,7 @@ def csrf_of(html: str) -> str:
 @pytest.fixture
 def web_app(app: App) -> Starlette:
     Users(app.store, FAST_HASHER).add(USER, PASSWORD, "test")
-    return create_app(app.intake, app.config.web, hasher=FAST_HASHER)
+    return create_app(app.ctx, app.config.web, hasher=FAST_HASHER)
 
 
 @pytest.fixture

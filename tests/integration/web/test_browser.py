@@ -58,7 +58,7 @@ def _free_port() -> int:
 def served(app: App) -> Iterator[str]:
     """The web page for `app`'s database, on a free loopback port; yields its base URL."""
     web = app.config.web.model_copy(update={"port": _free_port()})
-    app.config = app.config.model_copy(update={"web": web})
+    app.ctx.running.swap(app.config.model_copy(update={"web": web}), app.secrets)
     Users(app.store).add(USER, PASSWORD, "test")
     stop = start_web(app)
     try:

@@ -36,7 +36,7 @@ NEW_PASSWORD = "a brand new passphrase"
 
 def _client(app: App, hasher: PasswordHasher = FAST_HASHER) -> TestClient:
     """A browser on the web app over `app`'s database, behind a proxy that names the client."""
-    web = ProxyHeadersMiddleware(create_app(app.intake, app.config.web, hasher=hasher), "*")
+    web = ProxyHeadersMiddleware(create_app(app.ctx, app.config.web, hasher=hasher), "*")
     return TestClient(web, base_url="http://127.0.0.1", follow_redirects=False)
 
 
@@ -221,7 +221,7 @@ def test_two_logins_hash_side_by_side_off_the_event_loop(account: App) -> None:
     THEN both are logged in, they were hashed in two threads other than the loop's, and the
     loop kept ticking while they hashed (it would have stopped dead with hashing on it)."""
     hasher = _SlowHasher()
-    web = create_app(account.intake, account.config.web, hasher=hasher)
+    web = create_app(account.ctx, account.config.web, hasher=hasher)
 
     async def scenario() -> tuple[list[int], int, int]:
         loop_thread = threading.get_ident()

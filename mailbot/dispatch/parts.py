@@ -1,7 +1,8 @@
-"""The dispatch collaborators intake needs, built together from the configuration.
+"""The planner and the outbox, built together from one configuration.
 
-Deciding a case and saying so are one transaction: intake lists the case at a meeting,
-plans its messages and enqueues them through these, before anything is committed.
+Deciding a case and saying so are one transaction: intake plans a decision's messages and
+enqueues them through these before anything is committed. Built by `mailbot.context` and
+built again when a reload changes the configuration (templates, routes, agencies).
 """
 
 from __future__ import annotations
@@ -13,8 +14,6 @@ from mailbot.credentials import Secrets
 from mailbot.dispatch.outbox import Outbox
 from mailbot.dispatch.plan import Planner
 from mailbot.dispatch.templates import Templates
-from mailbot.meetings.calendar import Calendar
-from mailbot.meetings.listing import Listings
 from mailbot.store import Store
 
 
@@ -22,10 +21,8 @@ from mailbot.store import Store
 class Dispatch:
     planner: Planner
     outbox: Outbox
-    listings: Listings
 
 
 def build_dispatch(config: Config, secrets: Secrets, store: Store) -> Dispatch:
     planner = Planner(config, secrets, Templates(config.service.templates_dir))
-    listings = Listings(store, Calendar(config), list(config.areas))
-    return Dispatch(planner, Outbox(store, config.mailbox.address), listings)
+    return Dispatch(planner, Outbox(store, config.mailbox.address))
