@@ -17,7 +17,7 @@ from mailbot.cases.casebook import Casebook
 from mailbot.config import Config, load_config
 from mailbot.credentials import Secrets, load_secrets
 from mailbot.dispatch.outbox import Dispatcher, SendState
-from mailbot.dispatch.senders import Sender
+from mailbot.dispatch.send.base import Sender
 from mailbot.ingest.mailbox import Mailbox
 from mailbot.intake.process import Clock, Intake
 from mailbot.logs import get_logger

@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 
 from mailbot.config import Config
 from mailbot.credentials import Secrets
-from mailbot.dispatch.senders import Sender, open_sender
+from mailbot.dispatch.send.base import Sender, open_sender
 from mailbot.errors import ConfigError
 from mailbot.ingest.mailbox import Mailbox
 from mailbot.ingest.maildir import MaildirMailbox
@@ -86,7 +86,7 @@ def open_outgoing(config: Config, secrets: Secrets, mailbox: Mailbox) -> Sender:
         assert isinstance(mailbox, ExchangeMailbox)
         return ExchangeSender(mailbox.connection)
     if isinstance(settings, GraphMailboxSettings) and settings.send_via_graph:
-        from mailbot.dispatch.graph_sender import GraphSender
+        from mailbot.dispatch.send.graph import GraphSender
         from mailbot.ingest.graph.mailbox import GraphMailbox
 
         assert isinstance(mailbox, GraphMailbox)

@@ -30,7 +30,7 @@ from exchangelib.protocol import close_connections
 from mailbot.config import Config
 from mailbot.credentials import load_secrets
 from mailbot.demo.sample_mail import compose, docx_attachment
-from mailbot.dispatch.senders import PermanentSendError
+from mailbot.dispatch.send.base import PermanentSendError
 from mailbot.errors import ConfigError
 from mailbot.ingest.exchange.mailbox import ExchangeMailbox, ExchangeSender
 from mailbot.ingest.mailbox import MailboxError, MessageNotFoundError

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from mailbot.dispatch.senders import (
+from mailbot.dispatch.send.base import (
     MaildirSender,
     PermanentSendError,
     Sender,
@@ -26,7 +26,7 @@ from mailbot.dispatch.senders import (
     open_sender,
     send_with_retry,
 )
-from mailbot.dispatch.smtp import SmtpSender
+from mailbot.dispatch.send.smtp import SmtpSender
 from mailbot.errors import ConfigError
 from mailbot.settings import SenderSettings
 from tests.integration.smtp_server import (

@@ -20,7 +20,7 @@ from types import TracebackType
 from exchangelib import Account, Message
 from exchangelib import errors as ews
 
-from mailbot.dispatch.senders import (
+from mailbot.dispatch.send.base import (
     PermanentSendError,
     TransientSendError,
     check_envelope,

@@ -30,7 +30,7 @@ from mailbot.models import Folder
 from mailbot.settings import SenderSettings
 
 # One SMTP message (connecting, TLS and login included) gets at most this many reply
-# timeouts in all, however slowly a server answers each step (`mailbot.dispatch.smtp`).
+# timeouts in all, however slowly a server answers each step (`mailbot.dispatch.send.smtp`).
 DEADLINE_FACTOR = 2
 QUIT_SECONDS = 5.0  # the longest a closing QUIT is waited for
 _LINE_END = re.compile(rb"\r\n|\r|\n")
@@ -182,7 +182,7 @@ def open_sender(settings: SenderSettings, mail_root: Path, password: str | None)
     if settings.kind == "maildir":
         return MaildirSender(mail_root)
     # Imported here because the SMTP module builds on this one's errors and helpers.
-    from mailbot.dispatch.smtp import SmtpSender
+    from mailbot.dispatch.send.smtp import SmtpSender
 
     return SmtpSender(settings, password, ssl_context=_ssl_context(settings))
 
