@@ -26,7 +26,8 @@ from urllib.parse import urlsplit
 
 from mailbot.config import Config
 from mailbot.credentials import Secrets
-from mailbot.dispatch.send.base import Sender, open_sender
+from mailbot.dispatch.send.base import Sender
+from mailbot.dispatch.send.open import open_sender
 from mailbot.errors import ConfigError
 from mailbot.ingest.mailbox import Mailbox
 from mailbot.ingest.maildir import MaildirMailbox

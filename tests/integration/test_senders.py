@@ -17,15 +17,15 @@ import pytest
 from pydantic import ValidationError
 
 from mailbot.dispatch.send.base import (
-    MaildirSender,
     PermanentSendError,
     Sender,
     SendError,
     TransientSendError,
     UncertainSendError,
-    open_sender,
     send_with_retry,
 )
+from mailbot.dispatch.send.maildir import MaildirSender
+from mailbot.dispatch.send.open import open_sender
 from mailbot.dispatch.send.smtp import SmtpSender
 from mailbot.errors import ConfigError
 from mailbot.settings import SenderSettings
