@@ -82,7 +82,8 @@ def open_outgoing(config: Config, secrets: Secrets, mailbox: Mailbox) -> Sender:
     """The sender: through EWS when configured so, else the `[sender]` settings."""
     settings = config.mailbox
     if isinstance(settings, ExchangeMailboxSettings) and settings.send_via_ews:
-        from mailbot.ingest.exchange.mailbox import ExchangeMailbox, ExchangeSender
+        from mailbot.dispatch.send.ews import ExchangeSender
+        from mailbot.ingest.exchange.mailbox import ExchangeMailbox
 
         assert isinstance(mailbox, ExchangeMailbox)
         return ExchangeSender(mailbox.connection)
