@@ -18,12 +18,13 @@ from mailbot.config import Config, load_config
 from mailbot.credentials import Secrets, load_secrets
 from mailbot.dispatch.outbox import Dispatcher, SendState
 from mailbot.dispatch.send.base import Sender
+from mailbot.dispatch.send.open import open_outgoing
 from mailbot.ingest.mailbox import Mailbox
+from mailbot.ingest.open import open_mailbox
 from mailbot.intake.process import Clock, Intake
 from mailbot.logs import get_logger
 from mailbot.meetings.jobs import distribution_jobs
 from mailbot.runner import Runner
-from mailbot.service.backends import open_mailbox, open_outgoing
 from mailbot.service.instance import InstanceLock
 from mailbot.store import Store
 

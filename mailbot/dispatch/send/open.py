@@ -1,8 +1,10 @@
 """Opening the sender the configuration names: the one place that chooses a backend.
 
 The outbox and the daemon hold a `Sender` and nothing more; which one it is, and what it is
-built from (the `[sender]` settings, a CA bundle, a password), is decided here, when the
-app is opened or its configuration reloaded. Backends are imported only when configured.
+built from, is decided here, when the app is opened or its configuration reloaded: through
+the mailbox's own login when an Exchange mailbox has `send_via_ews` or a Graph one
+`send_via_graph`, else as the `[sender]` settings say (the Outbox Maildir, or SMTP with its
+CA bundle and password). Backends are imported only when configured.
 """
 
 from __future__ import annotations
@@ -10,10 +12,33 @@ from __future__ import annotations
 import ssl
 from pathlib import Path
 
+from mailbot.config import Config
+from mailbot.credentials import Secrets, credential
 from mailbot.dispatch.send.base import Sender
 from mailbot.dispatch.send.maildir import MaildirSender
 from mailbot.errors import ConfigError
-from mailbot.settings import SenderSettings
+from mailbot.ingest.mailbox import Mailbox
+from mailbot.settings import ExchangeMailboxSettings, GraphMailboxSettings, SenderSettings
+
+
+def open_outgoing(config: Config, secrets: Secrets, mailbox: Mailbox) -> Sender:
+    """The sender: through EWS or Graph when configured so, else the `[sender]` settings."""
+    settings = config.mailbox
+    if isinstance(settings, ExchangeMailboxSettings) and settings.send_via_ews:
+        from mailbot.dispatch.send.ews import ExchangeSender
+        from mailbot.ingest.exchange.mailbox import ExchangeMailbox
+
+        assert isinstance(mailbox, ExchangeMailbox)
+        return ExchangeSender(mailbox.connection)
+    if isinstance(settings, GraphMailboxSettings) and settings.send_via_graph:
+        from mailbot.dispatch.send.graph import GraphSender
+        from mailbot.ingest.graph.mailbox import GraphMailbox
+
+        assert isinstance(mailbox, GraphMailbox)
+        return GraphSender(mailbox.client, settings.address)
+    sender = config.sender
+    password = credential(secrets, sender.password_credential, required=bool(sender.username))
+    return open_sender(sender, config.mail_dir, password)
 
 
 def open_sender(settings: SenderSettings, mail_root: Path, password: str | None) -> Sender:
