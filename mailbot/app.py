@@ -18,14 +18,15 @@ from mailbot.config import Config, load_config
 from mailbot.context import Context
 from mailbot.credentials import Secrets, load_secrets
 from mailbot.dispatch.outbox import Dispatcher, SendState
-from mailbot.dispatch.senders import Sender
+from mailbot.dispatch.send.base import Sender
+from mailbot.dispatch.send.open import open_outgoing
 from mailbot.ingest.mailbox import Mailbox, NoMailbox
+from mailbot.ingest.open import open_mailbox
 from mailbot.intake.process import Intake
 from mailbot.logs import get_logger
 from mailbot.meetings.jobs import distribution_jobs
 from mailbot.models import Clock
 from mailbot.runner import Runner
-from mailbot.service.backends import open_mailbox, open_outgoing
 from mailbot.service.instance import InstanceLock
 from mailbot.store import Store
 

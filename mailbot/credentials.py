@@ -41,6 +41,15 @@ class AgencySecrets(BaseModel):
 Secrets.model_rebuild()
 
 
+def credential(secrets: Secrets, name: str, *, required: bool = True) -> str | None:
+    """The service credential `name` in plain text, for a backend that logs in with it; a
+    missing one is a ConfigError if `required`, else None."""
+    value = secrets.credentials.get(name)
+    if value is None and required:
+        raise ConfigError(f"secrets.credentials.{name}", "is missing from the secrets file")
+    return value.get_secret_value() if value is not None else None
+
+
 def load_secrets(config: Config, environ: dict[str, str] | None = None) -> Secrets:
     """Load secrets from systemd's credentials directory, else the configured file."""
     env = os.environ if environ is None else environ

@@ -15,7 +15,8 @@ import click
 
 from mailbot.cli import main, open_for_command
 from mailbot.errors import MailbotError
-from mailbot.service.backends import check_mailbox, check_sender, exchange_online_ews, open_mailbox
+from mailbot.ingest.open import open_mailbox
+from mailbot.service.backends import check_mailbox, check_sender, exchange_online_ews
 
 
 @main.command()

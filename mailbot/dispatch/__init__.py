@@ -1,1 +1,2 @@
-"""Dispatch: outgoing messages, routes, senders (replies, alerts, agendas, minutes)."""
+"""Dispatch: outgoing messages, routes, the outbox, the senders in `send/` (replies, alerts,
+agendas, minutes)."""

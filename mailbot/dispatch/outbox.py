@@ -39,7 +39,7 @@ import structlog
 
 from mailbot.dispatch.compose import Planned, build_message, message_id_for
 from mailbot.dispatch.plan import Planner
-from mailbot.dispatch.senders import (
+from mailbot.dispatch.send.base import (
     PermanentSendError,
     Sender,
     TransientSendError,

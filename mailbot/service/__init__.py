@@ -2,6 +2,6 @@
 
 `daemon` runs the loop with its signals and watchdog; `systemd` speaks sd_notify; `reload`
 re-reads the configuration on SIGHUP; `health` says whether mailbot is working (`mailbot
-status`); `backends` opens the configured mailbox and sender; `instance` is the lock that
-keeps a second daemon off the same state.
+status`); `backends` checks the configured mailbox and sender (`mailbot check`); `instance`
+is the lock that keeps a second daemon off the same state.
 """

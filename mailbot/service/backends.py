@@ -1,18 +1,14 @@
-"""Choosing and checking the mail backends named in the configuration.
+"""Checking the mail backends named in the configuration, for `mailbot check`.
 
-`mailbox.kind` picks where referrals come from (Maildir, IMAP, Exchange EWS, Microsoft
-Graph) and `[sender]` how mail leaves (the Outbox Maildir or SMTP), unless the mailbox is
-Exchange with `send_via_ews` or Graph with `send_via_graph`, which send through the mailbox.
-`mailbot check` is what IT runs first: it connects to both, lists the folders mailbot will
-use, and says plainly what is wrong, without processing anything.
+`mailbot check` is what IT runs first: it opens the configured mailbox (`mailbot.ingest.open`)
+and checks the sender, lists the folders mailbot will use, and says plainly what is wrong,
+without processing or sending anything. Opening the backends for work is the stages' own:
+`mailbot.ingest.open.open_mailbox` and `mailbot.dispatch.send.open.open_outgoing`.
 
 Which backend fits which deployment: on-premises Exchange, `exchange` (EWS); Microsoft 365,
 `graph`, or `imap` with `auth = "oauth2"`. Microsoft blocks EWS in Exchange Online by
 default from 1 October 2026 (unless an administrator allows the app) and switches it off
 on 1 April 2027, so `check` says so when the EWS endpoint is Exchange Online's.
-
-The server backends are imported only when configured: exchangelib, msal and httpx together
-are some 40 MB of a daemon that, on the embedded Maildir, needs none of them.
 """
 
 from __future__ import annotations
@@ -25,11 +21,9 @@ from typing import Protocol
 from urllib.parse import urlsplit
 
 from mailbot.config import Config
-from mailbot.credentials import Secrets
-from mailbot.dispatch.senders import Sender, open_sender
+from mailbot.credentials import Secrets, credential
 from mailbot.errors import ConfigError
 from mailbot.ingest.mailbox import Mailbox
-from mailbot.ingest.maildir import MaildirMailbox
 from mailbot.models import Folder
 from mailbot.settings import (
     ExchangeMailboxSettings,
@@ -38,62 +32,10 @@ from mailbot.settings import (
     MaildirMailboxSettings,
     SenderSettings,
 )
-from mailbot.store import Store
 
 
 class ServerMailbox(Mailbox, Protocol):
     def check(self) -> list[str]: ...
-
-
-def credential(secrets: Secrets, name: str, *, required: bool = True) -> str | None:
-    value = secrets.credentials.get(name)
-    if value is None and required:
-        raise ConfigError(f"secrets.credentials.{name}", "is missing from the secrets file")
-    return value.get_secret_value() if value is not None else None
-
-
-def open_mailbox(config: Config, secrets: Secrets, store: Store) -> Mailbox:
-    settings = config.mailbox
-    plain = {k: v.get_secret_value() for k, v in secrets.credentials.items()}
-    if isinstance(settings, ImapMailboxSettings):
-        from mailbot.ingest.imap.mailbox import ImapMailbox
-
-        limit = config.limits.max_email_bytes
-        if settings.auth == "oauth2":  # Microsoft 365: XOAUTH2 as the app registration
-            from mailbot.ingest.imap.auth import ImapTokens
-
-            return ImapMailbox(settings, ImapTokens(settings, plain), store, max_bytes=limit)
-        password = credential(secrets, settings.password_credential)
-        assert password is not None
-        return ImapMailbox(settings, password, store, max_bytes=limit)
-    if isinstance(settings, ExchangeMailboxSettings):
-        from mailbot.ingest.exchange.mailbox import ExchangeMailbox
-
-        return ExchangeMailbox(settings, plain, store, max_bytes=config.limits.max_email_bytes)
-    if isinstance(settings, GraphMailboxSettings):
-        from mailbot.ingest.graph.mailbox import GraphMailbox
-
-        return GraphMailbox(settings, plain, store, max_bytes=config.limits.max_email_bytes)
-    return MaildirMailbox(config.mail_dir)
-
-
-def open_outgoing(config: Config, secrets: Secrets, mailbox: Mailbox) -> Sender:
-    """The sender: through EWS when configured so, else the `[sender]` settings."""
-    settings = config.mailbox
-    if isinstance(settings, ExchangeMailboxSettings) and settings.send_via_ews:
-        from mailbot.ingest.exchange.mailbox import ExchangeMailbox, ExchangeSender
-
-        assert isinstance(mailbox, ExchangeMailbox)
-        return ExchangeSender(mailbox.connection)
-    if isinstance(settings, GraphMailboxSettings) and settings.send_via_graph:
-        from mailbot.dispatch.graph_sender import GraphSender
-        from mailbot.ingest.graph.mailbox import GraphMailbox
-
-        assert isinstance(mailbox, GraphMailbox)
-        return GraphSender(mailbox.client, settings.address)
-    sender = config.sender
-    password = credential(secrets, sender.password_credential, required=bool(sender.username))
-    return open_sender(sender, config.mail_dir, password)
 
 
 def check_mailbox(config: Config, mailbox: Mailbox) -> tuple[list[str], list[str]]:

@@ -25,7 +25,7 @@ import structlog
 
 from mailbot.app import App, monotonic_of
 from mailbot.config import Config
-from mailbot.dispatch.senders import QUIT_SECONDS, worst_send_seconds
+from mailbot.dispatch.send.base import QUIT_SECONDS, worst_send_seconds
 from mailbot.runner import Runner
 from mailbot.service.health import LAST_POLL_KEY
 from mailbot.service.reload import reload_config

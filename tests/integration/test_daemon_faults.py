@@ -27,7 +27,7 @@ from mailbot.cli import main
 from mailbot.demo.formwriter import render_form
 from mailbot.demo.sample_mail import compose, docx_attachment
 from mailbot.demo.samples import sample_form
-from mailbot.dispatch.senders import DEADLINE_FACTOR
+from mailbot.dispatch.send.base import DEADLINE_FACTOR
 from mailbot.ingest.maildir import MaildirMailbox
 from mailbot.models import Folder
 from tests.conftest import ROOT

@@ -31,9 +31,10 @@ from mailbot.config import Config
 from mailbot.context import Context
 from mailbot.credentials import load_secrets
 from mailbot.demo.sample_mail import compose, docx_attachment
-from mailbot.dispatch.senders import PermanentSendError
+from mailbot.dispatch.send.base import PermanentSendError
+from mailbot.dispatch.send.ews import ExchangeSender
 from mailbot.errors import ConfigError
-from mailbot.ingest.exchange.mailbox import ExchangeMailbox, ExchangeSender
+from mailbot.ingest.exchange.mailbox import ExchangeMailbox
 from mailbot.ingest.mailbox import MailboxError, MessageNotFoundError
 from mailbot.ingest.mime.parse import is_oversized, parse_email
 from mailbot.intake.process import Intake

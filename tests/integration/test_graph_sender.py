@@ -11,8 +11,8 @@ import httpx
 import pytest
 import respx
 
-from mailbot.dispatch.graph_sender import GraphSender
-from mailbot.dispatch.senders import PermanentSendError, Sender, TransientSendError, wire_bytes
+from mailbot.dispatch.send.base import PermanentSendError, Sender, TransientSendError, wire_bytes
+from mailbot.dispatch.send.graph import GraphSender
 from mailbot.ingest.graph.mailbox import GraphMailbox
 from mailbot.store import Store
 from tests.integration.graph_mocks import (

@@ -14,10 +14,10 @@ import httpx
 import pytest
 import respx
 
-from mailbot.dispatch import graph_upload
 from mailbot.dispatch.compose import FileAttachment, Planned, build_message
-from mailbot.dispatch.graph_sender import GraphSender
-from mailbot.dispatch.senders import PermanentSendError, TransientSendError
+from mailbot.dispatch.send import graph_upload
+from mailbot.dispatch.send.base import PermanentSendError, TransientSendError
+from mailbot.dispatch.send.graph import GraphSender
 from mailbot.ingest.graph.mailbox import GraphMailbox
 from mailbot.store import Store
 from tests.conftest import NOW

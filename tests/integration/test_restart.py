@@ -278,7 +278,7 @@ def test_a_crash_after_the_server_accepted_resends_the_same_message_id(
     WHEN mailbot restarts
     THEN that one message goes again with the same Message-ID (the unavoidable window),
     and nothing else is duplicated."""
-    from mailbot.dispatch.senders import MaildirSender
+    from mailbot.dispatch.send.maildir import MaildirSender
 
     app = reopen()
     _deliver(app, _email(1))

@@ -16,17 +16,17 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from mailbot.dispatch.senders import (
-    MaildirSender,
+from mailbot.dispatch.send.base import (
     PermanentSendError,
     Sender,
     SendError,
     TransientSendError,
     UncertainSendError,
-    open_sender,
     send_with_retry,
 )
-from mailbot.dispatch.smtp import SmtpSender
+from mailbot.dispatch.send.maildir import MaildirSender
+from mailbot.dispatch.send.open import open_sender
+from mailbot.dispatch.send.smtp import SmtpSender
 from mailbot.errors import ConfigError
 from mailbot.settings import SenderSettings
 from tests.integration.smtp_server import (

@@ -3,30 +3,21 @@
 New mail is found with a persisted SyncFolderItems state (so a restart catches up on
 everything that arrived meanwhile, and nothing is offered before its turn), noticed at once
 through a streaming subscription, and filed by moving it into Processed or Exceptions, never
-deleting it. The moving parts live beside this file: `exchange_connect` (login, retries,
-errors), `exchange_sync` (finding new mail), `exchange_folders` (folders, idempotent moves)
-and `exchange_stream` (the streaming watcher). `ExchangeSender` sends through the same login,
-so replies appear in the mailbox's Sent Items like the team's own mail.
+deleting it. The moving parts live beside this file: `connect` (login, retries, errors),
+`sync` (finding new mail), `folders` (folders, idempotent moves) and `stream` (the streaming
+watcher). Sending through the same login (`send_via_ews`) belongs to dispatch
+(`mailbot.dispatch.send.ews`): ingest knows nothing of sending.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from email.parser import BytesHeaderParser
-from email.utils import getaddresses
+from collections.abc import Callable, Iterator, Mapping
 from types import TracebackType
 
-from exchangelib import Account, Message
-from exchangelib import errors as ews
+from exchangelib import Account
 
-from mailbot.dispatch.senders import (
-    PermanentSendError,
-    TransientSendError,
-    check_envelope,
-    wire_bytes,
-)
-from mailbot.ingest.exchange.connect import ExchangeConnection, ExchangeError
+from mailbot.ingest.exchange.connect import ExchangeConnection
 from mailbot.ingest.exchange.folders import MailFolders, Mover
 from mailbot.ingest.exchange.stream import InboxWatcher
 from mailbot.ingest.exchange.sync import (
@@ -44,11 +35,6 @@ from mailbot.settings import ExchangeMailboxSettings
 from mailbot.store import Store
 
 _DONE_FOLDERS = frozenset({Folder.PROCESSED, Folder.EXCEPTIONS})
-# Sending these again will fail the same way: a person must look at the message.
-_PERMANENT_SEND = (ews.ErrorMessageSizeExceeded, ews.ErrorSendAsDenied,
-                   ews.ErrorInvalidRecipients, ews.ErrorMissingRecipients,
-                   ews.ErrorMimeContentInvalid, ews.ErrorMimeContentInvalidBase64String,
-                   ews.ErrorMimeContentConversionFailed, ews.ErrorUnsupportedMimeConversion)
 
 
 class ExchangeMailbox:
@@ -149,49 +135,3 @@ class ExchangeMailbox:
         inbox = self._folders.inbox()
         subscription = inbox.subscribe_to_streaming(event_types=["NewMailEvent"])
         inbox.unsubscribe(subscription)
-
-
-class ExchangeSender:
-    """Sends MIME through EWS (`send_via_ews`), saving a copy in Sent Items.
-
-    Exchange delivers a MIME message to the addresses in its To, Cc and Bcc headers, and has
-    no separate envelope; envelope recipients missing from the headers are added as Bcc
-    (what SMTP would do), and a message whose headers name someone outside the envelope is
-    refused rather than delivered to them. The sender is always the mailbox itself.
-    """
-
-    def __init__(self, connection: ExchangeConnection) -> None:
-        self._connection = connection
-
-    def send(self, raw: bytes, envelope_from: str, recipients: Sequence[str]) -> None:
-        check_envelope(envelope_from, recipients)
-        wire = wire_bytes(raw)
-        headers = BytesHeaderParser().parsebytes(wire)
-        named = {address.lower() for _, address in
-                 getaddresses([str(v) for k in ("to", "cc", "bcc") for v in
-                               headers.get_all(k, [])]) if address}
-        envelope = {address.lower() for address in recipients}
-        if named - envelope:
-            raise PermanentSendError("the message's headers name addresses outside the "
-                                     "envelope, which Exchange would deliver to")
-        visible = {address.lower() for _, address in
-                   getaddresses([str(v) for k in ("to", "cc") for v in headers.get_all(k, [])])}
-        hidden = [address for address in recipients if address.lower() not in visible]
-
-        def send() -> None:
-            account = self._connection.account
-            message = Message(account=account, folder=account.sent, mime_content=wire,
-                              bcc_recipients=hidden or None, is_read=True)
-            message.send_and_save()
-
-        try:
-            self._connection.run("sending a message", send)
-        except ExchangeError as exc:
-            if issubclass(exc.error_type, _PERMANENT_SEND):
-                raise PermanentSendError(str(exc)) from None
-            raise TransientSendError(str(exc)) from None
-        except MailboxError as exc:
-            raise TransientSendError(str(exc)) from None
-
-    def close(self) -> None:
-        """The connection belongs to the mailbox, which closes it."""

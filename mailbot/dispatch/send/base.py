@@ -1,4 +1,4 @@
-"""How outgoing mail leaves mailbot: one `Sender` protocol, a Maildir and an SMTP backend.
+"""What every sender shares: the `Sender` protocol, its errors, and the checks on a message.
 
 Replies, alerts, agendas and minutes are all handed to a `Sender`, so the demo and the tests
 drop them into the Outbox Maildir while production hands them to the organisation's relay,
@@ -11,26 +11,22 @@ then never answered, so it may well have queued it: sending again may make a sec
 so the outbox resends such a message once at most. A lost alert about a high-risk victim is
 worse than a late one, so anything not clearly permanent is retried.
 
-Both backends write the same bytes: CRLF line endings, as SMTP puts them on the wire, so what
-the Outbox shows is exactly what a relay would receive. Error messages name reply codes and
-recipient domains only, never an address's local part or the message: they are logged.
+Every backend writes the same bytes (`wire_bytes`): CRLF line endings, as SMTP puts them on
+the wire, so what the Outbox shows is exactly what a relay would receive. Error messages
+name reply codes and recipient domains only, never an address's local part or the message:
+they are logged. This module imports no backend, so the daemon can load it at start-up.
 """
-
 from __future__ import annotations
 
 import re
-import ssl
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Protocol, runtime_checkable
 
-from mailbot.errors import ConfigError, MailbotError
-from mailbot.ingest.maildir import MaildirMailbox
-from mailbot.models import Folder
+from mailbot.errors import MailbotError
 from mailbot.settings import SenderSettings
 
 # One SMTP message (connecting, TLS and login included) gets at most this many reply
-# timeouts in all, however slowly a server answers each step (`mailbot.dispatch.smtp`).
+# timeouts in all, however slowly a server answers each step (`mailbot.dispatch.send.smtp`).
 DEADLINE_FACTOR = 2
 QUIT_SECONDS = 5.0  # the longest a closing QUIT is waited for
 _LINE_END = re.compile(rb"\r\n|\r|\n")
@@ -81,7 +77,7 @@ def wire_bytes(raw: bytes) -> bytes:
     """`raw` with CRLF line endings and a final CRLF: the message as SMTP transmits it.
 
     Bare LFs are not only non-standard (RFC 5322 2.3) but a known SMTP smuggling vector, so
-    strict relays reject them; normalising here keeps both backends byte-identical.
+    strict relays reject them; normalising here keeps the backends byte-identical.
     """
     if not raw:
         raise PermanentSendError("the message is empty")
@@ -109,28 +105,6 @@ def check_envelope(envelope_from: str, recipients: Sequence[str]) -> None:
 def recipient_domain(address: str) -> str:
     """The part of an address that may appear in logs: the domain, never the local part."""
     return address.rpartition("@")[2] or "?"
-
-
-class MaildirSender:
-    """The embedded default: each message lands in `<root>/Outbox/new`, as it would go out.
-
-    The envelope is not stored (Maildir has no place for it): the Outbox is for people to read,
-    and the message's own To/From headers say where it was going.
-    """
-
-    def __init__(self, root: Path) -> None:
-        self._mailbox = MaildirMailbox(root, use_inotify=False)
-
-    def send(self, raw: bytes, envelope_from: str, recipients: Sequence[str]) -> None:
-        check_envelope(envelope_from, recipients)
-        wire = wire_bytes(raw)
-        try:
-            self._mailbox.deliver(Folder.OUTBOX, wire)
-        except OSError as exc:  # a full or read-only disk: the message is still the caller's
-            raise TransientSendError(f"cannot write to the Outbox ({exc.strerror})") from None
-
-    def close(self) -> None:
-        self._mailbox.close()
 
 
 def send_with_retry(
@@ -175,26 +149,3 @@ def worst_send_seconds(settings: SenderSettings) -> float:
     """The longest one message can take to send through SMTP, connecting included (here, not
     in `smtp`, so the daemon can know it without loading smtplib at start-up)."""
     return settings.timeout_seconds * DEADLINE_FACTOR
-
-
-def open_sender(settings: SenderSettings, mail_root: Path, password: str | None) -> Sender:
-    """The sender `settings` describe; `mail_root` holds the Outbox for the Maildir backend."""
-    if settings.kind == "maildir":
-        return MaildirSender(mail_root)
-    # Imported here because the SMTP module builds on this one's errors and helpers.
-    from mailbot.dispatch.smtp import SmtpSender
-
-    return SmtpSender(settings, password, ssl_context=_ssl_context(settings))
-
-
-def _ssl_context(settings: SenderSettings) -> ssl.SSLContext | None:
-    """With `ca_file`, trust exactly that bundle (an internal relay's CA); else system CAs."""
-    if settings.ca_file is None:
-        return None
-    try:
-        return ssl.create_default_context(cafile=str(settings.ca_file))
-    except ssl.SSLError:
-        reason = "not a PEM certificate bundle"
-    except OSError as exc:
-        reason = exc.strerror or "cannot be read"
-    raise ConfigError("sender.ca_file", f"{settings.ca_file}: {reason}")

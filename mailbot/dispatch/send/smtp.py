@@ -30,7 +30,7 @@ import ssl
 import time
 from collections.abc import Sequence
 
-from mailbot.dispatch.senders import (
+from mailbot.dispatch.send.base import (
     QUIT_SECONDS,
     PermanentSendError,
     SendError,

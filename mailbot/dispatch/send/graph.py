@@ -34,18 +34,18 @@ from dataclasses import dataclass
 from email.parser import BytesHeaderParser
 from email.utils import getaddresses
 
-from mailbot.dispatch.graph_upload import (
+from mailbot.dispatch.send.base import (
+    PermanentSendError,
+    TransientSendError,
+    check_envelope,
+    wire_bytes,
+)
+from mailbot.dispatch.send.graph_upload import (
     TooLargeForGraph,
     attach,
     fits_one_request,
     message_path,
     split,
-)
-from mailbot.dispatch.senders import (
-    PermanentSendError,
-    TransientSendError,
-    check_envelope,
-    wire_bytes,
 )
 from mailbot.ingest.graph.client import GraphClient, GraphError
 from mailbot.ingest.graph.delta import IMMUTABLE_IDS, user_path
