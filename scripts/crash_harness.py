@@ -133,7 +133,7 @@ def _settled(path: Path) -> bool:
         return False
     db = sqlite3.connect(path / "var" / "mailbot.sqlite3")
     try:
-        busy = db.execute(
+        busy: int = db.execute(
             "SELECT (SELECT COUNT(*) FROM outbox WHERE state = 'pending')"
             " + (SELECT COUNT(*) FROM messages WHERE state != 'done'"
             "    OR (location != folder AND location != 'Inbox'))"

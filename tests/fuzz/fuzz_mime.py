@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import sys
 
-import atheris  # type: ignore[import-not-found]
+import atheris  # type: ignore[import-untyped]  # no stubs; installed only to fuzz
 
 with atheris.instrument_imports():
     from tests.fuzz.targets import parse_and_check

@@ -20,7 +20,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import atheris  # type: ignore[import-not-found]
+import atheris  # type: ignore[import-untyped]  # no stubs; installed only to fuzz
 
 with atheris.instrument_imports():
     from tests.fuzz.strategies import DOCUMENT, base_documents

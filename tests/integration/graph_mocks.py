@@ -119,9 +119,11 @@ def mock_item(router: respx.MockRouter, ref: str, size: int | None,
 def open_mailbox(store: Store, time: FakeTime, *, max_bytes: int | None = None,
                  **overrides: Any) -> GraphMailbox:
     """A mailbox with the real MSAL and transport (mocked by respx) on fake time."""
-    limit = {"max_bytes": max_bytes} if max_bytes is not None else {}
+    if max_bytes is None:
+        return GraphMailbox(settings(**overrides), SECRETS, store, sleep=time.sleep,
+                            clock=time.clock)
     return GraphMailbox(settings(**overrides), SECRETS, store, sleep=time.sleep,
-                        clock=time.clock, **limit)
+                        clock=time.clock, max_bytes=max_bytes)
 
 
 class Chunks(httpx.SyncByteStream):

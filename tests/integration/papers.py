@@ -16,7 +16,7 @@ from email.message import EmailMessage
 from typing import Any
 
 import msoffcrypto
-from lxml import etree
+from lxml import etree  # type: ignore[import-untyped]
 
 from mailbot.app import App
 from mailbot.cases.casebook import CaseRecord
@@ -74,11 +74,11 @@ def parse(row: dict[str, Any]) -> EmailMessage:
 def body(row: dict[str, Any]) -> str:
     part = parse(row).get_body(("plain",))
     assert part is not None
-    return str(part.get_content())  # type: ignore[attr-defined]
+    return str(part.get_content())
 
 
 def attachments(row: dict[str, Any]) -> list[tuple[str, bytes]]:
-    return [(str(a.get_filename()), a.get_content())  # type: ignore[attr-defined]
+    return [(str(a.get_filename()), a.get_content())
             for a in parse(row).iter_attachments()]
 
 

@@ -6,6 +6,8 @@ decision would have, plus a record of who acted; and refuse what makes no sense.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 from mailbot import actions
@@ -250,7 +252,7 @@ def test_only_held_cases_can_be_acted_on(app: App, send: Send, run: Run) -> None
     THEN each is refused with a clear reason (list_at is the one action for listed cases)."""
     case = chair_review(send, run)
     actions.accept(app.ctx, case.reference, ["visible_high_risk"], ADMIN)
-    attempts = [
+    attempts: list[Callable[[str], object]] = [
         lambda r: actions.retry_password(app.ctx, r, "x", ADMIN),
         lambda r: actions.accept(app.ctx, r, ["repeat"], ADMIN),
         lambda r: actions.return_with_advice(app.ctx, r, ["wrong_form"], "", ADMIN),

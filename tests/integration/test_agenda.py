@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -49,14 +50,14 @@ WOLVERHAMPTON_LIST = {TEAM, "sv-idva@havenwolverhampton.cjsm.net",
                       "marac@justice.gov.uk.cjsm.net"}
 
 
-def _agendas(app: App, day: date = MEETING) -> list[dict[str, object]]:
+def _agendas(app: App, day: date = MEETING) -> list[dict[str, Any]]:
     return [r for r in rows(app, "agenda") if f"{day:%B}" in parse(r)["Subject"]
             and f" {day.day} " in parse(r)["Subject"]]
 
 
-def _document(app: App, row: dict[str, object]) -> bytes:
+def _document(app: App, row: dict[str, Any]) -> bytes:
     """The agenda a recipient gets, opened with its agency's password where encrypted."""
-    [(name, data)] = attachments(row)  # type: ignore[arg-type]
+    [(name, data)] = attachments(row)
     assert name.endswith(".docx")
     recipient = str(row["recipient"])
     if app.config.is_secure_address(recipient):
@@ -131,7 +132,7 @@ def test_the_agenda_goes_on_its_date_to_everyone_by_route(app: App, send: Send, 
         assert " NUMPAGES " in header
     [encrypted] = [r for r in sent if r["recipient"] == HOMES]
     assert "enter the password when asked" in body(encrypted)
-    assert password_for(app, HOMES) not in bytes(encrypted["raw"]).decode()  # type: ignore[arg-type]
+    assert password_for(app, HOMES) not in bytes(encrypted["raw"]).decode()
     row = app.store.conn.execute("SELECT agenda_sent_at FROM meetings WHERE area ="
                                  " 'Wolverhampton' AND date = '2026-11-11'").fetchone()
     assert row[0] == AGENDA_DUE.isoformat()

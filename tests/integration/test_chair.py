@@ -243,7 +243,7 @@ def _reply(raw: str, reference: str) -> str:
     parsed = message_from_string(raw, policy=policy.default)
     part = parsed.get_body(("plain",))
     assert part is not None
-    text = f"{parsed['Subject']}\n{part.get_content()}"  # type: ignore[attr-defined]
+    text = f"{parsed['Subject']}\n{part.get_content()}"
     return re.sub(r"MARAC-\d{4}-\d{5}", "REF", text.replace(reference, "REF"))
 
 

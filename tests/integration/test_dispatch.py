@@ -196,7 +196,7 @@ def test_nothing_personal_reaches_a_non_secure_address(app: App, send: Send, run
         assert leaks(bytes(row["raw"]), values) == [], (row["kind"], row["recipient"])
     alert = next(r for r in insecure if r["kind"] == "idva_alert")
     message = message_from_bytes(bytes(alert["raw"]), policy=policy.default)
-    [attachment] = list(message.iter_attachments())  # type: ignore[attr-defined]
+    [attachment] = list(message.iter_attachments())
     opened = _decrypt(attachment.get_content(), "BCT-Marac-7731")
     case = cases_by_reference(cases)[alert["reference"]]
     assert case.form is not None

@@ -37,6 +37,12 @@ STATE = "a-secret-client-state"
 URL = "https://mailbot.example.org/graph/notifications"
 
 
+def _address(receiver: Receiver) -> tuple[str, int]:
+    host, port = receiver.server_address[:2]
+    assert isinstance(host, str)  # an AF_INET server's host
+    return host, port
+
+
 def _post(receiver_address: tuple[str, int], query: str = "",
           body: object = None) -> tuple[int, bytes]:
     host, port = receiver_address
@@ -69,14 +75,14 @@ def receiver() -> Iterator[Receiver]:
 def test_the_receiver_answers_graphs_validation_handshake(receiver: Receiver) -> None:
     """GIVEN Graph validating a new subscription's URL
     WHEN it posts a validationToken THEN the token comes back as plain text, 200."""
-    status, body = _post(receiver.server_address[:2], "?validationToken=Validation%3A+Testing")
+    status, body = _post(_address(receiver), "?validationToken=Validation%3A+Testing")
     assert (status, body) == (OK, b"Validation: Testing")
 
 
 def test_only_a_notification_with_our_client_state_wakes_mailbot(receiver: Receiver) -> None:
     """GIVEN notifications, one forged (wrong clientState) and one genuine
     WHEN they arrive THEN both are acknowledged (202), and only the genuine one wakes."""
-    address = receiver.server_address[:2]
+    address = _address(receiver)
     assert _post(address, body=_notification("forged"))[0] == ACCEPTED
     assert not receiver.arrived.is_set()
     assert _post(address, body=_notification(STATE))[0] == ACCEPTED

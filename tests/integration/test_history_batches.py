@@ -54,10 +54,11 @@ def test_a_crash_part_way_resumes_and_nothing_is_imported_twice(workspace: Path,
     THEN the first run left 6 rows (two whole batches), the second imports the other 4, the
     third imports none: 10 people, each once, and one audit entry saying it resumed."""
     import mailbot.cases.casebook as casebook
+    from mailbot.cases import lifecycle
 
     text = history_csv(10)
     app = open_app(workspace / "mailbot.toml", with_mailbox=False)
-    real = casebook.add_person
+    real = lifecycle.add_person  # the function casebook imported, and calls
     calls = {"n": 0}
 
     def crash_at_the_eighth(*args: object, **kwargs: object) -> None:

@@ -178,7 +178,7 @@ def test_a_mailbox_that_cannot_read_again_keeps_the_bytes(app: App, run: Run) ->
     seen: list[MailboxMessage] = []
     real_fetch = inner.fetch_new
 
-    def fetch() -> object:
+    def fetch() -> Iterator[MailboxMessage]:
         for message in real_fetch():
             seen.append(message)
             yield message

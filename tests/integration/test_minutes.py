@@ -62,7 +62,7 @@ def _originals(folder: Path) -> dict[str, bytes]:
 def _received(app: App, row: dict[str, object]) -> dict[str, bytes]:
     """The PDFs one minutes email carries, unzipped with the agency password if zipped."""
     out: dict[str, bytes] = {}
-    for name, data in attachments(row):  # type: ignore[arg-type]
+    for name, data in attachments(row):
         if name.endswith(".zip"):
             with pyzipper.AESZipFile(io.BytesIO(data)) as archive:
                 archive.setpassword(password_for(app, str(row["recipient"])).encode())

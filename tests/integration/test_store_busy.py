@@ -36,8 +36,9 @@ def write_lock(app: App) -> Iterator[sqlite3.Connection]:
 
 
 def confirmations(app: App) -> int:
-    return app.store.conn.execute(
+    count: int = app.store.conn.execute(
         "SELECT COUNT(*) FROM outbox WHERE kind = 'confirmation'").fetchone()[0]
+    return count
 
 
 @pytest.fixture

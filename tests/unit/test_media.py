@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import zipfile
+from typing import BinaryIO
 
 from mailbot.ingest.document.media import MEDIA_PART_BYTES, without_media
 from mailbot.ingest.form.reader import read_form
@@ -17,7 +18,7 @@ from tests import hostile_corpus as corpus
 from tests.photos import form_with_photo, png
 
 
-def parts(package: io.BytesIO | bytes) -> dict[str, bytes]:
+def parts(package: BinaryIO | bytes) -> dict[str, bytes]:
     source = io.BytesIO(package) if isinstance(package, bytes) else package
     source.seek(0)
     with zipfile.ZipFile(source) as archive:

@@ -30,7 +30,7 @@ from mailbot.intake.pipeline import OpenedForm, Unopened, open_referral
 from mailbot.models import DocKind, DocumentLimits, ParsedEmail
 from tests import hostile_corpus as corpus
 from tests import hostile_mail as hm
-from tests.hostile_blocks import referral_docx
+from tests.hostile_blocks import TESTS_DIR, referral_docx
 
 LIMITS = DocumentLimits()
 WORD = "=?utf-8?b?UmVmZXJyYWw=?="  # "Referral"
@@ -123,7 +123,7 @@ def test_ordinary_emails_are_not_too_costly() -> None:
     """GIVEN the golden emails and the hostile ones parsed in full before
     WHEN pre-scanned
     THEN none is too costly: the limits sit far above real mail."""
-    emails = [p.read_bytes() for p in (corpus.TESTS_DIR / "data" / "emails").glob("*.eml")]
+    emails = [p.read_bytes() for p in (TESTS_DIR / "data" / "emails").glob("*.eml")]
     emails += [(corpus.HOSTILE_DIR / n).read_bytes() for n in (
         "mime-61-attachments.eml", "mime-120k-header-line.eml", "mime-nested-ten-deep.eml",
         "mime-multipart-200-deep.eml", "mime-rfc2231-flood.eml")]

@@ -22,7 +22,7 @@ from mailbot.demo.samples import sample_form
 from mailbot.dispatch.encrypt import encrypt_docx
 from mailbot.ingest.mime.parse import parse_email
 from mailbot.intake import pipeline
-from mailbot.intake.prefetch import Lookahead, Prepared
+from mailbot.intake.prefetch import Lookahead, Opened, Prepared
 from mailbot.models import DocumentLimits, MailboxMessage, ParsedEmail
 from tests.conftest import NOW, TODAY
 
@@ -154,9 +154,8 @@ def test_what_no_worker_has_begun_is_taken_by_the_caller_and_opened_once(
         if f"<prefetch-{m.ref}@birminghamchildrenstrust.co.uk>" in by_workers}
 
 
-def _done(value: pipeline.OpenedForm | pipeline.Unopened) -> Future[
-        pipeline.OpenedForm | pipeline.Unopened]:
-    future: Future[pipeline.OpenedForm | pipeline.Unopened] = Future()
+def _done(value: Opened) -> Future[Opened | None]:
+    future: Future[Opened | None] = Future()
     future.set_result(value)
     return future
 
@@ -181,7 +180,7 @@ def test_an_error_in_the_worker_is_left_to_the_caller() -> None:
     WHEN the result is asked for
     THEN None: the caller opens it in-process, where the same error meets the poison
     handling (a processing_error hold), never a decision made from a failure."""
-    future: Future[pipeline.OpenedForm | pipeline.Unopened] = Future()
+    future: Future[Opened | None] = Future()
     future.set_exception(RecursionError())
     prepared = Prepared(parse_email(_message(1).raw, LIMITS), LIMITS, (PASSWORD,), future)
     assert prepared.opened((PASSWORD,), LIMITS) is None

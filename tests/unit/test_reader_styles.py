@@ -15,9 +15,10 @@ import time
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import TypeAlias
 
 import pytest
-from lxml import etree
+from lxml import etree  # type: ignore[import-untyped]
 
 from mailbot import formdef
 from mailbot.ingest.form.reader import Unreadable, WrongForm, read_form
@@ -34,7 +35,7 @@ NS = {
 DOCUMENT = "word/document.xml"
 CONTROLS = "01-accepted-controls"
 YOUNG = "07-accepted-young-person"  # 'No children in the household' ticked
-Root = etree._Element
+Root: TypeAlias = etree._Element
 
 
 def q(name: str) -> str:

@@ -34,6 +34,7 @@ from mailbot.ingest.mime.msg import OutlookItem, outlook_item
 from mailbot.ingest.mime.parse import is_oversized, parse_email
 from mailbot.intake.pipeline import OpenedForm, Unopened, open_referral
 from mailbot.models import DocKind, DocumentLimits, Outcome
+from tests import hostile_mail as hm
 from tests import hostile_wrapped as wrapped
 from tests import outlook
 from tests.fuzz.targets import parse_and_check
@@ -93,10 +94,10 @@ def test_large_encoded_forward_takes_the_lean_path_and_is_found() -> None:
     WHEN parsed
     THEN the form inside is still found."""
     padding = [(f"photo-{n}.pdf", random.Random(n).randbytes(300_000)) for n in range(4)]
-    inner = wrapped.multipart("lean-inner", [
-        wrapped.text_part(), *[wrapped.attachment(b"%PDF-1.4\n" + d, f'"{n}"'.encode(),
-                                                  "application/pdf") for n, d in padding],
-        wrapped.attachment(referral_docx(61))])
+    inner = hm.multipart("lean-inner", [
+        hm.text_part(), *[hm.attachment(b"%PDF-1.4\n" + d, f'"{n}"'.encode(),
+                                        "application/pdf") for n, d in padding],
+        hm.attachment(referral_docx(61))])
     raw = wrapped.forward("lean", inner)
     assert len(raw) > 1024 * 1024
     parsed = parse_email(raw, LIMITS)
@@ -306,9 +307,9 @@ def test_fifty_files_and_a_signature_are_not_too_many() -> None:
     """GIVEN 50 files followed by a signature part and a logo (not files)
     WHEN parsed
     THEN all 50 are kept and the email is not cut short."""
-    pdf = wrapped.attachment(b"%PDF-1.4\n%%EOF\n", b'"s.pdf"', "application/pdf")
+    pdf = hm.attachment(b"%PDF-1.4\n%%EOF\n", b'"s.pdf"', "application/pdf")
     signature = b"Content-Type: application/pkcs7-signature; name=smime.p7s\n\nMIIB\n"
-    raw = wrapped.multipart("fifty-signed", [wrapped.text_part(), *[pdf] * 50, signature])
+    raw = hm.multipart("fifty-signed", [hm.text_part(), *[pdf] * 50, signature])
     parsed = parse_email(raw, LIMITS)
     assert len(parsed.attachments) == 50
     assert not parsed.truncated

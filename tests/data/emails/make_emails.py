@@ -23,7 +23,7 @@ import zipfile
 import zlib
 from collections.abc import Callable
 from email import policy
-from email.message import EmailMessage
+from email.message import EmailMessage, MIMEPart
 from pathlib import Path
 from typing import Any
 
@@ -235,7 +235,10 @@ def signature_images() -> Case:
     msg.add_alternative(
         '<p>Referral attached.</p><img src="cid:logo@sig"><p>Jo Bloggs</p>', subtype="html"
     )
-    html = msg.get_payload()[1]
+    parts = msg.get_payload()
+    assert isinstance(parts, list)
+    html = parts[1]
+    assert isinstance(html, MIMEPart)  # the text/html alternative just added
     html.add_related(tiny_png(), "image", "png", cid="<logo@sig>", filename="logo.png")
     msg.add_attachment(
         big_jpeg(40_000), "image", "jpeg", filename="banner.jpg", disposition="inline"

@@ -285,7 +285,8 @@ def test_return_discard_and_list_at_through_the_page(app: App, send: Send, run: 
 
     def post(reference: str, action: str, **data: str) -> str:
         response = client.post(f"/case/{reference}/{action}", data={"csrf": token, **data})
-        return client.get(response.headers["location"]).text
+        page: str = client.get(response.headers["location"]).text
+        return page
 
     unticked = post(to_return.reference, "return", reasons="threshold_not_met",
                     note="Ask again.")

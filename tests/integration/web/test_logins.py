@@ -16,11 +16,13 @@ import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING, Literal, cast
 
 import httpx
 import pytest
 from argon2 import PasswordHasher
 from starlette.testclient import TestClient
+from starlette.types import ASGIApp
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from mailbot.app import App, open_app
@@ -30,14 +32,19 @@ from mailbot.web.users import Users
 from tests.conftest import FixedClock
 from tests.integration.web.conftest import FAST_HASHER, PASSWORD, USER, csrf_of, log_in
 
+if TYPE_CHECKING:
+    from uvicorn._types import ASGI3Application
+
 SEE_OTHER, UNAUTHORIZED, TOO_MANY = 303, 401, 429
 NEW_PASSWORD = "a brand new passphrase"
 
 
 def _client(app: App, hasher: PasswordHasher = FAST_HASHER) -> TestClient:
     """A browser on the web app over `app`'s database, behind a proxy that names the client."""
-    web = ProxyHeadersMiddleware(create_app(app.ctx, app.config.web, hasher=hasher), "*")
-    return TestClient(web, base_url="http://127.0.0.1", follow_redirects=False)
+    # starlette and uvicorn each type an ASGI app with their own (equivalent) protocol types
+    starlette = create_app(app.ctx, app.config.web, hasher=hasher)
+    web = ProxyHeadersMiddleware(cast("ASGI3Application", starlette), "*")
+    return TestClient(cast(ASGIApp, web), base_url="http://127.0.0.1", follow_redirects=False)
 
 
 @pytest.fixture
@@ -57,11 +64,14 @@ def _attempt(client: TestClient, name: str, password: str, address: str = "") ->
     headers = {"x-forwarded-for": address} if address else {}
     page = client.get("/login", headers=headers)
     data = {"csrf": csrf_of(page.text), "name": name, "password": password}
-    return client.post("/login", data=data, headers=headers)
+    # starlette types TestClient against httpx2, absent here, so its answers are Any to mypy
+    response: httpx.Response = client.post("/login", data=data, headers=headers)
+    return response
 
 
 def _logged_in(client: TestClient) -> bool:
-    return client.get("/").status_code == 200
+    status: int = client.get("/").status_code
+    return status == 200
 
 
 def _rows(app: App, where: str = "1 = 1") -> int:
@@ -206,7 +216,7 @@ class _SlowHasher(PasswordHasher):
         self.barrier = threading.Barrier(2, timeout=10)
         self.threads: set[int] = set()
 
-    def verify(self, hash: str | bytes, password: str | bytes) -> bool:
+    def verify(self, hash: str | bytes, password: str | bytes) -> Literal[True]:
         self.threads.add(threading.get_ident())
         self.barrier.wait()
         time.sleep(self.HOLD)
