@@ -89,14 +89,6 @@ class Store:
         keys = [column[0] for column in cursor.description]
         return (dict(zip(keys, row, strict=True)) for row in cursor)
 
-    def ensure_tables(self, schema: str) -> None:
-        """Create a feature module's own tables and indexes if missing (additive only:
-        `CREATE TABLE IF NOT EXISTS` / `CREATE INDEX IF NOT EXISTS` statements)."""
-        with self.transaction() as conn:
-            for statement in schema.split(";"):
-                if statement.strip():
-                    conn.execute(statement)
-
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """One atomic unit of work: everything inside commits together or not at all.

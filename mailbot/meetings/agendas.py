@@ -34,23 +34,6 @@ from mailbot.meetings.transfers import Transfers
 if TYPE_CHECKING:
     from mailbot.intake.process import Intake
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS agenda_issues (
-    area TEXT NOT NULL,
-    date TEXT NOT NULL,                 -- the meeting
-    number INTEGER NOT NULL,            -- 0 is the agenda, 1, 2... the addenda
-    sent_at TEXT NOT NULL,
-    PRIMARY KEY (area, date, number)
-);
-CREATE TABLE IF NOT EXISTS agenda_items (
-    area TEXT NOT NULL,
-    date TEXT NOT NULL,
-    item TEXT NOT NULL,                 -- a case reference, or transfer:<id>
-    number INTEGER NOT NULL,            -- the issue that carried it
-    PRIMARY KEY (area, date, item)
-)
-"""
-
 
 @dataclass(frozen=True)
 class _Snapshot:
@@ -69,7 +52,6 @@ class Agendas:
     def __init__(self, intake: Intake) -> None:
         self.intake = intake
         self.transfers = Transfers(intake)
-        intake.store.ensure_tables(SCHEMA)
 
     # -- the job ------------------------------------------------------------------------
 

@@ -26,13 +26,6 @@ from mailbot.validate.dates import add_months
 if TYPE_CHECKING:
     from mailbot.intake.process import Intake
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS flag_expiry (
-    reference TEXT PRIMARY KEY,         -- the case whose partners were told
-    last_marac TEXT NOT NULL,
-    notified_at TEXT NOT NULL
-)
-"""
 _SLACK = timedelta(days=3)  # month ends: the exact test is `add_months` below
 
 
@@ -40,7 +33,6 @@ class FlagExpiry:
     def __init__(self, intake: Intake) -> None:
         self.intake = intake
         self._checked: date | None = None  # due-ness only changes with the date
-        intake.store.ensure_tables(SCHEMA)
 
     def due(self, today: date) -> list[CaseRecord]:
         """Cases heard at least the configured months ago whose victim has not been heard or
