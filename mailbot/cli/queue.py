@@ -85,7 +85,7 @@ def queue_show(ctx: click.Context, reference: str) -> None:
         assert intake.dispatch is not None
         click.echo("\nMessages:")
         for m in intake.dispatch.outbox.messages(reference):
-            click.echo(f"  {m['kind']} to {m['recipient']} ({m['state']})")
+            click.echo(f"  {m.kind} to {m.recipient} ({m.state})")
 
 
 def _done(case: CaseRecord) -> None:

@@ -14,7 +14,7 @@ import sqlite3
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import partial
-from typing import Any, Protocol
+from typing import Protocol
 
 import structlog
 
@@ -36,7 +36,7 @@ from mailbot.intake.pipeline import Assessed, folder_for, processing_error
 from mailbot.intake.prefetch import LARGE_EMAIL_BYTES, Prepared
 from mailbot.meetings.calendar import Meeting
 from mailbot.models import Decision, Folder, MailboxMessage, ParsedEmail, Person
-from mailbot.store import Store, unwritable
+from mailbot.store import HeldMessage, LedgerEntry, Store, unwritable
 from mailbot.validate.names import victim_key
 from mailbot.validate.repeats import RepeatMatch
 
@@ -87,10 +87,10 @@ class Intake(HeldReferrals, Notices):
         raw_sha = hashlib.sha256(message.raw).hexdigest()
         key = email.message_id
         row = self.store.ledger_get(key)
-        if row is not None and row["raw_sha256"] != raw_sha:
+        if row is not None and row.raw_sha256 != raw_sha:
             key = f"{email.message_id}#{raw_sha[:16]}"  # same Message-ID, other content
             row = self.store.ledger_get(key)
-        if row is not None and row["state"] == "done":
+        if row is not None and row.state == "done":
             self._refile_seen(message, key, row)
             return
         try:
@@ -132,7 +132,7 @@ class Intake(HeldReferrals, Notices):
             raise StoreBusy(_BUSY) from exc
         except Exception as exc:  # a poison message must not stop the daemon
             row = self.store.ledger_get(key)
-            if row is not None and row["state"] == "done":
+            if row is not None and row.state == "done":
                 raise  # decided and committed: only the move failed; the next pass files it
             self.log.error("message.error", error=type(exc).__name__, attempt=attempts)
             self._record(message, email, key, processing_error(type(exc).__name__))
@@ -182,11 +182,11 @@ class Intake(HeldReferrals, Notices):
         rather than failing every pass."""
         refused: FolderUnwritable | None = None
         for row in self.store.pending_moves():
-            key, ref, target = row["message_key"], row["mailbox_ref"], Folder(row["folder"])
-            location = Folder(row["location"])
+            key, ref, target = row.message_key, row.mailbox_ref, Folder(row.folder)
+            location = Folder(row.location)
             try:
                 if location is Folder.INBOX:
-                    location = Folder(row["filed"] or row["folder"])
+                    location = Folder(row.filed or row.folder)
                     ref = self.mailbox.mark_done(ref, location)
                     self.store.ledger_moved(key, ref, location.value)
                 if location is not target:
@@ -194,13 +194,13 @@ class Intake(HeldReferrals, Notices):
                     self.store.ledger_moved(key, ref, target.value)
             except MessageNotFoundError:
                 self.store.ledger_moved(key, ref, "Missing")
-                self.log.error("message.missing", reference=row["reference"],
+                self.log.error("message.missing", reference=row.reference,
                                folder=location.value)
                 continue
             except FolderUnwritable as exc:  # that folder refuses: the other moves go on
                 refused = refused or exc
                 continue
-            self.log.info("message.refiled", reference=row["reference"], folder=target.value)
+            self.log.info("message.refiled", reference=row.reference, folder=target.value)
         if refused is not None:
             raise refused  # the runner records the folder for status; the next pass retries
 
@@ -212,7 +212,7 @@ class Intake(HeldReferrals, Notices):
         agency = self.config.agency_for(email.sender)
         return [*self.secrets.passwords_for(agency.id if agency else None), *extra]
 
-    def _waiting(self, email: ParsedEmail, message: MailboxMessage) -> list[dict[str, Any]]:
+    def _waiting(self, email: ParsedEmail, message: MailboxMessage) -> list[HeldMessage]:
         """The sender's referrals waiting for a password within the window."""
         if not email.sender:
             return []
@@ -347,16 +347,16 @@ class Intake(HeldReferrals, Notices):
         assert isinstance(self.mailbox, Rereadable)  # only then are they released
         raw = self.mailbox.read(message.ref)
         row = self.store.ledger_get(key)
-        if row is None or hashlib.sha256(raw).hexdigest() != row["raw_sha256"]:
+        if row is None or hashlib.sha256(raw).hexdigest() != row.raw_sha256:
             raise MailboxError("the message changed in the mailbox while it was processed")
         return raw
 
-    def _refile_seen(self, message: MailboxMessage, key: str, row: dict[str, object]) -> None:
-        folder = Folder(str(row["folder"]))
+    def _refile_seen(self, message: MailboxMessage, key: str, row: LedgerEntry) -> None:
+        folder = Folder(row.folder)
         new_ref = self.mailbox.mark_done(message.ref, folder)
-        if row["location"] == Folder.INBOX.value:
+        if row.location == Folder.INBOX.value:
             self.store.ledger_moved(key, new_ref, folder.value)
-        self.log.info("message.already_processed", reference=row["reference"],
+        self.log.info("message.already_processed", reference=row.reference,
                       folder=folder.value)
 
     def _move(self, message: MailboxMessage, key: str, folder: Folder) -> None:

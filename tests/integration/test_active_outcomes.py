@@ -35,7 +35,7 @@ def _reply_texts(app: App, reference: str) -> list[str]:
     assert app.intake.dispatch is not None
     texts = []
     for row in app.intake.dispatch.outbox.messages(reference):
-        message = email.message_from_bytes(bytes(row["raw"]), policy=policy.default)
+        message = email.message_from_bytes(row.raw, policy=policy.default)
         body = message.get_body(preferencelist=("plain",))
         texts.append(" ".join(body.get_content().split()) if body is not None else "")
     return texts

@@ -64,8 +64,8 @@ def refer(send: Send, run: Run, sender: str, form: FormData) -> CaseRecord:
 
 def text_of(app: App, reference: str, kind: str) -> str:
     assert app.intake.dispatch is not None
-    found = [bytes(m["raw"]).decode() for m in app.intake.dispatch.outbox.messages(reference)
-             if m["kind"] == kind]
+    found = [m.raw.decode() for m in app.intake.dispatch.outbox.messages(reference)
+             if m.kind == kind]
     assert found, f"no {kind} for {reference}"
     return "\n".join(found)
 

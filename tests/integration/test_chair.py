@@ -44,8 +44,8 @@ def refer(send: Send, run: Run, sender: str, f: FormData,
 
 def messages(app: App, reference: str, kind: str) -> list[str]:
     assert app.intake.dispatch is not None
-    return [bytes(m["raw"]).decode() for m in app.intake.dispatch.outbox.messages(reference)
-            if m["kind"] == kind]
+    return [m.raw.decode() for m in app.intake.dispatch.outbox.messages(reference)
+            if m.kind == kind]
 
 
 def agenda(app: App, area: str = "Wolverhampton", day: date = MEETING) -> str:

@@ -55,15 +55,15 @@ def _form(seed: int = 1, **kw: Any) -> FormData:
 
 def _outbox(app: App, reference: str) -> list[tuple[str, str]]:
     assert app.intake.dispatch is not None
-    return sorted((m["kind"], m["recipient"])
+    return sorted((m.kind, m.recipient)
                   for m in app.intake.dispatch.outbox.messages(reference))
 
 
 def _raw(app: App, reference: str, kind: str) -> bytes:
     """The first message of `kind` about the case (replies go to the sender first)."""
     assert app.intake.dispatch is not None
-    rows = [m for m in app.intake.dispatch.outbox.messages(reference) if m["kind"] == kind]
-    return bytes(rows[0]["raw"])
+    rows = [m for m in app.intake.dispatch.outbox.messages(reference) if m.kind == kind]
+    return rows[0].raw
 
 
 def test_an_accepted_case_is_confirmed_listed_and_alerted(app: App, send: Send,
@@ -193,15 +193,15 @@ def test_nothing_personal_reaches_a_non_secure_address(app: App, send: Send, run
     values |= set().union(*(personal_values(c.form) for c in cases.values() if c.form))
     assert len(values) > 100
     rows = app.intake.dispatch.outbox.messages()
-    insecure = [r for r in rows if not moved.is_secure_address(r["recipient"])]
-    assert {r["kind"] for r in insecure} >= {"confirmation", "rejection", "idva_alert"}
+    insecure = [r for r in rows if not moved.is_secure_address(r.recipient)]
+    assert {r.kind for r in insecure} >= {"confirmation", "rejection", "idva_alert"}
     for row in insecure:
-        assert leaks(bytes(row["raw"]), values) == [], (row["kind"], row["recipient"])
-    alert = next(r for r in insecure if r["kind"] == "idva_alert")
-    message = message_from_bytes(bytes(alert["raw"]), policy=policy.default)
+        assert leaks(row.raw, values) == [], (row.kind, row.recipient)
+    alert = next(r for r in insecure if r.kind == "idva_alert")
+    message = message_from_bytes(alert.raw, policy=policy.default)
     [attachment] = list(message.iter_attachments())  # type: ignore[attr-defined]
     opened = _decrypt(attachment.get_content(), "BCT-Marac-7731")
-    case = cases_by_reference(cases)[alert["reference"]]
+    case = cases_by_reference(cases)[str(alert.reference)]
     assert case.form is not None
     assert case.form.value("victim_surname").encode() in opened
 
@@ -250,11 +250,11 @@ def test_messages_go_out_by_smtp_exactly_once(workspace: Path, send: Send,
     app.runner().run_once()
     assert app.intake.dispatch is not None
     rows = app.intake.dispatch.outbox.messages()
-    assert {r["state"] for r in rows} == {"sent"}
+    assert {r.state for r in rows} == {"sent"}
     assert len(rows) == 2
     received = {_message_id(r.content): r.rcpt_tos for r in server.handler.received}
     assert len(server.handler.received) == len(rows)
-    assert received == {r["message_id"]: [r["recipient"]] for r in rows}
+    assert received == {r.message_id: [r.recipient] for r in rows}
     app.close()
 
 
@@ -273,12 +273,12 @@ def test_a_refused_recipient_is_failed_and_the_team_told(workspace: Path, send: 
     app.runner().run_once()
     app.runner().run_once()
     assert app.intake.dispatch is not None
-    rows = {r["kind"]: r for r in app.intake.dispatch.outbox.messages()}
-    assert rows["confirmation"]["state"] == "failed"
-    assert "550" in rows["confirmation"]["last_error"]
-    assert rows["idva_alert"]["state"] == "sent"
-    assert rows["team_notice"]["state"] == "sent"
-    assert rows["team_notice"]["recipient"] == "marac_team@west-midlands.pnn.police.uk"
+    rows = {r.kind: r for r in app.intake.dispatch.outbox.messages()}
+    assert rows["confirmation"].state == "failed"
+    assert "550" in str(rows["confirmation"].last_error)
+    assert rows["idva_alert"].state == "sent"
+    assert rows["team_notice"].state == "sent"
+    assert rows["team_notice"].recipient == "marac_team@west-midlands.pnn.police.uk"
     app.close()
 
 
@@ -363,7 +363,7 @@ def test_emergency_listing_tells_the_referrer_and_the_idva(workspace: Path, app:
     kinds = [k for k, _ in _outbox(app, case.reference)]
     assert kinds.count("confirmation") == 2
     assert kinds.count("idva_alert") == 2
-    assert any(a["action"] == "listed_at" for a in app.store.audit_log(case.reference))
+    assert any(a.action == "listed_at" for a in app.store.audit_log(case.reference))
     refused = CliRunner().invoke(main, ["--config", str(workspace / "mailbot.toml"), "cases",
                                         "list-at", case.reference, "2026-11-05"])
     assert refused.exit_code != 0

@@ -121,4 +121,4 @@ def test_the_message_texts_follow_a_new_templates_folder(app: App, send: Send,
     runner.run_once()
     assert app.intake.dispatch is not None
     [rejection] = app.intake.dispatch.outbox.messages(state="sent")[:1]
-    assert b"Our own words" in bytes(rejection["raw"])
+    assert b"Our own words" in rejection.raw

@@ -65,7 +65,7 @@ def test_too_many_attachments_is_acknowledged_not_rejected(app: App, run: Run) -
     case = run()[parse_email(raw, app.config.limits).message_id]
     assert app.intake.dispatch is not None
     messages = app.intake.dispatch.outbox.messages(case.reference)
-    assert [m["kind"] for m in messages] == ["acknowledgement"]
-    text = b" ".join(bytes(messages[0]["raw"]).split()).decode("utf-8", "replace")
+    assert [m.kind for m in messages] == ["acknowledgement"]
+    text = b" ".join(messages[0].raw.split()).decode("utf-8", "replace")
     assert "an administrator will find the referral form" in text
     assert folder_count(app, "Exceptions") == 1

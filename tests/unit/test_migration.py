@@ -196,7 +196,7 @@ def test_a_version_6_database_keeps_every_row_and_every_table_as_it_was(
     assert ("schema_version", "7") in meta
     before.pop("meta")
     assert after == before
-    assert [a["action"] for a in store.audit_log("MARAC-2026-00001")] == ["decided"]
+    assert [a.action for a in store.audit_log("MARAC-2026-00001")] == ["decided"]
     assert store.conn.execute("SELECT reference, to_label FROM transfers").fetchall() == [
         ("MARAC-2026-00001", "Dudley MARAC")]
     assert Users(store, PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)).verify(
