@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 
-VERSION = 6  # 3: indexes so no per-message query scans what grows with history
+VERSION = 7  # 3: indexes so no per-message query scans what grows with history
 # 4: `filed` (where the first move went), so a move whose record a crash lost is found
 # 5: the case lifecycle: a referral (a `cases` row, one per email) belongs to a case
 #    (`case_ref`: one victim's episode); a case is put on a meeting by a `listings` row, which
@@ -21,6 +21,10 @@ VERSION = 6  # 3: indexes so no per-message query scans what grows with history
 #    process); `doubts`: sends whose result never came (the server took the whole message
 #    and did not answer, or the process ended first), of which one is resent automatically;
 #    states 'unknown' (a person decides), 'held' and 'dismissed' (an operator's)
+# 7: every table in this one schema: those the meetings (agendas, transfers, minutes
+#    reminders, flag expiry) and the web page (accounts, sessions, failed logins) made for
+#    themselves when first used are made here, statement for statement as they were, so a
+#    version 6 database that has them keeps them unchanged and one that lacks them gets them
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -151,6 +155,7 @@ CREATE UNIQUE INDEX IF NOT EXISTS listings_current ON listings (case_ref)
     WHERE state = 'listed';
 CREATE INDEX IF NOT EXISTS listings_meeting ON listings (area, meeting_date)
     WHERE state = 'listed';
+-- A meeting whose minutes were sent has been held: its listings are hearings from then on.
 CREATE TABLE IF NOT EXISTS minutes_runs (
     id INTEGER PRIMARY KEY,
     area TEXT NOT NULL,
@@ -181,6 +186,69 @@ CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit
 BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
 BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+-- The meetings (`mailbot.meetings`): what each agenda and addendum carried, transfers out,
+-- minutes reminders, flag expiry notices.
+CREATE TABLE IF NOT EXISTS agenda_issues (
+    area TEXT NOT NULL,
+    date TEXT NOT NULL,                 -- the meeting
+    number INTEGER NOT NULL,            -- 0 is the agenda, 1, 2... the addenda
+    sent_at TEXT NOT NULL,
+    PRIMARY KEY (area, date, number)
+);
+CREATE TABLE IF NOT EXISTS agenda_items (
+    area TEXT NOT NULL,
+    date TEXT NOT NULL,
+    item TEXT NOT NULL,                 -- a case reference, or transfer:<id>
+    number INTEGER NOT NULL,            -- the issue that carried it
+    PRIMARY KEY (area, date, item)
+);
+CREATE TABLE IF NOT EXISTS transfers (
+    id INTEGER PRIMARY KEY,
+    reference TEXT NOT NULL,            -- the case that moved
+    from_area TEXT NOT NULL,
+    to_label TEXT NOT NULL,             -- the area named, or the receiving MARAC's address
+    to_address TEXT NOT NULL,
+    details TEXT NOT NULL,              -- JSON: new address, who moved, concerns (personal)
+    meeting_date TEXT,                  -- the from_area agenda it is listed on
+    recorded_at TEXT NOT NULL,
+    actor TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS transfers_meeting ON transfers (from_area, meeting_date);
+CREATE TABLE IF NOT EXISTS minutes_reminders (
+    area TEXT NOT NULL,
+    date TEXT NOT NULL,
+    reminded_at TEXT NOT NULL,
+    PRIMARY KEY (area, date)
+);
+CREATE TABLE IF NOT EXISTS flag_expiry (
+    reference TEXT PRIMARY KEY,         -- the case whose partners were told
+    last_marac TEXT NOT NULL,
+    notified_at TEXT NOT NULL
+);
+-- The web page (`mailbot.web`): named accounts, login sessions, failed-login counters.
+CREATE TABLE IF NOT EXISTS web_users (
+    name TEXT PRIMARY KEY,
+    password_hash TEXT NOT NULL,        -- Argon2id, with its own salt and parameters
+    created_at TEXT NOT NULL,
+    disabled_at TEXT
+);
+CREATE TABLE IF NOT EXISTS web_sessions (
+    token_hash TEXT PRIMARY KEY,        -- SHA-256 of the cookie's token (never the token)
+    user TEXT NOT NULL,
+    csrf TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    last_seen TEXT NOT NULL,
+    flash TEXT                          -- one message for the next page (no personal data)
+);
+CREATE INDEX IF NOT EXISTS web_sessions_user ON web_sessions (user);
+CREATE TABLE IF NOT EXISTS web_login_failures (
+    key TEXT PRIMARY KEY,       -- account:NAME, name:KEYED-HASH or address:CLIENT-ADDRESS
+    account INTEGER NOT NULL,   -- 1 for an account's row: never dropped to make room
+    failures INTEGER NOT NULL,  -- in a row, each within LOCK_FOR of the one before
+    last_at TEXT NOT NULL       -- UTC, ISO 8601
+);
+CREATE INDEX IF NOT EXISTS web_login_failures_age ON web_login_failures (account, last_at);
+CREATE INDEX IF NOT EXISTS web_login_failures_last ON web_login_failures (last_at);
 """
 
 

@@ -4,7 +4,9 @@ The ledger is what makes "nothing is lost, nothing is done twice" hold: a messag
 moved out of the inbox after its outcome is committed here, and a message whose key is
 already in the ledger is never processed again (a restart, or a re-delivered copy). The file
 is created mode 0600 because it holds the referrals' personal data. The audit log is
-append-only: triggers refuse updates and deletes.
+append-only: triggers refuse updates and deletes. What leaves the store is a typed record
+(`LedgerEntry`, `AuditEntry`, `HeldMessage`) whose fields are its table's columns, times as
+the ISO 8601 text stored; `query` stays for the ad hoc reads of reports.
 """
 
 from __future__ import annotations
@@ -13,12 +15,13 @@ import contextlib
 import json
 import os
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from mailbot import schema
 from mailbot.errors import StoreError
@@ -32,6 +35,50 @@ if TYPE_CHECKING:
 # I/O error), as opposed to a wrong statement, which is an OperationalError as well.
 _UNWRITABLE = ("SQLITE_BUSY", "SQLITE_LOCKED", "SQLITE_READONLY", "SQLITE_FULL",
                "SQLITE_IOERR", "SQLITE_CANTOPEN", "SQLITE_PROTOCOL")
+R = TypeVar("R")
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerEntry:
+    """An email in the ledger (`messages`): what became of it, where it must end up
+    (`folder`) and where it was last confirmed to be (`location`)."""
+
+    message_key: str
+    raw_sha256: str
+    mailbox_ref: str
+    folder: str
+    filed: str | None  # where its decision first sent it out of the Inbox
+    location: str  # a folder, or 'Missing'
+    state: str  # 'processing' | 'done'
+    kind: str | None  # 'referral' | 'password' | 'bounce'
+    reference: str | None
+    sender: str
+    received_at: str
+    attempts: int
+    finished_at: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    """One line of the audit log: `detail` holds codes and counts, never personal data."""
+
+    id: int
+    at: str
+    actor: str
+    action: str
+    reference: str | None
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class HeldMessage:
+    """An email whose referral waits for a password, kept as received."""
+
+    reference: str
+    message_key: str
+    sender: str
+    received_at: str
+    raw: bytes = field(repr=False)  # documents still encrypted; personal data
 
 
 def utcnow() -> datetime:
@@ -89,13 +136,9 @@ class Store:
         keys = [column[0] for column in cursor.description]
         return (dict(zip(keys, row, strict=True)) for row in cursor)
 
-    def ensure_tables(self, schema: str) -> None:
-        """Create a feature module's own tables and indexes if missing (additive only:
-        `CREATE TABLE IF NOT EXISTS` / `CREATE INDEX IF NOT EXISTS` statements)."""
-        with self.transaction() as conn:
-            for statement in schema.split(";"):
-                if statement.strip():
-                    conn.execute(statement)
+    def records(self, record: Callable[..., R], sql: str, params: Sequence[Any] = ()) -> list[R]:
+        """The rows of a SELECT as typed records, each made from its columns by name."""
+        return [record(**row) for row in self.query(sql, params)]
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
@@ -130,8 +173,9 @@ class Store:
 
     # -- ledger -------------------------------------------------------------------------
 
-    def ledger_get(self, message_key: str) -> dict[str, Any] | None:
-        rows = list(self.query("SELECT * FROM messages WHERE message_key = ?", [message_key]))
+    def ledger_get(self, message_key: str) -> LedgerEntry | None:
+        rows = self.records(LedgerEntry, "SELECT * FROM messages WHERE message_key = ?",
+                            [message_key])
         return rows[0] if rows else None
 
     def ledger_begin(
@@ -179,12 +223,12 @@ class Store:
         conn.execute("UPDATE messages SET folder = ? WHERE message_key = ?",
                      (folder, message_key))
 
-    def pending_moves(self) -> list[dict[str, Any]]:
+    def pending_moves(self) -> list[LedgerEntry]:
         """Decided messages not confirmed in their folder: a crash before or after the move
         out of the Inbox (location still 'Inbox'), or a re-filing not yet done."""
-        return list(self.query(
-            "SELECT * FROM messages WHERE state = 'done' AND location != folder"
-            " AND location != 'Missing' ORDER BY received_at"))
+        return self.records(
+            LedgerEntry, "SELECT * FROM messages WHERE state = 'done' AND location != folder"
+            " AND location != 'Missing' ORDER BY received_at")
 
     # -- sequences and audit ------------------------------------------------------------
 
@@ -209,11 +253,11 @@ class Store:
             (utcnow().isoformat(), actor, action, reference, detail),
         )
 
-    def audit_log(self, reference: str | None = None) -> list[dict[str, Any]]:
+    def audit_log(self, reference: str | None = None) -> list[AuditEntry]:
         if reference is None:
-            return list(self.query("SELECT * FROM audit ORDER BY id"))
-        return list(self.query("SELECT * FROM audit WHERE reference = ? ORDER BY id",
-                               [reference]))
+            return self.records(AuditEntry, "SELECT * FROM audit ORDER BY id")
+        return self.records(AuditEntry, "SELECT * FROM audit WHERE reference = ? ORDER BY id",
+                            [reference])
 
     # -- held messages (awaiting a password) --------------------------------------------
 
@@ -226,12 +270,12 @@ class Store:
             (reference, message_key, sender, received_at.isoformat(), raw),
         )
 
-    def waiting_for_password(self, sender: str, since: datetime) -> list[dict[str, Any]]:
-        return list(self.query(
-            "SELECT * FROM held_messages WHERE sender = ? AND received_at >= ?"
+    def waiting_for_password(self, sender: str, since: datetime) -> list[HeldMessage]:
+        return self.records(
+            HeldMessage, "SELECT * FROM held_messages WHERE sender = ? AND received_at >= ?"
             " ORDER BY received_at",
             [sender, since.isoformat()],
-        ))
+        )
 
     def release_held(self, conn: sqlite3.Connection, reference: str) -> None:
         conn.execute("DELETE FROM held_messages WHERE reference = ?", (reference,))

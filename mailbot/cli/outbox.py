@@ -50,9 +50,9 @@ def outbox_list(ctx: click.Context, state: str | None, reference: str | None,
     """Messages in the outbox (newest last); recipients and kinds, never contents."""
     with open_for_command(ctx) as app:
         rows = _outbox(app).messages(reference, state)
-    shown = [{k: r[k] for k in ("id", "reference", "kind", "recipient", "state", "attempts",
-                                "doubts", "message_id", "created_at", "next_attempt_at",
-                                "sent_at", "last_error")}
+    shown = [{k: getattr(r, k) for k in ("id", "reference", "kind", "recipient", "state",
+                                         "attempts", "doubts", "message_id", "created_at",
+                                         "next_attempt_at", "sent_at", "last_error")}
              for r in rows]
     if as_json:
         click.echo(json.dumps(shown, indent=2))

@@ -84,7 +84,7 @@ def queue_show(ctx: click.Context, reference: str) -> None:
                 click.echo(f"  {r['label']}: {flag}{r['value']}")
         click.echo("\nMessages:")
         for m in context.dispatch.outbox.messages(reference):
-            click.echo(f"  {m['kind']} to {m['recipient']} ({m['state']})")
+            click.echo(f"  {m.kind} to {m.recipient} ({m.state})")
 
 
 def _done(case: CaseRecord) -> None:

@@ -31,7 +31,7 @@ from email import policy
 from email.message import Message
 from email.parser import BytesParser, HeaderParser
 
-from mailbot.dispatch.outbox import Outbox
+from mailbot.dispatch.outbox import Outbox, OutboxMessage
 from mailbot.dispatch.plan import Planner
 from mailbot.ingest.mime.bounds import too_costly
 
@@ -137,25 +137,25 @@ def record_bounce(conn: sqlite3.Connection, outbox: Outbox, planner: Planner, bo
     cursor = conn.execute(f"SELECT * FROM outbox WHERE message_id IN ({marks})"  # noqa: S608
                           " ORDER BY id", bounce.message_ids)
     keys = [column[0] for column in cursor.description]
-    rows = [dict(zip(keys, row, strict=True)) for row in cursor]
+    rows = [OutboxMessage(**dict(zip(keys, row, strict=True))) for row in cursor]
     failed = []
     for row in rows:
-        if not bounce.failed or row["state"] in ("failed", "dismissed"):
+        if not bounce.failed or row.state in ("failed", "dismissed"):
             continue
         conn.execute("UPDATE outbox SET state = 'failed', last_error = ? WHERE id = ?",
-                     (bounce.reason, row["id"]))
-        outbox.store.audit(conn, "mailbot", "send_bounced", row["reference"],
-                           f"kind={row['kind']} outbox={row['id']}"
+                     (bounce.reason, row.id))
+        outbox.store.audit(conn, "mailbot", "send_bounced", row.reference,
+                           f"kind={row.kind} outbox={row.id}"
                            f" status={bounce.status or '-'} code={bounce.smtp_code or '-'}")
-        if row["kind"] != "team_notice":  # a notice about a notice would only bounce again
+        if row.kind != "team_notice":  # a notice about a notice would only bounce again
             outbox.enqueue(conn, planner.team_notice(
                 "a message was returned undelivered",
-                f"The {row['kind']} message to {row['recipient']} (outbox {row['id']}) was"
+                f"The {row.kind} message to {row.recipient} (outbox {row.id}) was"
                 f" {bounce.reason}: it did not arrive. Check the address and send it by"
-                f" another route, or `mailbot outbox retry {row['id']}` once it is fixed.",
-                row["reference"], variant=f"bounced-{row['id']}"), row["reference"], now)
-        failed.append(int(row["id"]))
-    return Recorded(tuple(int(r["id"]) for r in rows), tuple(failed))
+                f" another route, or `mailbot outbox retry {row.id}` once it is fixed.",
+                row.reference, variant=f"bounced-{row.id}"), row.reference, now)
+        failed.append(row.id)
+    return Recorded(tuple(r.id for r in rows), tuple(failed))
 
 
 class _Message(Message):

@@ -33,7 +33,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 
 import structlog
 
@@ -55,6 +54,28 @@ AUTOMATIC_RESENDS = 1  # of a message that may have arrived: the duplicate windo
 ORPHANED = "the process sending it ended before its result was recorded"
 _OVERDUE = "overdue-"  # the variant of the team notice about a message waiting too long
 _BATCH = 100
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxMessage:
+    """A message in the outbox, as its row holds it (times as the ISO 8601 text stored)."""
+
+    id: int
+    idem_key: str  # case|kind|recipient[|variant]: enqueued once
+    reference: str | None
+    kind: str
+    recipient: str
+    message_id: str
+    raw: bytes = field(repr=False)  # exactly as it goes on the wire (personal data)
+    state: str  # 'pending' | 'sending' | 'sent' | 'failed' | 'unknown' | 'held' | 'dismissed'
+    attempts: int
+    next_attempt_at: str
+    last_error: str | None
+    created_at: str
+    sent_at: str | None
+    claimed_at: str | None  # when the last attempt claimed it
+    claimed_by: str | None  # the process that claimed it (pid:token)
+    doubts: int  # sends whose result never came
 
 
 class Outbox:
@@ -79,7 +100,7 @@ class Outbox:
         )
         return cursor.rowcount == 1
 
-    def due(self, now: datetime, limit: int = _BATCH) -> list[dict[str, Any]]:
+    def due(self, now: datetime, limit: int = _BATCH) -> list[OutboxMessage]:
         """Pending messages due by the database's times alone (see `is_due`)."""
         ids = [row_id for row_id, at in self.pending_times() if is_due(at, now)]
         return self.rows(ids[:limit])
@@ -90,25 +111,25 @@ class Outbox:
             "SELECT id, next_attempt_at FROM outbox WHERE state = 'pending' ORDER BY id")
         return [(int(row_id), str(at)) for row_id, at in rows]
 
-    def rows(self, ids: list[int]) -> list[dict[str, Any]]:
+    def rows(self, ids: list[int]) -> list[OutboxMessage]:
         if not ids:
             return []
         marks = ", ".join("?" * len(ids))
-        return list(self.store.query(f"SELECT * FROM outbox WHERE id IN ({marks})"  # noqa: S608
-                                     " ORDER BY id", ids))
+        sql = f"SELECT * FROM outbox WHERE id IN ({marks}) ORDER BY id"  # noqa: S608
+        return self.store.records(OutboxMessage, sql, ids)
 
-    def get(self, row_id: int) -> dict[str, Any] | None:
+    def get(self, row_id: int) -> OutboxMessage | None:
         found = self.rows([row_id])
         return found[0] if found else None
 
     def messages(self, reference: str | None = None,
-                 state: str | None = None) -> list[dict[str, Any]]:
+                 state: str | None = None) -> list[OutboxMessage]:
         sql, params = "SELECT * FROM outbox WHERE 1 = 1", list[str]()
         if reference is not None:
             sql, params = sql + " AND reference = ?", [*params, reference]
         if state is not None:
             sql, params = sql + " AND state = ?", [*params, state]
-        return list(self.store.query(sql + " ORDER BY id", params))
+        return self.store.records(OutboxMessage, sql + " ORDER BY id", params)
 
     def counts(self) -> dict[str, int]:
         rows = self.store.conn.execute("SELECT state, COUNT(*) FROM outbox GROUP BY state")
@@ -145,7 +166,7 @@ class SendState:
 
     token: str = field(default_factory=lambda: f"{os.getpid()}:{secrets.token_hex(4)}")
     # Results the database would not take yet: nothing else is sent until it has them.
-    unrecorded: dict[int, tuple[dict[str, Any], Result]] = field(default_factory=dict)
+    unrecorded: dict[int, tuple[OutboxMessage, Result]] = field(default_factory=dict)
     # id -> (monotonic time it is due, the next_attempt_at written with it): a time the
     # database still shows is measured on the monotonic clock; one changed since (an
     # operator's retry or flush) is taken from the database.
@@ -206,7 +227,7 @@ class Dispatcher:
         result = self._send(row, now)
         return result if self._record(row, result, now) else None
 
-    def _claim(self, row_id: int, now: datetime) -> dict[str, Any] | None:
+    def _claim(self, row_id: int, now: datetime) -> OutboxMessage | None:
         try:
             with self.outbox.store.transaction() as conn:
                 cursor = conn.execute(
@@ -221,9 +242,9 @@ class Dispatcher:
         self.state.blocked = None
         return self.outbox.get(row_id)
 
-    def _send(self, row: dict[str, Any], now: datetime) -> Result:
+    def _send(self, row: OutboxMessage, now: datetime) -> Result:
         try:
-            self.sender.send(bytes(row["raw"]), self.outbox.from_address, [row["recipient"]])
+            self.sender.send(row.raw, self.outbox.from_address, [row.recipient])
         except TransientSendError as exc:
             return self._transient(row, exc, now)
         except PermanentSendError as exc:
@@ -231,58 +252,58 @@ class Dispatcher:
         except UncertainSendError as exc:
             return self._doubtful(row, str(exc))
         except Exception as exc:  # a fault in a sender: whether it sent is not known
-            self.log.error("outbox.send_error", reference=row["reference"], kind=row["kind"],
+            self.log.error("outbox.send_error", reference=row.reference, kind=row.kind,
                            error=type(exc).__name__)
             return self._doubtful(row, f"the sender failed ({type(exc).__name__})")
         return Result("sent")
 
-    def _transient(self, row: dict[str, Any], exc: TransientSendError,
+    def _transient(self, row: OutboxMessage, exc: TransientSendError,
                    now: datetime) -> Result:
-        attempts = int(row["attempts"])  # this one included: counted by the claim
-        if attempts >= self.max_attempts and now - _time(row["created_at"], now) >= \
+        attempts = row.attempts  # this one included: counted by the claim
+        if attempts >= self.max_attempts and now - _time(row.created_at, now) >= \
                 self.give_up_after:
             return Result("failed", f"gave up after {attempts} attempts: {exc}",
                           unreachable=exc.code is None)
         return Result("pending", str(exc), min(BASE_DELAY * 2 ** (attempts - 1), MAX_DELAY),
                       unreachable=exc.code is None)
 
-    def _doubtful(self, row: dict[str, Any], reason: str) -> Result:
+    def _doubtful(self, row: OutboxMessage, reason: str) -> Result:
         """The message may have arrived: resent once (after a pause), then a person decides."""
-        if int(row["doubts"]) < AUTOMATIC_RESENDS:
+        if row.doubts < AUTOMATIC_RESENDS:
             return Result("pending", f"{reason}; sending it once more, with the same"
                           " Message-ID", BASE_DELAY, doubt=True)
         return Result("unknown", reason, doubt=True)
 
     # -- recording results ----------------------------------------------------------------
 
-    def _record(self, row: dict[str, Any], result: Result, now: datetime) -> bool:
+    def _record(self, row: OutboxMessage, result: Result, now: datetime) -> bool:
         """Write `result` (kept in memory if the database refuses; then False)."""
         try:
             with self.outbox.store.transaction() as conn:
                 self._write(conn, row, result, now)
         except sqlite3.Error as exc:
-            self.state.unrecorded[int(row["id"])] = (row, result)
+            self.state.unrecorded[row.id] = (row, result)
             self._refused("result", exc)
             return False
         self._logged(row, result)
         return True
 
-    def _write(self, conn: sqlite3.Connection, row: dict[str, Any], result: Result,
+    def _write(self, conn: sqlite3.Connection, row: OutboxMessage, result: Result,
                now: datetime) -> None:
         """Record `result`, unless the message was settled meanwhile (a delivery failure
         notice for an earlier copy marks it failed while it is resent): that stands."""
-        row_id = int(row["id"])
+        row_id = row.id
         doubts = int(result.doubt)
         if result.state == "sent":
             conn.execute("UPDATE outbox SET state = 'sent', sent_at = ?, doubts = doubts + ?"
                          " WHERE id = ? AND state = 'sending' AND claimed_by IS ?",
-                         (now.isoformat(), doubts, row_id, row["claimed_by"]))
+                         (now.isoformat(), doubts, row_id, row.claimed_by))
         elif result.state == "pending":
             at = (now + result.delay).isoformat()
             cursor = conn.execute("UPDATE outbox SET state = 'pending', last_error = ?,"
                                   " next_attempt_at = ?, doubts = doubts + ? WHERE id = ?"
                                   " AND state = 'sending' AND claimed_by IS ?",
-                                  (result.error, at, doubts, row_id, row["claimed_by"]))
+                                  (result.error, at, doubts, row_id, row.claimed_by))
             if cursor.rowcount:
                 self.state.deferred[row_id] = (
                     self.monotonic() + result.delay.total_seconds(), at)
@@ -291,36 +312,36 @@ class Dispatcher:
                                   " doubts = doubts + ? WHERE id = ? AND state = 'sending'"
                                   " AND claimed_by IS ?",
                                   (result.state, result.error, doubts, row_id,
-                                   row["claimed_by"]))
+                                   row.claimed_by))
             if cursor.rowcount:
                 self.outbox.store.audit(conn, "mailbot", f"send_{result.state}",
-                                        row["reference"], f"kind={row['kind']} outbox={row_id}")
+                                        row.reference, f"kind={row.kind} outbox={row_id}")
                 self._tell_team(conn, row, result, now)
 
-    def _tell_team(self, conn: sqlite3.Connection, row: dict[str, Any], result: Result,
+    def _tell_team(self, conn: sqlite3.Connection, row: OutboxMessage, result: Result,
                    now: datetime) -> None:
         """A notice for a message that needs a person (unless it was itself to the team)."""
-        if row["kind"] == "team_notice":
+        if row.kind == "team_notice":
             return
-        what = f"The {row['kind']} message to {row['recipient']} (outbox {row['id']})"
+        what = f"The {row.kind} message to {row.recipient} (outbox {row.id})"
         if result.state == "failed":
             notice = self.planner.team_notice(
                 "a message could not be delivered",
                 f"{what} could not be delivered: {result.error}. Check the address and send"
                 " it by another route, or `mailbot outbox retry` it once the problem is"
-                " fixed.", row["reference"], variant=f"send-failed-{row['id']}")
+                " fixed.", row.reference, variant=f"send-failed-{row.id}")
         else:
             notice = self.planner.team_notice(
                 "a message may not have arrived",
                 f"{what} was sent twice without the mail server confirming it: {result.error}."
                 " Ask the recipient whether it arrived; then `mailbot outbox dismiss"
-                f" {row['id']}` if it did, or `mailbot outbox retry {row['id']}` to send it"
-                " again.", row["reference"], variant=f"send-unknown-{row['id']}")
-        self.outbox.enqueue(conn, notice, row["reference"], now)
+                f" {row.id}` if it did, or `mailbot outbox retry {row.id}` to send it"
+                " again.", row.reference, variant=f"send-unknown-{row.id}")
+        self.outbox.enqueue(conn, notice, row.reference, now)
 
-    def _logged(self, row: dict[str, Any], result: Result) -> None:
-        fields = {"reference": row["reference"], "kind": row["kind"], "outbox": row["id"],
-                  "attempt": row["attempts"]}
+    def _logged(self, row: OutboxMessage, result: Result) -> None:
+        fields = {"reference": row.reference, "kind": row.kind, "outbox": row.id,
+                  "attempt": row.attempts}
         if result.state == "sent":
             self.log.info("outbox.sent", **fields)
         elif result.state == "pending":
@@ -364,15 +385,15 @@ class Dispatcher:
         """Claims no running sender holds (the process ended between a send and its record):
         each message may have arrived, so it is resent once at once, then left to a person."""
         with self.outbox.store.transaction() as conn:
-            rows = list(self.outbox.store.query(
-                "SELECT * FROM outbox WHERE state = 'sending' AND"
-                " (claimed_by IS NULL OR claimed_by != ?) ORDER BY id", [self.state.token]))
+            rows = self.outbox.store.records(
+                OutboxMessage, "SELECT * FROM outbox WHERE state = 'sending' AND"
+                " (claimed_by IS NULL OR claimed_by != ?) ORDER BY id", [self.state.token])
             for row in rows:
                 result = self._doubtful(row, ORPHANED)
                 self._write(conn, row, Result(result.state, result.error, doubt=True), now)
         for row in rows:
-            self.log.warning("outbox.orphaned", reference=row["reference"], kind=row["kind"],
-                             outbox=row["id"])
+            self.log.warning("outbox.orphaned", reference=row.reference, kind=row.kind,
+                             outbox=row.id)
 
     def _alert_overdue(self, now: datetime) -> None:
         """Tell the team once when the oldest message not yet sent has waited too long."""

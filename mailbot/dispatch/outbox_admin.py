@@ -22,9 +22,8 @@ import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
-from mailbot.dispatch.outbox import Outbox
+from mailbot.dispatch.outbox import Outbox, OutboxMessage
 
 
 @dataclass(frozen=True)
@@ -77,7 +76,7 @@ class OutboxAdmin:
                 if row is None:
                     outcome.refused.append(f"outbox {row_id}: there is no such message"
                                            " (mailbot outbox list)")
-                elif row["state"] not in action.from_states:
+                elif row.state not in action.from_states:
                     outcome.refused.append(f"outbox {row_id}: cannot {action.name}:"
                                            f" {_why_not(row)}")
                 else:
@@ -88,10 +87,10 @@ class OutboxAdmin:
     def apply_to_state(self, action: Action, state: str, actor: str,
                        now: datetime) -> Outcome:
         """`action` on every message now in `state` (e.g. retry every failed one)."""
-        ids = [int(r["id"]) for r in self.outbox.messages(state=state)]
+        ids = [r.id for r in self.outbox.messages(state=state)]
         return self.apply(action, ids, actor, now)
 
-    def _change(self, conn: sqlite3.Connection, action: Action, row: dict[str, Any], actor: str,
+    def _change(self, conn: sqlite3.Connection, action: Action, row: OutboxMessage, actor: str,
                 now: datetime) -> None:
         sets, params = ["state = ?"], [action.to_state]
         if action.due_now:
@@ -100,12 +99,12 @@ class OutboxAdmin:
         if action.fresh_attempts:
             sets.append("attempts = 0")
         conn.execute(f"UPDATE outbox SET {', '.join(sets)} WHERE id = ?",  # noqa: S608
-                     (*params, row["id"]))
-        self.store.audit(conn, actor, f"outbox_{action.name}", row["reference"],
-                         f"outbox={row['id']} kind={row['kind']} from={row['state']}")
+                     (*params, row.id))
+        self.store.audit(conn, actor, f"outbox_{action.name}", row.reference,
+                         f"outbox={row.id} kind={row.kind} from={row.state}")
 
 
-def _why_not(row: dict[str, Any]) -> str:
-    sent_at = f" at {row['sent_at']}" if row.get("sent_at") else ""
-    return _WHY_NOT.get(str(row["state"]), "its state does not allow it").format(
-        id=row["id"], sent_at=sent_at)
+def _why_not(row: OutboxMessage) -> str:
+    sent_at = f" at {row.sent_at}" if row.sent_at else ""
+    return _WHY_NOT.get(row.state, "its state does not allow it").format(
+        id=row.id, sent_at=sent_at)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sqlite3
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from mailbot.context import Context
 from mailbot.ingest.mime.parse import parse_email
@@ -27,6 +27,7 @@ from mailbot.models import (
     ParsedEmail,
     Person,
 )
+from mailbot.store import HeldMessage
 
 if TYPE_CHECKING:
     from mailbot.cases.casebook import CaseRecord
@@ -46,14 +47,14 @@ class _Intake(Protocol):
 
     def _password_budget(self, sender: str, now: datetime) -> int: ...
 
-    def _password_replies(self, conn: sqlite3.Connection, waiting: list[dict[str, Any]],
+    def _password_replies(self, conn: sqlite3.Connection, waiting: list[HeldMessage],
                           done: set[str], postponed: list[str]) -> None: ...
 
     def _commit_case(self, conn: sqlite3.Connection, case: CaseRecord,
                      victim: Person | None, held_raw: bytes | None, *, actor: str = ...,
                      note: str | None = None, blind: Decision | None = None) -> None: ...
 
-    def _resolve_held(self, conn: sqlite3.Connection, held: dict[str, object],
+    def _resolve_held(self, conn: sqlite3.Connection, held: HeldMessage,
                       assessed: Assessed, *, actor: str = ..., how: str = ...) -> None: ...
 
     def _move(self, message: MailboxMessage, key: str, folder: Folder) -> None: ...
@@ -66,7 +67,7 @@ class HeldReferrals:
     """What `Intake` does with held referrals (a mixin over Intake's own stages)."""
 
     def _password_email(self: _Intake, message: MailboxMessage, email: ParsedEmail,
-                        key: str, waiting: list[dict[str, Any]]) -> None:
+                        key: str, waiting: list[HeldMessage]) -> None:
         """Try the words of a separate password email on its sender's waiting referrals.
 
         Only the words are tried (the agency's passwords already failed on arrival), within
@@ -77,24 +78,24 @@ class HeldReferrals:
         """
         candidates = tuple(password_candidates(email))
         budget = self._password_budget(email.sender, message.received_at)
-        opened: list[tuple[dict[str, object], Assessed]] = []
+        opened: list[tuple[HeldMessage, Assessed]] = []
         tried: list[str] = []
         postponed: list[str] = []
         spent = 0
         for held in waiting if candidates else []:
-            held_email = parse_email(bytes(held["raw"]), self.ctx.config.limits)
+            held_email = parse_email(held.raw, self.ctx.config.limits)
             cost = len(candidates) * max(1, sum(a.kind is DocKind.ENCRYPTED
                                                 for a in held_email.attachments))
             if spent + cost > budget:
-                postponed.append(str(held["reference"]))
+                postponed.append(held.reference)
                 continue
             spent += cost
-            tried.append(str(held["reference"]))
+            tried.append(held.reference)
             assessed = self._assess(held_email, candidates, agency=False)
             if "cannot_decrypt" not in assessed.decision.reasons:
                 opened.append((held, assessed))
         folder = Folder.PROCESSED if opened else Folder.EXCEPTIONS
-        done = {str(h["reference"]) for h, _ in opened}
+        done = {h.reference for h, _ in opened}
         with self.ctx.store.transaction() as conn:
             for held, assessed in opened:
                 self._resolve_held(conn, held, assessed)
@@ -110,7 +111,7 @@ class HeldReferrals:
                              (email.sender, message.received_at.isoformat(), spent))
             self.ctx.store.ledger_finish(conn, key, kind="password", folder=folder.value,
                                      reference=min(done) if done
-                                     else str(waiting[0]["reference"]))
+                                     else waiting[0].reference)
             self.ctx.store.audit(conn, ACTOR, "password_email", None,
                              f"waiting={len(waiting)} opened={','.join(sorted(done)) or 'none'}"
                              f" derivations={spent} postponed={len(postponed)}")
@@ -130,13 +131,13 @@ class HeldReferrals:
         return max(0, min(security.password_email_max_attempts, left))
 
     def _password_replies(self: _Intake, conn: sqlite3.Connection,
-                          waiting: list[dict[str, Any]], done: set[str],
+                          waiting: list[HeldMessage], done: set[str],
                           postponed: list[str]) -> None:
         """Tell the sender which waiting referrals the password did not open (those opened
         are answered by their decision), and the team which ones wait for a person."""
         planner = self.ctx.dispatch.planner
         for held in waiting:
-            reference = str(held["reference"])
+            reference = held.reference
             if reference in done:
                 continue
             case = self.ctx.casebook.get(reference)
@@ -152,10 +153,10 @@ class HeldReferrals:
                 " mailbot queue retry.", None, variant=f"password-budget-{postponed[0]}"),
                 postponed[0])
 
-    def _resolve_held(self: _Intake, conn: sqlite3.Connection, held: dict[str, object],
+    def _resolve_held(self: _Intake, conn: sqlite3.Connection, held: HeldMessage,
                       assessed: Assessed, *, actor: str = ACTOR,
                       how: str = "separate_email") -> None:
-        reference = str(held["reference"])
+        reference = held.reference
         original = self.ctx.casebook.get(reference)
         if original is None:
             return
@@ -176,12 +177,12 @@ class HeldReferrals:
         """Assess a case's held email again from the start, trying `passwords` as well as the
         agency's (never stored or logged). When they open it, the new decision is committed
         exactly as a password email's would be; None when it stays locked (or is not held)."""
-        rows = list(self.ctx.store.query("SELECT * FROM held_messages WHERE reference = ?",
-                                     [reference]))
+        rows = self.ctx.store.records(
+            HeldMessage, "SELECT * FROM held_messages WHERE reference = ?", [reference])
         if not rows:
             return None
         held = rows[0]
-        assessed = self._assess(parse_email(bytes(held["raw"]), self.ctx.config.limits), passwords)
+        assessed = self._assess(parse_email(held.raw, self.ctx.config.limits), passwords)
         if "cannot_decrypt" in assessed.decision.reasons:
             return None
         with self.ctx.store.transaction() as conn:

@@ -14,7 +14,6 @@ import sqlite3
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import partial
-from typing import Any
 
 from mailbot.cases.casebook import CaseRecord
 from mailbot.cases.lifecycle import Known, Listing, current_listing, is_held, list_case, sync_person
@@ -38,7 +37,7 @@ from mailbot.intake.held import ACTOR, HeldReferrals
 from mailbot.intake.pipeline import Assessed, folder_for, processing_error
 from mailbot.intake.prefetch import LARGE_EMAIL_BYTES, Prepared
 from mailbot.models import Decision, Folder, MailboxMessage, Meeting, ParsedEmail, Person
-from mailbot.store import unwritable
+from mailbot.store import HeldMessage, LedgerEntry, unwritable
 from mailbot.validate.names import victim_key
 from mailbot.validate.repeats import RepeatMatch
 
@@ -74,10 +73,10 @@ class Intake(HeldReferrals):
         raw_sha = hashlib.sha256(message.raw).hexdigest()
         key = email.message_id
         row = self.ctx.store.ledger_get(key)
-        if row is not None and row["raw_sha256"] != raw_sha:
+        if row is not None and row.raw_sha256 != raw_sha:
             key = f"{email.message_id}#{raw_sha[:16]}"  # same Message-ID, other content
             row = self.ctx.store.ledger_get(key)
-        if row is not None and row["state"] == "done":
+        if row is not None and row.state == "done":
             self._refile_seen(message, key, row)
             return
         try:
@@ -119,7 +118,7 @@ class Intake(HeldReferrals):
             raise StoreBusy(_BUSY) from exc
         except Exception as exc:  # a poison message must not stop the daemon
             row = self.ctx.store.ledger_get(key)
-            if row is not None and row["state"] == "done":
+            if row is not None and row.state == "done":
                 raise  # decided and committed: only the move failed; the next pass files it
             self.ctx.log.error("message.error", error=type(exc).__name__, attempt=attempts)
             self._record(message, email, key, processing_error(type(exc).__name__))
@@ -169,11 +168,11 @@ class Intake(HeldReferrals):
         rather than failing every pass."""
         refused: FolderUnwritable | None = None
         for row in self.ctx.store.pending_moves():
-            key, ref, target = row["message_key"], row["mailbox_ref"], Folder(row["folder"])
-            location = Folder(row["location"])
+            key, ref, target = row.message_key, row.mailbox_ref, Folder(row.folder)
+            location = Folder(row.location)
             try:
                 if location is Folder.INBOX:
-                    location = Folder(row["filed"] or row["folder"])
+                    location = Folder(row.filed or row.folder)
                     ref = self.mailbox.mark_done(ref, location)
                     self.ctx.store.ledger_moved(key, ref, location.value)
                 if location is not target:
@@ -181,13 +180,13 @@ class Intake(HeldReferrals):
                     self.ctx.store.ledger_moved(key, ref, target.value)
             except MessageNotFoundError:
                 self.ctx.store.ledger_moved(key, ref, "Missing")
-                self.ctx.log.error("message.missing", reference=row["reference"],
+                self.ctx.log.error("message.missing", reference=row.reference,
                                folder=location.value)
                 continue
             except FolderUnwritable as exc:  # that folder refuses: the other moves go on
                 refused = refused or exc
                 continue
-            self.ctx.log.info("message.refiled", reference=row["reference"], folder=target.value)
+            self.ctx.log.info("message.refiled", reference=row.reference, folder=target.value)
         if refused is not None:
             raise refused  # the runner records the folder for status; the next pass retries
 
@@ -199,7 +198,7 @@ class Intake(HeldReferrals):
         agency = self.ctx.config.agency_for(email.sender)
         return [*self.ctx.secrets.passwords_for(agency.id if agency else None), *extra]
 
-    def _waiting(self, email: ParsedEmail, message: MailboxMessage) -> list[dict[str, Any]]:
+    def _waiting(self, email: ParsedEmail, message: MailboxMessage) -> list[HeldMessage]:
         """The sender's referrals waiting for a password within the window."""
         if not email.sender:
             return []
@@ -335,16 +334,16 @@ class Intake(HeldReferrals):
         assert isinstance(self.mailbox, Rereadable)  # only then are they released
         raw = self.mailbox.read(message.ref)
         row = self.ctx.store.ledger_get(key)
-        if row is None or hashlib.sha256(raw).hexdigest() != row["raw_sha256"]:
+        if row is None or hashlib.sha256(raw).hexdigest() != row.raw_sha256:
             raise MailboxError("the message changed in the mailbox while it was processed")
         return raw
 
-    def _refile_seen(self, message: MailboxMessage, key: str, row: dict[str, object]) -> None:
-        folder = Folder(str(row["folder"]))
+    def _refile_seen(self, message: MailboxMessage, key: str, row: LedgerEntry) -> None:
+        folder = Folder(row.folder)
         new_ref = self.mailbox.mark_done(message.ref, folder)
-        if row["location"] == Folder.INBOX.value:
+        if row.location == Folder.INBOX.value:
             self.ctx.store.ledger_moved(key, new_ref, folder.value)
-        self.ctx.log.info("message.already_processed", reference=row["reference"],
+        self.ctx.log.info("message.already_processed", reference=row.reference,
                       folder=folder.value)
 
     def _move(self, message: MailboxMessage, key: str, folder: Folder) -> None:

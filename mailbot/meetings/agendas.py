@@ -32,23 +32,6 @@ from mailbot.meetings.services import Services
 from mailbot.meetings.transfers import Transfers
 from mailbot.models import Meeting
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS agenda_issues (
-    area TEXT NOT NULL,
-    date TEXT NOT NULL,                 -- the meeting
-    number INTEGER NOT NULL,            -- 0 is the agenda, 1, 2... the addenda
-    sent_at TEXT NOT NULL,
-    PRIMARY KEY (area, date, number)
-);
-CREATE TABLE IF NOT EXISTS agenda_items (
-    area TEXT NOT NULL,
-    date TEXT NOT NULL,
-    item TEXT NOT NULL,                 -- a case reference, or transfer:<id>
-    number INTEGER NOT NULL,            -- the issue that carried it
-    PRIMARY KEY (area, date, item)
-)
-"""
-
 
 @dataclass(frozen=True)
 class _Snapshot:
@@ -67,7 +50,6 @@ class Agendas:
     def __init__(self, ctx: Services) -> None:
         self.ctx = ctx
         self.transfers = Transfers(ctx)
-        ctx.store.ensure_tables(SCHEMA)
 
     # -- the job ------------------------------------------------------------------------
 

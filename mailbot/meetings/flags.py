@@ -23,13 +23,6 @@ from mailbot.dispatch.routes import RouteKind
 from mailbot.meetings.services import Services
 from mailbot.validate.dates import add_months
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS flag_expiry (
-    reference TEXT PRIMARY KEY,         -- the case whose partners were told
-    last_marac TEXT NOT NULL,
-    notified_at TEXT NOT NULL
-)
-"""
 _SLACK = timedelta(days=3)  # month ends: the exact test is `add_months` below
 
 
@@ -37,7 +30,6 @@ class FlagExpiry:
     def __init__(self, ctx: Services) -> None:
         self.ctx = ctx
         self._checked: date | None = None  # due-ness only changes with the date
-        ctx.store.ensure_tables(SCHEMA)
 
     def due(self, today: date) -> list[CaseRecord]:
         """Cases heard at least the configured months ago whose victim has not been heard or

@@ -24,19 +24,8 @@ from mailbot.dispatch.parts import Dispatch
 from mailbot.dispatch.routes import RouteKind
 from mailbot.meetings.minutes import MinutesPlan, MinutesRefused, check_files
 from mailbot.meetings.services import Services
-from mailbot.meetings.transfers import SCHEMA as TRANSFERS
 from mailbot.models import Frozen
 
-# `minutes_runs` is in `mailbot.schema`: a meeting whose minutes were sent has been held, which
-# is what makes its listings hearings (`mailbot.cases.casebook`).
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS minutes_reminders (
-    area TEXT NOT NULL,
-    date TEXT NOT NULL,
-    reminded_at TEXT NOT NULL,
-    PRIMARY KEY (area, date)
-)
-"""
 FOLDER_NAME = re.compile(r"^([A-Za-z]+)[ _-](\d{4}-\d{2}-\d{2})$")
 READY_NAMES = frozenset({"ready", "ready.txt"})
 SENT_DIR = "Sent"
@@ -55,8 +44,6 @@ class MinutesSent(Frozen):
 class Minutes:
     def __init__(self, ctx: Services) -> None:
         self.ctx = ctx
-        ctx.store.ensure_tables(SCHEMA)
-        ctx.store.ensure_tables(TRANSFERS)
 
     @property
     def dispatch(self) -> Dispatch:

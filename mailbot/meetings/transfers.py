@@ -37,20 +37,6 @@ from mailbot.meetings.calendar import choose_meeting
 from mailbot.meetings.services import Services
 from mailbot.models import Frozen, Meeting, Outcome
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS transfers (
-    id INTEGER PRIMARY KEY,
-    reference TEXT NOT NULL,            -- the case that moved
-    from_area TEXT NOT NULL,
-    to_label TEXT NOT NULL,             -- the area named, or the receiving MARAC's address
-    to_address TEXT NOT NULL,
-    details TEXT NOT NULL,              -- JSON: new address, who moved, concerns (personal)
-    meeting_date TEXT,                  -- the from_area agenda it is listed on
-    recorded_at TEXT NOT NULL,
-    actor TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS transfers_meeting ON transfers (from_area, meeting_date)
-"""
 _ADDRESS = re.compile(r"^[^@\s<>]+@[a-z0-9.-]+\.[a-z]{2,}$", re.IGNORECASE)
 
 
@@ -90,7 +76,6 @@ def read_details_file(path: Path) -> TransferDetails:
 class Transfers:
     def __init__(self, ctx: Services) -> None:
         self.ctx = ctx
-        ctx.store.ensure_tables(SCHEMA)
 
     def destination(self, to: str, case: CaseRecord) -> tuple[str, str]:
         """(label, address) for `--to`: an area name, or the receiving MARAC's address."""

@@ -5,7 +5,7 @@ whoever tries it, and a client address that keeps failing is locked whatever nam
 (spraying one common password over many names is guessing too). The address limit is higher
 than the name limit, since colleagues behind one office gateway share an address.
 
-The counters live in SQLite (`SCHEMA`, made like the sessions table), so restarting the page
+The counters live in SQLite (`web_login_failures`, in `mailbot.schema`), so restarting the page
 does not reset them. The table stays bounded whatever is typed: a row goes once its lock has
 run out, and past `MAX_ROWS` the oldest rows go first, except those of accounts (there are
 only as many as there are accounts), so a flood of junk names cannot grow it or push an
@@ -27,16 +27,6 @@ from datetime import UTC, timedelta
 from mailbot.models import Clock
 from mailbot.store import Store
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS web_login_failures (
-    key TEXT PRIMARY KEY,       -- account:NAME, name:KEYED-HASH or address:CLIENT-ADDRESS
-    account INTEGER NOT NULL,   -- 1 for an account's row: never dropped to make room
-    failures INTEGER NOT NULL,  -- in a row, each within LOCK_FOR of the one before
-    last_at TEXT NOT NULL       -- UTC, ISO 8601
-);
-CREATE INDEX IF NOT EXISTS web_login_failures_age ON web_login_failures (account, last_at);
-CREATE INDEX IF NOT EXISTS web_login_failures_last ON web_login_failures (last_at)
-"""
 NAME_LIMIT = 5  # failures of one name (an account, or not) before it is locked
 ADDRESS_LIMIT = 20  # failures from one client address, whatever the names
 LOCK_FOR = timedelta(minutes=15)  # from the last failure; also how long a row is kept
@@ -59,7 +49,6 @@ class LoginThrottle:
         self.clock = clock
         self.is_account = is_account
         self._secret = secrets.token_bytes(32)  # for names that are no account: memory only
-        store.ensure_tables(SCHEMA)
 
     def locked(self, name: str, address: str) -> str | None:
         """Which lock stops a login as `name` from `address` now: "name", "address" or None."""

@@ -19,18 +19,6 @@ from datetime import datetime, timedelta
 from mailbot.models import Clock
 from mailbot.store import Store
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS web_sessions (
-    token_hash TEXT PRIMARY KEY,        -- SHA-256 of the cookie's token (never the token)
-    user TEXT NOT NULL,
-    csrf TEXT NOT NULL,
-    created_at TEXT NOT NULL,
-    last_seen TEXT NOT NULL,
-    flash TEXT                          -- one message for the next page (no personal data)
-);
-CREATE INDEX IF NOT EXISTS web_sessions_user ON web_sessions (user)
-"""
-
 
 @dataclass(frozen=True)
 class Session:
@@ -57,7 +45,6 @@ class Sessions:
         self.clock = clock
         self.idle = idle
         self.absolute = absolute
-        store.ensure_tables(SCHEMA)
 
     def create(self, user: str) -> tuple[str, Session]:
         """A new session for `user`: (the token for the cookie, the session)."""

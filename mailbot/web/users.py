@@ -27,14 +27,6 @@ from mailbot.store import Store, utcnow
 if TYPE_CHECKING:
     from argon2 import PasswordHasher
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS web_users (
-    name TEXT PRIMARY KEY,
-    password_hash TEXT NOT NULL,        -- Argon2id, with its own salt and parameters
-    created_at TEXT NOT NULL,
-    disabled_at TEXT
-)
-"""
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9._-]{1,31}$")
 RESERVED_NAMES = frozenset({"mailbot", "cli", "web", "anonymous", "root", "system"})
 MIN_PASSWORD_LENGTH = 12
@@ -63,7 +55,6 @@ class Users:
 
         self.store = store
         self.hasher = hasher or PasswordHasher()
-        store.ensure_tables(SCHEMA)
         # Verified against when a name is unknown, so a wrong name costs as long as a wrong
         # password and the response time does not tell which names exist.
         self._dummy = self.hasher.hash("not a password of anyone")

@@ -72,15 +72,17 @@ def two_forms(send: Send, run: Run) -> CaseRecord:
 
 
 def outbox(app: App, reference: str) -> list[tuple[str, str]]:
-    return sorted((m["kind"], m["recipient"])
+    assert app.ctx.dispatch is not None
+    return sorted((m.kind, m.recipient)
                   for m in app.ctx.dispatch.outbox.messages(reference))
 
 
 def raw_messages(app: App, reference: str, kind: str) -> dict[str, str]:
     """Recipient -> the raw message text, for the messages of `kind` about the case."""
-    return {m["recipient"]: bytes(m["raw"]).decode()
-            for m in app.ctx.dispatch.outbox.messages(reference) if m["kind"] == kind}
+    assert app.ctx.dispatch is not None
+    return {m.recipient: m.raw.decode()
+            for m in app.ctx.dispatch.outbox.messages(reference) if m.kind == kind}
 
 
 def audit_actions(app: App, reference: str) -> list[tuple[str, str, str]]:
-    return [(a["actor"], a["action"], a["detail"]) for a in app.store.audit_log(reference)]
+    return [(a.actor, a.action, a.detail) for a in app.store.audit_log(reference)]

@@ -13,7 +13,6 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime
 from email import message_from_bytes, policy
 from email.message import EmailMessage
-from typing import Any
 
 import msoffcrypto
 from lxml import etree  # type: ignore[import-untyped]
@@ -22,6 +21,7 @@ from mailbot.app import App
 from mailbot.cases.casebook import CaseRecord
 from mailbot.demo.formwriter import render_form
 from mailbot.demo.samples import sample_form, with_ticks, with_values
+from mailbot.dispatch.outbox import OutboxMessage
 from mailbot.models import FormData
 from tests.conftest import TODAY
 from tests.integration.conftest import Send
@@ -60,24 +60,24 @@ def list_cases(app: App, send: Send, run: Run) -> dict[str, CaseRecord]:
     return {name: cases[message_id] for name, message_id in ids.items()}
 
 
-def rows(app: App, kind: str | None = None) -> list[dict[str, Any]]:
+def rows(app: App, kind: str | None = None) -> list[OutboxMessage]:
     return [r for r in app.ctx.dispatch.outbox.messages()
-            if kind is None or r["kind"] == kind]
+            if kind is None or r.kind == kind]
 
 
-def parse(row: dict[str, Any]) -> EmailMessage:
-    message = message_from_bytes(bytes(row["raw"]), policy=policy.default)
+def parse(row: OutboxMessage) -> EmailMessage:
+    message = message_from_bytes(row.raw, policy=policy.default)
     assert isinstance(message, EmailMessage)
     return message
 
 
-def body(row: dict[str, Any]) -> str:
+def body(row: OutboxMessage) -> str:
     part = parse(row).get_body(("plain",))
     assert part is not None
     return str(part.get_content())
 
 
-def attachments(row: dict[str, Any]) -> list[tuple[str, bytes]]:
+def attachments(row: OutboxMessage) -> list[tuple[str, bytes]]:
     return [(str(a.get_filename()), a.get_content())
             for a in parse(row).iter_attachments()]
 

@@ -34,7 +34,7 @@ CONTROLS = (hostile_active.external_hyperlinks, hostile_active.altchunk_html_lin
 def _reply_texts(app: App, reference: str) -> list[str]:
     texts = []
     for row in app.ctx.dispatch.outbox.messages(reference):
-        message = email.message_from_bytes(bytes(row["raw"]), policy=policy.default)
+        message = email.message_from_bytes(row.raw, policy=policy.default)
         body = message.get_body(preferencelist=("plain",))
         texts.append(" ".join(body.get_content().split()) if body is not None else "")
     return texts

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -19,7 +18,7 @@ from mailbot.actions import list_at
 from mailbot.app import App, open_app
 from mailbot.cli import main
 from mailbot.demo.formwriter import render_form
-from mailbot.dispatch.outbox import Outbox
+from mailbot.dispatch.outbox import Outbox, OutboxMessage
 from mailbot.ingest.document.sniff import classify
 from mailbot.meetings.transfers import TransferDetails, Transfers
 from mailbot.models import DocKind
@@ -50,16 +49,16 @@ WOLVERHAMPTON_LIST = {TEAM, "sv-idva@havenwolverhampton.cjsm.net",
                       "marac@justice.gov.uk.cjsm.net"}
 
 
-def _agendas(app: App, day: date = MEETING) -> list[dict[str, Any]]:
+def _agendas(app: App, day: date = MEETING) -> list[OutboxMessage]:
     return [r for r in rows(app, "agenda") if f"{day:%B}" in parse(r)["Subject"]
             and f" {day.day} " in parse(r)["Subject"]]
 
 
-def _document(app: App, row: dict[str, Any]) -> bytes:
+def _document(app: App, row: OutboxMessage) -> bytes:
     """The agenda a recipient gets, opened with its agency's password where encrypted."""
     [(name, data)] = attachments(row)
     assert name.endswith(".docx")
-    recipient = str(row["recipient"])
+    recipient = row.recipient
     if app.config.is_secure_address(recipient):
         assert classify(data) is DocKind.DOCX  # attached as it is
         return data
@@ -89,7 +88,7 @@ def test_the_agenda_goes_on_its_date_to_everyone_by_route(app: App, send: Send, 
     run()
     run()
     sent = _agendas(app)
-    assert {str(r["recipient"]) for r in sent} == WOLVERHAMPTON_LIST
+    assert {str(r.recipient) for r in sent} == WOLVERHAMPTON_LIST
     assert len(sent) == len(WOLVERHAMPTON_LIST)
     order = [cases["new"].reference, cases["repeat"].reference, cases["info"].reference]
     for row in sent:
@@ -113,7 +112,7 @@ def test_the_agenda_goes_on_its_date_to_everyone_by_route(app: App, send: Send, 
                 assert form.value(field) in text
             for child in form.children:
                 assert child.name in text
-            service = app.ctx.dispatch.planner.idva_service(case)  # type: ignore[union-attr]
+            service = app.ctx.dispatch.planner.idva_service(case)
             assert service is not None
             assert f"{service.name} - Referred to IDVA" in text
             assert form.value("risk_summary")
@@ -130,9 +129,9 @@ def test_the_agenda_goes_on_its_date_to_everyone_by_route(app: App, send: Send, 
         assert "Wolverhampton MARAC, Wednesday 11 November 2026 10:00" in header
         assert " PAGE " in header
         assert " NUMPAGES " in header
-    [encrypted] = [r for r in sent if r["recipient"] == HOMES]
+    [encrypted] = [r for r in sent if r.recipient == HOMES]
     assert "enter the password when asked" in body(encrypted)
-    assert password_for(app, HOMES) not in bytes(encrypted["raw"]).decode()
+    assert password_for(app, HOMES) not in encrypted.raw.decode()
     row = app.store.conn.execute("SELECT agenda_sent_at FROM meetings WHERE area ="
                                  " 'Wolverhampton' AND date = '2026-11-11'").fetchone()
     assert row[0] == AGENDA_DUE.isoformat()
@@ -155,11 +154,11 @@ def test_nothing_personal_reaches_a_non_secure_address(app: App, send: Send, run
     clock.current = AGENDA_DUE
     run()
     values = set().union(*(personal_values(c.form) for c in cases.values() if c.form))
-    insecure = [r for r in rows(app) if not moved.is_secure_address(str(r["recipient"]))]
-    assert {r["kind"] for r in insecure} >= {"agenda"}
+    insecure = [r for r in rows(app) if not moved.is_secure_address(str(r.recipient))]
+    assert {r.kind for r in insecure} >= {"agenda"}
     for r in insecure:
-        assert leaks(bytes(r["raw"]), values) == [], (r["kind"], r["recipient"])
-    assert not [r for r in rows(app) if r["recipient"] == stranger]
+        assert leaks(r.raw, values) == [], (r.kind, r.recipient)
+    assert not [r for r in rows(app) if r.recipient == stranger]
     notices = [r for r in rows(app, "team_notice") if stranger in body(r)]
     assert len(notices) == 1
 
@@ -233,7 +232,7 @@ def test_cases_listed_later_go_as_numbered_addenda(app: App, send: Send, run: Ru
     assert len(sent) == 3 * len(WOLVERHAMPTON_LIST)
     for number, reference in enumerate(late, 1):
         issue = [r for r in sent if f"addendum {number}" in parse(r)["Subject"]]
-        assert {str(r["recipient"]) for r in issue} == WOLVERHAMPTON_LIST
+        assert {str(r.recipient) for r in issue} == WOLVERHAMPTON_LIST
         for row in issue:
             document = _document(app, row)
             text = "\n".join(docx_lines(document))

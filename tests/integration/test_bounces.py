@@ -16,7 +16,7 @@ from mailbot.demo.formwriter import render_form
 from mailbot.demo.sample_mail import compose, docx_attachment
 from mailbot.dispatch.bounces import Bounce, read_bounce, record_bounce
 from mailbot.dispatch.compose import Planned
-from mailbot.dispatch.outbox import Dispatcher
+from mailbot.dispatch.outbox import Dispatcher, OutboxMessage
 from mailbot.ingest.maildir import MaildirMailbox
 from mailbot.logs import get_logger
 from mailbot.models import Folder
@@ -28,7 +28,7 @@ IDVA = "idva@havenwolverhampton.cjsm.net"
 THEIRS = "<5f1d2c3b4a5968778695a4b3c2d1e0f9@west-midlands.pnn.police.uk>"  # in the fixtures
 
 
-def _alert(app: App) -> dict[str, object]:
+def _alert(app: App) -> OutboxMessage:
     with app.store.transaction() as conn:
         app.ctx.dispatch.outbox.enqueue(conn, Planned(
             kind="idva_alert", recipient=IDVA, subject="MARAC-2026-00042: new case",
@@ -60,17 +60,17 @@ def test_a_bounced_alert_is_failed_and_the_team_told_once(app: App) -> None:
     and status counts the failure."""
     alert = _alert(app)
     app.runner().run_once()
-    bounce = _notice("postfix-550", str(alert["message_id"]))
-    assert _record(app, bounce) == ((alert["id"],), (alert["id"],))
-    assert _record(app, bounce) == ((alert["id"],), ())
-    rows = {r["kind"]: r for r in app.ctx.dispatch.outbox.messages()}
-    assert rows["idva_alert"]["state"] == "failed"
-    assert rows["idva_alert"]["last_error"] == \
+    bounce = _notice("postfix-550", str(alert.message_id))
+    assert _record(app, bounce) == ((alert.id,), (alert.id,))
+    assert _record(app, bounce) == ((alert.id,), ())
+    rows = {r.kind: r for r in app.ctx.dispatch.outbox.messages()}
+    assert rows["idva_alert"].state == "failed"
+    assert rows["idva_alert"].last_error == \
         "returned by the recipient's mail system (550 5.1.1)"
-    assert rows["team_notice"]["state"] == "pending"
-    assert "outbox retry" in bytes(rows["team_notice"]["raw"]).decode()
-    assert [a["detail"] for a in app.store.audit_log() if a["action"] == "send_bounced"] == \
-        [f"kind=idva_alert outbox={alert['id']} status=5.1.1 code=550"]
+    assert rows["team_notice"].state == "pending"
+    assert "outbox retry" in rows["team_notice"].raw.decode()
+    assert [a.detail for a in app.store.audit_log() if a.action == "send_bounced"] == \
+        [f"kind=idva_alert outbox={alert.id} status=5.1.1 code=550"]
     health = check_health(app.config, app.store, app.ctx.clock.now())
     assert any("1 outgoing message(s) failed" in p for p in health.problems)
 
@@ -82,10 +82,11 @@ def test_a_delay_notice_and_a_notice_about_other_mail_change_nothing(app: App) -
     the team is made."""
     alert = _alert(app)
     app.runner().run_once()
-    assert _record(app, _notice("exim-delayed", str(alert["message_id"]))) == \
-        ((alert["id"],), ())
+    assert _record(app, _notice("exim-delayed", str(alert.message_id))) == \
+        ((alert.id,), ())
     assert _record(app, _notice("not-ours", "<unused@x>")) == ((), ())
-    assert [r["state"] for r in app.ctx.dispatch.outbox.messages()] == ["sent"]
+    assert app.ctx.dispatch is not None
+    assert [r.state for r in app.ctx.dispatch.outbox.messages()] == ["sent"]
 
 
 class BouncingSender:
@@ -108,14 +109,15 @@ def test_a_notice_landing_while_a_copy_is_resent_is_not_undone(app: App,
     WHEN the send then succeeds
     THEN the alert stays failed: the send's result does not overwrite the notice."""
     alert = _alert(app)
+    assert app.ctx.dispatch is not None
     dispatch = app.ctx.dispatch
-    bounce = _notice("postfix-550", str(alert["message_id"]))
+    bounce = _notice("postfix-550", str(alert.message_id))
     dispatcher = Dispatcher(dispatch.outbox, BouncingSender(app, bounce), dispatch.planner,
                             8, get_logger())
     dispatcher.deliver_due(app.ctx.clock.now())
-    [row] = [r for r in dispatch.outbox.messages() if r["kind"] == "idva_alert"]
-    assert row["state"] == "failed"
-    assert row["last_error"].startswith("returned by the recipient's mail system")
+    [row] = [r for r in dispatch.outbox.messages() if r.kind == "idva_alert"]
+    assert row.state == "failed"
+    assert str(row.last_error).startswith("returned by the recipient's mail system")
 
 
 def test_a_bounce_in_the_inbox_fails_the_alert_and_is_no_referral(app: App) -> None:
@@ -131,18 +133,19 @@ def test_a_bounce_in_the_inbox_fails_the_alert_and_is_no_referral(app: App) -> N
     runner = app.runner()
     runner.run_once()
     [case] = app.casebook.cases()
+    assert app.ctx.dispatch is not None
     [alert] = [m for m in app.ctx.dispatch.outbox.messages(case.reference)
-               if m["kind"] == "idva_alert"]
-    assert alert["state"] == "sent"
+               if m.kind == "idva_alert"]
+    assert alert.state == "sent"
     raw = (DATA / "bounces" / "postfix-550.eml").read_bytes().replace(
-        THEIRS.encode(), str(alert["message_id"]).encode())
+        THEIRS.encode(), str(alert.message_id).encode())
     inbox.deliver(Folder.INBOX, raw)
     runner.run_once()
     assert [c.reference for c in app.casebook.cases()] == [case.reference]  # no new case
-    rows = {m["id"]: m for m in app.ctx.dispatch.outbox.messages(case.reference)}
-    assert rows[alert["id"]]["state"] == "failed"
-    assert "5.1.1" in str(rows[alert["id"]]["last_error"])
-    kinds = sorted(m["kind"] for m in rows.values())
+    rows = {m.id: m for m in app.ctx.dispatch.outbox.messages(case.reference)}
+    assert rows[alert.id].state == "failed"
+    assert "5.1.1" in str(rows[alert.id].last_error)
+    kinds = sorted(m.kind for m in rows.values())
     assert kinds.count("team_notice") == 1
     assert {"rejection", "acknowledgement"}.isdisjoint(kinds)
     done = app.store.conn.execute("SELECT kind, folder FROM messages WHERE kind = 'bounce'"

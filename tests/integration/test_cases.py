@@ -63,8 +63,9 @@ def refer(send: Send, run: Run, sender: str, form: FormData) -> CaseRecord:
 
 
 def text_of(app: App, reference: str, kind: str) -> str:
-    found = [bytes(m["raw"]).decode() for m in app.ctx.dispatch.outbox.messages(reference)
-             if m["kind"] == kind]
+    assert app.ctx.dispatch is not None
+    found = [m.raw.decode() for m in app.ctx.dispatch.outbox.messages(reference)
+             if m.kind == kind]
     assert found, f"no {kind} for {reference}"
     return "\n".join(found)
 

@@ -43,8 +43,9 @@ def refer(send: Send, run: Run, sender: str, f: FormData,
 
 
 def messages(app: App, reference: str, kind: str) -> list[str]:
-    return [bytes(m["raw"]).decode() for m in app.ctx.dispatch.outbox.messages(reference)
-            if m["kind"] == kind]
+    assert app.ctx.dispatch is not None
+    return [m.raw.decode() for m in app.ctx.dispatch.outbox.messages(reference)
+            if m.kind == kind]
 
 
 def agenda(app: App, area: str = "Wolverhampton", day: date = MEETING) -> str:

@@ -54,14 +54,16 @@ def _form(seed: int = 1, **kw: Any) -> FormData:
 
 
 def _outbox(app: App, reference: str) -> list[tuple[str, str]]:
-    return sorted((m["kind"], m["recipient"])
+    assert app.ctx.dispatch is not None
+    return sorted((m.kind, m.recipient)
                   for m in app.ctx.dispatch.outbox.messages(reference))
 
 
 def _raw(app: App, reference: str, kind: str) -> bytes:
     """The first message of `kind` about the case (replies go to the sender first)."""
-    rows = [m for m in app.ctx.dispatch.outbox.messages(reference) if m["kind"] == kind]
-    return bytes(rows[0]["raw"])
+    assert app.ctx.dispatch is not None
+    rows = [m for m in app.ctx.dispatch.outbox.messages(reference) if m.kind == kind]
+    return rows[0].raw
 
 
 def test_an_accepted_case_is_confirmed_listed_and_alerted(app: App, send: Send,
@@ -190,15 +192,15 @@ def test_nothing_personal_reaches_a_non_secure_address(app: App, send: Send, run
     values |= set().union(*(personal_values(c.form) for c in cases.values() if c.form))
     assert len(values) > 100
     rows = app.ctx.dispatch.outbox.messages()
-    insecure = [r for r in rows if not moved.is_secure_address(r["recipient"])]
-    assert {r["kind"] for r in insecure} >= {"confirmation", "rejection", "idva_alert"}
+    insecure = [r for r in rows if not moved.is_secure_address(r.recipient)]
+    assert {r.kind for r in insecure} >= {"confirmation", "rejection", "idva_alert"}
     for row in insecure:
-        assert leaks(bytes(row["raw"]), values) == [], (row["kind"], row["recipient"])
-    alert = next(r for r in insecure if r["kind"] == "idva_alert")
-    message = message_from_bytes(bytes(alert["raw"]), policy=policy.default)
+        assert leaks(row.raw, values) == [], (row.kind, row.recipient)
+    alert = next(r for r in insecure if r.kind == "idva_alert")
+    message = message_from_bytes(alert.raw, policy=policy.default)
     [attachment] = list(message.iter_attachments())
     opened = _decrypt(attachment.get_content(), "BCT-Marac-7731")
-    case = cases_by_reference(cases)[alert["reference"]]
+    case = cases_by_reference(cases)[str(alert.reference)]
     assert case.form is not None
     assert case.form.value("victim_surname").encode() in opened
 
@@ -245,12 +247,13 @@ def test_messages_go_out_by_smtp_exactly_once(workspace: Path, send: Send,
     send(POLICE, render_form(_form()))
     app.runner().run_once()
     app.runner().run_once()
+    assert app.ctx.dispatch is not None
     rows = app.ctx.dispatch.outbox.messages()
-    assert {r["state"] for r in rows} == {"sent"}
+    assert {r.state for r in rows} == {"sent"}
     assert len(rows) == 2
     received = {_message_id(r.content): r.rcpt_tos for r in server.handler.received}
     assert len(server.handler.received) == len(rows)
-    assert received == {r["message_id"]: [r["recipient"]] for r in rows}
+    assert received == {r.message_id: [r.recipient] for r in rows}
     app.close()
 
 
@@ -268,12 +271,13 @@ def test_a_refused_recipient_is_failed_and_the_team_told(workspace: Path, send: 
     send(POLICE, render_form(_form()))
     app.runner().run_once()
     app.runner().run_once()
-    rows = {r["kind"]: r for r in app.ctx.dispatch.outbox.messages()}
-    assert rows["confirmation"]["state"] == "failed"
-    assert "550" in rows["confirmation"]["last_error"]
-    assert rows["idva_alert"]["state"] == "sent"
-    assert rows["team_notice"]["state"] == "sent"
-    assert rows["team_notice"]["recipient"] == "marac_team@west-midlands.pnn.police.uk"
+    assert app.ctx.dispatch is not None
+    rows = {r.kind: r for r in app.ctx.dispatch.outbox.messages()}
+    assert rows["confirmation"].state == "failed"
+    assert "550" in str(rows["confirmation"].last_error)
+    assert rows["idva_alert"].state == "sent"
+    assert rows["team_notice"].state == "sent"
+    assert rows["team_notice"].recipient == "marac_team@west-midlands.pnn.police.uk"
     app.close()
 
 
@@ -339,7 +343,7 @@ def test_an_information_only_case_takes_no_discussion_slot(send: Send, run: Run,
             list_case(conn, f"X-{n}", "Wolverhampton", date(2026, 11, 11), NOW)
     case = run_one(send, run, POLICE, render_form(_form(area="Wolverhampton")))
     assert str(case.meeting_date) == "2026-11-11"
-    load = next(m for m in app.ctx.listings.upcoming(TODAY, 14, "Wolverhampton")  # type: ignore[union-attr]
+    load = next(m for m in app.ctx.listings.upcoming(TODAY, 14, "Wolverhampton")
                 if m.meeting.date == date(2026, 11, 11))
     assert (load.discussion, load.information) == (capacity, 4)
 
@@ -357,7 +361,7 @@ def test_emergency_listing_tells_the_referrer_and_the_idva(workspace: Path, app:
     kinds = [k for k, _ in _outbox(app, case.reference)]
     assert kinds.count("confirmation") == 2
     assert kinds.count("idva_alert") == 2
-    assert any(a["action"] == "listed_at" for a in app.store.audit_log(case.reference))
+    assert any(a.action == "listed_at" for a in app.store.audit_log(case.reference))
     refused = CliRunner().invoke(main, ["--config", str(workspace / "mailbot.toml"), "cases",
                                         "list-at", case.reference, "2026-11-05"])
     assert refused.exit_code != 0

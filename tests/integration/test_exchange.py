@@ -767,7 +767,9 @@ def test_a_referral_in_exchange_is_accepted_and_moved_to_processed(
     [move] = ews.sent("MoveItem")
     assert f'<t:ItemId Id="{item_id(1)}"' in move
     assert f'<t:FolderId Id="{PROCESSED_ID}"' in move
-    assert store.ledger_get(case.message_key)["mailbox_ref"] == item_id(101)  # type: ignore[index]
+    entry = store.ledger_get(case.message_key)
+    assert entry is not None
+    assert entry.mailbox_ref == item_id(101)
     assert sync_state_of(store) == "AFTER-1"
 
 

@@ -102,7 +102,9 @@ def test_the_intake_pipeline_runs_on_graph(config: Config, store: Store) -> None
     assert json.loads(moves[1].calls[0].request.content) == {"destinationId": CREATED_ID}
     assert json.loads(moves[2].calls[0].request.content) == {"destinationId": PROCESSED_ID}
     assert created.call_count == 1
-    assert store.ledger_get(accepted.message_key)["folder"] == Folder.PROCESSED.value  # type: ignore[index]
+    entry = store.ledger_get(accepted.message_key)
+    assert entry is not None
+    assert entry.folder == Folder.PROCESSED.value
     assert store.state_get(f"graph:{MAILBOX}:inbox:delta_link") == \
         reply("delta-page-2.json")["@odata.deltaLink"]
 

@@ -76,8 +76,8 @@ def test_a_crash_part_way_resumes_and_nothing_is_imported_twice(workspace: Path,
     assert app.casebook.import_history(text, batch=3, pause=0) == 4
     assert app.casebook.import_history(text, batch=3, pause=0) == 0
     assert app.store.conn.execute(people).fetchone() == (10, 10)
-    [audit] = [a for a in app.store.audit_log() if a["action"] == "history_import"]
-    assert audit["detail"] == "rows=10 resumed_from=6"
+    [audit] = [a for a in app.store.audit_log() if a.action == "history_import"]
+    assert audit.detail == "rows=10 resumed_from=6"
     app.close()
 
 

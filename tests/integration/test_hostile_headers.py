@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import base64
 from email import message_from_bytes, policy
-from typing import Any
 
 from mailbot.app import App
 from mailbot.demo.formwriter import render_form
 from mailbot.demo.samples import with_values
 from mailbot.dispatch.compose import Planned, UnbuildableMessage, build_message
 from mailbot.dispatch.encrypt import encrypt_docx
+from mailbot.dispatch.outbox import OutboxMessage
 from mailbot.ingest.maildir import MaildirMailbox
 from mailbot.models import Folder, Outcome
 from tests import hostile_senders as hs
@@ -26,8 +26,8 @@ from tests.integration.held import HOMES, LOCKED_PASSWORD, POLICE, Run, form
 from tests.pdfs import make_pdf
 
 
-def outgoing(app: App, reference: str) -> list[dict[str, Any]]:  # the outbox's rows
-    return list(app.ctx.dispatch.outbox.messages(reference))
+def outgoing(app: App, reference: str) -> list[OutboxMessage]:
+    return app.ctx.dispatch.outbox.messages(reference)
 
 
 def deliver(app: App, raw: bytes) -> None:
@@ -61,7 +61,7 @@ def test_a_password_subject_with_a_pdf_and_nothing_waiting_is_an_ordinary_email(
     assert cases[pdf].decision.reasons == ("not_word_document",)
     assert cases[forgot].decision.reasons == ("no_attachment",)
     for message_id in (pdf, forgot):
-        kinds = [m["kind"] for m in outgoing(app, cases[message_id].reference)]
+        kinds = [m.kind for m in outgoing(app, cases[message_id].reference)]
         assert kinds == ["rejection"]
     assert folder_count(app, Folder.EXCEPTIONS.value) == 0
 
@@ -80,10 +80,10 @@ def test_a_password_that_opens_nothing_is_told_and_recorded(app: App, send: Send
     after = app.casebook.get(held.reference)
     assert after is not None
     assert after.decision.outcome is Outcome.HELD
-    kinds = [m["kind"] for m in outgoing(app, held.reference)]
+    kinds = [m.kind for m in outgoing(app, held.reference)]
     assert kinds == ["password_request", "password_not_opened"]
-    details = [a["detail"] for a in app.store.audit_log(held.reference)
-               if a["action"] == "password_email"]
+    details = [a.detail for a in app.store.audit_log(held.reference)
+               if a.action == "password_email"]
     assert details
     assert details[0].startswith("result=not_opened")
     assert "Not-The-One-1" not in str(app.store.audit_log())
@@ -106,11 +106,11 @@ def test_one_password_email_spends_a_bounded_number_of_key_derivations(
     assert outcomes.count(Outcome.ACCEPTED) == 4
     assert outcomes.count(Outcome.HELD) == 1
     [waiting] = [cases[i] for i in ids if cases[i].decision.outcome is Outcome.HELD]
-    assert [m["kind"] for m in outgoing(app, waiting.reference)] == [
+    assert [m.kind for m in outgoing(app, waiting.reference)] == [
         "password_request", "password_not_opened", "team_notice"]
     spent = app.store.conn.execute("SELECT SUM(derivations) FROM password_spend").fetchone()
     assert spent[0] == 48
-    assert any(a["detail"] == "result=not_tried budget=spent"
+    assert any(a.detail == "result=not_tried budget=spent"
                for a in app.store.audit_log(waiting.reference))
 
 
@@ -126,8 +126,8 @@ def test_an_encoded_word_message_id_cannot_write_headers_into_a_reply(app: App,
     [case] = run().values()
     assert case.decision.outcome is Outcome.ACCEPTED
     assert case.message_id.endswith("@mailbot.invalid>")  # the id mailbot made instead
-    [confirmation] = [m for m in outgoing(app, case.reference) if m["kind"] == "confirmation"]
-    raw = bytes(confirmation["raw"])
+    [confirmation] = [m for m in outgoing(app, case.reference) if m.kind == "confirmation"]
+    raw = confirmation.raw
     parsed = message_from_bytes(raw, policy=policy.default)
     assert parsed["Bcc"] is None
     assert b"spy@attacker.example" not in raw
@@ -149,8 +149,8 @@ def test_a_sender_of_an_empty_encoded_word_does_not_stop_the_loop(app: App, send
     first = cases["<empty-local@gmail.com>"]
     assert first.sender == ""
     assert first.decision.outcome is Outcome.ACCEPTED
-    recipients = {m["recipient"] for m in outgoing(app, first.reference)
-                  if m["kind"] == "confirmation"}
+    recipients = {m.recipient for m in outgoing(app, first.reference)
+                  if m.kind == "confirmation"}
     assert recipients == {first.form.value("referrer_email")}  # type: ignore[union-attr]
     assert cases[good].decision.outcome is Outcome.ACCEPTED
     assert folder_count(app, "Inbox") == 0
@@ -175,7 +175,7 @@ def test_mailbots_mail_asks_automatic_answers_to_stay_quiet(app: App, send: Send
     message_id = send(POLICE, render_form(form(76)))
     decided = run()[message_id]
     for row in outgoing(app, decided.reference):
-        parsed = message_from_bytes(bytes(row["raw"]),
+        parsed = message_from_bytes(row.raw,
                                     policy=policy.default)
         assert parsed["X-Auto-Response-Suppress"] == "All"
         assert parsed["Auto-Submitted"] in ("auto-replied", "auto-generated")
@@ -193,12 +193,12 @@ def test_a_reply_that_cannot_be_written_is_replaced_by_a_team_notice(app: App, s
     unsafe = decided.model_copy(update={"message_id": "<a@b>\r\nBcc: spy@attacker.example"})
     with app.store.transaction() as conn:
         app.ctx.notices.enqueue(conn, unsafe, None)
-    kinds = [m["kind"] for m in outgoing(app, decided.reference)]
+    kinds = [m.kind for m in outgoing(app, decided.reference)]
     assert "team_notice" in kinds
-    notices = [bytes(m["raw"]).decode() for m in outgoing(app, decided.reference)
-               if m["kind"] == "team_notice"]
+    notices = [m.raw.decode() for m in outgoing(app, decided.reference)
+               if m.kind == "team_notice"]
     assert any("confirmation not sent" in n for n in notices)
-    assert all(b"spy@attacker" not in bytes(m["raw"])
+    assert all(b"spy@attacker" not in m.raw
                for m in outgoing(app, decided.reference))
 
 
@@ -236,11 +236,11 @@ def test_automatic_mail_is_decided_but_never_answered(app: App, run: Run) -> Non
     assert len(cases) == 4
     replies = {"rejection", "confirmation", "acknowledgement", "duplicate_notice"}
     for case in cases.values():
-        assert not {m["kind"] for m in outgoing(app, case.reference)} & replies
+        assert not {m.kind for m in outgoing(app, case.reference)} & replies
     referral = cases["<case-system-1@west-midlands.pnn.police.uk>"]
     assert referral.decision.outcome is Outcome.ACCEPTED
-    kinds = [m["kind"] for m in outgoing(app, referral.reference)]
+    kinds = [m.kind for m in outgoing(app, referral.reference)]
     assert "idva_alert" in kinds
-    notices = [bytes(m["raw"]).decode() for m in outgoing(app, referral.reference)
-               if m["kind"] == "team_notice"]
+    notices = [m.raw.decode() for m in outgoing(app, referral.reference)
+               if m.kind == "team_notice"]
     assert any("automatic sender not answered" in n for n in notices)

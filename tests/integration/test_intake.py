@@ -89,7 +89,7 @@ def test_a_password_email_opens_the_waiting_referral(app: App, send: Send, run: 
     assert folder_count(app, "Processed") == 2
     database = app.config.database_path.read_bytes()
     assert b"Sparrow-Lane-77" not in database
-    assert any(a["action"] == "password_supplied" for a in app.store.audit_log(
+    assert any(a.action == "password_supplied" for a in app.store.audit_log(
         cases[held_id].reference))
 
 
@@ -231,6 +231,6 @@ def test_a_poison_message_is_held_and_the_rest_carry_on(app: App, send: Send, ru
     assert cases[bad].decision.reasons == ("processing_error",)
     assert cases[good].decision.outcome is Outcome.ACCEPTED
     audit = app.store.audit_log(cases[bad].reference)
-    assert any(a["detail"] == "error=RuntimeError" for a in audit)
-    assert not any("Jane" in a["detail"] for a in app.store.audit_log())
+    assert any(a.detail == "error=RuntimeError" for a in audit)
+    assert not any("Jane" in a.detail for a in app.store.audit_log())
     assert folder_count(app, "Exceptions") == 1

@@ -19,6 +19,7 @@ from click.testing import CliRunner
 from mailbot.app import App, SystemClock, open_app
 from mailbot.cases.casebook import CaseRecord
 from mailbot.cli import main
+from mailbot.dispatch.outbox import OutboxMessage
 from mailbot.meetings.minutes import MinutesRefused
 from mailbot.meetings.minutes_jobs import Minutes
 from tests.conftest import FixedClock
@@ -59,19 +60,19 @@ def _originals(folder: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in folder.iterdir()}
 
 
-def _received(app: App, row: dict[str, object]) -> dict[str, bytes]:
+def _received(app: App, row: OutboxMessage) -> dict[str, bytes]:
     """The PDFs one minutes email carries, unzipped with the agency password if zipped."""
     out: dict[str, bytes] = {}
     for name, data in attachments(row):
         if name.endswith(".zip"):
             with pyzipper.AESZipFile(io.BytesIO(data)) as archive:
-                archive.setpassword(password_for(app, str(row["recipient"])).encode())
+                archive.setpassword(password_for(app, str(row.recipient)).encode())
                 for info in archive.infolist():
                     assert info.wz_aes_strength == 3  # AES-256
                     assert info.wz_aes_version == 2  # WinZip AE-2
                     out[info.filename] = archive.read(info.filename)
         else:
-            assert app.config.is_secure_address(str(row["recipient"]))
+            assert app.config.is_secure_address(str(row.recipient))
             out[name] = data
     return out
 
@@ -97,17 +98,17 @@ def test_minutes_reach_everyone_intact_by_route(app: App, cases: dict[str, CaseR
         assert parse(row)["X-Mailbot-Kind"] == "minutes"
         assert "part" not in parse(row)["Subject"]
         assert _received(app, row) == _originals(folder)
-    [homes] = [r for r in sent if r["recipient"] == HOMES]
+    [homes] = [r for r in sent if r.recipient == HOMES]
     assert [n for n, _ in attachments(homes)] == [
         "Wolverhampton MARAC minutes 2026-11-11.zip"]
     text = body(homes)
     assert "7-Zip" in text
     assert "cannot open AES-encrypted zip files" in text
-    assert password_for(app, HOMES) not in bytes(homes["raw"]).decode(errors="replace")
+    assert password_for(app, HOMES) not in homes.raw.decode(errors="replace")
     values = set().union(*(personal_values(c.form) for c in cases.values() if c.form))
     for row in rows(app):
-        if not app.config.is_secure_address(str(row["recipient"])):
-            assert leaks(bytes(row["raw"]), values) == [], row["kind"]
+        if not app.config.is_secure_address(str(row.recipient)):
+            assert leaks(row.raw, values) == [], row.kind
 
 
 def _limited(workspace: Path, limit: int) -> App:
@@ -130,26 +131,26 @@ def test_a_set_that_fits_exactly_goes_in_one_email_and_one_byte_over_splits(
     the limit and together carrying every PDF intact."""
     folder = _folder(tmp_path, cases)
     _send(app, folder)
-    [whole] = [r for r in rows(app, "minutes") if r["recipient"] == recipient]
-    size = len(bytes(whole["raw"]))
+    [whole] = [r for r in rows(app, "minutes") if r.recipient == recipient]
+    size = len(whole.raw)
     app.close()
     for limit, parts in ((size, 1), (size - 1, 2)):
         limited = _limited(workspace, limit)
-        before = {r["id"] for r in rows(limited, "minutes")}
+        before = {r.id for r in rows(limited, "minutes")}
         _send(limited, folder, again=True)
         mine = [r for r in rows(limited, "minutes")
-                if r["id"] not in before and r["recipient"] == recipient]
+                if r.id not in before and r.recipient == recipient]
         assert len(mine) == parts
         carried: dict[str, bytes] = {}
         for n, row in enumerate(mine, 1):
-            assert len(bytes(row["raw"])) <= limit
+            assert len(row.raw) <= limit
             if parts > 1:
                 assert f"(part {n} of {parts})" in parse(row)["Subject"]
                 assert f"this is part {n}\nof {parts}" in body(row)
             carried.update(_received(limited, row))
         assert carried == _originals(folder)
         if parts == 1:
-            assert len(bytes(mine[0]["raw"])) == limit  # exactly at the boundary
+            assert len(mine[0].raw) == limit  # exactly at the boundary
         limited.close()
 
 
@@ -232,7 +233,7 @@ def test_the_team_is_reminded_once_when_minutes_are_late(app: App, cases: dict[s
     """GIVEN the 11 November meeting (10:00) and no minutes sent
     WHEN the daemon runs just before and after 48 hours, and again later
     THEN the team gets exactly one reminder, after the 48 hours."""
-    def reminders() -> list[dict[str, object]]:
+    def reminders() -> list[OutboxMessage]:
         return [r for r in rows(app, "team_notice") if "minutes are late" in
                 str(parse(r)["Subject"])]
 

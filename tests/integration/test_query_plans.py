@@ -93,7 +93,7 @@ def test_a_database_from_before_the_indexes_gets_them_on_upgrade(tmp_path: Path)
     reopened = Store(path)
     names = {r[0] for r in reopened.conn.execute("SELECT name FROM sqlite_master")}
     assert set(_NEW_INDEXES) <= names
-    assert [r["action"] for r in reopened.audit_log()] == ["kept"]
+    assert [r.action for r in reopened.audit_log()] == ["kept"]
     reopened.close()
 
 

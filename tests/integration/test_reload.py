@@ -119,5 +119,6 @@ def test_the_message_texts_follow_a_new_templates_folder(app: App, send: Send,
                       reason_visible_high_risk=False)
     send(POLICE, render_form(form))
     runner.run_once()
+    assert app.ctx.dispatch is not None
     [rejection] = app.ctx.dispatch.outbox.messages(state="sent")[:1]
-    assert b"Our own words" in bytes(rejection["raw"])
+    assert b"Our own words" in rejection.raw

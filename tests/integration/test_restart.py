@@ -103,7 +103,7 @@ def test_a_crash_after_commit_before_the_move_only_moves_on_restart(reopen: Call
     assert len(restarted.casebook.cases()) == 1
     assert folder_count(restarted, "Inbox") == 0
     assert folder_count(restarted, "Processed") == 1
-    audits = [a for a in restarted.store.audit_log() if a["action"] == "decided"]
+    audits = [a for a in restarted.store.audit_log() if a.action == "decided"]
     assert len(audits) == 1
 
 
@@ -268,8 +268,8 @@ def test_a_crash_before_sending_sends_everything_once_on_restart(
     restarted.runner().run_once()
     rows = restarted.ctx.dispatch.outbox.messages()
     assert len(rows) >= 2
-    assert {r["state"] for r in rows} == {"sent"}
-    assert _message_ids(_outbox_files(restarted)) == sorted(r["message_id"] for r in rows)
+    assert {r.state for r in rows} == {"sent"}
+    assert _message_ids(_outbox_files(restarted)) == sorted(r.message_id for r in rows)
 
 
 def test_a_crash_after_the_server_accepted_resends_the_same_message_id(
@@ -296,10 +296,10 @@ def test_a_crash_after_the_server_accepted_resends_the_same_message_id(
     restarted.runner().run_once()
     rows = restarted.ctx.dispatch.outbox.messages()
     ids = _message_ids(_outbox_files(restarted))
-    first = rows[0]["message_id"]
+    first = rows[0].message_id
     assert ids.count(first) == 2
-    assert sorted(set(ids)) == sorted(r["message_id"] for r in rows)
-    assert all(ids.count(r["message_id"]) == 1 for r in rows[1:])
+    assert sorted(set(ids)) == sorted(r.message_id for r in rows)
+    assert all(ids.count(r.message_id) == 1 for r in rows[1:])
 
 
 def test_a_failed_move_after_the_decision_is_retried_not_decided_again(

@@ -24,6 +24,7 @@ import pytest
 
 from mailbot.app import App, open_app
 from mailbot.dispatch.compose import Planned
+from mailbot.dispatch.outbox import OutboxMessage
 from mailbot.service.health import check_health
 from tests.conftest import FixedClock
 from tests.integration.relay import Relay, RunningRelay, running_relay
@@ -82,14 +83,14 @@ def send_pass(app: App, minutes: float = 0) -> int:
     return app.dispatcher().deliver_due(clock.now())
 
 
-def row(app: App, row_id: int) -> dict[str, object]:
+def row(app: App, row_id: int) -> OutboxMessage:
     found = app.ctx.dispatch.outbox.get(row_id)
     assert found is not None
     return found
 
 
 def message_id(app: App, row_id: int) -> str:
-    return str(row(app, row_id)["message_id"])
+    return row(app, row_id).message_id
 
 
 def problems(app: App, minutes: float = 0) -> str:
@@ -111,10 +112,10 @@ def test_a_relay_that_answers_after_the_timeout_gets_one_resend_at_most(
     for _ in range(PASSES):
         send_pass(app, minutes=30)
     assert relay.relay.copies(message_id(app, alert)) == 2
-    assert (row(app, alert)["state"], row(app, alert)["doubts"]) == ("unknown", 2)
+    assert (row(app, alert).state, row(app, alert).doubts) == ("unknown", 2)
     [notice] = app.ctx.dispatch.outbox.messages(state="sent")
-    assert (notice["kind"], notice["recipient"]) == ("team_notice", TEAM)
-    assert relay.relay.copies(notice["message_id"]) == 1
+    assert (notice.kind, notice.recipient) == ("team_notice", TEAM)
+    assert relay.relay.copies(notice.message_id) == 1
     assert "1 outgoing message(s) may not have arrived" in problems(app)
     app.close()
 
@@ -131,7 +132,7 @@ def test_a_relay_that_hangs_up_after_the_message_gets_one_resend_at_most(
     for _ in range(PASSES):
         send_pass(app, minutes=30)
     assert relay.relay.copies(message_id(app, alert)) == 2
-    assert row(app, alert)["state"] == "unknown"
+    assert row(app, alert).state == "unknown"
     app.close()
 
 
@@ -149,7 +150,7 @@ def test_a_relay_that_refuses_for_now_gets_exactly_one_copy(
         send_pass(app, minutes=5)
     assert relay.relay.copies() == 1
     assert relay.relay.copies(message_id(app, alert)) == 1
-    assert (row(app, alert)["state"], row(app, alert)["attempts"]) == ("sent", 3)
+    assert (row(app, alert).state, row(app, alert).attempts) == ("sent", 3)
     assert "outgoing" not in problems(app)
     app.close()
 
@@ -166,8 +167,8 @@ def test_a_relay_that_refuses_for_good_gets_no_copy_and_the_team_is_told(
     for _ in range(PASSES):
         send_pass(app, minutes=30)
     assert relay.relay.copies(message_id(app, alert)) == 0
-    assert (row(app, alert)["state"], row(app, alert)["attempts"]) == ("failed", 1)
-    assert "550" in str(row(app, alert)["last_error"])
+    assert (row(app, alert).state, row(app, alert).attempts) == ("failed", 1)
+    assert "550" in str(row(app, alert).last_error)
     assert relay.relay.copies() == 1  # the notice to the team
     assert "1 outgoing message(s) failed" in problems(app)
     app.close()
@@ -183,18 +184,19 @@ def test_an_hour_long_outage_fails_nothing(workspace: Path) -> None:
     alerts = enqueue(app, IDVA, POLICE)
     for _ in range(14):
         send_pass(app, minutes=5)
-    assert {row(app, a)["state"] for a in alerts} == {"pending"}
+    assert {row(app, a).state for a in alerts} == {"pending"}
     assert "the oldest unsent message has waited 70 minute(s)" in problems(app)
     with running_relay(Relay(), port) as relay:
         for _ in range(PASSES):
             send_pass(app, minutes=30)
-        assert {row(app, a)["state"] for a in alerts} == {"sent"}
+        assert {row(app, a).state for a in alerts} == {"sent"}
         for alert in alerts:
             assert relay.relay.copies(message_id(app, alert)) == 1
+        assert app.ctx.dispatch is not None
         notices = [r for r in app.ctx.dispatch.outbox.messages()
-                   if r["kind"] == "team_notice"]
+                   if r.kind == "team_notice"]
         assert len(notices) == 1
-        assert relay.relay.copies(notices[0]["message_id"]) == 1
+        assert relay.relay.copies(notices[0].message_id) == 1
     assert "unsent" not in problems(app)
     app.close()
 
@@ -309,7 +311,7 @@ def test_a_sent_mark_that_cannot_be_written_stops_sending_and_sends_no_copy(
             send_pass(app, minutes=5)
         assert relay.relay.copies(message_id(app, first)) == 1
         assert relay.relay.copies(message_id(app, second)) == 0
-        assert row(app, first)["state"] == "sending"
+        assert row(app, first).state == "sending"
         found = problems(app)
         assert "the database cannot be written" in found
         assert "1 outgoing message(s) were handed to the mail server" in found
@@ -320,8 +322,8 @@ def test_a_sent_mark_that_cannot_be_written_stops_sending_and_sends_no_copy(
         send_pass(app, minutes=5)
     assert relay.relay.copies(message_id(app, first)) == 1
     assert relay.relay.copies(message_id(app, second)) == 1
-    assert (row(app, first)["state"], row(app, second)["state"]) == ("sent", "sent")
-    assert (row(app, first)["attempts"], row(app, first)["doubts"]) == (1, 0)
+    assert (row(app, first).state, row(app, second).state) == ("sent", "sent")
+    assert (row(app, first).attempts, row(app, first).doubts) == (1, 0)
     assert "database" not in problems(app)
     app.close()
 
@@ -339,7 +341,7 @@ def test_a_claim_that_cannot_be_written_sends_nothing(workspace: Path,
         for _ in range(3):
             assert send_pass(app, minutes=10) == 0
         assert relay.relay.attempts == 0
-        assert row(app, alert)["attempts"] == 0
+        assert row(app, alert).attempts == 0
     finally:
         end()
     send_pass(app, minutes=10)
@@ -362,14 +364,14 @@ def test_a_clock_that_jumped_to_2099_and_back_leaves_nothing_waiting(
     back = clock.current
     clock.current = back.replace(year=2099)
     send_pass(app)
-    assert str(row(app, alert)["next_attempt_at"]).startswith("2099")
+    assert str(row(app, alert).next_attempt_at).startswith("2099")
     app.store.state_set("last_poll", clock.current.isoformat())
     app.close()
     restarted = open_smtp_app(workspace, relay.port)
     assert isinstance(restarted.ctx.clock, FixedClock)
     restarted.ctx.clock.current = back
     send_pass(restarted)
-    assert row(restarted, alert)["state"] == "sent"
+    assert row(restarted, alert).state == "sent"
     assert relay.relay.copies(message_id(restarted, alert)) == 1
     assert "in the future: the clock jumped back" in problems(restarted)
     restarted.close()
@@ -389,6 +391,6 @@ def test_a_wall_clock_jump_forward_does_not_hurry_retries(workspace: Path,
     send_pass(app)
     for years in range(1, 4):
         send_pass(app, minutes=years * 365 * 24 * 60)
-    assert row(app, alert)["attempts"] == 1
-    assert row(app, alert)["state"] == "pending"
+    assert row(app, alert).attempts == 1
+    assert row(app, alert).state == "pending"
     app.close()

@@ -76,14 +76,14 @@ def test_a_transfer_typed_at_the_prompt_goes_securely_and_on_the_agenda(
     assert code == 0, output
     assert "listed on the Wolverhampton agenda of 2026-11-11" in output
     [email] = rows(app, "transfer")
-    assert email["recipient"] == TEAM
+    assert email.recipient == TEAM
     assert app.config.is_secure_address(TEAM)
     assert parse(email)["X-Mailbot-Kind"] == "transfer"
     text = body(email)
     for words in (NEW_HOME, "her two children", "He has family in Coventry",
                   cases["new"].form.value("victim_surname")):  # type: ignore[union-attr]
         assert words in text
-    assert any(a["action"] == "transfer_out" for a in app.store.audit_log(reference))
+    assert any(a.action == "transfer_out" for a in app.store.audit_log(reference))
     document = Agendas(app.ctx).preview("Wolverhampton", MEETING)
     assert document is not None
     lines = docx_lines(document)
@@ -116,7 +116,7 @@ def test_a_transfer_from_a_details_file(workspace: Path, app: App,
     assert code == 0, output
     assert "delete it now" in output
     [email] = rows(app, "transfer")
-    assert email["recipient"] == "marac@staffordshire.pnn.police.uk"
+    assert email.recipient == "marac@staffordshire.pnn.police.uk"
     assert "brother lives nearby" in body(email)
 
 
@@ -156,15 +156,15 @@ def test_flag_expiry_is_sent_once_by_route_a_year_after_the_last_marac(
     assert len(notices) == 3 * 6
     values = set().union(*(personal_values(c.form) for c in cases.values() if c.form))
     for row in notices:
-        case = next(c for c in cases.values() if c.reference == row["reference"])
+        case = next(c for c in cases.values() if c.reference == row.reference)
         assert case.form is not None
         assert parse(row)["X-Mailbot-Kind"] == "flag_expiry"
         assert case.reference in parse(row)["Subject"]
         name = case.form.value("victim_surname")
-        if app.config.is_secure_address(str(row["recipient"])):
+        if app.config.is_secure_address(str(row.recipient)):
             assert name in body(row)
         else:
-            assert leaks(bytes(row["raw"]), values) == []
+            assert leaks(row.raw, values) == []
     app.close()
     again = open_app(workspace / "mailbot.toml", FixedClock(clock.current + timedelta(days=30)))
     again.runner().run_once()

@@ -63,8 +63,9 @@ def test_too_many_attachments_is_acknowledged_not_rejected(app: App, run: Run) -
     raw = wrapped.fifty_one_form_last("daemon-51")
     MaildirMailbox(app.config.mail_dir, use_inotify=False).deliver(Folder.INBOX, raw)
     case = run()[parse_email(raw, app.config.limits).message_id]
+    assert app.ctx.dispatch is not None
     messages = app.ctx.dispatch.outbox.messages(case.reference)
-    assert [m["kind"] for m in messages] == ["acknowledgement"]
-    text = b" ".join(bytes(messages[0]["raw"]).split()).decode("utf-8", "replace")
+    assert [m.kind for m in messages] == ["acknowledgement"]
+    text = b" ".join(messages[0].raw.split()).decode("utf-8", "replace")
     assert "an administrator will find the referral form" in text
     assert folder_count(app, "Exceptions") == 1

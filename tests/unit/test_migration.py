@@ -4,6 +4,8 @@ A team that ran mailbot before has accepted cases whose "hearing" was recorded a
 at a meeting that may not have happened. The upgrade must keep every case and turn those
 records into listings, so a meeting still to come is no hearing and one that has passed is.
 Version 6 adds the outbox's claims: messages waiting when mailbot is upgraded still go.
+Version 7 puts every table in `mailbot.schema`: a version 6 database keeps the tables the
+meetings and the web page made for themselves, rows and all, and one without them gets them.
 """
 
 from __future__ import annotations
@@ -12,13 +14,20 @@ import sqlite3
 from datetime import date
 from pathlib import Path
 
+from argon2 import PasswordHasher
+
 from mailbot import schema
 from mailbot.cases.casebook import Casebook
 from mailbot.models import Person
 from mailbot.store import Store
+from mailbot.web.users import Users
 from tests.conftest import DATA
 
 V4 = DATA / "schema" / "v4.sql"
+V6 = DATA / "schema" / "v6.sql"
+# Made at version 6 by the modules themselves when first used, not by `mailbot.schema`.
+LAZY = ("agenda_issues", "agenda_items", "transfers", "minutes_reminders", "flag_expiry",
+        "web_users", "web_sessions", "web_login_failures")
 TODAY = date(2026, 11, 2)
 AMY = Person(surname="Adeyemi", forenames="Amy", dob=date(1990, 4, 1))
 CARA = Person(surname="Cole", forenames="Cara", dob=date(1985, 2, 3))
@@ -65,7 +74,7 @@ def test_a_version_4_database_gets_its_listings_and_keys(tmp_path: Path) -> None
     path = tmp_path / "mailbot.sqlite3"
     _version_4(path)
     store = Store(path)
-    assert schema.version(store.conn) == schema.VERSION == 6
+    assert schema.version(store.conn) == schema.VERSION == 7
     listings = store.conn.execute("SELECT case_ref, area, meeting_date, state FROM listings"
                                   " ORDER BY case_ref").fetchall()
     assert listings == [("MARAC-2026-00001", "Wolverhampton", "2026-11-11", "listed"),
@@ -122,7 +131,101 @@ def test_outbox_messages_of_a_version_5_database_keep_their_state(tmp_path: Path
     store = Store(path)
     rows = list(store.query("SELECT state, claimed_at, claimed_by, doubts FROM outbox"
                             " ORDER BY id"))
-    assert schema.version(store.conn) == 6
+    assert schema.version(store.conn) == schema.VERSION
     assert rows == [{"state": "pending", "claimed_at": None, "claimed_by": None, "doubts": 0},
                     {"state": "sent", "claimed_at": None, "claimed_by": None, "doubts": 0}]
+    store.close()
+
+
+def _version_6(path: Path, *, lazy: bool) -> dict[str, list[tuple[object, ...]]]:
+    """The version 6 database of `V6` at `path` (without the tables the modules made for
+    themselves unless `lazy`); every table's rows, as they are before the upgrade."""
+    conn = sqlite3.connect(path)
+    conn.executescript(V6.read_text())
+    if not lazy:
+        for table in LAZY:
+            conn.execute(f"DROP TABLE {table}")
+    conn.commit()
+    rows = _rows(conn)
+    conn.close()
+    return rows
+
+
+def _rows(conn: sqlite3.Connection) -> dict[str, list[tuple[object, ...]]]:
+    tables = [t for (t,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+    return {t: conn.execute(f"SELECT * FROM {t} ORDER BY rowid").fetchall()  # noqa: S608
+            for t in tables}
+
+
+def _shape(conn: sqlite3.Connection) -> dict[str, object]:
+    """Every table's columns (name, type, not null, default, key) and every index's and
+    trigger's definition, whitespace aside: what a database is, apart from its rows."""
+    shape: dict[str, object] = {}
+    for kind, name, table, sql in conn.execute(
+            "SELECT type, name, tbl_name, sql FROM sqlite_master"
+            " WHERE name NOT LIKE 'sqlite_%'"):
+        if kind == "table":
+            shape[name] = conn.execute(f"PRAGMA table_xinfo({name})").fetchall()
+        else:
+            shape[name] = (kind, table, " ".join(sql.split()))
+    return shape
+
+
+def _fresh_shape(tmp_path: Path) -> dict[str, object]:
+    store = Store(tmp_path / "fresh.sqlite3")
+    shape = _shape(store.conn)
+    store.close()
+    return shape
+
+
+def test_a_version_6_database_keeps_every_row_and_every_table_as_it_was(
+        tmp_path: Path) -> None:
+    """GIVEN a version 6 database with cases, messages, the outbox and the audit log, and the
+    tables the meetings and the web page made for themselves (an account, a session, a failed
+    login, an agenda, a transfer, a minutes reminder, a flag expiry notice)
+    WHEN mailbot opens it
+    THEN it is version 7, every row of every table is as it was, the account still logs in
+    with its password, and the database is shaped as a new one is."""
+    path = tmp_path / "mailbot.sqlite3"
+    before = _version_6(path, lazy=True)
+    assert all(before[t] for t in LAZY)  # something to lose in each of them
+    store = Store(path)
+    assert schema.version(store.conn) == schema.VERSION == 7
+    after = _rows(store.conn)
+    meta = after.pop("meta")
+    assert ("schema_version", "7") in meta
+    before.pop("meta")
+    assert after == before
+    assert [a.action for a in store.audit_log("MARAC-2026-00001")] == ["decided"]
+    assert store.conn.execute("SELECT reference, to_label FROM transfers").fetchall() == [
+        ("MARAC-2026-00001", "Dudley MARAC")]
+    assert Users(store, PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)).verify(
+        "amy.admin", "correct horse battery")
+    assert _shape(store.conn) == _fresh_shape(tmp_path)
+    store.close()
+
+
+def test_a_version_6_database_never_used_for_meetings_or_the_web_gets_their_tables(
+        tmp_path: Path) -> None:
+    """GIVEN a version 6 database with cases, messages and the outbox, where no agenda,
+    transfer, reminder, flag notice or web login ever made its table
+    WHEN mailbot opens it
+    THEN it is version 7, its rows are as they were, and those tables and their indexes
+    exist, empty, shaped as in a new database."""
+    path = tmp_path / "mailbot.sqlite3"
+    before = _version_6(path, lazy=False)
+    assert not set(LAZY) & set(before)
+    store = Store(path)
+    assert schema.version(store.conn) == 7
+    after = _rows(store.conn)
+    for table in LAZY:
+        assert after.pop(table) == []
+    after.pop("meta")
+    before.pop("meta")
+    assert after == before
+    indexes = {n for (n,) in store.conn.execute("SELECT name FROM sqlite_master"
+                                                " WHERE type = 'index'")}
+    assert {"transfers_meeting", "web_sessions_user", "web_login_failures_age",
+            "web_login_failures_last"} <= indexes
+    assert _shape(store.conn) == _fresh_shape(tmp_path)
     store.close()

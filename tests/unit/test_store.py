@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sqlite3
 import stat
 from datetime import UTC, date, datetime
@@ -10,10 +11,11 @@ from pathlib import Path
 import pytest
 
 from mailbot.cases.casebook import Casebook, CaseRecord
+from mailbot.dispatch.outbox import OutboxMessage
 from mailbot.errors import HistoryImportError, StoreError
 from mailbot.models import Decision, Outcome, Person
 from mailbot.schema import VERSION as SCHEMA_VERSION
-from mailbot.store import Store
+from mailbot.store import AuditEntry, HeldMessage, LedgerEntry, Store
 
 HEADER = ("reference,marac_area,marac_date,victim_surname,victim_forenames,victim_aliases,"
           "victim_dob,perp_surname,perp_forenames,perp_dob\n")
@@ -51,7 +53,49 @@ def test_audit_log_is_append_only(tmp_path: Path) -> None:
         store.conn.execute("UPDATE audit SET actor = 'someone else'")
     with pytest.raises(sqlite3.DatabaseError, match="append-only"):
         store.conn.execute("DELETE FROM audit")
-    assert store.audit_log()[0]["actor"] == "tester"
+    assert store.audit_log()[0].actor == "tester"
+
+
+def test_rows_leave_the_store_as_typed_records(tmp_path: Path) -> None:
+    """GIVEN a referral decided and held for a password, its move out of the Inbox not done
+    WHEN the ledger, the moves still to do, the held emails and the audit log are read
+    THEN each is a record with the row's values as attributes, and a held email's bytes are
+    not in its repr (they go to logs and tracebacks)."""
+    store = Store(tmp_path / "db.sqlite3")
+    received = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+    assert store.ledger_begin("<m@x>", "ab12", "new/1", "a@b.example", received) == 1
+    with store.transaction() as conn:
+        store.ledger_finish(conn, "<m@x>", kind="referral", folder="Exceptions",
+                            reference="MARAC-2026-00001")
+        store.hold_message(conn, "MARAC-2026-00001", "<m@x>", "a@b.example", received,
+                           b"the encrypted referral")
+        store.audit(conn, "mailbot", "decided", "MARAC-2026-00001", "outcome=held")
+    entry = store.ledger_get("<m@x>")
+    assert isinstance(entry, LedgerEntry)
+    assert (entry.state, entry.folder, entry.location, entry.attempts) == \
+        ("done", "Exceptions", "Inbox", 1)
+    assert store.pending_moves() == [entry]
+    [held] = store.waiting_for_password("a@b.example", received)
+    assert held == HeldMessage("MARAC-2026-00001", "<m@x>", "a@b.example",
+                               received.isoformat(), b"the encrypted referral")
+    assert "encrypted" not in repr(held)
+    [audit] = store.audit_log("MARAC-2026-00001")
+    assert (audit.actor, audit.action, audit.detail) == ("mailbot", "decided", "outcome=held")
+    assert store.ledger_get("<other@x>") is None
+
+
+@pytest.mark.parametrize(("record", "table"), [
+    (LedgerEntry, "messages"), (AuditEntry, "audit"), (HeldMessage, "held_messages"),
+    (OutboxMessage, "outbox")])
+def test_a_records_fields_are_its_tables_columns(tmp_path: Path, record: type[object],
+                                                  table: str) -> None:
+    """GIVEN a new database
+    WHEN a record type is compared with the table it is read from
+    THEN its fields are the table's columns, so a column added by a migration must be added
+    to the record too (else reading a row fails)."""
+    store = Store(tmp_path / "db.sqlite3")
+    columns = [row[1] for row in store.conn.execute(f"PRAGMA table_info({table})")]
+    assert [f.name for f in dataclasses.fields(record)] == columns  # type: ignore[arg-type]
 
 
 def test_references_are_sequential_per_year(tmp_path: Path) -> None:

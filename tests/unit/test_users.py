@@ -29,7 +29,7 @@ def test_an_account_logs_in_with_its_password_only(users: Users) -> None:
     stored = users.store.conn.execute("SELECT password_hash FROM web_users").fetchone()[0]
     assert stored.startswith("$argon2id$")
     assert GOOD not in stored
-    assert [a["action"] for a in users.store.audit_log()] == ["user_added"]
+    assert [a.action for a in users.store.audit_log()] == ["user_added"]
 
 
 @pytest.mark.parametrize(
@@ -91,7 +91,7 @@ def test_a_new_password_or_disabling_ends_the_accounts_web_sessions(tmp_path: Pa
     assert sessions.get(bobs) is not None
     sessions.create("alice")
     users.disable("alice", "it")
-    details = [a["detail"] for a in store.audit_log() if a["action"] != "user_added"]
+    details = [a.detail for a in store.audit_log() if a.action != "user_added"]
     assert details == [
         "user=alice sessions_ended=0",
         "user=alice sessions_ended=2",

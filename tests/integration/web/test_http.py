@@ -76,8 +76,8 @@ def test_a_wrong_password_is_refused_and_audited(app: App, client: TestClient) -
     assert "mailbot_session" not in wrong.headers.get("set-cookie", "")
     client.post("/login", data={"csrf": csrf_of(wrong.text), "name": "Hunter2-typed-here",
                                 "password": "x"})
-    entries = [(a["actor"], a["action"]) for a in app.store.audit_log()
-               if a["action"].startswith("login")]
+    entries = [(a.actor, a.action) for a in app.store.audit_log()
+               if a.action.startswith("login")]
     assert entries == [(USER, "login_failed"), ("unknown-name", "login_failed")]
     assert "Hunter2" not in str(app.store.audit_log())
     for _ in range(4):
@@ -182,8 +182,8 @@ def test_every_request_is_audited_without_its_values(app: App, send: Send, run: 
     client.get("/?reason=cannot_decrypt&area=Secretville")
     client.post(f"/case/{case.reference}/retry", data={"csrf": token,
                                                        "password": "Sekrit-Guess-42"})
-    views = [(a["actor"], a["reference"], a["detail"]) for a in app.store.audit_log()
-             if a["action"] == "web_request"]
+    views = [(a.actor, a.reference, a.detail) for a in app.store.audit_log()
+             if a.action == "web_request"]
     assert ("anonymous", None, "GET /login 200") in views
     assert (USER, None, "GET / 200") in views
     assert (USER, case.reference, f"POST /case/{case.reference}/retry 303") in views

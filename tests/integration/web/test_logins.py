@@ -99,7 +99,7 @@ def test_a_password_change_ends_the_sessions_opened_before_it(
     log_in(second, USER, NEW_PASSWORD)
     assert _logged_in(second)
     assert not _logged_in(first)
-    changes = [a["detail"] for a in account.store.audit_log() if a["action"] == "user_password_set"]
+    changes = [a.detail for a in account.store.audit_log() if a.action == "user_password_set"]
     assert changes == [f"user={USER} sessions_ended=2"]
 
 
