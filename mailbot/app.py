@@ -27,7 +27,6 @@ from mailbot.logs import get_logger
 from mailbot.meetings.jobs import distribution_jobs
 from mailbot.models import Clock
 from mailbot.runner import Runner
-from mailbot.service.instance import InstanceLock
 from mailbot.store import Store
 
 
@@ -60,7 +59,8 @@ class App:
     # What the sender knows that the database may not yet (results it refused): kept across
     # the Dispatchers a configuration reload makes.
     send_state: SendState = field(default_factory=SendState)
-    lock: InstanceLock | None = None  # held by the daemon (`run`, `run --once`)
+    # Releases what `open_app`'s `claim` took (the daemon's single-instance lock).
+    release: Callable[[], None] | None = None
 
     @property
     def config(self) -> Config:
@@ -102,22 +102,23 @@ class App:
             self._sender.close()
         self.mailbox.close()
         self.store.close()
-        if self.lock is not None:
-            self.lock.release()
+        if self.release is not None:
+            self.release()
 
 
 def open_app(config_path: Path, clock: Clock | None = None, *,
-             with_mailbox: bool = True, instance: str | None = None) -> App:
+             with_mailbox: bool = True,
+             claim: Callable[[Path], Callable[[], None]] | None = None) -> App:
     """Load and check the configuration and secrets, then open the database and mailbox.
 
-    `instance`: the command (e.g. "mailbot run") taking the state directory's single-instance
-    lock before anything is opened; `InstanceLocked` if another daemon holds it."""
+    `claim`: called with the state directory before anything is opened, returning what
+    releases it at close; the daemon's commands pass the single-instance lock
+    (`mailbot.service.instance`), which raises `InstanceLocked` if another daemon holds it."""
     os.umask(0o077)  # everything mailbot writes holds personal data
     config = load_config(config_path)
     secrets = load_secrets(config)
     config.service.state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    lock = InstanceLock(config.service.state_dir, instance).acquire() \
-        if instance is not None else None
+    release = claim(config.service.state_dir) if claim is not None else None
     try:
         store = Store(config.database_path)
         try:
@@ -126,9 +127,9 @@ def open_app(config_path: Path, clock: Clock | None = None, *,
             store.close()
             raise
     except BaseException:
-        if lock is not None:
-            lock.release()
+        if release is not None:
+            release()
         raise
     ctx = Context.of(config, secrets, store, clock or SystemClock(), get_logger())
     ctx.casebook.settle_sources((a.id, a.name) for a in config.agencies)
-    return App(ctx, mailbox, Intake(ctx, mailbox), lock=lock)
+    return App(ctx, mailbox, Intake(ctx, mailbox), release=release)

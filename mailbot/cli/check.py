@@ -13,7 +13,7 @@ import sys
 
 import click
 
-from mailbot.cli import main, open_for_command
+from mailbot.cli.root import main, open_for_command
 from mailbot.errors import MailbotError
 from mailbot.ingest.open import open_mailbox
 from mailbot.service.backends import check_mailbox, check_sender, exchange_online_ews

@@ -16,7 +16,7 @@ from pathlib import Path
 import click
 
 from mailbot.app import App
-from mailbot.cli import main, open_for_command
+from mailbot.cli.root import main, open_for_command
 from mailbot.errors import ConfigError
 from mailbot.meetings.agendas import Agendas
 from mailbot.meetings.minutes import MinutesRefused

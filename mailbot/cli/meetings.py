@@ -14,7 +14,7 @@ from datetime import date, datetime
 import click
 
 from mailbot.actions import ActionError, AgendaGone, list_at
-from mailbot.cli import cases, main, open_for_command
+from mailbot.cli.root import cases, main, open_for_command
 from mailbot.context import Context
 from mailbot.models import Meeting
 

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 import click
 
 from mailbot.app import App
-from mailbot.cli import main, open_for_command
+from mailbot.cli.root import main, open_for_command
 from mailbot.dispatch.outbox import Outbox
 from mailbot.dispatch.outbox_admin import (
     DISMISS,

@@ -17,8 +17,8 @@ import click
 
 from mailbot import actions
 from mailbot.cases.casebook import CaseRecord
-from mailbot.cli import main, open_for_command
 from mailbot.cli.meetings import list_at_asking
+from mailbot.cli.root import main, open_for_command
 from mailbot.cli.views import print_cases, render_case
 from mailbot.dispatch.advice import RETURN_CODES
 from mailbot.formdef import AREAS

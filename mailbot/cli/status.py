@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 
 import click
 
-from mailbot.cli import main, open_for_command
+from mailbot.cli.root import main, open_for_command
 from mailbot.service.health import Health, Limits, check_health
 
 EXIT_ATTENTION = 1

@@ -10,7 +10,7 @@ import getpass
 
 import click
 
-from mailbot.cli import main, open_for_command
+from mailbot.cli.root import main, open_for_command
 from mailbot.web.users import UserError, Users
 
 

@@ -14,10 +14,9 @@ from datetime import datetime
 from email.message import EmailMessage
 from email.utils import format_datetime
 
-from mailbot import addresses
-from mailbot.addresses import mailbox_address
 from mailbot.errors import MailbotError
-from mailbot.models import Frozen
+from mailbot.models import Frozen, mailbox_address
+from mailbot.models import message_id as safe_message_id
 
 FROM_NAME = "MARAC Referrals"
 MAX_LINE = 900  # RFC 5322 allows 998 octets a line
@@ -51,7 +50,7 @@ def message_id_for(idem_key: str, from_address: str) -> str:
 
 class UnbuildableMessage(MailbotError):
     """A planned message whose recipient or thread id is not safe to write (see
-    `mailbot.addresses`): it is not sent, and the team is told instead."""
+    `mailbot.models.mailbox_address`): it is not sent, and the team is told instead."""
 
 
 def build_message(planned: Planned, *, reference: str | None, from_address: str,
@@ -59,7 +58,7 @@ def build_message(planned: Planned, *, reference: str | None, from_address: str,
                   references: Sequence[str] = ()) -> bytes:
     recipient = mailbox_address(planned.recipient)
     thread = [i for i in (*references, planned.in_reply_to) if i]
-    if recipient is None or any(addresses.message_id(i) is None for i in thread):
+    if recipient is None or any(safe_message_id(i) is None for i in thread):
         raise UnbuildableMessage(f"a {planned.kind} has a recipient or thread id that is not"
                                  " safe to write")
     message = EmailMessage()

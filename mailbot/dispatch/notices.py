@@ -84,7 +84,7 @@ class Notices:
 
     def enqueue_one(self, conn: sqlite3.Connection, planned: Planned, reference: str) -> None:
         """Put one message in the outbox; one that cannot be written safely (a recipient or
-        thread id from outside that is not safe, `mailbot.addresses`) is replaced by a
+        thread id from outside that is not safe, `mailbot.models.mailbox_address`) is replaced by a
         notice to the team, so the email is still decided and filed."""
         outbox = self.dispatch.outbox
         try:

@@ -19,7 +19,6 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from mailbot.addresses import mailbox_address
 from mailbot.cases.casebook import CaseRecord
 from mailbot.config import Config, IdvaService
 from mailbot.credentials import Secrets
@@ -30,7 +29,7 @@ from mailbot.dispatch.markers import markers
 from mailbot.dispatch.routes import RouteKind, route_for
 from mailbot.dispatch.templates import Templates
 from mailbot.formdef import FIELDS_BY_ID
-from mailbot.models import DashAnswer, Decision, Meeting, Outcome
+from mailbot.models import DashAnswer, Decision, Meeting, Outcome, mailbox_address
 from mailbot.reasons import CRITERIA, WARNINGS, describe, rule
 from mailbot.validate.fields import canonical_choice
 

@@ -11,9 +11,8 @@ import re
 from datetime import date
 
 from mailbot import formdef
-from mailbot.addresses import mailbox_address
 from mailbot.formdef import FieldDef, Kind, Need
-from mailbot.models import FormData, Frozen, Person
+from mailbot.models import FormData, Frozen, Person, mailbox_address
 from mailbot.validate.dates import age_on, parse_date
 from mailbot.validate.names import split_aliases
 
@@ -120,7 +119,7 @@ def _check(field: FieldDef, text: str, choice: str | None, today: date) -> objec
             return _check_date(field.id, text, today)
         case Kind.CHOICE:
             return choice
-        case Kind.EMAIL:  # one the replies can be written to (`mailbot.addresses`)
+        case Kind.EMAIL:  # one the replies can be written to (`mailbot.models.mailbox_address`)
             return text if mailbox_address(text) else None
         case Kind.POSTCODE:
             return text if _POSTCODE.match(" ".join(text.split())) else None

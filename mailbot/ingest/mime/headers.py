@@ -5,10 +5,10 @@ decode to CR/LF, lone surrogates, values `policy.default` refuses to parse, file
 are paths. Each reader here returns a plain one-line value, or "" / None when there is none
 worth having, and never raises, so `mime` can build a `ParsedEmail` from any input. Sender
 addresses are read undecoded when decoding fails, so an encoded word cannot smuggle in a
-second address, and an address or id is kept only if `mailbot.addresses` finds it safe to
-write back (no encoded word, ASCII, one address). A value `mimebounds` found too costly to
-parse arrives as plain raw text (no `addresses`, no `datetime`), and is read the same way as
-one that failed to decode.
+second address, and an address or id is kept only if `mailbot.models.mailbox_address` (or
+`message_id`) finds it safe to write back (no encoded word, ASCII, one address). A value
+`mimebounds` found too costly to parse arrives as plain raw text (no `addresses`, no
+`datetime`), and is read the same way as one that failed to decode.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from email.header import decode_header, make_header
 from email.message import Message
 from typing import Any
 
-from mailbot.addresses import mailbox_address, message_id
+from mailbot.models import mailbox_address, message_id
 
 _MSGID = re.compile(r"<[^<>\s]+>")
 _BARE_MSGID = re.compile(r"[^<>\s]+")
