@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Protocol
 from mailbot.context import Context
 from mailbot.ingest.mime.parse import parse_email
 from mailbot.ingest.passwords import password_candidates
-from mailbot.intake import pipeline
-from mailbot.intake.pipeline import Assessed, folder_for
+from mailbot.intake import stages
+from mailbot.intake.stages import Assessed, folder_for
 from mailbot.models import (
     Decision,
     DocKind,
@@ -198,7 +198,7 @@ class HeldReferrals:
         the same steps as an automatic one: listing, hearing, audit, messages, then refile."""
         victim = None
         if case.form is not None:
-            report = pipeline.check_referral(case.form, self.ctx.config, self.ctx.today())
+            report = stages.check_referral(case.form, self.ctx.config, self.ctx.today())
             victim = report.facts.victim
         self._commit_case(conn, case, victim, None, actor=actor, note=note)
         self.ctx.store.ledger_refile(conn, case.message_key, folder_for(case.decision).value)

@@ -3,7 +3,7 @@
 After an outage the inbox holds a backlog, and every encrypted referral costs a key
 derivation (100,000 hash rounds, a tenth of a second of one core) before anything can be
 decided, so one process drains it at one core's speed. Opening a referral
-(`pipeline.open_referral`: find the form, decrypt, check and read it) is a pure function of
+(`stages.open_referral`: find the form, decrypt, check and read it) is a pure function of
 the email, the candidate passwords and the limits, so it can run in worker processes ahead of
 time. Everything with an effect (the ledger, the case, the outbox, the move) stays in the main
 process, one message at a time in arrival order, exactly as without workers: a worker's result
@@ -42,10 +42,10 @@ from types import TracebackType
 
 from mailbot.ingest.mime.parse import parse_email
 from mailbot.ingest.passwords import is_password_email
-from mailbot.intake import pipeline
+from mailbot.intake import stages
 from mailbot.models import DocumentLimits, MailboxMessage, ParsedEmail
 
-Opened = pipeline.OpenedForm | pipeline.Unopened
+Opened = stages.OpenedForm | stages.Unopened
 Opener = Callable[[ParsedEmail, Sequence[str], DocumentLimits], Opened]
 LOOKAHEAD_BYTES = 8 * 1024 * 1024  # raw message bytes held ahead of the current message
 # A larger email (photographs) is neither parsed nor opened ahead: the caller does both at its
@@ -123,7 +123,7 @@ class Lookahead:
     def __init__(self, messages: Iterator[MailboxMessage], *,
                  passwords_for: Callable[[ParsedEmail], Sequence[str]],
                  limits: Callable[[], DocumentLimits], workers: int,
-                 opener: Opener = pipeline.open_referral,
+                 opener: Opener = stages.open_referral,
                  max_bytes: int = LOOKAHEAD_BYTES) -> None:
         self._source = messages
         self._passwords_for = passwords_for

@@ -13,10 +13,9 @@ import hashlib
 import sqlite3
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from functools import partial
 
 from mailbot.cases.casebook import CaseRecord
-from mailbot.cases.lifecycle import Known, Listing, current_listing, is_held, list_case, sync_person
+from mailbot.cases.lifecycle import Listing, current_listing, is_held, list_case, sync_person
 from mailbot.config import Config
 from mailbot.context import Context
 from mailbot.dispatch.bounces import read_bounce, record_bounce
@@ -32,14 +31,12 @@ from mailbot.ingest.mailbox import (
 from mailbot.ingest.maildir import FolderUnwritable
 from mailbot.ingest.mime.parse import parse_email
 from mailbot.ingest.passwords import is_password_email
-from mailbot.intake import pipeline
+from mailbot.intake import stages
 from mailbot.intake.held import ACTOR, HeldReferrals
-from mailbot.intake.pipeline import Assessed, folder_for, processing_error
 from mailbot.intake.prefetch import LARGE_EMAIL_BYTES, Prepared
+from mailbot.intake.stages import Assessed, folder_for, processing_error
 from mailbot.models import Decision, Folder, MailboxMessage, Meeting, ParsedEmail, Person
 from mailbot.store import HeldMessage, LedgerEntry, unwritable
-from mailbot.validate.names import victim_key
-from mailbot.validate.repeats import RepeatMatch
 
 MAX_ATTEMPTS = 3
 
@@ -212,27 +209,9 @@ class Intake(HeldReferrals):
             else list(extra_passwords)
         opened = prepared.opened(passwords, self.ctx.config.limits) if prepared is not None \
             else None
-        if opened is None:
-            opened = pipeline.open_referral(email, passwords, self.ctx.config.limits)
-        if isinstance(opened, pipeline.Unopened):
-            return Assessed(decision=opened.decision)
-        today = self.ctx.today()
-        report = pipeline.check_referral(opened.form, self.ctx.config, today)
-        facts = report.facts
-        known = self.ctx.casebook.known(facts.victim, today) if facts.victim else Known()
-        repeat = pipeline.find_repeats(report, known.hearings, self.ctx.config)
-        open_match = pipeline.find_open_case(report, known.open_cases)
-        vkey = victim_key(facts.victim.forenames, facts.victim.surname, facts.victim.dob) \
-            if facts.victim else None
-        duplicate_of = self.ctx.casebook.find_duplicate(opened.doc_sha256, vkey,
-                                                    facts.incident_date,
-                                                    source_of(self.ctx.config, email.sender))
-        decide = partial(pipeline.decide_referral, opened, report, duplicate_of=duplicate_of,
-                         sender=email.sender, config=self.ctx.config, today=today)
-        return Assessed(decision=decide(repeat, open_match=open_match), opened=opened,
-                        report_area=facts.area, victim=facts.victim, victim_key=vkey,
-                        incident=facts.incident_date, referral_date=facts.referral_date,
-                        blind=decide(RepeatMatch()))
+        return stages.assess(email, passwords, config=self.ctx.config, today=self.ctx.today(),
+                             records=self.ctx.casebook, opened=opened,
+                             source=source_of(self.ctx.config, email.sender))
 
     def _record(self, message: MailboxMessage, email: ParsedEmail, key: str,
                 assessed: Assessed, reference: str | None = None) -> str:

@@ -4,7 +4,7 @@ A `possible_repeat` is held because only a person can tell whether a near match 
 of birth and surname, another forename...) is the same victim: heard before (then it is a
 repeat) or the victim of a case still open (then it joins that case). Once they say, the case must
 be decided exactly as if the match had been certain all along: the same pure stages
-(`pipeline.check_referral`, `find_repeats`, `decide_referral`), so the repeat criterion,
+(`stages.check_referral`, `find_repeats`, `decide_referral`), so the repeat criterion,
 `repeat_detected`, `desktop_review` and "information only" follow the rules in one place.
 """
 
@@ -13,7 +13,7 @@ from __future__ import annotations
 from mailbot.cases.casebook import CaseRecord
 from mailbot.cases.lifecycle import Known
 from mailbot.context import Context
-from mailbot.intake import pipeline
+from mailbot.intake import stages
 from mailbot.models import Decision
 
 
@@ -29,7 +29,7 @@ def reassess(ctx: Context, case: CaseRecord, *, same_as: str | None = None,
         return None
     config = ctx.config
     today = ctx.clock.now().astimezone(config.zone).date()
-    report = pipeline.check_referral(case.form, config, today)
+    report = stages.check_referral(case.form, config, today)
     victim = report.facts.victim
     known = ctx.casebook.known(victim, today) if victim else Known()
     history = list(known.hearings)
@@ -40,8 +40,8 @@ def reassess(ctx: Context, case: CaseRecord, *, same_as: str | None = None,
                    for h in history]
         open_cases = [c.model_copy(update={"person": victim}) if c.reference == same_as
                       else c for c in open_cases]
-    repeat = pipeline.find_repeats(report, history, config)
-    open_match = pipeline.find_open_case(report, open_cases)
+    repeat = stages.find_repeats(report, history, config)
+    open_match = stages.find_open_case(report, open_cases)
     joins = open_match.exact is not None and open_match.exact.reference == same_as
     if same_as is not None and not joins and all(h.reference != same_as
                                                  for h in repeat.exact):
@@ -49,8 +49,8 @@ def reassess(ctx: Context, case: CaseRecord, *, same_as: str | None = None,
     if new_person:
         repeat = repeat.model_copy(update={"near": ()})
         open_match = open_match.model_copy(update={"near": ()})
-    opened = pipeline.OpenedForm(form=case.form, doc_sha256=case.doc_sha256 or "",
+    opened = stages.OpenedForm(form=case.form, doc_sha256=case.doc_sha256 or "",
                                  encrypted=case.encrypted)
-    return pipeline.decide_referral(opened, report, repeat, duplicate_of=None,
+    return stages.decide_referral(opened, report, repeat, duplicate_of=None,
                                     sender=case.sender, config=config, today=today,
                                     open_match=open_match)

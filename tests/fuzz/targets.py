@@ -16,7 +16,7 @@ from mailbot.config import Config, load_config
 from mailbot.ingest.document.ooxml import inspect_package
 from mailbot.ingest.form.reader import Unreadable, WrongForm, read_form
 from mailbot.ingest.mime.parse import is_oversized, parse_email
-from mailbot.intake import pipeline
+from mailbot.intake import stages
 from mailbot.models import DocumentLimits, FormData, ParsedEmail
 from tests.conftest import ROOT
 
@@ -39,7 +39,7 @@ def read_and_check(docx: bytes) -> FormData | WrongForm | Unreadable | None:
     result = read_form(docx)
     assert isinstance(result, FormData | WrongForm | Unreadable), type(result)
     if isinstance(result, FormData):
-        pipeline.check_referral(result, config(), TODAY)
+        stages.check_referral(result, config(), TODAY)
     return result
 
 

@@ -30,7 +30,7 @@ from mailbot.demo.sample_mail import compose, docx_attachment
 from mailbot.demo.samples import sample_form
 from mailbot.dispatch.encrypt import encrypt_docx
 from mailbot.ingest.maildir import MaildirMailbox
-from mailbot.intake import pipeline
+from mailbot.intake import stages
 from mailbot.intake.prefetch import LARGE_EMAIL_BYTES, Prepared
 from mailbot.intake.process import Intake
 from mailbot.models import DocumentLimits, Folder, MailboxMessage, Outcome
@@ -75,7 +75,7 @@ def opened_by_workers(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     real = Prepared.opened
 
     def counting(self: Prepared, passwords: Sequence[str], limits: DocumentLimits) -> (
-            pipeline.OpenedForm | pipeline.Unopened | None):
+            stages.OpenedForm | stages.Unopened | None):
         result = real(self, passwords, limits)
         if result is not None:
             from_workers.append(self.email.message_id)

@@ -10,6 +10,8 @@ import random
 from collections.abc import Callable
 from datetime import timedelta
 
+import pytest
+
 from mailbot.app import App
 from mailbot.cases.casebook import CaseRecord
 from mailbot.demo.formwriter import FillStyle, render_blank, render_form
@@ -207,15 +209,15 @@ def test_a_victim_heard_recently_is_a_repeat(app: App, send: Send, run: Run,
     assert case.decision.outcome is Outcome.ACCEPTED
 
 
-def test_a_poison_message_is_held_and_the_rest_carry_on(app: App, send: Send, run: Run,
-                                                        monkeypatch: object) -> None:
+def test_a_poison_message_is_held_and_the_rest_carry_on(
+        app: App, send: Send, run: Run, monkeypatch: pytest.MonkeyPatch) -> None:
     """GIVEN a message whose processing raises an unexpected error, then a good one
     WHEN processed
     THEN the first is held as processing_error (class name audited, nothing personal)
     and the second is still accepted."""
-    import mailbot.intake.pipeline as pipeline
+    from mailbot.intake import stages
 
-    real = pipeline.check_referral
+    real = stages.check_referral
     calls = {"n": 0}
 
     def explode(*args: object, **kwargs: object) -> object:
@@ -224,7 +226,7 @@ def test_a_poison_message_is_held_and_the_rest_carry_on(app: App, send: Send, ru
             raise RuntimeError("Jane Doe 01/01/1990 exploded")  # PII in the message
         return real(*args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(pipeline, "check_referral", explode)  # type: ignore[attr-defined]
+    monkeypatch.setattr(stages, "check_referral", explode)
     bad = send(POLICE, form_doc(seed=1))
     good = send(POLICE, form_doc(seed=2))
     cases = run()

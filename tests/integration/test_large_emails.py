@@ -24,7 +24,7 @@ from mailbot.cases.casebook import CaseRecord
 from mailbot.demo.sample_mail import compose, docx_attachment
 from mailbot.dispatch.encrypt import encrypt_docx
 from mailbot.ingest.maildir import MaildirMailbox
-from mailbot.intake import pipeline
+from mailbot.intake import stages
 from mailbot.intake.prefetch import LARGE_EMAIL_BYTES
 from mailbot.models import DocumentLimits, Folder, MailboxMessage, Outcome, ParsedEmail
 from tests.conftest import NOW, FixedClock
@@ -94,7 +94,7 @@ def test_a_photo_referral_is_not_in_memory_while_its_document_is_opened(
     unreleased: list[int] = []
     read: list[bytes] = []  # the bytes as read from the Maildir (this list holds them too)
     holders: list[object] = []
-    real_open, real_read = pipeline.open_referral, MaildirMailbox._read
+    real_open, real_read = stages.open_referral, MaildirMailbox._read
 
     def reading(self: MaildirMailbox, path: Path, key: str) -> bytes | None:
         raw = real_read(self, path, key)
@@ -102,14 +102,14 @@ def test_a_photo_referral_is_not_in_memory_while_its_document_is_opened(
         return raw
 
     def watching(email: ParsedEmail, passwords: Sequence[str],
-                 limits: DocumentLimits) -> pipeline.OpenedForm | pipeline.Unopened:
+                 limits: DocumentLimits) -> stages.OpenedForm | stages.Unopened:
         unreleased.extend(o.size for o in gc.get_objects()
                           if isinstance(o, MailboxMessage) and not o.released)
         holders.extend(r for r in gc.get_referrers(read[0]) if r is not read)
         return real_open(email, passwords, limits)
 
     monkeypatch.setattr(MaildirMailbox, "_read", reading)
-    monkeypatch.setattr(pipeline, "open_referral", watching)
+    monkeypatch.setattr(stages, "open_referral", watching)
     chosen = one_worker_app if workers == 1 else app
     chosen.runner().run_once()
     case = {c.message_id: c for c in chosen.casebook.cases()}[

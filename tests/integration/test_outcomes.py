@@ -25,7 +25,7 @@ from mailbot.demo.samples import sample_form, with_dash_yes, with_ticks, with_va
 from mailbot.dispatch.encrypt import encrypt_docx
 from mailbot.ingest.maildir import MaildirMailbox
 from mailbot.ingest.mime.parse import parse_email
-from mailbot.intake.pipeline import QUARANTINE
+from mailbot.intake.stages import QUARANTINE
 from mailbot.models import Folder, FormData, Outcome
 from tests import hostile_active, hostile_corpus
 from tests.conftest import TODAY

@@ -112,7 +112,7 @@ def test_a_crash_before_commit_leaves_the_message_to_be_processed_once(
     """GIVEN the process dies in the middle of deciding a message
     WHEN mailbot restarts
     THEN nothing half-done was recorded, and the message is then decided exactly once."""
-    import mailbot.intake.pipeline as pipeline
+    from mailbot.intake import stages
 
     app = reopen()
     _deliver(app, _email(1))
@@ -120,7 +120,7 @@ def test_a_crash_before_commit_leaves_the_message_to_be_processed_once(
     def die(*_: object, **__: object) -> object:
         raise Crash
 
-    monkeypatch.setattr(pipeline, "decide_referral", die)
+    monkeypatch.setattr(stages, "decide_referral", die)
     with pytest.raises(Crash):
         app.runner().run_once()
     assert app.casebook.cases() == []
@@ -138,20 +138,20 @@ def test_a_message_that_keeps_killing_the_process_is_held(reopen: Callable[[], A
     """GIVEN a message that crashes the process every time it is read
     WHEN mailbot has restarted three times
     THEN the fourth start holds it as processing_error and moves on to the next message."""
-    import mailbot.intake.pipeline as pipeline
+    from mailbot.intake import stages
 
     app = reopen()
     _deliver(app, _email(1))
-    real = pipeline.open_referral
+    real = stages.open_referral
 
     def die(*_: object, **__: object) -> object:
         raise Crash
 
-    monkeypatch.setattr(pipeline, "open_referral", die)
+    monkeypatch.setattr(stages, "open_referral", die)
     for _ in range(3):
         with pytest.raises(Crash):
             reopen().runner().run_once()
-    monkeypatch.setattr(pipeline, "open_referral", real)
+    monkeypatch.setattr(stages, "open_referral", real)
     last = reopen()
     _deliver(last, _email(2))
     last.runner().run_once()

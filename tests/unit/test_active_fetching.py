@@ -15,7 +15,7 @@ import time
 import pytest
 
 from mailbot.ingest.document import active, ooxml
-from mailbot.intake.pipeline import OpenedForm, open_document
+from mailbot.intake.stages import OpenedForm, open_document
 from mailbot.models import DocumentLimits
 from mailbot.reasons import describe, rule
 from tests import hostile_active

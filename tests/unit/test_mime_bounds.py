@@ -26,7 +26,7 @@ from mailbot.ingest.mime.bounds import (
     too_costly,
 )
 from mailbot.ingest.mime.parse import is_oversized, parse_email
-from mailbot.intake.pipeline import OpenedForm, Unopened, open_referral
+from mailbot.intake.stages import OpenedForm, Unopened, open_referral
 from mailbot.models import DocKind, DocumentLimits, ParsedEmail
 from tests import hostile_corpus as corpus
 from tests import hostile_mail as hm

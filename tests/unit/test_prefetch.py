@@ -21,7 +21,7 @@ from mailbot.demo.sample_mail import compose, docx_attachment
 from mailbot.demo.samples import sample_form
 from mailbot.dispatch.encrypt import encrypt_docx
 from mailbot.ingest.mime.parse import parse_email
-from mailbot.intake import pipeline
+from mailbot.intake import stages
 from mailbot.intake.prefetch import Lookahead, Opened, Prepared
 from mailbot.models import DocumentLimits, MailboxMessage, ParsedEmail
 from tests.conftest import NOW, TODAY
@@ -45,23 +45,23 @@ def _passwords(_: ParsedEmail) -> list[str]:
 
 
 def die_on_poison(email: ParsedEmail, passwords: Sequence[str],
-                  limits: DocumentLimits) -> pipeline.OpenedForm | pipeline.Unopened:
+                  limits: DocumentLimits) -> stages.OpenedForm | stages.Unopened:
     """An opener that kills its worker process on one email, as a crashing decoder would."""
     if "poison" in email.subject:
         os._exit(3)
-    return pipeline.open_referral(email, passwords, limits)
+    return stages.open_referral(email, passwords, limits)
 
 
 def recording_opener(email: ParsedEmail, passwords: Sequence[str],
-                     limits: DocumentLimits) -> pipeline.OpenedForm | pipeline.Unopened:
+                     limits: DocumentLimits) -> stages.OpenedForm | stages.Unopened:
     """An opener that notes (in the file named by $MAILBOT_TEST_OPENED) what it opened."""
     with open(os.environ["MAILBOT_TEST_OPENED"], "a") as opened:
         opened.write(email.message_id + "\n")
-    return pipeline.open_referral(email, passwords, limits)
+    return stages.open_referral(email, passwords, limits)
 
 
 def _drain(ahead: Lookahead, *, slow_caller: bool = True) -> list[
-        tuple[str, pipeline.OpenedForm | pipeline.Unopened | None]]:
+        tuple[str, stages.OpenedForm | stages.Unopened | None]]:
     """Take everything; a slow caller waits for each worker to finish before asking (so
     what it gets is the workers' work), a fast one asks at once."""
     seen = []
@@ -83,7 +83,7 @@ def test_a_backlog_is_opened_by_workers_with_the_same_result_as_in_process() -> 
                       workers=2)
     seen = _drain(ahead)
     assert [ref for ref, _ in seen] == ["0", "1", "2", "3", "4"]
-    expected = [pipeline.open_referral(parse_email(m.raw, LIMITS), ["Not-This-One", PASSWORD],
+    expected = [stages.open_referral(parse_email(m.raw, LIMITS), ["Not-This-One", PASSWORD],
                                        LIMITS) for m in messages]
     assert [opened for _, opened in seen] == expected
     assert ahead.pools_started == 1
@@ -122,7 +122,7 @@ def test_a_document_that_kills_its_worker_is_left_to_the_caller_and_the_rest_go_
     seen = _drain(ahead)
     assert [ref for ref, _ in seen] == [str(n) for n in range(10)]
     assert dict(seen)["1"] is None
-    assert isinstance(dict(seen)["9"], pipeline.OpenedForm)
+    assert isinstance(dict(seen)["9"], stages.OpenedForm)
     assert ahead.pools_started == 2
 
 
@@ -171,7 +171,7 @@ def test_a_result_opened_before_a_reload_is_not_used(passwords: tuple[str, ...],
     THEN the worker's result is not used (the caller opens it with the new ones)."""
     email = parse_email(_message(1).raw, LIMITS)
     prepared = Prepared(email, LIMITS, ("Not-This-One", PASSWORD),
-                        _done(pipeline.Unopened(code="cannot_decrypt")))
+                        _done(stages.Unopened(code="cannot_decrypt")))
     assert prepared.opened(passwords, limits) is None
 
 

@@ -20,7 +20,7 @@ from mailbot.dispatch.encrypt import encrypt_docx
 from mailbot.ingest.document.decrypt import Decrypted, decrypt
 from mailbot.ingest.document.segments import CACHE_SEGMENTS, SEGMENT_BYTES
 from mailbot.ingest.document.sniff import classify
-from mailbot.intake.pipeline import OpenedForm, open_document
+from mailbot.intake.stages import OpenedForm, open_document
 from mailbot.models import Attachment, DocKind, DocumentLimits
 from tests import hostile_corpus as corpus
 from tests.encrypting import package_chain, scattered, set_next_sector, standard_encrypt

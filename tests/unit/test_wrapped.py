@@ -32,7 +32,7 @@ from mailbot.ingest.document.sniff import classify
 from mailbot.ingest.mime import smime
 from mailbot.ingest.mime.msg import OutlookItem, outlook_item
 from mailbot.ingest.mime.parse import is_oversized, parse_email
-from mailbot.intake.pipeline import OpenedForm, Unopened, open_referral
+from mailbot.intake.stages import OpenedForm, Unopened, open_referral
 from mailbot.models import DocKind, DocumentLimits, Outcome
 from tests import hostile_mail as hm
 from tests import hostile_wrapped as wrapped

@@ -1,9 +1,11 @@
-"""The intake pipeline's stages, composed in order: email -> referral form -> decision.
+"""The intake pipeline in one place: its stages, and `assess`, which runs them in order.
 
-Each stage is a pure function over models (no database, no mailbox, no logging); the runner
-does the I/O around them. Order (PROCESS.md "Intake decisions"): find the documents, decrypt,
-check the package is safe, recognise and read the form, then check fields, threshold, age,
-repeats and duplicates.
+email -> referral form -> decision, as `STAGES` names them (PROCESS.md "Intake decisions"):
+find the documents, decrypt, check the package is safe, recognise and read the form; check
+the fields, threshold and age; look the victim up; match earlier hearings (repeats) and
+cases still open; find duplicates; decide. Each stage is a pure function over models (no
+database, no mailbox, no logging); what the records know arrives through `Records`, and
+`mailbot.intake.process` does the I/O around the whole.
 """
 
 from __future__ import annotations
@@ -13,7 +15,10 @@ import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from functools import partial
+from typing import Protocol
 
+from mailbot.cases.lifecycle import Known
 from mailbot.config import Config
 from mailbot.ingest.document.decrypt import DecryptFailure, decrypt
 from mailbot.ingest.document.ooxml import inspect_package
@@ -36,6 +41,7 @@ from mailbot.models import (
 )
 from mailbot.validate.decide import decide
 from mailbot.validate.fields import FieldReport, check_fields
+from mailbot.validate.names import victim_key
 from mailbot.validate.repeats import OpenMatch, RepeatMatch, match_history, match_open
 
 # When no form could be read, the most telling problem wins: a document we could not open
@@ -212,3 +218,49 @@ def folder_for(decision: Decision) -> Folder:
     if decision.outcome is Outcome.HELD or QUARANTINE & set(decision.reasons):
         return Folder.EXCEPTIONS
     return Folder.PROCESSED
+
+
+# The pipeline, in order: each name is one step of `assess` below.
+STAGES = (
+    "open",        # open_referral: the one form in the email, decrypted and read safely
+    "check",       # check_referral: mandatory fields, threshold, age
+    "look_up",     # Records.known: hearings and open cases of people who could be the victim
+    "repeats",     # find_repeats: heard within the window (repeat, desktop review)
+    "open_case",   # find_open_case: listed at a meeting not yet held (joins it)
+    "duplicate",   # Records.find_duplicate: the same document or victim again
+    "decide",      # decide_referral: the outcome with its codes (and the history-blind one)
+)
+
+
+class Records(Protocol):
+    """What the stages ask of the records (`mailbot.cases.casebook.Casebook` answers)."""
+
+    def known(self, person: Person, today: date) -> Known: ...
+
+    def find_duplicate(self, doc_sha256: str, victim_key: str | None, incident: date | None,
+                       source: str) -> str | None: ...
+
+
+def assess(email: ParsedEmail, passwords: Sequence[str], *, config: Config, today: date,
+           records: Records, source: str,
+           opened: OpenedForm | Unopened | None = None) -> Assessed:
+    """Run `STAGES` over one email. `opened`: the first stage already done (in a worker,
+    `mailbot.intake.prefetch`); `source`: who referred, as duplicates are found."""
+    if opened is None:
+        opened = open_referral(email, passwords, config.limits)
+    if isinstance(opened, Unopened):
+        return Assessed(decision=opened.decision)
+    report = check_referral(opened.form, config, today)
+    facts = report.facts
+    known = records.known(facts.victim, today) if facts.victim else Known()
+    repeat = find_repeats(report, known.hearings, config)
+    open_match = find_open_case(report, known.open_cases)
+    vkey = victim_key(facts.victim.forenames, facts.victim.surname, facts.victim.dob) \
+        if facts.victim else None
+    duplicate_of = records.find_duplicate(opened.doc_sha256, vkey, facts.incident_date, source)
+    decide = partial(decide_referral, opened, report, duplicate_of=duplicate_of,
+                     sender=email.sender, config=config, today=today)
+    return Assessed(decision=decide(repeat, open_match=open_match), opened=opened,
+                    report_area=facts.area, victim=facts.victim, victim_key=vkey,
+                    incident=facts.incident_date, referral_date=facts.referral_date,
+                    blind=decide(RepeatMatch()))
