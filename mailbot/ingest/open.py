@@ -9,10 +9,10 @@ backends are imported only when configured: exchangelib, msal and httpx together
 from __future__ import annotations
 
 from mailbot.config import Config
+from mailbot.config.mail import ExchangeMailboxSettings, GraphMailboxSettings, ImapMailboxSettings
 from mailbot.credentials import Secrets, credential
 from mailbot.ingest.mailbox import Mailbox
 from mailbot.ingest.maildir import MaildirMailbox
-from mailbot.settings import ExchangeMailboxSettings, GraphMailboxSettings, ImapMailboxSettings
 from mailbot.store import Store
 
 

@@ -21,17 +21,17 @@ from typing import Protocol
 from urllib.parse import urlsplit
 
 from mailbot.config import Config
-from mailbot.credentials import Secrets, credential
-from mailbot.errors import ConfigError
-from mailbot.ingest.mailbox import Mailbox
-from mailbot.models import Folder
-from mailbot.settings import (
+from mailbot.config.mail import (
     ExchangeMailboxSettings,
     GraphMailboxSettings,
     ImapMailboxSettings,
     MaildirMailboxSettings,
     SenderSettings,
 )
+from mailbot.credentials import Secrets, credential
+from mailbot.errors import ConfigError
+from mailbot.ingest.mailbox import Mailbox
+from mailbot.models import Folder
 
 
 class ServerMailbox(Mailbox, Protocol):

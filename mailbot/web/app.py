@@ -20,9 +20,9 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from mailbot.config.mail import WebSettings
 from mailbot.context import Context
 from mailbot.models import Clock
-from mailbot.settings import WebSettings
 from mailbot.web import auth, forms, pages
 from mailbot.web.context import CsrfRefused, LoginRequired, Web, redirect, render
 from mailbot.web.guard import Guard

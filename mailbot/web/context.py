@@ -17,9 +17,9 @@ import jinja2
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse
 
+from mailbot.config.mail import WebSettings
 from mailbot.context import Context
 from mailbot.models import Clock
-from mailbot.settings import WebSettings
 from mailbot.web.lockout import LoginThrottle
 from mailbot.web.sessions import Session, Sessions, tokens_match
 from mailbot.web.users import Users

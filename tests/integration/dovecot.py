@@ -44,7 +44,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from mailbot.settings import ImapMailboxSettings
+from mailbot.config.mail import ImapMailboxSettings
 
 USER = "referrals"
 PASSWORD = "correct horse battery staple"

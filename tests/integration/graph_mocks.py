@@ -25,8 +25,8 @@ from urllib.parse import unquote
 import httpx
 import respx
 
+from mailbot.config.mail import GraphMailboxSettings
 from mailbot.ingest.graph.mailbox import GraphMailbox
-from mailbot.settings import GraphMailboxSettings
 from mailbot.store import Store
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "graph"

@@ -28,7 +28,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from mailbot.settings import SenderSettings
+from mailbot.config.mail import SenderSettings
 
 HOST = "127.0.0.1"
 # Reply codes (RFC 5321 4.2), as the scripted server sends them and the tests expect them.

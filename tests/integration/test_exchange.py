@@ -28,6 +28,7 @@ import requests_mock
 from exchangelib.protocol import close_connections
 
 from mailbot.config import Config
+from mailbot.config.mail import ExchangeMailboxSettings
 from mailbot.context import Context
 from mailbot.credentials import load_secrets
 from mailbot.demo.sample_mail import compose, docx_attachment
@@ -41,7 +42,6 @@ from mailbot.intake.process import Intake
 from mailbot.logs import get_logger
 from mailbot.models import DocumentLimits, Folder, Outcome
 from mailbot.runner import Runner
-from mailbot.settings import ExchangeMailboxSettings
 from mailbot.store import Store
 from tests.conftest import NOW, FixedClock
 

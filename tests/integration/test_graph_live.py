@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from mailbot.config.mail import GraphMailboxSettings
 from mailbot.ingest.graph.mailbox import GraphMailbox
-from mailbot.settings import GraphMailboxSettings
 from mailbot.store import Store
 
 ENV = "MAILBOT_LIVE_GRAPH_"

@@ -18,6 +18,7 @@ import respx
 from pydantic import SecretStr
 
 from mailbot.config import Config
+from mailbot.config.mail import ExchangeMailboxSettings, SenderSettings
 from mailbot.credentials import Secrets
 from mailbot.dispatch.send.ews import ExchangeSender
 from mailbot.dispatch.send.graph import GraphSender
@@ -30,7 +31,6 @@ from mailbot.ingest.graph.mailbox import GraphMailbox
 from mailbot.ingest.maildir import MaildirMailbox
 from mailbot.ingest.open import open_mailbox
 from mailbot.models import Folder
-from mailbot.settings import ExchangeMailboxSettings, SenderSettings
 from mailbot.store import Store
 from tests.integration import graph_mocks
 

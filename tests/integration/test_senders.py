@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
+from mailbot.config.mail import SenderSettings
 from mailbot.dispatch.send.base import (
     PermanentSendError,
     Sender,
@@ -28,7 +29,6 @@ from mailbot.dispatch.send.maildir import MaildirSender
 from mailbot.dispatch.send.open import open_sender
 from mailbot.dispatch.send.smtp import SmtpSender
 from mailbot.errors import ConfigError
-from mailbot.settings import SenderSettings
 from tests.integration.smtp_server import (
     AUTHENTICATION_FAILED,
     HOST,

@@ -13,13 +13,13 @@ from click.testing import CliRunner
 
 from mailbot.app import open_app
 from mailbot.cli import main
+from mailbot.config.mail import ImapMailboxSettings
 from mailbot.demo.formwriter import render_form
 from mailbot.demo.sample_mail import compose, docx_attachment
 from mailbot.demo.samples import sample_form
 from mailbot.ingest.maildir import MaildirMailbox
 from mailbot.models import Folder
 from mailbot.service.health import LAST_POLL_KEY, check_health
-from mailbot.settings import ImapMailboxSettings
 
 POLICE = "pc.adams@west-midlands.pnn.police.uk"
 ATTENTION = 1

@@ -133,7 +133,7 @@ def test_the_commented_mailbox_examples_are_valid(kind: str) -> None:
 
     from pydantic import TypeAdapter
 
-    from mailbot.settings import MailboxSettings
+    from mailbot.config.mail import MailboxSettings
 
     text = (Path(__file__).resolve().parents[2] / "config" / "example.toml").read_text()
     start = text.index(f'# kind = "{kind}"')

@@ -9,7 +9,7 @@ from pathlib import Path
 import pydantic
 import pytest
 
-from mailbot.settings import ImapMailboxSettings
+from mailbot.config.mail import ImapMailboxSettings
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "config" / "example.toml"
 BASE = {"kind": "imap", "address": "marac_referrals@example.org",

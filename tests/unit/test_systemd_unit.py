@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from mailbot.config import load_config
+from mailbot.config.mail import SenderSettings
 from mailbot.service.daemon import worst_stop_seconds
-from mailbot.settings import SenderSettings
 
 UNIT = Path(__file__).resolve().parents[2] / "systemd" / "mailbot.service"
 MAX_EXPOSURE = 1.5

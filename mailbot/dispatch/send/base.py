@@ -22,8 +22,8 @@ import re
 from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
 
+from mailbot.config.mail import SenderSettings
 from mailbot.errors import MailbotError
-from mailbot.settings import SenderSettings
 
 # One SMTP message (connecting, TLS and login included) gets at most this many reply
 # timeouts in all, however slowly a server answers each step (`mailbot.dispatch.send.smtp`).

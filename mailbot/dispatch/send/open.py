@@ -13,12 +13,12 @@ import ssl
 from pathlib import Path
 
 from mailbot.config import Config
+from mailbot.config.mail import ExchangeMailboxSettings, GraphMailboxSettings, SenderSettings
 from mailbot.credentials import Secrets, credential
 from mailbot.dispatch.send.base import Sender
 from mailbot.dispatch.send.maildir import MaildirSender
 from mailbot.errors import ConfigError
 from mailbot.ingest.mailbox import Mailbox
-from mailbot.settings import ExchangeMailboxSettings, GraphMailboxSettings, SenderSettings
 
 
 def open_outgoing(config: Config, secrets: Secrets, mailbox: Mailbox) -> Sender:

@@ -30,6 +30,7 @@ import ssl
 import time
 from collections.abc import Sequence
 
+from mailbot.config.mail import SenderSettings
 from mailbot.dispatch.send.base import (
     QUIT_SECONDS,
     PermanentSendError,
@@ -42,7 +43,6 @@ from mailbot.dispatch.send.base import (
     worst_send_seconds,
 )
 from mailbot.errors import ConfigError
-from mailbot.settings import SenderSettings
 
 _OK = 250
 _WILL_FORWARD = 251

@@ -45,10 +45,10 @@ from exchangelib import (
 )
 from exchangelib import errors as ews
 
+from mailbot.config.mail import ExchangeMailboxSettings
 from mailbot.errors import ConfigError, MailbotError
 from mailbot.ingest.mailbox import MailboxError
 from mailbot.ingest.retry_after import retry_after
-from mailbot.settings import ExchangeMailboxSettings
 
 T = TypeVar("T")
 # One connection streams inbox events while the other does everything else.

@@ -18,10 +18,10 @@ from exchangelib.folders import Messages
 from exchangelib.properties import ItemId
 from exchangelib.services import CreateFolder, MoveItem
 
+from mailbot.config.mail import FolderNames
 from mailbot.ingest.exchange.connect import ExchangeConnection, ExchangeError
 from mailbot.ingest.mailbox import MessageNotFoundError
 from mailbot.models import Folder
-from mailbot.settings import FolderNames
 from mailbot.store import Store
 
 _GONE = (ews.ErrorItemNotFound, ews.ErrorInvalidIdMalformed)

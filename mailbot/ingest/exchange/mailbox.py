@@ -17,6 +17,7 @@ from types import TracebackType
 
 from exchangelib import Account
 
+from mailbot.config.mail import ExchangeMailboxSettings
 from mailbot.ingest.exchange.connect import ExchangeConnection
 from mailbot.ingest.exchange.folders import MailFolders, Mover
 from mailbot.ingest.exchange.stream import InboxWatcher
@@ -31,7 +32,6 @@ from mailbot.ingest.mailbox import MailboxError
 from mailbot.ingest.mime.oversized import oversized
 from mailbot.logs import get_logger
 from mailbot.models import DocumentLimits, Folder, MailboxMessage
-from mailbot.settings import ExchangeMailboxSettings
 from mailbot.store import Store
 
 _DONE_FOLDERS = frozenset({Folder.PROCESSED, Folder.EXCEPTIONS})

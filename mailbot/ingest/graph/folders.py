@@ -15,11 +15,11 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
+from mailbot.config.mail import FolderNames
 from mailbot.ingest.graph.client import GraphClient, GraphError
 from mailbot.ingest.graph.delta import IMMUTABLE_IDS, user_path
 from mailbot.ingest.mailbox import MessageNotFoundError
 from mailbot.models import Folder
-from mailbot.settings import FolderNames
 
 _PREFER = {"Prefer": IMMUTABLE_IDS}
 

@@ -29,6 +29,7 @@ from urllib.parse import quote
 
 import httpx
 
+from mailbot.config.mail import GraphMailboxSettings
 from mailbot.ingest.graph.auth import GraphAuthError, MsalTokenProvider, TokenProvider
 from mailbot.ingest.graph.client import GraphClient, GraphError
 from mailbot.ingest.graph.delta import IMMUTABLE_IDS, DeltaRound, read_round, user_path
@@ -38,7 +39,6 @@ from mailbot.ingest.mailbox import MailboxError
 from mailbot.ingest.mime.oversized import header_lines, oversized, stand_in
 from mailbot.logs import get_logger
 from mailbot.models import DocumentLimits, Folder, MailboxMessage
-from mailbot.settings import GraphMailboxSettings
 from mailbot.store import Store
 
 _DONE_FOLDERS = frozenset({Folder.PROCESSED, Folder.EXCEPTIONS})

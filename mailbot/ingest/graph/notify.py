@@ -23,11 +23,11 @@ from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
+from mailbot.config.mail import GraphMailboxSettings
 from mailbot.ingest.graph.client import GraphClient, GraphError
 from mailbot.ingest.graph.delta import user_path
 from mailbot.ingest.mailbox import MailboxError
 from mailbot.logs import get_logger
-from mailbot.settings import GraphMailboxSettings
 
 LIFETIME = timedelta(days=2)  # Outlook message subscriptions may last up to 7 days
 RENEW_BEFORE = timedelta(hours=12)

@@ -14,8 +14,8 @@ from collections.abc import Mapping
 
 import httpx
 
+from mailbot.config.mail import ImapMailboxSettings
 from mailbot.ingest.graph.auth import MsalTokenProvider, TokenProvider
-from mailbot.settings import ImapMailboxSettings
 
 
 class ImapTokens:

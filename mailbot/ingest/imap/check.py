@@ -15,10 +15,10 @@ import ssl
 
 from imapclient import IMAPClient
 
+from mailbot.config.mail import ImapMailboxSettings
 from mailbot.ingest.imap import wire as imapwire
 from mailbot.ingest.imap.wire import CapabilityError, Credential
 from mailbot.ingest.mailbox import MailboxError
-from mailbot.settings import ImapMailboxSettings
 
 EXCHANGE_ONLINE = ("outlook.office365.com", "outlook.office.com")
 

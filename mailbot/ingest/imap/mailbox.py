@@ -30,6 +30,7 @@ from functools import partial
 
 from imapclient import DELETED, IMAPClient
 
+from mailbot.config.mail import ImapMailboxSettings
 from mailbot.errors import ConfigError
 from mailbot.ingest.imap import wire as imapwire
 from mailbot.ingest.imap.check import diagnose
@@ -40,7 +41,6 @@ from mailbot.ingest.mime.bounds import HEADER_SECTION_BYTES
 from mailbot.ingest.mime.oversized import oversized, stand_in
 from mailbot.logs import get_logger
 from mailbot.models import DocumentLimits, Folder, MailboxMessage
-from mailbot.settings import ImapMailboxSettings
 from mailbot.store import Store
 
 _UID_REF = re.compile(r"(\d+):(\d+)")

@@ -19,10 +19,10 @@ from typing import TypeVar
 from imapclient import IMAPClient
 from tenacity import Retrying, retry_if_exception_type, stop_before_delay, wait_exponential
 
+from mailbot.config.mail import ImapMailboxSettings
 from mailbot.ingest.imap import wire as imapwire
 from mailbot.ingest.imap.wire import Credential
 from mailbot.ingest.mailbox import MailboxError
-from mailbot.settings import ImapMailboxSettings
 
 T = TypeVar("T")
 

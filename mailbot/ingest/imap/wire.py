@@ -24,7 +24,7 @@ from typing import Any, Protocol
 from imapclient import IMAPClient
 from imapclient.exceptions import CapabilityError, LoginError
 
-from mailbot.settings import ImapMailboxSettings
+from mailbot.config.mail import ImapMailboxSettings
 
 # A dropped, reset or timed-out connection: reconnecting and retrying may help.
 TRANSIENT: tuple[type[Exception], ...] = (OSError, imaplib.IMAP4.abort)

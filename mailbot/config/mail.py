@@ -1,6 +1,6 @@
 """Settings of the mail backends: where mail comes from and how it goes out.
 
-Split from `mailbot.config` because each backend (Maildir, IMAP, Exchange) has its own
+Apart from `mailbot.config.model` because each backend (Maildir, IMAP, Exchange) has its own
 connection settings; `mailbox.kind` chooses one, validated eagerly like everything else.
 Passwords and client secrets are never here: `*_credential` names a key of the secrets
 file's [credentials] table.

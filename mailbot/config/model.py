@@ -20,10 +20,7 @@ from pydantic import (
     model_validator,
 )
 
-from mailbot.errors import ConfigError
-from mailbot.formdef import AREAS
-from mailbot.models import DocumentLimits
-from mailbot.settings import (
+from mailbot.config.mail import (
     MailboxSettings,
     MaildirMailboxSettings,
     SenderSettings,
@@ -31,6 +28,9 @@ from mailbot.settings import (
     WebSettings,
     resolve_path,
 )
+from mailbot.errors import ConfigError
+from mailbot.formdef import AREAS
+from mailbot.models import DocumentLimits
 
 DEFAULT_SECURE_DOMAINS = (
     "cjsm.net",
