@@ -17,11 +17,13 @@ from mailbot.cases.lifecycle import current_listing, is_held, list_case, referra
 from mailbot.context import Context
 from mailbot.dispatch.advice import clean_note, is_return_code
 from mailbot.errors import MailbotError
+from mailbot.intake import stages
 from mailbot.intake.process import Intake
 from mailbot.intake.reassess import reassess
 from mailbot.meetings.listing import agenda_sent
-from mailbot.models import Decision, Folder, Meeting, Outcome
+from mailbot.models import Decision, Folder, FormData, Meeting, Outcome
 from mailbot.reasons import CRITERIA
+from mailbot.validate.fields import FieldReport
 
 
 class ActionError(MailbotError):
@@ -248,3 +250,8 @@ def _reload(ctx: Context, reference: str) -> CaseRecord:
     case = ctx.casebook.get(reference)
     assert case is not None
     return case
+
+
+def form_report(ctx: Context, form: FormData, today: date) -> FieldReport:
+    """A read form's fields checked as intake checks them (what the case views mark)."""
+    return stages.check_referral(form, ctx.config, today)

@@ -15,7 +15,6 @@ import click
 
 from mailbot.cli.root import main, open_for_command
 from mailbot.errors import MailbotError
-from mailbot.ingest.open import open_mailbox
 from mailbot.service.backends import check_mailbox, check_sender, exchange_online_ews
 
 
@@ -31,14 +30,10 @@ def check(ctx: click.Context) -> None:
         for line in [f"  note: {n}" for n in notes] + [f"  problem: {p}" for p in retired]:
             click.echo(line)
         try:
-            mailbox = open_mailbox(config, app.secrets, app.store)
+            folders, problems = check_mailbox(config, app.secrets, app.store)
         except MailbotError as exc:
             click.echo(f"  problem: {exc}")
             sys.exit(1)
-        try:
-            folders, problems = check_mailbox(config, mailbox)
-        finally:
-            mailbox.close()
         for folder in folders:
             click.echo(f"  folder: {folder}")
         click.echo(f"sender: {config.sender.kind}")

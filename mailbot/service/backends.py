@@ -31,15 +31,27 @@ from mailbot.config.mail import (
 from mailbot.credentials import Secrets, credential
 from mailbot.errors import ConfigError
 from mailbot.ingest.mailbox import Mailbox
+from mailbot.ingest.open import open_mailbox
 from mailbot.models import Folder
+from mailbot.store import Store
 
 
 class ServerMailbox(Mailbox, Protocol):
     def check(self) -> list[str]: ...
 
 
-def check_mailbox(config: Config, mailbox: Mailbox) -> tuple[list[str], list[str]]:
-    """(folders mailbot will use, problems found)."""
+def check_mailbox(config: Config, secrets: Secrets,
+                  store: Store) -> tuple[list[str], list[str]]:
+    """Open the configured mailbox as the daemon would, and close it again: (folders mailbot
+    will use, problems found). `MailbotError` when it cannot be opened at all."""
+    mailbox = open_mailbox(config, secrets, store)
+    try:
+        return _check_folders(config, mailbox)
+    finally:
+        mailbox.close()
+
+
+def _check_folders(config: Config, mailbox: Mailbox) -> tuple[list[str], list[str]]:
     settings = config.mailbox
     if isinstance(settings, ImapMailboxSettings):
         folders = [settings.inbox, settings.folders.processed, settings.folders.exceptions]

@@ -12,12 +12,11 @@ from datetime import date, timedelta
 from starlette.requests import Request
 from starlette.responses import Response
 
-from mailbot.actions import DISCARD_REASONS, note_recipients
+from mailbot.actions import DISCARD_REASONS, form_report, note_recipients
 from mailbot.cases.casebook import CaseRecord
 from mailbot.context import Context
 from mailbot.dispatch.advice import RETURN_CODES, is_return_code
 from mailbot.formdef import AREAS, FIELD_LABELS, VALUE_FIELDS
-from mailbot.intake import stages
 from mailbot.models import Outcome
 from mailbot.reasons import CRITERIA, describe
 from mailbot.web import views
@@ -84,7 +83,7 @@ def _field_codes(ctx: Context, case: CaseRecord, today: date) -> list[str]:
     """The missing/invalid field codes of the case and of its form checked again today."""
     codes = list(case.decision.reasons)
     if case.form is not None:
-        codes += stages.check_referral(case.form, ctx.config, today).codes
+        codes += form_report(ctx, case.form, today).codes
     return [c for c in dict.fromkeys(codes) if ":" in c and is_return_code(c)]
 
 

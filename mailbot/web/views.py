@@ -13,12 +13,11 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from mailbot import formdef
-from mailbot.actions import NOT_A_REFERRAL
+from mailbot.actions import NOT_A_REFERRAL, form_report
 from mailbot.cases.casebook import CaseRecord
 from mailbot.cases.lifecycle import Known, information_only, listed_cases
 from mailbot.cases.lifecycle import referrals as lifecycle_referrals
 from mailbot.context import Context
-from mailbot.intake import stages
 from mailbot.models import HistoryEntry, OpenCase, Outcome
 from mailbot.reasons import describe
 
@@ -95,7 +94,7 @@ def field_sections(ctx: Context, case: CaseRecord, today: date) -> list[dict[str
     if case.form is None:
         return []
     form = case.form
-    codes = set(stages.check_referral(form, ctx.config, today).codes)
+    codes = set(form_report(ctx, form, today).codes)
     sections = []
     for section in _SHOWN_SECTIONS:
         rows = []
@@ -128,7 +127,7 @@ def comparison(ctx: Context, case: CaseRecord, today: date) -> dict[str, Any] | 
               *([case.decision.repeat_of] if case.decision.repeat_of else [])]
     if not wanted or case.form is None:
         return None
-    victim = stages.check_referral(case.form, ctx.config, today).facts.victim
+    victim = form_report(ctx, case.form, today).facts.victim
     known = ctx.casebook.known(victim, today) if victim else Known()
     # An open case is shown as a hearing at its meeting to come (or none yet, when held).
     found = [*known.hearings, *(HistoryEntry(reference=c.reference, area=c.area,

@@ -214,3 +214,16 @@ def test_the_stages_never_import_the_wiring() -> None:
     stages = PIPELINE[:PIPELINE.index("intake")]
     offenders = {(a, b) for (a, b) in _edges() if a in stages and b in WIRING}
     assert not offenders, offenders
+
+
+@pytest.mark.parametrize("front", ["cli", "web"])
+def test_the_front_ends_reach_the_pipeline_through_the_wiring(front: str) -> None:
+    """GIVEN the command line and the web page
+    WHEN their imports are read
+    THEN neither reaches into reading mail, the checks or the intake itself: they open
+    mailbot through `app`, take its `context` and change cases through `actions` (they still
+    read the records' types, the outbox and the meeting papers, and IT's commands the
+    service's health and checks)."""
+    reached = {b for (a, b) in _edges() if a == front}
+    assert not reached & {"ingest", "validate", "intake"}, reached
+    assert {"app", "context", "actions"} & reached
