@@ -17,7 +17,7 @@ from mailbot.cases.casebook import Casebook
 from mailbot.config import Config, load_config
 from mailbot.context import Context
 from mailbot.credentials import Secrets, load_secrets
-from mailbot.dispatch.outbox import Dispatcher, SendState
+from mailbot.dispatch.deliver import Dispatcher, SendState
 from mailbot.dispatch.send.base import Sender
 from mailbot.dispatch.send.open import open_outgoing
 from mailbot.ingest.mailbox import Mailbox, NoMailbox

@@ -26,7 +26,7 @@ from datetime import datetime
 
 import structlog
 
-from mailbot.dispatch.outbox import Dispatcher
+from mailbot.dispatch.deliver import Dispatcher
 from mailbot.errors import StoreBusy
 from mailbot.ingest.mailbox import Mailbox
 from mailbot.ingest.maildir import FolderUnwritable

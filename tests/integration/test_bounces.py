@@ -16,7 +16,8 @@ from mailbot.demo.formwriter import render_form
 from mailbot.demo.sample_mail import compose, docx_attachment
 from mailbot.dispatch.bounces import Bounce, read_bounce, record_bounce
 from mailbot.dispatch.compose import Planned
-from mailbot.dispatch.outbox import Dispatcher, OutboxMessage
+from mailbot.dispatch.deliver import Dispatcher
+from mailbot.dispatch.outbox import OutboxMessage
 from mailbot.ingest.maildir import MaildirMailbox
 from mailbot.logs import get_logger
 from mailbot.models import Folder

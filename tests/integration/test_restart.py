@@ -250,7 +250,7 @@ def test_a_crash_before_sending_sends_everything_once_on_restart(
     """GIVEN a decision committed with its messages, and a crash before any is sent
     WHEN mailbot restarts
     THEN each message is sent exactly once."""
-    from mailbot.dispatch.outbox import Dispatcher
+    from mailbot.dispatch.deliver import Dispatcher
 
     app = reopen()
     _deliver(app, _email(1))
