@@ -5,9 +5,11 @@ wants to restart a service that may be half-way through a backlog. A reload read
 validates the whole file again first: a mistake is rejected with a log line and the running
 configuration is kept, so a typo can never stop intake. What the running objects can take
 live (everything intake and the message planner read per message) is applied between two
-messages. What is wired into open connections and files (the mailbox, the sender, the state
-directory and so the database, server credentials) keeps its running value until a restart,
-and the log says so, setting by setting.
+messages, for the daemon and the web page it serves alike (one running configuration,
+`mailbot.context.Running`). What is wired into open connections and files (the mailbox, the
+sender, the state directory and so the database, server credentials, the web page's address
+and login rules) keeps its running value until a restart, and the log says so, setting by
+setting.
 
 Secrets are re-read too, from where they came from at start. Under systemd that is the
 credential systemd copied when the service started (LoadCredential=), so a changed secrets file
@@ -30,7 +32,8 @@ if TYPE_CHECKING:
     from mailbot.runner import Runner
 
 # Settings wired into what was opened at start: kept until a restart.
-RESTART_ONLY = ("mailbox", "sender", "service.state_dir")
+# The web page is built when it starts (its address, its login rules): it keeps them too.
+RESTART_ONLY = ("mailbox", "sender", "service.state_dir", "web")
 
 
 @dataclass(frozen=True)
@@ -65,7 +68,7 @@ def _keep_running(new: Config, old: Config) -> Config:
     """`new`, with the restart-only settings still at their running values."""
     service = new.service.model_copy(update={"state_dir": old.service.state_dir})
     return new.model_copy(update={"mailbox": old.mailbox, "sender": old.sender,
-                                  "service": service})
+                                  "service": service, "web": old.web})
 
 
 def _apply(app: App, runner: Runner, config: Config, secrets: Secrets) -> None:

@@ -122,3 +122,19 @@ def test_the_message_texts_follow_a_new_templates_folder(app: App, send: Send,
     assert app.ctx.dispatch is not None
     [rejection] = app.ctx.dispatch.outbox.messages(state="sent")[:1]
     assert b"Our own words" in rejection.raw
+
+
+def test_the_web_page_settings_wait_for_a_restart(app: App, workspace: Path) -> None:
+    """GIVEN a running app (its web page built when it started)
+    WHEN the web page's port and its idle time change
+    THEN `web` is reported as needing a restart and keeps its running values, so what the
+    reload reports is what the page does."""
+    runner = app.runner()
+    config = workspace / "mailbot.toml"
+    _edit(config, "port = 8080", "port = 8181")
+    _edit(config, "session_idle_minutes = 30", "session_idle_minutes = 10")
+    result = reload_config(app, runner, config)
+    assert result.restart_needed == ("web",)
+    assert "web" not in result.applied
+    assert app.config.web.port == 8080
+    assert app.config.web.session_idle_minutes == 30
