@@ -14,6 +14,7 @@ from typing import Any
 
 from mailbot.cases.casebook import CaseRecord
 from mailbot.cases.lifecycle import current_listing, is_held, list_case, referrals
+from mailbot.codes import CRITERIA
 from mailbot.context import Context
 from mailbot.dispatch.advice import clean_note, is_return_code
 from mailbot.errors import MailbotError
@@ -21,7 +22,6 @@ from mailbot.intake.process import Intake
 from mailbot.intake.reassess import reassess
 from mailbot.meetings.listing import agenda_sent
 from mailbot.models import Decision, Folder, Meeting, Outcome
-from mailbot.reasons import CRITERIA
 
 
 class ActionError(MailbotError):

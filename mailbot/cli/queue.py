@@ -20,10 +20,10 @@ from mailbot.cases.casebook import CaseRecord
 from mailbot.cli.meetings import list_at_asking
 from mailbot.cli.root import main, open_for_command
 from mailbot.cli.views import print_cases, render_case
+from mailbot.codes import CRITERIA, describe
 from mailbot.dispatch.advice import RETURN_CODES
 from mailbot.formdef import AREAS
 from mailbot.models import Outcome
-from mailbot.reasons import CRITERIA, describe
 from mailbot.web import views
 
 F = TypeVar("F", bound=Callable[..., Any])

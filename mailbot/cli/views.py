@@ -7,7 +7,7 @@ import json
 import click
 
 from mailbot.cases.casebook import CaseRecord
-from mailbot.reasons import describe
+from mailbot.codes import describe
 
 
 def print_cases(records: list[CaseRecord], as_json: bool) -> None:

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mailbot.cases.casebook import CaseRecord
+from mailbot.codes import CRITERIA, WARNINGS, describe, rule
 from mailbot.config import Config, IdvaService
 from mailbot.credentials import Secrets
 from mailbot.dispatch.compose import FileAttachment, Planned
@@ -30,7 +31,6 @@ from mailbot.dispatch.routes import RouteKind, route_for
 from mailbot.dispatch.templates import Templates
 from mailbot.formdef import FIELDS_BY_ID
 from mailbot.models import DashAnswer, Decision, Meeting, Outcome, mailbox_address
-from mailbot.reasons import CRITERIA, WARNINGS, describe, rule
 from mailbot.validate.fields import canonical_choice
 
 _AUTOMATED = re.compile(r"^(mailer-daemon|postmaster|no-?reply|do-?not-?reply)@", re.IGNORECASE)

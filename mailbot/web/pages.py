@@ -14,12 +14,12 @@ from starlette.responses import Response
 
 from mailbot.actions import DISCARD_REASONS, note_recipients
 from mailbot.cases.casebook import CaseRecord
+from mailbot.codes import CRITERIA, describe
 from mailbot.context import Context
 from mailbot.dispatch.advice import RETURN_CODES, is_return_code
 from mailbot.formdef import AREAS, FIELD_LABELS, VALUE_FIELDS
 from mailbot.intake import stages
 from mailbot.models import Outcome
-from mailbot.reasons import CRITERIA, describe
 from mailbot.web import views
 from mailbot.web.context import render, session_of, web_of
 

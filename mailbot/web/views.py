@@ -17,10 +17,10 @@ from mailbot.actions import NOT_A_REFERRAL
 from mailbot.cases.casebook import CaseRecord
 from mailbot.cases.lifecycle import Known, information_only, listed_cases
 from mailbot.cases.lifecycle import referrals as lifecycle_referrals
+from mailbot.codes import describe
 from mailbot.context import Context
 from mailbot.intake import stages
 from mailbot.models import HistoryEntry, OpenCase, Outcome
-from mailbot.reasons import describe
 
 _NOT_COMPARED = frozenset({"MARAC date"})  # always differs, even for the same person
 HELD_REASONS = ("cannot_decrypt", "chair_review", "possible_repeat", "open_case_in_queue",

@@ -1,4 +1,4 @@
-"""Reason, warning and criterion codes in plain English.
+"""Reason, warning and criterion codes, with their texts in plain English.
 
 Codes are for machines (reports, filters, tests); people need a sentence that says what is
 wrong and how to fix it. `missing_field:<id>` and `invalid_field:<id>` take the field's label
