@@ -14,7 +14,7 @@ from starlette.responses import Response
 
 from mailbot.actions import DISCARD_REASONS, note_recipients
 from mailbot.cases.casebook import CaseRecord
-from mailbot.codes import CRITERIA, describe
+from mailbot.codes import CRITERIA, ReasonCode, describe
 from mailbot.context import Context
 from mailbot.dispatch.advice import RETURN_CODES, is_return_code
 from mailbot.formdef import AREAS, FIELD_LABELS, VALUE_FIELDS
@@ -80,7 +80,7 @@ async def case_page(request: Request) -> Response:
     }, session=session)
 
 
-def _field_codes(ctx: Context, case: CaseRecord, today: date) -> list[str]:
+def _field_codes(ctx: Context, case: CaseRecord, today: date) -> list[ReasonCode]:
     """The missing/invalid field codes of the case and of its form checked again today."""
     codes = list(case.decision.reasons)
     if case.form is not None:
