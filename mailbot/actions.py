@@ -14,6 +14,7 @@ from typing import Any
 
 from mailbot.cases.casebook import CaseRecord
 from mailbot.cases.lifecycle import current_listing, is_held, list_case, referrals
+from mailbot.codes import CRITERIA, Caution, Criterion, Reason, reason_code
 from mailbot.context import Context
 from mailbot.dispatch.advice import clean_note, is_return_code
 from mailbot.errors import MailbotError
@@ -22,7 +23,6 @@ from mailbot.intake.process import Intake
 from mailbot.intake.reassess import reassess
 from mailbot.meetings.listing import agenda_sent
 from mailbot.models import Decision, Folder, FormData, Meeting, Outcome
-from mailbot.reasons import CRITERIA
 from mailbot.validate.fields import FieldReport
 
 
@@ -79,7 +79,7 @@ def list_at(ctx: Context, reference: str, day: date, actor: str, *,
 # -- the exceptions queue: only held cases -------------------------------------------------
 
 # Discarding: the email was not a referral. No reply is sent (see `discard`).
-NOT_A_REFERRAL = "not_a_referral"
+NOT_A_REFERRAL = Reason.NOT_A_REFERRAL
 DISCARD_REASONS: dict[str, str] = {
     "spam": "Spam, marketing or a phishing email",
     "correspondence": "Correspondence about a case, not a referral (answer it by hand)",
@@ -108,7 +108,7 @@ def retry_password(ctx: Context, reference: str, password: str, actor: str) -> C
     listing, IDVA alert); when it does not, the attempt is audited and ActionError raised.
     """
     case = held_case(ctx, reference)
-    if "cannot_decrypt" not in case.decision.reasons:
+    if Reason.CANNOT_DECRYPT not in case.decision.reasons:
         raise ActionError(f"{reference} is not waiting for a password")
     candidates = tuple(dict.fromkeys(p for p in (password, password.strip()) if p))
     if not candidates:
@@ -138,10 +138,12 @@ def accept(ctx: Context, reference: str, criteria: Sequence[str], actor: str) ->
         if case.form is None or not case.area:
             raise ActionError(f"{reference}: no referral form has been read (or it names no"
                               " MARAC area), so it cannot be accepted; return or discard it")
-        chair = ("chair_accepted",) if "chair_review" in case.decision.reasons else ()
+        chair = (Caution.CHAIR_ACCEPTED,) if Reason.CHAIR_REVIEW in case.decision.reasons \
+            else ()
         decision = Decision(outcome=Outcome.ACCEPTED,
                             warnings=tuple(dict.fromkeys((*case.decision.warnings, *chair))),
-                            criteria=chosen, repeat_of=case.decision.repeat_of,
+                            criteria=tuple(Criterion(c) for c in chosen),
+                            repeat_of=case.decision.repeat_of,
                             joined=case.decision.joined)
         _decide(ctx, conn, case, decision, actor, "accept", f"criteria={','.join(chosen)}")
     return _reload(ctx, reference)
@@ -165,7 +167,8 @@ def return_with_advice(ctx: Context, reference: str, reasons: Sequence[str],
         raise ActionError(str(exc)) from None
     with ctx.store.transaction() as conn:
         case = held_case(ctx, reference)
-        decision = Decision(outcome=Outcome.RETURNED, reasons=chosen,
+        decision = Decision(outcome=Outcome.RETURNED,
+                            reasons=tuple(reason_code(c) for c in chosen),
                             warnings=case.decision.warnings)
         secure, other = note_recipients(ctx, case)
         detail = f"reasons={','.join(chosen)} note={'yes' if text else 'no'}"
@@ -178,7 +181,7 @@ def return_with_advice(ctx: Context, reference: str, reasons: Sequence[str],
 def note_recipients(ctx: Context, case: CaseRecord) -> tuple[list[str], list[str]]:
     """(secure, not secure) addresses a reply about `case` goes to."""
     returned = case.model_copy(update={"decision": Decision(outcome=Outcome.RETURNED,
-                                                            reasons=("wrong_form",))})
+                                                            reasons=(Reason.WRONG_FORM,))})
     addresses = [p.recipient for p in ctx.dispatch.planner.replies(returned, None)]
     secure = [a for a in addresses if ctx.config.is_secure_address(a)]
     return secure, [a for a in addresses if a not in secure]
@@ -193,7 +196,7 @@ def link_repeat(ctx: Context, reference: str, earlier: str, actor: str) -> CaseR
 def mark_new_person(ctx: Context, reference: str, actor: str) -> CaseRecord:
     """The near match is someone else: decide the case without it."""
     case = held_case(ctx, reference)
-    if "possible_repeat" not in case.decision.reasons:
+    if Reason.POSSIBLE_REPEAT not in case.decision.reasons:
         raise ActionError(f"{reference} is not held as a possible repeat")
     return _repeat_answer(ctx, reference, actor, "new_person",
                           f"not={','.join(case.decision.possible_repeats)}", new_person=True)

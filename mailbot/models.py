@@ -17,6 +17,8 @@ from typing import Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from mailbot.codes import Caution, Criterion, ReasonCode
+
 
 class Frozen(BaseModel):
     model_config = ConfigDict(frozen=True)
@@ -203,12 +205,16 @@ class OpenCase(Frozen):
 
 
 class Decision(Frozen):
-    """The outcome of one email, with its machine-readable codes (REFERRAL-FORM.md)."""
+    """The outcome of one email, with its machine-readable codes (REFERRAL-FORM.md).
+
+    Codes are enum members (`mailbot.codes`), or field codes made by `missing_field` and
+    `invalid_field`; each is a `str` equal to its code, so it is stored and printed as before.
+    """
 
     outcome: Outcome
-    reasons: tuple[str, ...] = ()
-    warnings: tuple[str, ...] = ()
-    criteria: tuple[str, ...] = ()
+    reasons: tuple[ReasonCode, ...] = ()
+    warnings: tuple[Caution, ...] = ()
+    criteria: tuple[Criterion, ...] = ()
     repeat_of: str | None = None
     duplicate_of: str | None = None
     possible_repeats: tuple[str, ...] = ()

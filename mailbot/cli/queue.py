@@ -20,10 +20,10 @@ from mailbot.cases.casebook import CaseRecord
 from mailbot.cli.meetings import list_at_asking
 from mailbot.cli.root import main, open_for_command
 from mailbot.cli.views import print_cases, render_case
+from mailbot.codes import CRITERIA, describe
 from mailbot.dispatch.advice import RETURN_CODES
 from mailbot.formdef import AREAS
 from mailbot.models import Outcome
-from mailbot.reasons import CRITERIA, describe
 from mailbot.web import views
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -40,7 +40,9 @@ def queue_group() -> None:
 
 
 @queue_group.command("list")
-@click.option("--reason", type=click.Choice(views.HELD_REASONS), help="Only this reason.")
+# Choices as bare strings: click would offer an enum's member names (CANNOT_DECRYPT).
+@click.option("--reason", type=click.Choice([str(r) for r in views.HELD_REASONS]),
+              help="Only this reason.")
 @click.option("--area", type=click.Choice([*AREAS, "-"]), help="Only this area (- unknown).")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
 @click.pass_context
@@ -115,7 +117,7 @@ def queue_retry(ctx: click.Context, reference: str, actor: str) -> None:
 @queue_group.command("accept")
 @click.argument("reference")
 @click.option("--criterion", "criteria", multiple=True, required=True,
-              type=click.Choice(list(CRITERIA)), help="A criterion met (repeatable).")
+              type=click.Choice([str(c) for c in CRITERIA]), help="A criterion met (repeatable).")
 @actor_option
 @click.pass_context
 def queue_accept(ctx: click.Context, reference: str, criteria: tuple[str, ...],

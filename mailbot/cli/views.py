@@ -7,7 +7,7 @@ import json
 import click
 
 from mailbot.cases.casebook import CaseRecord
-from mailbot.reasons import describe
+from mailbot.codes import describe
 
 
 def print_cases(records: list[CaseRecord], as_json: bool) -> None:
@@ -23,7 +23,7 @@ def print_cases(records: list[CaseRecord], as_json: bool) -> None:
 def format_table(records: list[CaseRecord]) -> str:
     rows = [("REFERENCE", "CASE", "RECEIVED", "AGENCY", "AREA", "OUTCOME", "CODES")]
     for c in records:
-        codes = [*c.decision.reasons, *c.decision.warnings] or list(c.decision.criteria)
+        codes: list[str] = [*c.decision.reasons, *c.decision.warnings] or [*c.decision.criteria]
         rows.append((c.reference, c.joined or "-", c.received_at.strftime("%Y-%m-%d %H:%M"),
                      (c.agency or c.sender.rpartition("@")[2])[:32], c.area or "-",
                      c.decision.outcome.value, ", ".join(codes)))

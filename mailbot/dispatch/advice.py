@@ -13,17 +13,19 @@ from __future__ import annotations
 import textwrap
 import unicodedata
 
+from mailbot.codes import FieldProblem, Reason
 from mailbot.dispatch.compose import Planned
 from mailbot.formdef import FIELD_LABELS
 
 # Reasons an administrator can return a referral for. `duplicate` is not here: it needs the
 # earlier case, which only the automatic check finds.
-RETURN_CODES: tuple[str, ...] = (
-    "threshold_not_met", "no_reason_ticked", "victim_under_16", "wrong_form",
-    "not_word_document", "legacy_word_format", "macro_content", "active_content",
-    "unreadable_document", "no_attachment",
+RETURN_CODES: tuple[Reason, ...] = (
+    Reason.THRESHOLD_NOT_MET, Reason.NO_REASON_TICKED, Reason.VICTIM_UNDER_16,
+    Reason.WRONG_FORM, Reason.NOT_WORD_DOCUMENT, Reason.LEGACY_WORD_FORMAT,
+    Reason.MACRO_CONTENT, Reason.ACTIVE_CONTENT, Reason.UNREADABLE_DOCUMENT,
+    Reason.NO_ATTACHMENT,
 )
-FIELD_CODE_KINDS = ("missing_field", "invalid_field")
+FIELD_CODE_KINDS: tuple[FieldProblem, ...] = (FieldProblem.MISSING, FieldProblem.INVALID)
 MAX_NOTE_CHARS = 2000
 NOTE_HEADING = "Note from the MARAC Coordination Team:"
 NOTE_WITHHELD = (

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mailbot.cases.casebook import CaseRecord
+from mailbot.codes import CRITERIA, WARNINGS, Caution, Reason, describe, rule
 from mailbot.config import Config, IdvaService
 from mailbot.credentials import Secrets
 from mailbot.dispatch.compose import FileAttachment, Planned
@@ -30,7 +31,6 @@ from mailbot.dispatch.routes import RouteKind, route_for
 from mailbot.dispatch.templates import Templates
 from mailbot.formdef import FIELDS_BY_ID
 from mailbot.models import DashAnswer, Decision, Meeting, Outcome, mailbox_address
-from mailbot.reasons import CRITERIA, WARNINGS, describe, rule
 from mailbot.validate.fields import canonical_choice
 
 _AUTOMATED = re.compile(r"^(mailer-daemon|postmaster|no-?reply|do-?not-?reply)@", re.IGNORECASE)
@@ -103,16 +103,16 @@ class Planner:
                         meeting: Meeting | None) -> tuple[str, str, dict[str, Any]]:
         d = case.decision
         base = self._base(case)
-        if d.outcome is Outcome.RETURNED and d.reasons == ("duplicate",):
+        if d.outcome is Outcome.RETURNED and d.reasons == (Reason.DUPLICATE,):
             return "duplicate_notice", "duplicate_notice", {**base,
                                                             "duplicate_of": d.duplicate_of}
         if d.outcome is Outcome.RETURNED:
             problems = [{"text": describe(c), "rule": rule(c)} for c in d.reasons]
-            insecure = WARNINGS["insecure_transport"] if "insecure_transport" in d.warnings \
-                else ""
+            insecure = WARNINGS[Caution.INSECURE_TRANSPORT] \
+                if Caution.INSECURE_TRANSPORT in d.warnings else ""
             return "rejection", "rejection", {**base, "problems": problems,
                                               "insecure": insecure}
-        if d.outcome is Outcome.HELD and "cannot_decrypt" in d.reasons:
+        if d.outcome is Outcome.HELD and Reason.CANNOT_DECRYPT in d.reasons:
             hours = self.config.security.password_email_window_hours
             return "password_request", "password_request", {**base, "window_hours": hours}
         if d.outcome is Outcome.HELD:
@@ -121,7 +121,7 @@ class Planner:
                                                           "reason": reason.rstrip(".")}
         return "confirmation", "confirmation", {
             **base, "info_only": d.outcome is Outcome.INFO_ONLY, "area": case.area,
-            "joined": case.joined if "already_listed" in d.warnings else None,
+            "joined": case.joined if Caution.ALREADY_LISTED in d.warnings else None,
             "meeting": _meeting(meeting), "criteria": [CRITERIA[c] for c in d.criteria],
             "warnings": [WARNINGS[w] for w in d.warnings if w in WARNINGS],
         }
@@ -152,7 +152,7 @@ class Planner:
         (`opener`: the case's first referral)."""
         if case.decision.outcome not in (Outcome.ACCEPTED, Outcome.INFO_ONLY):
             return []
-        if case.joined and "already_listed" in case.decision.warnings:
+        if case.joined and Caution.ALREADY_LISTED in case.decision.warnings:
             return self._idva_additional(case, meeting, opener or case)
         service = self.idva_service(case)
         if service is None:
@@ -215,7 +215,7 @@ class Planner:
             if r.when == "dash_q16_yes" and not (
                     form and form.dash.get(IDVA_DSV_QUESTION) is DashAnswer.YES):
                 continue
-            if r.when == "young_person" and "young_person" not in case.decision.warnings:
+            if r.when == "young_person" and Caution.YOUNG_PERSON not in case.decision.warnings:
                 continue
             return services[r.service]
         return None
@@ -254,7 +254,7 @@ class Planner:
         return [self.team_notice(f"for the Chair: {m.label.lower()}", m.notice + where,
                                  case.reference, variant=f"chair-{m.code}")
                 for m in markers(case.decision)
-                if outcome is not Outcome.HELD or m.code == "chair_review"]
+                if outcome is not Outcome.HELD or m.code == Reason.CHAIR_REVIEW]
 
     def team_notice(self, title: str, text: str, reference: str | None, *,
                     variant: str) -> Planned:

@@ -13,6 +13,7 @@ import sqlite3
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
 
+from mailbot.codes import Reason
 from mailbot.context import Context
 from mailbot.ingest.mime.parse import parse_email
 from mailbot.ingest.passwords import password_candidates
@@ -92,7 +93,7 @@ class HeldReferrals:
             spent += cost
             tried.append(held.reference)
             assessed = self._assess(held_email, candidates, agency=False)
-            if "cannot_decrypt" not in assessed.decision.reasons:
+            if Reason.CANNOT_DECRYPT not in assessed.decision.reasons:
                 opened.append((held, assessed))
         folder = Folder.PROCESSED if opened else Folder.EXCEPTIONS
         done = {h.reference for h, _ in opened}
@@ -183,7 +184,7 @@ class HeldReferrals:
             return None
         held = rows[0]
         assessed = self._assess(parse_email(held.raw, self.ctx.config.limits), passwords)
-        if "cannot_decrypt" in assessed.decision.reasons:
+        if Reason.CANNOT_DECRYPT in assessed.decision.reasons:
             return None
         with self.ctx.store.transaction() as conn:
             current = self.ctx.casebook.get(reference)

@@ -16,6 +16,7 @@ from datetime import date, timedelta
 
 from mailbot.cases.casebook import CaseRecord
 from mailbot.cases.lifecycle import Listing, current_listing, is_held, list_case, sync_person
+from mailbot.codes import Caution, Reason
 from mailbot.config import Config
 from mailbot.context import Context
 from mailbot.dispatch.bounces import read_bounce, record_bounce
@@ -219,7 +220,8 @@ class Intake(HeldReferrals):
         decision = assessed.decision
         folder = folder_for(decision)
         agency = self.ctx.config.agency_for(email.sender)
-        held_raw = self._raw(message, key) if "cannot_decrypt" in decision.reasons else None
+        held_raw = self._raw(message, key) if Reason.CANNOT_DECRYPT in decision.reasons \
+            else None
         with self.ctx.store.transaction() as conn:
             ref = reference or self.ctx.store.next_reference(conn, message.received_at.year)
             case = CaseRecord(
@@ -241,9 +243,11 @@ class Intake(HeldReferrals):
                                      f"error={assessed.error}")
             self.ctx.store.ledger_finish(conn, key, kind="referral", folder=folder.value,
                                      reference=ref)
+        # As bare strings: the key=value renderer prints a list by the repr of its items.
         self.ctx.log.info("message.decided", reference=ref, outcome=decision.outcome.value,
-                      reasons=list(decision.reasons), warnings=list(decision.warnings),
-                      criteria=list(decision.criteria), folder=folder.value)
+                      reasons=[str(c) for c in decision.reasons],
+                      warnings=[str(c) for c in decision.warnings],
+                      criteria=[str(c) for c in decision.criteria], folder=folder.value)
         self._move(message, key, folder)
         return ref
 
@@ -267,9 +271,9 @@ class Intake(HeldReferrals):
         # Whether it joins a case already listed is what the database says now (the case may
         # have been listed since this referral was held, by another of its referrals).
         joined = case_ref if case_ref != case.reference else None
-        warnings = [w for w in decision.warnings if w != "already_listed"]
+        warnings: list[Caution] = [w for w in decision.warnings if w != Caution.ALREADY_LISTED]
         if joined and current is not None and decision.outcome in LISTED_OUTCOMES:
-            warnings.append("already_listed")
+            warnings.append(Caution.ALREADY_LISTED)
         case = case.model_copy(update={"decision": decision.model_copy(
             update={"joined": joined, "warnings": tuple(warnings)})})
         meeting = None

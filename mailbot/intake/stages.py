@@ -19,6 +19,7 @@ from functools import partial
 from typing import Protocol
 
 from mailbot.cases.lifecycle import Known
+from mailbot.codes import Reason
 from mailbot.config import Config
 from mailbot.ingest.document.decrypt import DecryptFailure, decrypt
 from mailbot.ingest.document.ooxml import inspect_package
@@ -47,14 +48,14 @@ from mailbot.validate.repeats import OpenMatch, RepeatMatch, match_history, matc
 # When no form could be read, the most telling problem wins: a document we could not open
 # may be the referral, so it is held for a password before anything is returned.
 _FAILURE_ORDER = (
-    "cannot_decrypt",
-    "macro_content",
-    "active_content",
-    "unreadable_document",
-    "legacy_word_format",
-    "wrong_form",
+    Reason.CANNOT_DECRYPT,
+    Reason.MACRO_CONTENT,
+    Reason.ACTIVE_CONTENT,
+    Reason.UNREADABLE_DOCUMENT,
+    Reason.LEGACY_WORD_FORMAT,
+    Reason.WRONG_FORM,
 )
-_HELD = frozenset({"cannot_decrypt", "multiple_forms", "too_many_attachments"})
+_HELD = frozenset({Reason.CANNOT_DECRYPT, Reason.MULTIPLE_FORMS, Reason.TOO_MANY_ATTACHMENTS})
 
 
 class OpenedForm(Frozen):
@@ -68,7 +69,7 @@ class OpenedForm(Frozen):
 class Unopened(Frozen):
     """No single form could be read: the code says why."""
 
-    code: str
+    code: Reason
 
     @property
     def decision(self) -> Decision:
@@ -86,7 +87,7 @@ def open_referral(
     (no form, a failure, several forms) might be wrong, so a person looks instead."""
     opened = _open_referral(email, passwords, limits)
     if email.truncated and not isinstance(opened, OpenedForm):
-        return Unopened(code="too_many_attachments")
+        return Unopened(code=Reason.TOO_MANY_ATTACHMENTS)
     return opened
 
 
@@ -94,13 +95,14 @@ def _open_referral(
     email: ParsedEmail, passwords: Sequence[str], limits: DocumentLimits,
 ) -> OpenedForm | Unopened:
     if not email.attachments:
-        return Unopened(code="no_attachment")
+        return Unopened(code=Reason.NO_ATTACHMENT)
     documents = [a for a in email.attachments if a.kind in WORD_KINDS]
     oversized = any(is_oversized(a) for a in email.attachments)
     if not documents:
-        return Unopened(code="unreadable_document" if oversized else "not_word_document")
+        return Unopened(code=Reason.UNREADABLE_DOCUMENT if oversized
+                        else Reason.NOT_WORD_DOCUMENT)
     forms: dict[str, OpenedForm] = {}
-    failures: list[str] = ["unreadable_document"] if oversized else []
+    failures: list[Reason] = [Reason.UNREADABLE_DOCUMENT] if oversized else []
     for attachment in documents:
         result = open_document(attachment, passwords, limits)
         if isinstance(result, OpenedForm):
@@ -108,15 +110,15 @@ def _open_referral(
         else:
             failures.append(result)
     if len(forms) > 1:
-        return Unopened(code="multiple_forms")
-    if "cannot_decrypt" in failures or not forms:
+        return Unopened(code=Reason.MULTIPLE_FORMS)
+    if Reason.CANNOT_DECRYPT in failures or not forms:
         return Unopened(code=min(failures, key=_FAILURE_ORDER.index))
     return next(iter(forms.values()))
 
 
 def open_document(
     attachment: Attachment, passwords: Sequence[str], limits: DocumentLimits,
-) -> OpenedForm | str:
+) -> OpenedForm | Reason:
     """One Word attachment read as a form, or the reason code why it cannot be."""
     kind, encrypted = attachment.kind, False
     # The attachment as a file: BytesIO shares the bytes until written to, so no copy.
@@ -127,19 +129,19 @@ def open_document(
             return opened.code
         package, kind, encrypted = opened.package, classify_package(opened.package), True
     if kind is DocKind.DOC:
-        return "legacy_word_format"
+        return Reason.LEGACY_WORD_FORMAT
     if kind is DocKind.DOCM:
-        return "macro_content"
+        return Reason.MACRO_CONTENT
     if kind is not DocKind.DOCX:
-        return "unreadable_document"
+        return Reason.UNREADABLE_DOCUMENT
     problem = inspect_package(package, limits)
     if problem is not None:
         return problem
     form = read_form(package)
     if isinstance(form, WrongForm):
-        return "wrong_form"
+        return Reason.WRONG_FORM
     if not isinstance(form, FormData):
-        return "unreadable_document"
+        return Reason.UNREADABLE_DOCUMENT
     package.seek(0)
     digest = hashlib.file_digest(package, "sha256").hexdigest()
     return OpenedForm(form=form, doc_sha256=digest, encrypted=encrypted)
@@ -189,7 +191,7 @@ def decide_referral(
 
 # Reasons that file the email in Exceptions even though the referrer is answered: the
 # document must not sit among processed mail where someone might open it.
-QUARANTINE = frozenset({"macro_content", "active_content"})
+QUARANTINE: frozenset[Reason] = frozenset({Reason.MACRO_CONTENT, Reason.ACTIVE_CONTENT})
 
 
 @dataclass(frozen=True)
@@ -209,13 +211,13 @@ class Assessed:
 
 def processing_error(kind: str) -> Assessed:
     """Held for an administrator: processing failed with exception class `kind`."""
-    return Assessed(decision=Decision(outcome=Outcome.HELD, reasons=("processing_error",)),
+    return Assessed(decision=Decision(outcome=Outcome.HELD, reasons=(Reason.PROCESSING_ERROR,)),
                     error=kind)
 
 
 def folder_for(decision: Decision) -> Folder:
     """Where the email goes: Exceptions when held or quarantined, else Processed."""
-    if decision.outcome is Outcome.HELD or QUARANTINE & set(decision.reasons):
+    if decision.outcome is Outcome.HELD or QUARANTINE.intersection(decision.reasons):
         return Folder.EXCEPTIONS
     return Folder.PROCESSED
 

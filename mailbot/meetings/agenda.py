@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from datetime import date
 
 from mailbot.cases.casebook import CaseRecord
+from mailbot.codes import Criterion
 from mailbot.dispatch.markers import Marker, markers
 from mailbot.models import Frozen, Meeting, Outcome
 
@@ -96,7 +97,7 @@ def case_entry(case: CaseRecord, previous_marac: date | None, idva_service: str,
     form = case.form
     value = form.value if form else (lambda _: "")
     everyone = (case, *joined)
-    repeat = any(r.decision.repeat_of or "repeat" in r.decision.criteria
+    repeat = any(r.decision.repeat_of or Criterion.REPEAT in r.decision.criteria
                  or (r.form is not None and r.form.value("referral_type") == "Repeat referral")
                  for r in everyone)
     previous = f"{previous_marac:%d/%m/%Y}" if previous_marac else value("previous_marac_date")
@@ -130,7 +131,7 @@ def case_entry(case: CaseRecord, previous_marac: date | None, idva_service: str,
 
 def _marker(marker: Marker, referral: CaseRecord) -> str:
     source = referral.form.value("transfer_from").strip() if referral.form else ""
-    if marker.code == "transfer" and source:
+    if marker.code == Criterion.TRANSFER and source:
         return f"{marker.label} ({source})"
     return marker.label
 

@@ -16,8 +16,9 @@ criterion (the DASH ticks counted, a repeat in its own history, a transfer in), 
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import TypedDict
 
+from mailbot.codes import Caution, Criterion, Reason, ReasonCode
 from mailbot.config import ThresholdSettings
 from mailbot.models import Decision, FormData, OpenCase, Outcome
 from mailbot.validate.fields import FieldReport, victim_age
@@ -41,70 +42,81 @@ def decide(
     open_match: OpenMatch | None = None,
 ) -> Decision:
     """The decision for one referral form (pure: all lookups were done by the caller)."""
-    transport = ("insecure_transport",) if insecure else ()
+    transport = (Caution.INSECURE_TRANSPORT,) if insecure else ()
     if duplicate_of is not None:
-        return Decision(outcome=Outcome.RETURNED, reasons=("duplicate",), warnings=transport,
+        return Decision(outcome=Outcome.RETURNED, reasons=(Reason.DUPLICATE,), warnings=transport,
                         duplicate_of=duplicate_of)
     facts = report.facts
     threshold = assess_threshold(form, facts, repeat, rules)
-    warnings = [*transport, *threshold.warnings]
-    returned = list(report.codes)
-    if threshold.criteria and "no_reason_ticked" in returned:
-        returned.remove("no_reason_ticked")
-        warnings.append("reason_not_ticked")
+    warnings: list[Caution] = [*transport, *threshold.warnings]
+    returned: list[ReasonCode] = list(report.codes)
+    if threshold.criteria and Reason.NO_REASON_TICKED in returned:
+        returned.remove(Reason.NO_REASON_TICKED)
+        warnings.append(Caution.REASON_NOT_TICKED)
     if not threshold.criteria:
-        returned.append("threshold_not_met")
+        returned.append(Reason.THRESHOLD_NOT_MET)
     age = victim_age(facts, today)
     if age is not None and age < MARAC_MIN_AGE:
-        returned.append("victim_under_16")
+        returned.append(Reason.VICTIM_UNDER_16)
     elif age is not None and age < ADULT_AGE:
-        warnings.append("young_person")
+        warnings.append(Caution.YOUNG_PERSON)
     declared = facts.declared_repeat or form.ticked("reason_repeat")
     latest = repeat.latest
     if latest is not None and not declared:
-        warnings.append("repeat_detected")
+        warnings.append(Caution.REPEAT_DETECTED)
     if latest is not None and repeat.recent_hearings + 1 >= rules.desktop_review_count:
-        warnings.append("desktop_review")
-    common = {
+        warnings.append(Caution.DESKTOP_REVIEW)
+    common: _Common = {
         "warnings": tuple(dict.fromkeys(warnings)),
         "criteria": threshold.criteria,
         "repeat_of": latest.reference if latest else None,
     }
     only_threshold = bool(returned) and set(returned) <= _BELOW_THRESHOLD
-    own = Outcome.INFO_ONLY if "repeat" in threshold.criteria \
+    own = Outcome.INFO_ONLY if Criterion.REPEAT in threshold.criteria \
         and facts.repeat_needs_discussion is False else Outcome.ACCEPTED
     match = open_match or OpenMatch()
     if match.exact is not None and (not returned or only_threshold):
         return _join(match.exact, own, tuple(returned), common)
     if returned:
         if only_threshold and below_threshold == "chair_review":
-            return Decision(outcome=Outcome.HELD, reasons=("chair_review", *returned), **common)
+            return Decision(outcome=Outcome.HELD, reasons=(Reason.CHAIR_REVIEW, *returned),
+                            **common)
         return Decision(outcome=Outcome.RETURNED, reasons=tuple(returned), **common)
     near = (*(h.reference for h in repeat.near if latest is None),
             *(c.reference for c in match.near))
     if near:
-        return Decision(outcome=Outcome.HELD, reasons=("possible_repeat",),
+        return Decision(outcome=Outcome.HELD, reasons=(Reason.POSSIBLE_REPEAT,),
                         possible_repeats=tuple(dict.fromkeys(near)), **common)
     return Decision(outcome=own, **common)
 
 
-_BELOW_THRESHOLD = frozenset({"threshold_not_met", "no_reason_ticked"})
+_BELOW_THRESHOLD: frozenset[ReasonCode] = frozenset({Reason.THRESHOLD_NOT_MET,
+                                                      Reason.NO_REASON_TICKED})
 
 
-def _join(case: OpenCase, own: Outcome, below: tuple[str, ...],
-          common: dict[str, Any]) -> Decision:
+class _Common(TypedDict):
+    """What every decision of one referral carries, whatever its outcome."""
+
+    warnings: tuple[Caution, ...]
+    criteria: tuple[Criterion, ...]
+    repeat_of: str | None
+
+
+def _join(case: OpenCase, own: Outcome, below: tuple[ReasonCode, ...],
+          common: _Common) -> Decision:
     """The referral joins the victim's open case.
 
     On its own merits it is decided as usual (accepted, or information only). Below the
     threshold it still joins: listed with the case (for information when the case is), or,
     when the case is only held in the queue, held beside it for the administrator."""
-    warnings = (*common["warnings"], "already_listed") if case.meeting_date else \
+    warnings = (*common["warnings"], Caution.ALREADY_LISTED) if case.meeting_date else \
         common["warnings"]
-    rest = {**common, "warnings": warnings, "joined": case.reference}
+    rest: _Common = {**common, "warnings": warnings}
     if not below:
-        return Decision(outcome=own, **rest)
+        return Decision(outcome=own, joined=case.reference, **rest)
     if case.meeting_date is None:
-        return Decision(outcome=Outcome.HELD, reasons=("open_case_in_queue", *below), **rest)
+        return Decision(outcome=Outcome.HELD, reasons=(Reason.OPEN_CASE_IN_QUEUE, *below),
+                        joined=case.reference, **rest)
     outcome = Outcome.INFO_ONLY if case.information_only else Outcome.ACCEPTED
-    return Decision(outcome=outcome,
-                    **{**rest, "warnings": (*warnings, "below_threshold_joined")})
+    rest["warnings"] = (*warnings, Caution.BELOW_THRESHOLD_JOINED)
+    return Decision(outcome=outcome, joined=case.reference, **rest)

@@ -11,6 +11,7 @@ import re
 from datetime import date
 
 from mailbot import formdef
+from mailbot.codes import Reason, ReasonCode, invalid_field, missing_field
 from mailbot.formdef import FieldDef, Kind, Need
 from mailbot.models import FormData, Frozen, Person, mailbox_address
 from mailbot.validate.dates import age_on, parse_date
@@ -51,7 +52,7 @@ class Facts(Frozen):
 
 
 class FieldReport(Frozen):
-    codes: tuple[str, ...]
+    codes: tuple[ReasonCode, ...]
     facts: Facts
 
 
@@ -70,7 +71,7 @@ def canonical_choice(field: FieldDef, text: str) -> str | None:
 
 def check_fields(form: FormData, *, today: date, pj_min_words: int = 20) -> FieldReport:
     """Every missing or invalid field of `form`, and the facts read from the valid ones."""
-    codes: list[str] = []
+    codes: list[ReasonCode] = []
     parsed: dict[str, object] = {}
     choice = {f.id: canonical_choice(f, form.value(f.id)) for f in formdef.VALUE_FIELDS
               if f.kind is Kind.CHOICE}
@@ -79,21 +80,21 @@ def check_fields(form: FormData, *, today: date, pj_min_words: int = 20) -> Fiel
         text = form.value(field.id)
         if not text or (is_not_known(text) and not field.not_known_ok):
             if needed[field.need]:
-                codes.append(f"missing_field:{field.id}")
+                codes.append(missing_field(field.id))
             continue
         if is_not_known(text):
             continue
         value = _check(field, text, choice.get(field.id), today)
         if value is None:
-            codes.append(f"invalid_field:{field.id}")
+            codes.append(invalid_field(field.id))
         else:
             parsed[field.id] = value
     codes.extend(_children_codes(form, today))
     pj_words = len(form.value("pj_rationale").split())
     if form.ticked("reason_professional_judgement") and 0 < pj_words < pj_min_words:
-        codes.append("invalid_field:pj_rationale")
+        codes.append(invalid_field("pj_rationale"))
     if not any(form.ticked(r.id) for r in formdef.REASONS):
-        codes.append("no_reason_ticked")
+        codes.append(Reason.NO_REASON_TICKED)
     return FieldReport(codes=tuple(dict.fromkeys(codes)), facts=_facts(form, parsed, pj_words))
 
 
@@ -140,19 +141,19 @@ def _check_date(field_id: str, text: str, today: date) -> date | None:
     return day
 
 
-def _children_codes(form: FormData, today: date) -> list[str]:
+def _children_codes(form: FormData, today: date) -> list[ReasonCode]:
     if not form.children:
-        return [] if form.ticked("no_children") else ["missing_field:children"]
-    codes: list[str] = []
+        return [] if form.ticked("no_children") else [missing_field("children")]
+    codes: list[ReasonCode] = []
     for child in form.children:
         if not child.name.strip() or is_not_known(child.name):
-            codes.append("missing_field:child_name")
+            codes.append(missing_field("child_name"))
         if not child.dob.strip() or is_not_known(child.dob):
-            codes.append("missing_field:child_dob")
+            codes.append(missing_field("child_dob"))
         else:
             dob = parse_date(child.dob, today=today)
             if dob is None or dob > today or age_on(dob, today) >= MAX_AGE:
-                codes.append("invalid_field:child_dob")
+                codes.append(invalid_field("child_dob"))
     return codes
 
 

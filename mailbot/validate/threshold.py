@@ -6,6 +6,7 @@ mis-added score neither lets a case in nor keeps one out; a difference is only a
 
 from __future__ import annotations
 
+from mailbot.codes import Caution, Criterion
 from mailbot.config import ThresholdSettings
 from mailbot.models import FormData, Frozen
 from mailbot.validate.dates import add_months
@@ -14,29 +15,29 @@ from mailbot.validate.repeats import RepeatMatch
 
 
 class ThresholdResult(Frozen):
-    criteria: tuple[str, ...]
-    warnings: tuple[str, ...]
+    criteria: tuple[Criterion, ...]
+    warnings: tuple[Caution, ...]
 
 
 def assess_threshold(
     form: FormData, facts: Facts, repeat: RepeatMatch, rules: ThresholdSettings,
 ) -> ThresholdResult:
-    criteria: list[str] = []
+    criteria: list[Criterion] = []
     if form.dash_yes_count >= rules.dash_yes_minimum:
-        criteria.append("visible_high_risk")
+        criteria.append(Criterion.VISIBLE_HIGH_RISK)
     if (form.ticked("reason_professional_judgement")
             and facts.pj_words >= rules.pj_rationale_min_words):
-        criteria.append("professional_judgement")
+        criteria.append(Criterion.PROFESSIONAL_JUDGEMENT)
     if (form.ticked("reason_escalation") and facts.police_callouts is not None
             and facts.police_callouts >= rules.escalation_callouts_minimum):
-        criteria.append("escalation")
+        criteria.append(Criterion.ESCALATION)
     if repeat.exact or _declared_repeat_in_window(form, facts, rules):
-        criteria.append("repeat")
+        criteria.append(Criterion.REPEAT)
     if facts.declared_transfer or form.ticked("reason_transfer"):
-        criteria.append("transfer")
-    warnings: list[str] = []
+        criteria.append(Criterion.TRANSFER)
+    warnings: list[Caution] = []
     if facts.dash_declared is not None and facts.dash_declared != form.dash_yes_count:
-        warnings.append("dash_score_mismatch")
+        warnings.append(Caution.DASH_SCORE_MISMATCH)
     return ThresholdResult(criteria=tuple(criteria), warnings=tuple(warnings))
 
 

@@ -18,6 +18,7 @@ from starlette.responses import Response
 
 from mailbot import actions
 from mailbot.cases.casebook import CaseRecord
+from mailbot.codes import FieldProblem
 from mailbot.models import Outcome
 from mailbot.web.context import Web, checked_form, redirect, session_of, web_of
 from mailbot.web.sessions import Session
@@ -73,7 +74,7 @@ def _dispatch(web: Web, session: Session, action: str, reference: str,
         reasons = _values(form, "reasons")
         extra_field, kind = _text(form, "extra_field"), _text(form, "extra_kind")
         if extra_field:
-            reasons.append(f"{kind or 'missing_field'}:{extra_field}")
+            reasons.append(f"{kind or FieldProblem.MISSING}:{extra_field}")
         note = _text(form, "note")
         if note.strip() and _text(form, "note_checked") != "yes":
             raise actions.ActionError("tick the box to confirm the note holds no personal"

@@ -14,11 +14,11 @@ from starlette.responses import Response
 
 from mailbot.actions import DISCARD_REASONS, form_report, note_recipients
 from mailbot.cases.casebook import CaseRecord
+from mailbot.codes import CRITERIA, ReasonCode, describe
 from mailbot.context import Context
 from mailbot.dispatch.advice import RETURN_CODES, is_return_code
 from mailbot.formdef import AREAS, FIELD_LABELS, VALUE_FIELDS
 from mailbot.models import Outcome
-from mailbot.reasons import CRITERIA, describe
 from mailbot.web import views
 from mailbot.web.context import render, session_of, web_of
 
@@ -79,7 +79,7 @@ async def case_page(request: Request) -> Response:
     }, session=session)
 
 
-def _field_codes(ctx: Context, case: CaseRecord, today: date) -> list[str]:
+def _field_codes(ctx: Context, case: CaseRecord, today: date) -> list[ReasonCode]:
     """The missing/invalid field codes of the case and of its form checked again today."""
     codes = list(case.decision.reasons)
     if case.form is not None:

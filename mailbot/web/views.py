@@ -17,13 +17,14 @@ from mailbot.actions import NOT_A_REFERRAL, form_report
 from mailbot.cases.casebook import CaseRecord
 from mailbot.cases.lifecycle import Known, information_only, listed_cases
 from mailbot.cases.lifecycle import referrals as lifecycle_referrals
+from mailbot.codes import Reason, describe, invalid_field, missing_field
 from mailbot.context import Context
 from mailbot.models import HistoryEntry, OpenCase, Outcome
-from mailbot.reasons import describe
 
 _NOT_COMPARED = frozenset({"MARAC date"})  # always differs, even for the same person
-HELD_REASONS = ("cannot_decrypt", "chair_review", "possible_repeat", "open_case_in_queue",
-                "multiple_forms", "too_many_attachments", "processing_error")
+HELD_REASONS = (Reason.CANNOT_DECRYPT, Reason.CHAIR_REVIEW, Reason.POSSIBLE_REPEAT,
+                Reason.OPEN_CASE_IN_QUEUE, Reason.MULTIPLE_FORMS, Reason.TOO_MANY_ATTACHMENTS,
+                Reason.PROCESSING_ERROR)
 _SHOWN_SECTIONS = (*formdef.SECTIONS,
                    formdef.Section("Section 5: Risk details", (formdef.PREGNANCY,
                                                        *formdef.RISK_FIELDS)),
@@ -76,7 +77,7 @@ def agency_of(case: CaseRecord) -> str:
 
 def tried(ctx: Context, case: CaseRecord) -> str:
     """What mailbot already tried, in words (no password is ever shown)."""
-    if "cannot_decrypt" not in case.decision.reasons:
+    if Reason.CANNOT_DECRYPT not in case.decision.reasons:
         return ""
     agency = ctx.config.agency_for(case.sender)
     if agency is None:
@@ -99,12 +100,12 @@ def field_sections(ctx: Context, case: CaseRecord, today: date) -> list[dict[str
     for section in _SHOWN_SECTIONS:
         rows = []
         for f in section.fields:
-            state = ("missing" if f"missing_field:{f.id}" in codes else
-                     "invalid" if f"invalid_field:{f.id}" in codes else "")
+            state = ("missing" if missing_field(f.id) in codes else
+                     "invalid" if invalid_field(f.id) in codes else "")
             rows.append({"label": f.label, "value": form.value(f.id), "state": state})
         sections.append({"title": section.title, "rows": rows})
     ticked = [f.label for f in formdef.REASONS if form.ticked(f.id)]
-    reasons_state = "missing" if "no_reason_ticked" in codes else ""
+    reasons_state = "missing" if Reason.NO_REASON_TICKED in codes else ""
     sections.insert(4, {"title": formdef.REASONS_HEADING, "rows": [
         {"label": "Reasons ticked", "value": "; ".join(ticked), "state": reasons_state},
         {"label": "DASH Yes answers ticked (counted)", "value": str(form.dash_yes_count),
@@ -116,7 +117,7 @@ def field_sections(ctx: Context, case: CaseRecord, today: date) -> list[dict[str
     if not children:
         children = [{"label": "Children", "value": "No children in the household"
                      if form.ticked("no_children") else "",
-                     "state": "missing" if "missing_field:children" in codes else ""}]
+                     "state": "missing" if missing_field("children") in codes else ""}]
     sections.insert(4, {"title": formdef.CHILDREN_HEADING, "rows": children})
     return sections
 

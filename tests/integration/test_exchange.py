@@ -785,10 +785,10 @@ def test_live_exchange_mailbox_checks_and_syncs(tmp_path: Path) -> None:
     url = os.environ.get("MAILBOT_LIVE_EWS_URL")
     if not url:
         pytest.skip("MAILBOT_LIVE_EWS_URL is not set")
-    live = ExchangeMailboxSettings(
-        kind="exchange", address=os.environ["MAILBOT_LIVE_EWS_ADDRESS"], ews_url=url,
-        auth=os.environ.get("MAILBOT_LIVE_EWS_AUTH", "ntlm"),
-        username=os.environ["MAILBOT_LIVE_EWS_USERNAME"])
+    live = ExchangeMailboxSettings.model_validate({
+        "kind": "exchange", "address": os.environ["MAILBOT_LIVE_EWS_ADDRESS"], "ews_url": url,
+        "auth": os.environ.get("MAILBOT_LIVE_EWS_AUTH", "ntlm"),
+        "username": os.environ["MAILBOT_LIVE_EWS_USERNAME"]})
     database = Store(tmp_path / "live.db")
     mailbox = ExchangeMailbox(live, {"exchange_password": os.environ[
         "MAILBOT_LIVE_EWS_PASSWORD"]}, database)

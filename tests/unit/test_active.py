@@ -11,13 +11,13 @@ import tracemalloc
 
 import pytest
 
+from mailbot.codes import describe, rule
 from mailbot.dispatch.advice import is_return_code
 from mailbot.ingest.document import active, ooxml
 from mailbot.ingest.document.ooxml import inspect_package
 from mailbot.ingest.document.sniff import classify
 from mailbot.intake.stages import QUARANTINE, OpenedForm, open_document
 from mailbot.models import Attachment, DocumentLimits
-from mailbot.reasons import describe, rule
 from tests import hostile_active
 from tests import hostile_corpus as corpus
 from tests.hostile_mail import DOCX

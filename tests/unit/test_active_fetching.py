@@ -14,10 +14,10 @@ import time
 
 import pytest
 
+from mailbot.codes import describe, rule
 from mailbot.ingest.document import active, ooxml
 from mailbot.intake.stages import OpenedForm, open_document
 from mailbot.models import DocumentLimits
-from mailbot.reasons import describe, rule
 from tests import hostile_active
 from tests import hostile_corpus as corpus
 from tests.unit.test_active import FIELD, as_attachment, instruction_runs, relationship, with_body

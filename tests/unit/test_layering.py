@@ -28,7 +28,7 @@ PIPELINE = ("ingest", "validate", "cases", "dispatch", "meetings", "intake", "se
 OUTSIDE = ("cli", "web", "demo")
 # The modules every stage shares (the top of mailbot/).
 SHARED = frozenset({"models", "errors", "logs", "config", "credentials", "store",
-                    "schema", "formdef", "reasons"})
+                    "schema", "formdef", "codes"})
 # The wiring that sits above the pipeline: it builds and runs it.
 WIRING = frozenset({"context", "app", "runner", "actions"})
 
@@ -113,7 +113,7 @@ def test_validate_is_pure_checks() -> None:
     WHEN its imports are read
     THEN it imports only the models, codes, configuration and form definition."""
     imported = {b for (a, b) in _edges() if a == "validate"}
-    assert imported <= {"models", "reasons", "config", "formdef", "errors"}
+    assert imported <= {"models", "codes", "config", "formdef", "errors"}
 
 
 def test_dispatch_never_imports_intake_and_ingest_no_other_stage() -> None:

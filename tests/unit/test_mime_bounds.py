@@ -12,6 +12,7 @@ import zlib
 
 import pytest
 
+from mailbot.codes import Reason
 from mailbot.ingest.mime import bounds as mimebounds
 from mailbot.ingest.mime.bounds import (
     HEADER_BUDGET_CHARS,
@@ -80,7 +81,7 @@ def test_a_hundred_thousand_parts_are_refused_before_parsing() -> None:
     parsed = parse_email(corpus.build_email("mime-100000-parts.eml"), LIMITS)
     assert parsed.message_id == "<hostile-hundred-thousand-parts@west-midlands.pnn.police.uk>"
     assert [is_oversized(a) for a in parsed.attachments] == [True]
-    assert open_referral(parsed, [], LIMITS) == Unopened(code="unreadable_document")
+    assert open_referral(parsed, [], LIMITS) == Unopened(code=Reason.UNREADABLE_DOCUMENT)
 
 
 # -- nesting -----------------------------------------------------------------------------------
@@ -93,7 +94,7 @@ def test_a_form_too_deeply_nested_is_unreadable_not_missing() -> None:
     parsed = parse_email(nested(200), LIMITS)
     assert documents(parsed) == []
     assert markers(parsed) == 1
-    assert open_referral(parsed, [], LIMITS) == Unopened(code="unreadable_document")
+    assert open_referral(parsed, [], LIMITS) == Unopened(code=Reason.UNREADABLE_DOCUMENT)
 
 
 def test_a_form_nested_within_the_limit_is_found() -> None:

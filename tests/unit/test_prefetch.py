@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from mailbot.codes import Reason
 from mailbot.demo.formwriter import render_form
 from mailbot.demo.sample_mail import compose, docx_attachment
 from mailbot.demo.samples import sample_form
@@ -171,7 +172,7 @@ def test_a_result_opened_before_a_reload_is_not_used(passwords: tuple[str, ...],
     THEN the worker's result is not used (the caller opens it with the new ones)."""
     email = parse_email(_message(1).raw, LIMITS)
     prepared = Prepared(email, LIMITS, ("Not-This-One", PASSWORD),
-                        _done(stages.Unopened(code="cannot_decrypt")))
+                        _done(stages.Unopened(code=Reason.CANNOT_DECRYPT)))
     assert prepared.opened(passwords, limits) is None
 
 

@@ -16,6 +16,7 @@ import msoffcrypto
 import olefile
 import pytest
 
+from mailbot.codes import Reason
 from mailbot.dispatch.encrypt import encrypt_docx
 from mailbot.ingest.document.decrypt import Decrypted, decrypt
 from mailbot.ingest.document.segments import CACHE_SEGMENTS, SEGMENT_BYTES
@@ -118,7 +119,7 @@ def test_broken_sector_chain_is_unreadable(damage: str) -> None:
         broken = broken[: (chain[-1] + 1) * size + 100]
     result = decrypt(bytes(broken), [PASSWORD], LIMITS)
     assert not isinstance(result, Decrypted)
-    assert result.code == "unreadable_document"
+    assert result.code == Reason.UNREADABLE_DOCUMENT
 
 
 def test_tiny_package_in_the_mini_stream() -> None:

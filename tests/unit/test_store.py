@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from mailbot.cases.casebook import Casebook, CaseRecord
+from mailbot.codes import Criterion, Reason
 from mailbot.dispatch.outbox import OutboxMessage
 from mailbot.errors import HistoryImportError, StoreError
 from mailbot.models import Decision, Outcome, Person
@@ -154,12 +155,12 @@ def test_cases_round_trip_and_duplicates_ignore_returned(tmp_path: Path) -> None
                           received_at=now, decided_at=now, sender="a@x.pnn.police.uk",
                           agency="West Midlands Police", source="wmp",
                           decision=Decision(outcome=Outcome.ACCEPTED,
-                                            criteria=("visible_high_risk",)),
+                                            criteria=(Criterion.VISIBLE_HIGH_RISK,)),
                           area="Dudley", doc_sha256="d1", victim_key="v1",
                           incident_date=date(2026, 10, 30))
     returned = accepted.model_copy(update={
         "reference": "R-2", "doc_sha256": "d2",
-        "decision": Decision(outcome=Outcome.RETURNED, reasons=("threshold_not_met",))})
+        "decision": Decision(outcome=Outcome.RETURNED, reasons=(Reason.THRESHOLD_NOT_MET,))})
     with store.transaction() as conn:
         book.save(conn, accepted)
         book.save(conn, returned)

@@ -30,9 +30,11 @@ from xml.parsers import expat
 
 from lxml import etree  # type: ignore[import-untyped]
 
-MACRO = "macro_content"
-ACTIVE = "active_content"
-UNREADABLE = "unreadable_document"
+from mailbot.codes import Reason
+
+MACRO = Reason.MACRO_CONTENT
+ACTIVE = Reason.ACTIVE_CONTENT
+UNREADABLE = Reason.UNREADABLE_DOCUMENT
 
 _MACRO_NAMES = ("vbaproject.bin", "vbadata.xml")
 # The only external relationships Word does not follow on opening (transitional, strict).
@@ -106,7 +108,7 @@ _ABSOLUTE = re.compile(r"(?:[a-z][a-z0-9+.-]*:|[\\/]{2})")  # a scheme, a drive 
 _EMBEDDED_SCHEMES = ("cid:", "mid:", "data:", "#")  # inside the chunk: nothing is fetched
 _URL = re.compile(r"""(?:url\(|@import)\s*["']?\s*([^"')\s;]*)""")
 
-Found = tuple[str, str] | None
+Found = tuple[Reason, str] | None
 
 
 def in_names(infos: list[zipfile.ZipInfo]) -> Found:

@@ -30,6 +30,7 @@ from typing import Literal
 import olefile
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
+from mailbot.codes import Reason
 from mailbot.ingest.document.encinfo import (
     HASHES,
     MAX_INFO_BYTES,
@@ -75,7 +76,7 @@ class Decrypted:
 
 
 class DecryptFailure(Frozen):
-    code: Literal["cannot_decrypt", "unreadable_document"]
+    code: Literal[Reason.CANNOT_DECRYPT, Reason.UNREADABLE_DOCUMENT]
     detail: str  # fixed wording and counts only: never a password
 
 
@@ -108,19 +109,19 @@ def decrypt(
     try:
         scheme, stream, size = _open(data, limits)
         if not passwords:
-            return DecryptFailure(code="cannot_decrypt", detail="no candidate passwords")
+            return DecryptFailure(code=Reason.CANNOT_DECRYPT, detail="no candidate passwords")
         for index, password in enumerate(passwords):
             key = _unlock(scheme, password, derive)
             if key is not None:
                 package = _decrypt_package(scheme, key, stream, size)
                 return Decrypted(package=package, password_index=index)
         detail = f"none of {len(passwords)} candidate passwords opened it"
-        return DecryptFailure(code="cannot_decrypt", detail=detail)
+        return DecryptFailure(code=Reason.CANNOT_DECRYPT, detail=detail)
     except (Unreadable, BrokenStream) as error:
-        return DecryptFailure(code="unreadable_document", detail=str(error))
+        return DecryptFailure(code=Reason.UNREADABLE_DOCUMENT, detail=str(error))
     except Exception as error:  # hostile input: any library failure is just unreadable
         detail = f"encrypted package could not be read ({type(error).__name__})"
-        return DecryptFailure(code="unreadable_document", detail=detail)
+        return DecryptFailure(code=Reason.UNREADABLE_DOCUMENT, detail=detail)
 
 
 def _open(data: bytes, limits: DocumentLimits

@@ -24,6 +24,7 @@ import zlib
 from typing import BinaryIO
 from xml.etree import ElementTree
 
+from mailbot.codes import Reason
 from mailbot.ingest.document import active
 from mailbot.ingest.document.zipdir import (
     UNREADABLE,
@@ -64,14 +65,14 @@ _EXOTIC_STARTS = (b"\x4c\x6f\xa7\x94", b"\x00\x00\x3c\x00", b"\x00\x3c\x00\x00")
 _ENCODING_DECL = re.compile(r"""^\s*<\?xml[^>]*?encoding\s*=\s*["']([^"']{0,40})["']""")
 
 
-def inspect_package(data: bytes | BinaryIO, limits: DocumentLimits) -> str | None:
+def inspect_package(data: bytes | BinaryIO, limits: DocumentLimits) -> Reason | None:
     """Return None when `data` (bytes, or a seekable file such as a decrypted package) is a
     safe Word package, else the reason code. Never raises."""
     found = _check(data, limits)
     return None if found is None else found[0]
 
 
-def _check(data: bytes | BinaryIO, limits: DocumentLimits) -> tuple[str, str] | None:
+def _check(data: bytes | BinaryIO, limits: DocumentLimits) -> tuple[Reason, str] | None:
     """Like `inspect_package`, with a one-line detail (no document content) for the queue."""
     try:
         _inspect(data, limits)

@@ -15,9 +15,10 @@ import struct
 import zipfile
 from typing import BinaryIO, NoReturn
 
+from mailbot.codes import Reason
 from mailbot.models import DocumentLimits
 
-UNREADABLE = "unreadable_document"
+UNREADABLE = Reason.UNREADABLE_DOCUMENT
 
 _REQUIRED_PARTS = ("[Content_Types].xml", "_rels/.rels", "word/document.xml")
 _TINY_ENTRY_BYTES = 100 * 1024  # below this a high ratio is harmless (and common)
@@ -28,13 +29,13 @@ _CENTRAL_SIGNATURE = b"PK\x01\x02"
 
 
 class Rejected(Exception):  # `ooxml`'s control flow: never escapes it
-    def __init__(self, code: str, detail: str) -> None:
+    def __init__(self, code: Reason, detail: str) -> None:
         super().__init__(detail)
         self.code = code
         self.detail = detail
 
 
-def reject(code: str, detail: str) -> NoReturn:
+def reject(code: Reason, detail: str) -> NoReturn:
     raise Rejected(code, detail)
 
 
