@@ -39,11 +39,14 @@ def build(root: Path, count: int, today: date, spin: int) -> list[str]:
     for n in range(count):
         varied = vary(buffer.getvalue(), random_person(rng, today), today - timedelta(days=2))
         encrypted = encryptor.encrypt(varied, base.password)
-        raw = compose(sender=base.sender, to=INBOX, subject="MARAC referral (photos)",
-                      attachments=[docx_attachment("MARAC referral.docx", encrypted)],
-                      message_id=f"<bench-big-{n:03d}@{base.sender.rpartition('@')[2]}>",
-                      sent_at=datetime.combine(today, time(12), UTC))
+        raw = compose(
+            sender=base.sender,
+            to=INBOX,
+            subject="MARAC referral (photos)",
+            attachments=[docx_attachment("MARAC referral.docx", encrypted)],
+            message_id=f"<bench-big-{n:03d}@{base.sender.rpartition('@')[2]}>",
+            sent_at=datetime.combine(today, time(12), UTC),
+        )
         (root / "mail" / f"{n:05d}.eml").write_bytes(raw)
         (root / "docs" / f"{n:05d}.bin").write_bytes(encrypted)
     return [base.password] * count
-

@@ -44,15 +44,22 @@ INBOX = "marac_referrals@west-midlands.pnn.police.uk"
 SENDERS = (
     ("s.worker@birminghamchildrenstrust.co.uk", "BCT-Marac-7731", ("Birmingham",)),
     ("tenancy@wolverhamptonhomes.org.uk", "WH-Safe-4482", ("Wolverhampton",)),
-    ("outreach@blackcountrywomensaid.co.uk", "BCWA-Refer-9051",
-     ("Dudley", "Sandwell", "Walsall", "Wolverhampton")),
+    (
+        "outreach@blackcountrywomensaid.co.uk",
+        "BCWA-Refer-9051",
+        ("Dudley", "Sandwell", "Walsall", "Wolverhampton"),
+    ),
     ("k.smith@coventryhaven.co.uk", "Haven-CV-6620", ("Coventry",)),
     ("housing@whgrp.co.uk", "WHG-Marac-3358", ("Walsall",)),
     ("duty.team@dudley.gov.uk", "Dudley-CS-8814", ("Dudley",)),
     ("referrals@solihullcommunityhousing.org.uk", "SCH-Refer-5076", ("Solihull",)),
 )
-TOKENS = {"surname": "QQVSURNAMEQQ", "forenames": "QQVFORENAMESQQ", "dob": "QQVDOBQQ",
-          "incident": "QQINCIDENTQQ"}
+TOKENS = {
+    "surname": "QQVSURNAMEQQ",
+    "forenames": "QQVFORENAMESQQ",
+    "dob": "QQVDOBQQ",
+    "incident": "QQINCIDENTQQ",
+}
 REPEAT_SHARE = 0.03  # referrals of a victim heard at MARAC within the year
 
 
@@ -70,16 +77,26 @@ def base_documents(count: int, today: date, seed: int) -> list[Base]:
     bases = []
     for n in range(count):
         sender, password, areas = SENDERS[n % len(SENDERS)]
-        form = sample_form(rng, area=rng.choice(areas), referral_date=today,
-                           referrer_email=sender, dash_yes=rng.randint(14, 20),
-                           incident_date=today - timedelta(days=3))
+        form = sample_form(
+            rng,
+            area=rng.choice(areas),
+            referral_date=today,
+            referrer_email=sender,
+            dash_yes=rng.randint(14, 20),
+            incident_date=today - timedelta(days=3),
+        )
         name = form.value("victim_forenames")
         summary = form.value("risk_summary").replace(name, TOKENS["forenames"], 1)
         summary = summary.replace(form.value("incident_date"), TOKENS["incident"])
-        form = with_values(form, victim_surname=TOKENS["surname"],
-                           victim_forenames=TOKENS["forenames"], victim_dob=TOKENS["dob"],
-                           incident_date=TOKENS["incident"], victim_aliases="",
-                           risk_summary=summary)
+        form = with_values(
+            form,
+            victim_surname=TOKENS["surname"],
+            victim_forenames=TOKENS["forenames"],
+            victim_dob=TOKENS["dob"],
+            incident_date=TOKENS["incident"],
+            victim_aliases="",
+            risk_summary=summary,
+        )
         document = render_form(form, styles[n % len(styles)])
         xml = _document_xml(document)
         missing = [t for t in TOKENS.values() if t not in xml]
@@ -96,11 +113,17 @@ def _document_xml(document: bytes) -> str:
 
 def vary(document: bytes, person: Person, incident: date) -> bytes:
     """The base document with this victim and incident date in place of the tokens."""
-    values = {TOKENS["surname"]: person.surname, TOKENS["forenames"]: person.forenames,
-              TOKENS["dob"]: f"{person.dob:%d/%m/%Y}", TOKENS["incident"]: f"{incident:%d/%m/%Y}"}
+    values = {
+        TOKENS["surname"]: person.surname,
+        TOKENS["forenames"]: person.forenames,
+        TOKENS["dob"]: f"{person.dob:%d/%m/%Y}",
+        TOKENS["incident"]: f"{incident:%d/%m/%Y}",
+    }
     out = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(document)) as source, \
-            zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+    with (
+        zipfile.ZipFile(io.BytesIO(document)) as source,
+        zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target,
+    ):
         for info in source.infolist():
             data = source.read(info)
             if info.filename == "word/document.xml":
@@ -122,10 +145,12 @@ class _Encryptor:
     def encrypt(self, document: bytes, password: str) -> bytes:
         if password not in self._params:
             self._params[password] = ECMA376Agile.generate_encryption_parameters(
-                password, None, self.spin_count)
+                password, None, self.spin_count
+            )
         info, secret_key = self._params[password]
-        package = ECMA376Agile.encrypt_payload(io.BytesIO(document), info.encryptedKey,
-                                               secret_key, info.keyData.saltValue)
+        package = ECMA376Agile.encrypt_payload(
+            io.BytesIO(document), info.encryptedKey, secret_key, info.keyData.saltValue
+        )
         encryption_info = ECMA376Agile.get_encryption_information(info, package, secret_key)
         buffer = io.BytesIO()
         ECMA376Encrypted(package, encryption_info).write_to(buffer)
@@ -137,10 +162,10 @@ class _Encryptor:
 _state: dict[str, Any] = {}
 
 
-def _init(bases: list[Base], recent: tuple[Person, ...], today: date, spin: int,
-          root: str) -> None:
-    _state.update(bases=bases, recent=recent, today=today, root=Path(root),
-                  encryptor=_Encryptor(spin))
+def _init(bases: list[Base], recent: tuple[Person, ...], today: date, spin: int, root: str) -> None:
+    _state.update(
+        bases=bases, recent=recent, today=today, root=Path(root), encryptor=_Encryptor(spin)
+    )
 
 
 def _make(numbers: range) -> list[tuple[int, str]]:
@@ -152,28 +177,43 @@ def _make(numbers: range) -> list[tuple[int, str]]:
         rng = random.Random(n * 7919 + 17)  # noqa: S311 (each email the same on every build)
         base = bases[n % len(bases)]
         recent: tuple[Person, ...] = _state["recent"]
-        person = rng.choice(recent) if recent and rng.random() < REPEAT_SHARE \
+        person = (
+            rng.choice(recent)
+            if recent and rng.random() < REPEAT_SHARE
             else random_person(rng, today)
+        )
         incident = today - timedelta(days=rng.randint(1, 10))
-        encrypted = _state["encryptor"].encrypt(vary(base.document, person, incident),
-                                                base.password)
+        encrypted = _state["encryptor"].encrypt(
+            vary(base.document, person, incident), base.password
+        )
         (root / "docs" / f"{n:05d}.bin").write_bytes(encrypted)
         sent = datetime.combine(today, datetime.min.time(), UTC) + timedelta(seconds=n)
-        raw = compose(sender=base.sender, to=INBOX, subject="MARAC referral",
-                      body="Please find attached a MARAC referral (password as agreed).",
-                      attachments=[docx_attachment("MARAC referral.docx", encrypted)],
-                      message_id=f"<bench-{n:05d}@{base.sender.rpartition('@')[2]}>",
-                      sent_at=sent)
+        raw = compose(
+            sender=base.sender,
+            to=INBOX,
+            subject="MARAC referral",
+            body="Please find attached a MARAC referral (password as agreed).",
+            attachments=[docx_attachment("MARAC referral.docx", encrypted)],
+            message_id=f"<bench-{n:05d}@{base.sender.rpartition('@')[2]}>",
+            sent_at=sent,
+        )
         (root / "mail" / f"{n:05d}.eml").write_bytes(raw)
         made.append((n, base.password))
     return made
 
 
-def build(root: Path, count: int, *, history_size: int, forms: int, spin: int,
-          workers: int, seed: int = 20261102) -> dict[str, Any]:
+def build(
+    root: Path,
+    count: int,
+    *,
+    history_size: int,
+    forms: int,
+    spin: int,
+    workers: int,
+    seed: int = 20261102,
+) -> dict[str, Any]:
     """Build (or reuse, when the manifest matches) a corpus of `count` emails under `root`."""
-    wanted = {"count": count, "history": history_size, "forms": forms, "spin": spin,
-              "seed": seed}
+    wanted = {"count": count, "history": history_size, "forms": forms, "spin": spin, "seed": seed}
     manifest_path = root / "manifest.json"
     if manifest_path.exists():
         manifest: dict[str, Any] = json.loads(manifest_path.read_text())
@@ -187,13 +227,21 @@ def build(root: Path, count: int, *, history_size: int, forms: int, spin: int,
     bases = base_documents(forms, today, seed)
     chunk = 250
     passwords: dict[int, str] = {}
-    with ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=_init,
-                             initargs=(bases, history.recent, today, spin, str(root))) as pool:
-        for made in pool.map(_make, [range(i, min(i + chunk, count))
-                                     for i in range(0, count, chunk)]):
+    with ProcessPoolExecutor(
+        workers,
+        mp_context=get_context("spawn"),
+        initializer=_init,
+        initargs=(bases, history.recent, today, spin, str(root)),
+    ) as pool:
+        for made in pool.map(
+            _make, [range(i, min(i + chunk, count)) for i in range(0, count, chunk)]
+        ):
             passwords.update(made)
-    manifest = {**wanted, "built": today.isoformat(),
-                "passwords": [passwords[n] for n in range(count)]}
+    manifest = {
+        **wanted,
+        "built": today.isoformat(),
+        "passwords": [passwords[n] for n in range(count)],
+    }
     manifest_path.write_text(json.dumps(manifest))
     return manifest
 

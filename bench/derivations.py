@@ -44,8 +44,16 @@ def count(config: Path, corpus: Path, sample: int) -> dict[str, object]:
             wrong = Counting()
             others = [p for _, p, _ in SENDERS if p not in candidates][:3]
             refused = decrypt(document, others, limits, derive=wrong)
-            rows.append((len(candidates), isinstance(opened, Decrypted), right.calls,
-                         len(others), isinstance(refused, Decrypted), wrong.calls))
+            rows.append(
+                (
+                    len(candidates),
+                    isinstance(opened, Decrypted),
+                    right.calls,
+                    len(others),
+                    isinstance(refused, Decrypted),
+                    wrong.calls,
+                )
+            )
     finally:
         app.close()
     first = [r for r in rows if r[1] and r[2] == 1]

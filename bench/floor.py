@@ -47,8 +47,7 @@ def main() -> None:
     step = -(-args.count // args.jobs)
     runs = [range(i, min(i + step, args.count)) for i in range(0, args.count, step)]
     with ProcessPoolExecutor(args.jobs, mp_context=get_context("spawn")) as pool:
-        list(pool.map(open_all, [str(args.corpus)] * len(runs), runs,
-                      [passwords] * len(runs)))
+        list(pool.map(open_all, [str(args.corpus)] * len(runs), runs, [passwords] * len(runs)))
 
 
 if __name__ == "__main__":

@@ -42,10 +42,14 @@ def _emails(count: int) -> list[tuple[str, bytes]]:
     for n in range(count):
         form = sample_form(random.Random(n), referrer_email=POLICE)  # noqa: S311
         message_id = f"<latency-{n}@west-midlands.pnn.police.uk>"
-        raw = compose(sender=POLICE, to="marac_referrals@west-midlands.pnn.police.uk",
-                      subject="MARAC referral", message_id=message_id,
-                      sent_at=datetime.now().astimezone(),
-                      attachments=[docx_attachment("referral.docx", render_form(form))])
+        raw = compose(
+            sender=POLICE,
+            to="marac_referrals@west-midlands.pnn.police.uk",
+            subject="MARAC referral",
+            message_id=message_id,
+            sent_at=datetime.now().astimezone(),
+            attachments=[docx_attachment("referral.docx", render_form(form))],
+        )
         out.append((message_id, raw))
     return out
 
@@ -61,13 +65,18 @@ def _workspace(backend: str, dovecot: object | None) -> Path:
         text = (work / "mailbot.toml").read_text()
         head, _, tail = text.partition("[mailbox]")
         _, _, rest = tail.partition("\n[")
-        block = (f'[mailbox]\nkind = "imap"\naddress = "marac_referrals@example.org"\n'
-                 f'host = "127.0.0.1"\nport = {dovecot.port}\n'  # type: ignore[attr-defined]
-                 f'username = "{USER}"\nca_file = "{dovecot.ca_file}"\n'  # type: ignore[attr-defined]
-                 f"idle_seconds = 60\n\n[")
+        block = (
+            f'[mailbox]\nkind = "imap"\naddress = "marac_referrals@example.org"\n'
+            f'host = "127.0.0.1"\nport = {dovecot.port}\n'  # type: ignore[attr-defined]
+            f'username = "{USER}"\nca_file = "{dovecot.ca_file}"\n'  # type: ignore[attr-defined]
+            f"idle_seconds = 60\n\n["
+        )
         (work / "mailbot.toml").write_text(head + block + rest)
-        secrets.write_text(secrets.read_text().replace(
-            "[credentials]", f'[credentials]\nimap_password = "{PASSWORD}"'))
+        secrets.write_text(
+            secrets.read_text().replace(
+                "[credentials]", f'[credentials]\nimap_password = "{PASSWORD}"'
+            )
+        )
     secrets.chmod(0o600)
     return work
 
@@ -96,7 +105,9 @@ def measure(backend: str, count: int, interval: float) -> list[float]:
         with log.open("w") as sink:
             daemon = subprocess.Popen(
                 [sys.executable, "-m", "mailbot", "--config", str(work / "mailbot.toml"), "run"],
-                env=env, stderr=sink)
+                env=env,
+                stderr=sink,
+            )
         while "service.started" not in log.read_text():
             if daemon.poll() is not None:
                 raise RuntimeError(f"the daemon exited:\n{log.read_text()[-2000:]}")
@@ -129,19 +140,27 @@ def _quantile(values: list[float], q: float) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--backend", nargs="+", choices=["maildir", "imap"],
-                        default=["maildir", "imap"])
+    parser.add_argument(
+        "--backend", nargs="+", choices=["maildir", "imap"], default=["maildir", "imap"]
+    )
     parser.add_argument("--messages", type=int, default=100)
-    parser.add_argument("--interval", type=float, default=0.3,
-                        help="seconds between deliveries (steady arrivals, not a backlog)")
+    parser.add_argument(
+        "--interval",
+        type=float,
+        default=0.3,
+        help="seconds between deliveries (steady arrivals, not a backlog)",
+    )
     args = parser.parse_args()
     print("| backend | messages | decided | p50 (s) | p95 (s) | max (s) |")
     print("|---|---|---|---|---|---|")
     for backend in args.backend:
         latencies = measure(backend, args.messages, args.interval)
-        print(f"| {backend} | {args.messages} | {len(latencies)} |"
-              f" {_quantile(latencies, 0.50):.3f} | {_quantile(latencies, 0.95):.3f} |"
-              f" {max(latencies):.3f} |", flush=True)
+        print(
+            f"| {backend} | {args.messages} | {len(latencies)} |"
+            f" {_quantile(latencies, 0.50):.3f} | {_quantile(latencies, 0.95):.3f} |"
+            f" {max(latencies):.3f} |",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

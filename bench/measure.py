@@ -93,8 +93,14 @@ def _tree(pid: int) -> list[int]:
     return pids
 
 
-def run(command: list[str], *, env: dict[str, str] | None = None, cwd: Path | None = None,
-        interval: float = 0.25, log: Path | None = None) -> Measured:
+def run(
+    command: list[str],
+    *,
+    env: dict[str, str] | None = None,
+    cwd: Path | None = None,
+    interval: float = 0.25,
+    log: Path | None = None,
+) -> Measured:
     """Run `command` to completion and measure it (its output goes to `log`)."""
     out = log.open("wb") if log else subprocess.DEVNULL
     started = time.perf_counter()
@@ -107,13 +113,26 @@ def run(command: list[str], *, env: dict[str, str] | None = None, cwd: Path | No
                 break
             tree = _tree(child.pid)
             sizes = [_rss_kb(p) for p in tree]
-            samples.append(Sample(time.perf_counter() - started, sizes[0], sum(sizes),
-                                  len(tree), sum(_pss_kb(p) for p in tree)))
+            samples.append(
+                Sample(
+                    time.perf_counter() - started,
+                    sizes[0],
+                    sum(sizes),
+                    len(tree),
+                    sum(_pss_kb(p) for p in tree),
+                )
+            )
             time.sleep(interval)
         wall = time.perf_counter() - started
     finally:
         if log:
             out.close()  # type: ignore[union-attr]
     child.returncode = os.waitstatus_to_exitcode(status)
-    return Measured(wall=wall, user=usage.ru_utime, system=usage.ru_stime,
-                    max_rss_kb=usage.ru_maxrss, exit_code=child.returncode, samples=samples)
+    return Measured(
+        wall=wall,
+        user=usage.ru_utime,
+        system=usage.ru_stime,
+        max_rss_kb=usage.ru_maxrss,
+        exit_code=child.returncode,
+        samples=samples,
+    )

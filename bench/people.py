@@ -20,23 +20,126 @@ from mailbot.demo.sample_data import FEMALE_NAMES, MALE_NAMES
 from mailbot.formdef import AREAS
 
 _STEMS = (
-    "Ash", "Bar", "Black", "Brad", "Brook", "Cald", "Carl", "Chad", "Clay", "Cole", "Craw",
-    "Dal", "Dun", "East", "Ell", "Fair", "Far", "Gar", "Glad", "Green", "Had", "Hal", "Hart",
-    "Hay", "Hol", "Kings", "Lang", "Lee", "Lind", "Mar", "Mid", "Mill", "New", "North", "Oak",
-    "Pem", "Red", "Rad", "Rush", "Sand", "Shel", "Stan", "Stock", "Sut", "Thorn", "Wal",
-    "West", "Whit", "Wood", "Wy",
+    "Ash",
+    "Bar",
+    "Black",
+    "Brad",
+    "Brook",
+    "Cald",
+    "Carl",
+    "Chad",
+    "Clay",
+    "Cole",
+    "Craw",
+    "Dal",
+    "Dun",
+    "East",
+    "Ell",
+    "Fair",
+    "Far",
+    "Gar",
+    "Glad",
+    "Green",
+    "Had",
+    "Hal",
+    "Hart",
+    "Hay",
+    "Hol",
+    "Kings",
+    "Lang",
+    "Lee",
+    "Lind",
+    "Mar",
+    "Mid",
+    "Mill",
+    "New",
+    "North",
+    "Oak",
+    "Pem",
+    "Red",
+    "Rad",
+    "Rush",
+    "Sand",
+    "Shel",
+    "Stan",
+    "Stock",
+    "Sut",
+    "Thorn",
+    "Wal",
+    "West",
+    "Whit",
+    "Wood",
+    "Wy",
 )
 _ENDINGS = (
-    "bury", "by", "croft", "den", "field", "ford", "gate", "ham", "hurst", "ington", "land",
-    "ley", "low", "more", "ridge", "shaw", "stone", "ton", "well", "wick", "wood", "worth",
-    "er", "ett", "ins", "man", "son", "s", "cott", "dale",
+    "bury",
+    "by",
+    "croft",
+    "den",
+    "field",
+    "ford",
+    "gate",
+    "ham",
+    "hurst",
+    "ington",
+    "land",
+    "ley",
+    "low",
+    "more",
+    "ridge",
+    "shaw",
+    "stone",
+    "ton",
+    "well",
+    "wick",
+    "wood",
+    "worth",
+    "er",
+    "ett",
+    "ins",
+    "man",
+    "son",
+    "s",
+    "cott",
+    "dale",
 )
 SURNAMES = tuple(stem + ending for stem in _STEMS for ending in _ENDINGS)
-FORENAMES_F = (*FEMALE_NAMES, "Emma", "Sarah", "Laura", "Gemma", "Kelly", "Natalie", "Rachel",
-               "Stacey", "Jade", "Amy", "Charlotte", "Hannah", "Sophie", "Danielle", "Lisa",
-               "Michelle", "Nicola", "Samantha", "Zainab", "Harpreet")
-FORENAMES_M = (*MALE_NAMES, "James", "Daniel", "Jamie", "Paul", "Mark", "Scott", "Adam",
-               "Shane", "Jason", "Carl")
+FORENAMES_F = (
+    *FEMALE_NAMES,
+    "Emma",
+    "Sarah",
+    "Laura",
+    "Gemma",
+    "Kelly",
+    "Natalie",
+    "Rachel",
+    "Stacey",
+    "Jade",
+    "Amy",
+    "Charlotte",
+    "Hannah",
+    "Sophie",
+    "Danielle",
+    "Lisa",
+    "Michelle",
+    "Nicola",
+    "Samantha",
+    "Zainab",
+    "Harpreet",
+)
+FORENAMES_M = (
+    *MALE_NAMES,
+    "James",
+    "Daniel",
+    "Jamie",
+    "Paul",
+    "Mark",
+    "Scott",
+    "Adam",
+    "Shane",
+    "Jason",
+    "Carl",
+)
 
 
 @dataclass(frozen=True)
@@ -50,9 +153,12 @@ class Person:
 def random_person(rng: random.Random, today: date, *, female: bool | None = None) -> Person:
     female = rng.random() < 0.85 if female is None else female
     age_days = rng.randint(18 * 365 + 5, 70 * 365)
-    return Person(surname=rng.choice(SURNAMES),
-                  forenames=rng.choice(FORENAMES_F if female else FORENAMES_M),
-                  dob=today - timedelta(days=age_days), female=female)
+    return Person(
+        surname=rng.choice(SURNAMES),
+        forenames=rng.choice(FORENAMES_F if female else FORENAMES_M),
+        dob=today - timedelta(days=age_days),
+        female=female,
+    )
 
 
 @dataclass(frozen=True)
@@ -73,9 +179,20 @@ def make_history(count: int, today: date, seed: int) -> History:
         perp = random_person(rng, today, female=not victim.female)
         heard = today - timedelta(days=rng.randint(30, 5 * 365))
         alias = f"{victim.forenames} {rng.choice(SURNAMES)}" if rng.random() < 0.1 else ""
-        writer.writerow((f"HIST-{n:06d}", rng.choice(AREAS), heard.isoformat(),
-                         victim.surname, victim.forenames, alias, victim.dob.isoformat(),
-                         perp.surname, perp.forenames, perp.dob.isoformat()))
+        writer.writerow(
+            (
+                f"HIST-{n:06d}",
+                rng.choice(AREAS),
+                heard.isoformat(),
+                victim.surname,
+                victim.forenames,
+                alias,
+                victim.dob.isoformat(),
+                perp.surname,
+                perp.forenames,
+                perp.dob.isoformat(),
+            )
+        )
         if (today - heard).days < 300 and len(recent) < 1000:
             recent.append(victim)
     return History(out.getvalue(), tuple(recent))

@@ -42,8 +42,14 @@ def main() -> None:
     deploy.add_argument("--history", type=Path, help="default: CORPUS/history.csv")
     args = parser.parse_args()
     if args.step == "corpus":
-        manifest = corpus.build(args.dir, args.count, history_size=args.history,
-                                forms=args.forms, spin=args.spin, workers=args.workers)
+        manifest = corpus.build(
+            args.dir,
+            args.count,
+            history_size=args.history,
+            forms=args.forms,
+            spin=args.spin,
+            workers=args.workers,
+        )
         print(json.dumps({"count": manifest["count"], "built": manifest["built"]}))
     elif args.step == "big":
         done = args.dir / "manifest.json"

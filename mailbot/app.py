@@ -79,8 +79,14 @@ class App:
         return self.ctx.casebook
 
     def runner(self) -> Runner:
-        return Runner(self.intake, self.mailbox, get_logger(), dispatcher=self.dispatcher(),
-                      jobs=self.jobs(), poll_interval=self.config.service.poll_interval_seconds)
+        return Runner(
+            self.intake,
+            self.mailbox,
+            get_logger(),
+            dispatcher=self.dispatcher(),
+            jobs=self.jobs(),
+            poll_interval=self.config.service.poll_interval_seconds,
+        )
 
     def jobs(self) -> list[tuple[str, Callable[[datetime], None]]]:
         """The periodic jobs the daemon runs on every pass, by name."""
@@ -91,11 +97,17 @@ class App:
             self._sender = open_outgoing(self.config, self.secrets, self.mailbox)
         dispatch = self.ctx.dispatch
         outbox = self.config.outbox
-        return Dispatcher(dispatch.outbox, self._sender, dispatch.planner,
-                          self.config.sender.max_attempts, get_logger(), self.send_state,
-                          give_up_after=timedelta(hours=outbox.give_up_after_hours),
-                          alert_after=timedelta(minutes=outbox.alert_after_minutes),
-                          monotonic=monotonic_of(self.ctx.clock))
+        return Dispatcher(
+            dispatch.outbox,
+            self._sender,
+            dispatch.planner,
+            self.config.sender.max_attempts,
+            get_logger(),
+            self.send_state,
+            give_up_after=timedelta(hours=outbox.give_up_after_hours),
+            alert_after=timedelta(minutes=outbox.alert_after_minutes),
+            monotonic=monotonic_of(self.ctx.clock),
+        )
 
     def close(self) -> None:
         if self._sender is not None:
@@ -106,9 +118,13 @@ class App:
             self.release()
 
 
-def open_app(config_path: Path, clock: Clock | None = None, *,
-             with_mailbox: bool = True,
-             claim: Callable[[Path], Callable[[], None]] | None = None) -> App:
+def open_app(
+    config_path: Path,
+    clock: Clock | None = None,
+    *,
+    with_mailbox: bool = True,
+    claim: Callable[[Path], Callable[[], None]] | None = None,
+) -> App:
     """Load and check the configuration and secrets, then open the database and mailbox.
 
     `claim`: called with the state directory before anything is opened, returning what

@@ -230,8 +230,9 @@ _KIND_ADVICE = {
 
 
 # Looked up by the bare code, as codes arrive from the store, the command line and forms.
-_TEXTS: dict[str, str] = {code: text for table in (REASONS, WARNINGS, CRITERIA)
-                          for code, text in table.items()}
+_TEXTS: dict[str, str] = {
+    code: text for table in (REASONS, WARNINGS, CRITERIA) for code, text in table.items()
+}
 _RULES: dict[str, str] = dict(RULES.items())
 
 
@@ -248,8 +249,9 @@ def describe(code: str) -> str:
     if kind == FieldProblem.INVALID:
         label = FIELD_LABELS.get(field_id, field_id)
         if field_id == "pj_rationale":
-            return f"'{label}' is too short: explain the professional judgement in at least" \
-                   " 20 words."
+            return (
+                f"'{label}' is too short: explain the professional judgement in at least 20 words."
+            )
         field = FIELDS_BY_ID.get(field_id)
         advice = _KIND_ADVICE.get(field.kind if field else Kind.DATE, "correct it")
         return f"'{label}' is not valid: {advice}."

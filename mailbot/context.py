@@ -82,8 +82,14 @@ class Context:
         self.casebook = Casebook(self.store)
 
     @classmethod
-    def of(cls, config: Config, secrets: Secrets, store: Store, clock: Clock,
-           log: structlog.typing.FilteringBoundLogger) -> Context:
+    def of(
+        cls,
+        config: Config,
+        secrets: Secrets,
+        store: Store,
+        clock: Clock,
+        log: structlog.typing.FilteringBoundLogger,
+    ) -> Context:
         """A context with a configuration of its own (one process, one thread)."""
         return cls(Running(config, secrets), store, clock, log)
 

@@ -79,6 +79,5 @@ def _check_private(path: Path) -> None:
     if mode & (stat.S_IRWXG | stat.S_IRWXO):
         raise ConfigError(
             "service.secrets_file",
-            f"{path} is readable by others (mode {stat.S_IMODE(mode):04o}); "
-            f"run: chmod 600 {path}",
+            f"{path} is readable by others (mode {stat.S_IMODE(mode):04o}); run: chmod 600 {path}",
         )

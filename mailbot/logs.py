@@ -15,12 +15,37 @@ from typing import Any, TextIO
 
 import structlog
 
-SAFE_KEYS = frozenset({
-    "event", "level", "timestamp", "logger",
-    "reference", "outcome", "reasons", "warnings", "criteria", "folder", "error",
-    "attempt", "waiting", "opened", "count", "processed", "agency", "kind", "state",
-    "mailbox", "backlog", "held", "seconds", "path", "version", "signal", "rows",
-})
+SAFE_KEYS = frozenset(
+    {
+        "event",
+        "level",
+        "timestamp",
+        "logger",
+        "reference",
+        "outcome",
+        "reasons",
+        "warnings",
+        "criteria",
+        "folder",
+        "error",
+        "attempt",
+        "waiting",
+        "opened",
+        "count",
+        "processed",
+        "agency",
+        "kind",
+        "state",
+        "mailbox",
+        "backlog",
+        "held",
+        "seconds",
+        "path",
+        "version",
+        "signal",
+        "rows",
+    }
+)
 REDACTED = "[redacted]"
 
 
@@ -33,8 +58,11 @@ def _redact_unknown(_: Any, __: str, event: MutableMapping[str, Any]) -> Mutable
 
 def configure(fmt: str = "json", level: str = "info", stream: TextIO | None = None) -> None:
     """Set up structlog for the process (called once, by the CLI)."""
-    renderer: Any = (structlog.processors.JSONRenderer() if fmt == "json"
-                     else structlog.processors.LogfmtRenderer(key_order=["event"]))
+    renderer: Any = (
+        structlog.processors.JSONRenderer()
+        if fmt == "json"
+        else structlog.processors.LogfmtRenderer(key_order=["event"])
+    )
     structlog.configure(
         processors=[
             structlog.processors.add_log_level,
@@ -43,7 +71,8 @@ def configure(fmt: str = "json", level: str = "info", stream: TextIO | None = No
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(
-            logging.getLevelNamesMapping()[level.upper()]),
+            logging.getLevelNamesMapping()[level.upper()]
+        ),
         logger_factory=structlog.PrintLoggerFactory(stream or sys.stderr),
         cache_logger_on_first_use=False,
     )

@@ -277,8 +277,12 @@ def mailbox_address(text: str) -> str | None:
     """The address, lower-cased, if it is one safe to check and to write; else None."""
     value = text.strip()
     local = value.rpartition("@")[0]
-    if (len(value) > MAX_ADDRESS or len(local) > MAX_LOCAL or _ENCODED_WORD in value
-            or not _ADDRESS.fullmatch(value)):
+    if (
+        len(value) > MAX_ADDRESS
+        or len(local) > MAX_LOCAL
+        or _ENCODED_WORD in value
+        or not _ADDRESS.fullmatch(value)
+    ):
         return None
     return value.lower()
 

@@ -141,11 +141,16 @@ class Runner:
         status` reads them; only when that changes (not a write per pass)."""
         errors: dict[str, dict[str, object]] = {}
         if self._folder_errors:
-            waiting = dict(self.intake.ctx.store.conn.execute(
-                "SELECT COALESCE(filed, folder), COUNT(*) FROM messages WHERE state = 'done'"
-                " AND location = 'Inbox' GROUP BY 1").fetchall())
-            errors = {folder: {"error": why, "waiting": int(waiting.get(folder, 0))}
-                      for folder, why in sorted(self._folder_errors.items())}
+            waiting = dict(
+                self.intake.ctx.store.conn.execute(
+                    "SELECT COALESCE(filed, folder), COUNT(*) FROM messages WHERE state = 'done'"
+                    " AND location = 'Inbox' GROUP BY 1"
+                ).fetchall()
+            )
+            errors = {
+                folder: {"error": why, "waiting": int(waiting.get(folder, 0))}
+                for folder, why in sorted(self._folder_errors.items())
+            }
         value = json.dumps(errors, sort_keys=True)
         if value == self._folder_errors_recorded:
             return
@@ -166,10 +171,12 @@ class Runner:
         # An email whose folder refused it is decided already: not opened again each pass
         # (reconcile retries its move).
         waiting = (m for m in self.mailbox.fetch_new() if m.ref not in self.blocked)
-        ahead = Lookahead(waiting,
-                          passwords_for=self.intake.candidate_passwords,
-                          limits=lambda: self.intake.ctx.config.limits,
-                          workers=default_workers(self.intake.ctx.config.service.workers))
+        ahead = Lookahead(
+            waiting,
+            passwords_for=self.intake.candidate_passwords,
+            limits=lambda: self.intake.ctx.config.limits,
+            workers=default_workers(self.intake.ctx.config.service.workers),
+        )
         with ahead:
             for message, prepared in ahead:
                 if self.stop.is_set():

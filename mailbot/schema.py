@@ -291,10 +291,10 @@ def _migrate_lifecycle(conn: sqlite3.Connection) -> None:
     the date (or the minutes) whether it has been heard. `source` is filled from the agency
     name recorded then; `Casebook.settle_sources` turns names into the configured ids."""
     conn.execute("UPDATE cases SET case_ref = reference WHERE case_ref IS NULL")
-    conn.execute("UPDATE cases SET source = lower(sender) WHERE source IS NULL"
-                 " AND agency IS NULL")
+    conn.execute("UPDATE cases SET source = lower(sender) WHERE source IS NULL AND agency IS NULL")
     conn.execute(
         "INSERT INTO listings (case_ref, area, meeting_date, state, listed_at)"
         " SELECT reference, area, meeting_date, 'listed', decided_at FROM cases"
         " WHERE outcome IN ('accepted', 'info_only') AND area IS NOT NULL"
-        " AND meeting_date IS NOT NULL")
+        " AND meeting_date IS NOT NULL"
+    )

@@ -33,8 +33,15 @@ if TYPE_CHECKING:
 # SQLite's names for a database that cannot be written because of its state (another process
 # holds the write lock past the busy timeout, the file or its disk is read-only or full, an
 # I/O error), as opposed to a wrong statement, which is an OperationalError as well.
-_UNWRITABLE = ("SQLITE_BUSY", "SQLITE_LOCKED", "SQLITE_READONLY", "SQLITE_FULL",
-               "SQLITE_IOERR", "SQLITE_CANTOPEN", "SQLITE_PROTOCOL")
+_UNWRITABLE = (
+    "SQLITE_BUSY",
+    "SQLITE_LOCKED",
+    "SQLITE_READONLY",
+    "SQLITE_FULL",
+    "SQLITE_IOERR",
+    "SQLITE_CANTOPEN",
+    "SQLITE_PROTOCOL",
+)
 R = TypeVar("R")
 
 
@@ -174,12 +181,17 @@ class Store:
     # -- ledger -------------------------------------------------------------------------
 
     def ledger_get(self, message_key: str) -> LedgerEntry | None:
-        rows = self.records(LedgerEntry, "SELECT * FROM messages WHERE message_key = ?",
-                            [message_key])
+        rows = self.records(
+            LedgerEntry, "SELECT * FROM messages WHERE message_key = ?", [message_key]
+        )
         return rows[0] if rows else None
 
     def ledger_begin(
-        self, message_key: str, raw_sha256: str, mailbox_ref: str, sender: str,
+        self,
+        message_key: str,
+        raw_sha256: str,
+        mailbox_ref: str,
+        sender: str,
         received_at: datetime,
     ) -> int:
         """Record that work on a message starts (committed first); return the attempt count.
@@ -201,7 +213,12 @@ class Store:
         return int(row[0])
 
     def ledger_finish(
-        self, conn: sqlite3.Connection, message_key: str, *, kind: str, folder: str,
+        self,
+        conn: sqlite3.Connection,
+        message_key: str,
+        *,
+        kind: str,
+        folder: str,
         reference: str | None,
     ) -> None:
         conn.execute(
@@ -220,15 +237,16 @@ class Store:
 
     def ledger_refile(self, conn: sqlite3.Connection, message_key: str, folder: str) -> None:
         """Decide that a filed message must move (done by `pending_moves` after commit)."""
-        conn.execute("UPDATE messages SET folder = ? WHERE message_key = ?",
-                     (folder, message_key))
+        conn.execute("UPDATE messages SET folder = ? WHERE message_key = ?", (folder, message_key))
 
     def pending_moves(self) -> list[LedgerEntry]:
         """Decided messages not confirmed in their folder: a crash before or after the move
         out of the Inbox (location still 'Inbox'), or a re-filing not yet done."""
         return self.records(
-            LedgerEntry, "SELECT * FROM messages WHERE state = 'done' AND location != folder"
-            " AND location != 'Missing' ORDER BY received_at")
+            LedgerEntry,
+            "SELECT * FROM messages WHERE state = 'done' AND location != folder"
+            " AND location != 'Missing' ORDER BY received_at",
+        )
 
     # -- sequences and audit ------------------------------------------------------------
 
@@ -236,15 +254,18 @@ class Store:
         """The next case reference, e.g. MARAC-2026-00042 (call inside a transaction)."""
         name = f"case-{year}"
         conn.execute(
-            "INSERT INTO sequences VALUES (?, 1) ON CONFLICT(name) DO UPDATE"
-            " SET value = value + 1",
+            "INSERT INTO sequences VALUES (?, 1) ON CONFLICT(name) DO UPDATE SET value = value + 1",
             (name,),
         )
         value = conn.execute("SELECT value FROM sequences WHERE name = ?", (name,)).fetchone()
         return f"MARAC-{year}-{int(value[0]):05d}"
 
     def audit(
-        self, conn: sqlite3.Connection, actor: str, action: str, reference: str | None,
+        self,
+        conn: sqlite3.Connection,
+        actor: str,
+        action: str,
+        reference: str | None,
         detail: str = "",
     ) -> None:
         """Append to the audit log. `detail` must hold codes and counts, never personal data."""
@@ -256,14 +277,20 @@ class Store:
     def audit_log(self, reference: str | None = None) -> list[AuditEntry]:
         if reference is None:
             return self.records(AuditEntry, "SELECT * FROM audit ORDER BY id")
-        return self.records(AuditEntry, "SELECT * FROM audit WHERE reference = ? ORDER BY id",
-                            [reference])
+        return self.records(
+            AuditEntry, "SELECT * FROM audit WHERE reference = ? ORDER BY id", [reference]
+        )
 
     # -- held messages (awaiting a password) --------------------------------------------
 
     def hold_message(
-        self, conn: sqlite3.Connection, reference: str, message_key: str, sender: str,
-        received_at: datetime, raw: bytes,
+        self,
+        conn: sqlite3.Connection,
+        reference: str,
+        message_key: str,
+        sender: str,
+        received_at: datetime,
+        raw: bytes,
     ) -> None:
         conn.execute(
             "INSERT OR REPLACE INTO held_messages VALUES (?, ?, ?, ?, ?)",
@@ -272,7 +299,8 @@ class Store:
 
     def waiting_for_password(self, sender: str, since: datetime) -> list[HeldMessage]:
         return self.records(
-            HeldMessage, "SELECT * FROM held_messages WHERE sender = ? AND received_at >= ?"
+            HeldMessage,
+            "SELECT * FROM held_messages WHERE sender = ? AND received_at >= ?"
             " ORDER BY received_at",
             [sender, since.isoformat()],
         )

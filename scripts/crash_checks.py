@@ -87,8 +87,9 @@ def _inbox_empty(mail: Path, report: Report) -> None:
         report.fail(f"{len(left)} email(s) left in Inbox, e.g. {left[0]}")
 
 
-def _every_email_filed_once(mail: Path, emails: list[Email], report: Report,
-                            db: sqlite3.Connection) -> None:
+def _every_email_filed_once(
+    mail: Path, emails: list[Email], report: Report, db: sqlite3.Connection
+) -> None:
     """Each email is in Processed or Exceptions exactly once: the folder its decision says."""
     where = {folder: _maildir_ids(mail / folder) for folder in ("Processed", "Exceptions")}
     filed = Counter(where["Processed"] + where["Exceptions"])
@@ -102,21 +103,24 @@ def _every_email_filed_once(mail: Path, emails: list[Email], report: Report,
     for folder, ids in where.items():
         for message_id in ids:
             if decided.get(message_id, folder) != folder:
-                report.misfiled.append(f"{message_id} is in {folder}, its decision says"
-                                       f" {decided[message_id]}")
+                report.misfiled.append(
+                    f"{message_id} is in {folder}, its decision says {decided[message_id]}"
+                )
 
 
 def _cases(db: sqlite3.Connection) -> dict[str, list[tuple[str, str, tuple[str, ...]]]]:
     """Message-ID -> [(reference, outcome, reasons)] for every case."""
     found: dict[str, list[tuple[str, str, tuple[str, ...]]]] = {}
     for ref, message_id, outcome, reasons in db.execute(
-            "SELECT reference, message_id, outcome, reasons FROM cases ORDER BY reference"):
+        "SELECT reference, message_id, outcome, reasons FROM cases ORDER BY reference"
+    ):
         found.setdefault(message_id, []).append((ref, outcome, tuple(json.loads(reasons))))
     return found
 
 
-def _one_case_per_email(cases: dict[str, list[tuple[str, str, tuple[str, ...]]]],
-                        emails: list[Email], report: Report) -> None:
+def _one_case_per_email(
+    cases: dict[str, list[tuple[str, str, tuple[str, ...]]]], emails: list[Email], report: Report
+) -> None:
     report.cases = sum(len(v) for v in cases.values())
     for email in emails:
         want = 1 if email.has_case else 0
@@ -127,27 +131,34 @@ def _one_case_per_email(cases: dict[str, list[tuple[str, str, tuple[str, ...]]]]
 
 def _decided_once(db: sqlite3.Connection, report: Report) -> None:
     """A case is decided once, and once more only when its password arrived."""
-    decided = Counter(r for (r,) in db.execute(
-        "SELECT reference FROM audit WHERE action = 'decided'"))
-    resolved = Counter(r for (r,) in db.execute(
-        "SELECT reference FROM audit WHERE action = 'password_supplied'"))
+    decided = Counter(
+        r for (r,) in db.execute("SELECT reference FROM audit WHERE action = 'decided'")
+    )
+    resolved = Counter(
+        r for (r,) in db.execute("SELECT reference FROM audit WHERE action = 'password_supplied'")
+    )
     for reference, count in decided.items():
         if count != 1 + resolved[reference]:
             report.fail(f"{reference} decided {count} time(s)")
 
 
 def _ledger_settled(db: sqlite3.Connection, report: Report) -> None:
-    open_rows = db.execute("SELECT COUNT(*) FROM messages WHERE state != 'done'"
-                           " OR location != folder").fetchone()[0]
+    open_rows = db.execute(
+        "SELECT COUNT(*) FROM messages WHERE state != 'done' OR location != folder"
+    ).fetchone()[0]
     if open_rows:
         report.fail(f"{open_rows} ledger row(s) unfinished or with a move not done")
     report.stale_locations = db.execute(
-        "SELECT COUNT(*) FROM messages WHERE location = 'Inbox'").fetchone()[0]
+        "SELECT COUNT(*) FROM messages WHERE location = 'Inbox'"
+    ).fetchone()[0]
 
 
-def _compare_decisions(ours: dict[str, list[tuple[str, str, tuple[str, ...]]]],
-                       theirs: dict[str, list[tuple[str, str, tuple[str, ...]]]],
-                       emails: list[Email], report: Report) -> None:
+def _compare_decisions(
+    ours: dict[str, list[tuple[str, str, tuple[str, ...]]]],
+    theirs: dict[str, list[tuple[str, str, tuple[str, ...]]]],
+    emails: list[Email],
+    report: Report,
+) -> None:
     """The same reference, outcome and reasons as in the uninterrupted run."""
     for email in emails:
         mine, other = ours.get(email.message_id, []), theirs.get(email.message_id, [])
@@ -173,9 +184,11 @@ def _outbox_sent_once(db: sqlite3.Connection, mail: Path, report: Report) -> Non
         report.fail(f"{len(strays)} Outbox file(s) with no outbox row")
 
 
-def _same_messages_as_reference(db: sqlite3.Connection, ref: sqlite3.Connection,
-                                report: Report) -> None:
+def _same_messages_as_reference(
+    db: sqlite3.Connection, ref: sqlite3.Connection, report: Report
+) -> None:
     """The same outgoing messages (by idempotency key) as the uninterrupted run."""
+
     def keys(conn: sqlite3.Connection) -> set[str]:
         return {k for (k,) in conn.execute("SELECT idem_key FROM outbox")}
 

@@ -92,7 +92,11 @@ class Daemon:
         with (path / "daemon.log").open("ab") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "mailbot", "--config", str(path / "mailbot.toml"), "run"],
-                env=env, stdout=log, stderr=log, cwd=ROOT)
+                env=env,
+                stdout=log,
+                stderr=log,
+                cwd=ROOT,
+            )
 
     def wait_ready(self) -> bool:
         """True once READY=1 came from this process (False if it died first)."""
@@ -151,8 +155,12 @@ def twice_killed(path: Path) -> list[str]:
         return []
     db = sqlite3.connect(path / "var" / "mailbot.sqlite3")
     try:
-        return [key for (key,) in db.execute(
-            "SELECT message_key FROM messages WHERE state = 'processing' AND attempts >= 2")]
+        return [
+            key
+            for (key,) in db.execute(
+                "SELECT message_key FROM messages WHERE state = 'processing' AND attempts >= 2"
+            )
+        ]
     except sqlite3.OperationalError:
         return []
     finally:
@@ -163,8 +171,11 @@ def finished(path: Path, keys: list[str]) -> bool:
     db = sqlite3.connect(path / "var" / "mailbot.sqlite3")
     try:
         marks = ",".join("?" * len(keys))
-        return not db.execute(f"SELECT 1 FROM messages WHERE state = 'processing'"  # noqa: S608
-                              f" AND message_key IN ({marks})", keys).fetchone()
+        return not db.execute(
+            f"SELECT 1 FROM messages WHERE state = 'processing'"  # noqa: S608
+            f" AND message_key IN ({marks})",
+            keys,
+        ).fetchone()
     finally:
         db.close()
 
@@ -172,11 +183,12 @@ def finished(path: Path, keys: list[str]) -> bool:
 def batches(emails: list[Email], cycles: int) -> list[list[Email]]:
     """Emails spread over the kill cycles, in order (some cycles get none when few)."""
     size = len(emails) / max(cycles, 1)
-    return [emails[round(i * size):round((i + 1) * size)] for i in range(cycles)]
+    return [emails[round(i * size) : round((i + 1) * size)] for i in range(cycles)]
 
 
-def run(kills: int, count: int, seed: int, root: Path, max_delay: float, *,
-        echo: bool = False) -> Summary:
+def run(
+    kills: int, count: int, seed: int, root: Path, max_delay: float, *, echo: bool = False
+) -> Summary:
     started = time.monotonic()
     rng = random.Random(seed)  # noqa: S311 (kill times, reproducible)
     emails = build_emails(count, seed, date.today())
@@ -186,9 +198,20 @@ def run(kills: int, count: int, seed: int, root: Path, max_delay: float, *,
     deliver(reference, emails)
     with (reference / "daemon.log").open("ab") as log:  # on the other core meanwhile
         uninterrupted = subprocess.Popen(
-            [sys.executable, "-m", "mailbot", "--config", str(reference / "mailbot.toml"),
-             "run", "--once"], env={**os.environ, "PYTHONPATH": str(ROOT)},
-            stdout=log, stderr=log, cwd=ROOT)
+            [
+                sys.executable,
+                "-m",
+                "mailbot",
+                "--config",
+                str(reference / "mailbot.toml"),
+                "run",
+                "--once",
+            ],
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+            stdout=log,
+            stderr=log,
+            cwd=ROOT,
+        )
     failures: list[str] = []
     notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     name = f"@mailbot-crash-harness-{os.getpid()}-{seed}"
@@ -236,12 +259,20 @@ def run(kills: int, count: int, seed: int, root: Path, max_delay: float, *,
     if uninterrupted.wait() != 0:
         failures.append("the uninterrupted reference run failed")
     report: Report = verify(crashed, reference, emails)
-    return Summary(kills=kills, kills_before_ready=early_kills, emails=len(emails), seed=seed,
-                   seconds=round(time.monotonic() - started, 1), cases=report.cases,
-                   outgoing=report.outgoing, window_duplicates=report.window_duplicates,
-                   let_finish=let_finish, stale_locations=report.stale_locations,
-                   misfiled=len(report.misfiled),
-                   failures=failures + report.failures + report.misfiled)
+    return Summary(
+        kills=kills,
+        kills_before_ready=early_kills,
+        emails=len(emails),
+        seed=seed,
+        seconds=round(time.monotonic() - started, 1),
+        cases=report.cases,
+        outgoing=report.outgoing,
+        window_duplicates=report.window_duplicates,
+        let_finish=let_finish,
+        stale_locations=report.stale_locations,
+        misfiled=len(report.misfiled),
+        failures=failures + report.failures + report.misfiled,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -249,16 +280,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--kills", type=int, default=15, help="SIGKILLs (restarts) to do")
     parser.add_argument("--emails", type=int, default=40, help="emails to feed in")
     parser.add_argument("--seed", type=int, default=1, help="replays a run exactly")
-    parser.add_argument("--max-delay", type=float, default=1.0,
-                        help="longest wait after READY=1 before a kill (seconds)")
+    parser.add_argument(
+        "--max-delay",
+        type=float,
+        default=1.0,
+        help="longest wait after READY=1 before a kill (seconds)",
+    )
     parser.add_argument("--workdir", type=Path, help="keep the workspaces here (must not exist)")
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
     args = parser.parse_args(argv)
     temporary = None if args.workdir else tempfile.TemporaryDirectory(prefix="mailbot-crash-")
     root = args.workdir or Path(temporary.name if temporary else ".")
     try:
-        summary = run(args.kills, args.emails, args.seed, root, args.max_delay,
-                      echo=not args.json)
+        summary = run(args.kills, args.emails, args.seed, root, args.max_delay, echo=not args.json)
     finally:
         if temporary is not None:
             temporary.cleanup()

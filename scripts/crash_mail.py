@@ -33,8 +33,14 @@ HELD_SENDER = "tenancy@wolverhamptonhomes.org.uk"
 # would then land in; 10,000 keeps the same code path at a pace where work gets done.
 SPIN_COUNT = 10_000
 # Kind of email, and its share of the mix (a "held" email brings its password email along).
-MIX = (("referral", 40), ("encrypted", 15), ("returned", 15), ("bad", 10),
-       ("duplicate", 8), ("held", 7))
+MIX = (
+    ("referral", 40),
+    ("encrypted", 15),
+    ("returned", 15),
+    ("bad", 10),
+    ("duplicate", 8),
+    ("held", 7),
+)
 
 
 @dataclass(frozen=True)
@@ -54,8 +60,9 @@ def agency_passwords() -> dict[str, str]:
     config = tomllib.loads((ROOT / "config" / "example.toml").read_text())
     secrets = tomllib.loads((ROOT / "config" / "example-secrets.toml").read_text())
     names = {a["id"]: a["name"] for a in config["agencies"]}
-    return {names[i]: s["passwords"][0] for i, s in secrets["agencies"].items()
-            if s.get("passwords")}
+    return {
+        names[i]: s["passwords"][0] for i, s in secrets["agencies"].items() if s.get("passwords")
+    }
 
 
 class _Builder:
@@ -68,14 +75,27 @@ class _Builder:
         self.out: list[Email] = []
         self.later: list[tuple[int, Email]] = []  # password emails waiting for their turn
 
-    def email(self, kind: str, sender: str, document: bytes | None, *,
-              subject: str = "MARAC referral", body: str = "Please find attached a referral.",
-              filename: str = "MARAC referral.docx") -> Email:
+    def email(
+        self,
+        kind: str,
+        sender: str,
+        document: bytes | None,
+        *,
+        subject: str = "MARAC referral",
+        body: str = "Please find attached a referral.",
+        filename: str = "MARAC referral.docx",
+    ) -> Email:
         message_id = f"<crash-{self.seed}-{len(self.out) + len(self.later)}@harness.invalid>"
         attachments = [docx_attachment(filename, document)] if document is not None else []
-        raw = compose(sender=sender, to=REFERRALS, subject=subject, body=body,
-                      attachments=attachments, message_id=message_id,
-                      sent_at=datetime.now(UTC))
+        raw = compose(
+            sender=sender,
+            to=REFERRALS,
+            subject=subject,
+            body=body,
+            attachments=attachments,
+            message_id=message_id,
+            sent_at=datetime.now(UTC),
+        )
         return Email(message_id, kind, raw)
 
     def form(self, **kw: str) -> FormData:
@@ -92,14 +112,19 @@ class _Builder:
         elif kind == "encrypted":
             agency, password = self.rng.choice(sorted(self.passwords.items()))
             form = self.form(referrer_agency=agency)
-            self._referral(kind, form.value("referrer_email"),
-                           encrypt_docx(self.render(form), password, spin_count=SPIN_COUNT))
+            self._referral(
+                kind,
+                form.value("referrer_email"),
+                encrypt_docx(self.render(form), password, spin_count=SPIN_COUNT),
+            )
         elif kind == "returned":
             form = self.form()
-            broken = self.rng.choice((
-                with_values(form, victim_surname=""),
-                with_ticks(with_dash_yes(form, 6), reason_visible_high_risk=False),
-            ))
+            broken = self.rng.choice(
+                (
+                    with_values(form, victim_surname=""),
+                    with_ticks(with_dash_yes(form, 6), reason_visible_high_risk=False),
+                )
+            )
             self._referral(kind, form.value("referrer_email"), self.render(broken))
         elif kind == "bad":
             self._bad()
@@ -109,11 +134,20 @@ class _Builder:
         elif kind == "held":
             password = f"Harness-{self.rng.randrange(10**6):06d}"
             form = self.form(referrer_agency="Wolverhampton Homes")
-            self.out.append(self.email(kind, HELD_SENDER,
-                                       encrypt_docx(self.render(form), password,
-                                                    spin_count=SPIN_COUNT)))
-            reply = self.email("password", HELD_SENDER, None, subject="password",
-                               body=f"The password is {password}")
+            self.out.append(
+                self.email(
+                    kind,
+                    HELD_SENDER,
+                    encrypt_docx(self.render(form), password, spin_count=SPIN_COUNT),
+                )
+            )
+            reply = self.email(
+                "password",
+                HELD_SENDER,
+                None,
+                subject="password",
+                body=f"The password is {password}",
+            )
             self.later.append((len(self.out) + self.rng.randint(0, 4), reply))
         else:
             self.add("referral")
@@ -133,8 +167,9 @@ class _Builder:
             document = self.render(self.form())
             self.out.append(self.email("bad", sender, document[: len(document) // 2]))
         else:
-            self.out.append(self.email("bad", sender, b"%PDF-1.7\n%%EOF\n",
-                                       filename="referral.docx"))
+            self.out.append(
+                self.email("bad", sender, b"%PDF-1.7\n%%EOF\n", filename="referral.docx")
+            )
 
     def release_passwords(self, final: bool = False) -> None:
         due = [e for at, e in self.later if final or at <= len(self.out)]

@@ -32,6 +32,7 @@ _DATE = (2026, 11, 2, 9, 0, 0)
 _DOCUMENT = "word/document.xml"
 _CDH = struct.Struct("<4sHHHHHHIIIHHHHHII")
 
+
 def base_docx() -> bytes:
     """The official sample form (fictional data): a valid, harmless .docx."""
     return BASE_DOCX.read_bytes()
@@ -128,12 +129,9 @@ def _rename_ole_entry(ole_bytes: bytes, old: str, new: str) -> bytes:
     return bytes(out)
 
 
-
 def encrypted(spin_count: int = 1000, password: str = CORPUS_PASSWORD) -> bytes:
     """The base form, encrypted as Word does (agile AES-256), cheap to open in tests."""
     return encrypt_docx(base_docx(), password, spin_count=spin_count)
-
-
 
 
 def referral_form(seed: int) -> FormData:

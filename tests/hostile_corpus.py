@@ -144,62 +144,69 @@ INTAKE_CODES: dict[str, str] = {
     "active-altchunk-rtf-links-only.docx": "ok",
 }
 
-CORPUS.update({
-    "zip-path-traversal.docx": (hp.path_traversal, "unreadable_document"),
-    "zip-absolute-path.docx": (hp.absolute_path, "unreadable_document"),
-    "zip-duplicate-document-part.docx": (hp.duplicate_document, "unreadable_document"),
-    "zip-aes-encrypted-members.docx": (hp.aes_encrypted_members, "unreadable_document"),
-    "zip-bzip2-bomb.docx": (hp.bzip2_bomb, "unreadable_document"),
-    "zip-unknown-compression.docx": (hp.unknown_compression, "unreadable_document"),
-    "zip-directory-beyond-end.docx": (hp.directory_beyond_end, "unreadable_document"),
-    "zip-empty-archive.docx": (hp.empty_zip, "not_word_document"),
-    "zip-prepended-junk.docx": (hp.prepended_junk, "not_word_document"),
-    "zip-nested-zip-bomb.docx": (hp.nested_zip_bomb, "unreadable_document"),
-    "zip-no-content-types.docx": (hp.no_content_types, "unreadable_document"),
-    "zip-vbadata-part.docx": (hp.minimal_with_macro_name, "macro_content"),
-    "xml-quadratic-blowup.docx": (hp.quadratic_blowup, "unreadable_document"),
-    "xml-external-dtd.docx": (hp.external_dtd, "unreadable_document"),
-    "xml-parameter-entity.docx": (hp.parameter_entity, "unreadable_document"),
-    "xml-xinclude.docx": (hp.xinclude, "visible_high_risk"),
-    "xml-deep-nesting.docx": (hp.deep_nesting, "unreadable_document"),
-    "xml-utf7-declaration.docx": (hp.utf7_declaration, "unreadable_document"),
-    "xml-empty-document-part.docx": (hp.empty_document_part, "unreadable_document"),
-    "active-remote-template.docx": (ha.remote_template, "active_content"),
-    "active-dde-field.docx": (ha.dde_field, "active_content"),
-    "active-ole-object.docx": (ha.ole_object, "active_content"),
-    "active-dde-field-simple.docx": (ha.dde_field_simple, "active_content"),
-    "active-ole-object-markup.docx": (ha.ole_object_markup, "active_content"),
-    "active-linked-ole-object.docx": (ha.linked_ole_object, "active_content"),
-    "active-external-hyperlinks.docx": (ha.external_hyperlinks, "visible_high_risk"),
-    "active-linked-image-unc.docx": (ha.linked_image_unc, "active_content"),
-    "active-linked-image-file-url.docx": (ha.linked_image_file_url, "active_content"),
-    "active-linked-image-web-header.docx": (ha.linked_image_web_header, "active_content"),
-    "active-includepicture-split.docx": (ha.includepicture_split, "active_content"),
-    "active-includetext-simple.docx": (ha.includetext_simple, "active_content"),
-    "active-link-field.docx": (ha.link_field, "active_content"),
-    "active-computed-field-name.docx": (ha.computed_field_name, "active_content"),
-    "active-altchunk-rtf-includepicture.docx": (ha.altchunk_rtf_includepicture,
-                                                "active_content"),
-    "active-altchunk-rtf-linked-object.docx": (ha.altchunk_rtf_linked_object, "active_content"),
-    "active-altchunk-html-unc-image.docx": (ha.altchunk_html_unc_image, "active_content"),
-    "active-altchunk-html-stylesheet.docx": (ha.altchunk_html_stylesheet, "active_content"),
-    "active-altchunk-mht-field.docx": (ha.altchunk_mht_field, "active_content"),
-    "active-altchunk-word-package.docx": (ha.altchunk_word_package, "active_content"),
-    "active-altchunk-html-links-only.docx": (ha.altchunk_html_links_only, "visible_high_risk"),
-    "active-altchunk-rtf-links-only.docx": (ha.altchunk_rtf_links_only, "visible_high_risk"),
-    "lookalike-rtf-named-docx.docx": (hp.rtf_named_docx, "not_word_document"),
-    "lookalike-html-named-docx.docx": (hp.html_named_docx, "not_word_document"),
-    "ooxml-xlsx-named-docx.docx": (hp.xlsx_named_docx, "not_word_document"),
-    "encrypted-lying-package-size.docx": (hp.encrypted_lying_package_size,
-                                          "unreadable_document"),
-    "ole-fat-loop.docx": (hp.ole_fat_loop, "not_word_document"),
-})
+CORPUS.update(
+    {
+        "zip-path-traversal.docx": (hp.path_traversal, "unreadable_document"),
+        "zip-absolute-path.docx": (hp.absolute_path, "unreadable_document"),
+        "zip-duplicate-document-part.docx": (hp.duplicate_document, "unreadable_document"),
+        "zip-aes-encrypted-members.docx": (hp.aes_encrypted_members, "unreadable_document"),
+        "zip-bzip2-bomb.docx": (hp.bzip2_bomb, "unreadable_document"),
+        "zip-unknown-compression.docx": (hp.unknown_compression, "unreadable_document"),
+        "zip-directory-beyond-end.docx": (hp.directory_beyond_end, "unreadable_document"),
+        "zip-empty-archive.docx": (hp.empty_zip, "not_word_document"),
+        "zip-prepended-junk.docx": (hp.prepended_junk, "not_word_document"),
+        "zip-nested-zip-bomb.docx": (hp.nested_zip_bomb, "unreadable_document"),
+        "zip-no-content-types.docx": (hp.no_content_types, "unreadable_document"),
+        "zip-vbadata-part.docx": (hp.minimal_with_macro_name, "macro_content"),
+        "xml-quadratic-blowup.docx": (hp.quadratic_blowup, "unreadable_document"),
+        "xml-external-dtd.docx": (hp.external_dtd, "unreadable_document"),
+        "xml-parameter-entity.docx": (hp.parameter_entity, "unreadable_document"),
+        "xml-xinclude.docx": (hp.xinclude, "visible_high_risk"),
+        "xml-deep-nesting.docx": (hp.deep_nesting, "unreadable_document"),
+        "xml-utf7-declaration.docx": (hp.utf7_declaration, "unreadable_document"),
+        "xml-empty-document-part.docx": (hp.empty_document_part, "unreadable_document"),
+        "active-remote-template.docx": (ha.remote_template, "active_content"),
+        "active-dde-field.docx": (ha.dde_field, "active_content"),
+        "active-ole-object.docx": (ha.ole_object, "active_content"),
+        "active-dde-field-simple.docx": (ha.dde_field_simple, "active_content"),
+        "active-ole-object-markup.docx": (ha.ole_object_markup, "active_content"),
+        "active-linked-ole-object.docx": (ha.linked_ole_object, "active_content"),
+        "active-external-hyperlinks.docx": (ha.external_hyperlinks, "visible_high_risk"),
+        "active-linked-image-unc.docx": (ha.linked_image_unc, "active_content"),
+        "active-linked-image-file-url.docx": (ha.linked_image_file_url, "active_content"),
+        "active-linked-image-web-header.docx": (ha.linked_image_web_header, "active_content"),
+        "active-includepicture-split.docx": (ha.includepicture_split, "active_content"),
+        "active-includetext-simple.docx": (ha.includetext_simple, "active_content"),
+        "active-link-field.docx": (ha.link_field, "active_content"),
+        "active-computed-field-name.docx": (ha.computed_field_name, "active_content"),
+        "active-altchunk-rtf-includepicture.docx": (
+            ha.altchunk_rtf_includepicture,
+            "active_content",
+        ),
+        "active-altchunk-rtf-linked-object.docx": (ha.altchunk_rtf_linked_object, "active_content"),
+        "active-altchunk-html-unc-image.docx": (ha.altchunk_html_unc_image, "active_content"),
+        "active-altchunk-html-stylesheet.docx": (ha.altchunk_html_stylesheet, "active_content"),
+        "active-altchunk-mht-field.docx": (ha.altchunk_mht_field, "active_content"),
+        "active-altchunk-word-package.docx": (ha.altchunk_word_package, "active_content"),
+        "active-altchunk-html-links-only.docx": (ha.altchunk_html_links_only, "visible_high_risk"),
+        "active-altchunk-rtf-links-only.docx": (ha.altchunk_rtf_links_only, "visible_high_risk"),
+        "lookalike-rtf-named-docx.docx": (hp.rtf_named_docx, "not_word_document"),
+        "lookalike-html-named-docx.docx": (hp.html_named_docx, "not_word_document"),
+        "ooxml-xlsx-named-docx.docx": (hp.xlsx_named_docx, "not_word_document"),
+        "encrypted-lying-package-size.docx": (
+            hp.encrypted_lying_package_size,
+            "unreadable_document",
+        ),
+        "ole-fat-loop.docx": (hp.ole_fat_loop, "not_word_document"),
+    }
+)
 
 # Whole emails: each builder takes a referral of its own (so that none is a repeat or a
 # duplicate of another) and returns the .eml; the code is among the decision's reasons,
 # warnings or criteria ("visible_high_risk": the form was found and read despite the attack).
 EMAILS: dict[str, tuple[Callable[[bytes], bytes], str]] = {
-    name: (builder, code) for name, builder, code in (
+    name: (builder, code)
+    for name, builder, code in (
         ("mime-crlf-subject.eml", hm.crlf_in_subject, "visible_high_risk"),
         ("mime-crlf-filename.eml", hm.crlf_in_filename, "visible_high_risk"),
         ("mime-crlf-message-id.eml", hm.crlf_in_message_id, "no_attachment"),
@@ -229,8 +236,7 @@ EMAILS: dict[str, tuple[Callable[[bytes], bytes], str]] = {
         ("mime-in-reply-to-encoded-crlf.eml", hs.encoded_crlf_in_reply_to, "visible_high_risk"),
         ("mime-from-empty-encoded-word.eml", hs.empty_encoded_local_part, "insecure_transport"),
         ("mime-from-encoded-address.eml", hs.encoded_address_only, "insecure_transport"),
-        ("mime-from-secure-display-name.eml", hs.display_name_spoofs_secure,
-         "insecure_transport"),
+        ("mime-from-secure-display-name.eml", hs.display_name_spoofs_secure, "insecure_transport"),
         ("mime-from-two-addresses.eml", hs.two_from_addresses, "insecure_transport"),
         ("mime-msgid-2000-chars.eml", hs.overlong_message_id, "visible_high_risk"),
         ("mime-password-subject-pdf.eml", hs.password_subject_with_pdf, "not_word_document"),
@@ -278,7 +284,9 @@ def write_corpus(directory: Path = HOSTILE_DIR) -> None:
     directory.mkdir(parents=True, exist_ok=True)
     rows = []
     builders: dict[str, Callable[..., bytes]] = {
-        **{n: b for n, (b, _) in CORPUS.items()}, **{n: b for n, (b, _) in EMAILS.items()}}
+        **{n: b for n, (b, _) in CORPUS.items()},
+        **{n: b for n, (b, _) in EMAILS.items()},
+    }
     for name, code in expected_codes().items():
         data = build(name)
         assert len(data) < MAX_FILE_BYTES, name

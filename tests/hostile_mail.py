@@ -25,40 +25,65 @@ DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 DATE = "Mon, 02 Nov 2026 09:15:00 +0000"
 
 
-def headers(name: str, subject: str = "MARAC referral", *, extra: bytes = b"",
-            sender: str = SENDER) -> bytes:
-    return (f"From: {sender}\nTo: {TO}\nSubject: {subject}\nDate: {DATE}\n"
-            f"Message-ID: <hostile-{name}@west-midlands.pnn.police.uk>\nMIME-Version: 1.0\n"
-            ).encode("utf-8", "surrogateescape") + extra
+def headers(
+    name: str, subject: str = "MARAC referral", *, extra: bytes = b"", sender: str = SENDER
+) -> bytes:
+    return (
+        f"From: {sender}\nTo: {TO}\nSubject: {subject}\nDate: {DATE}\n"
+        f"Message-ID: <hostile-{name}@west-midlands.pnn.police.uk>\nMIME-Version: 1.0\n"
+    ).encode("utf-8", "surrogateescape") + extra
 
 
 def b64(data: bytes) -> bytes:
     return base64.encodebytes(data)
 
 
-def multipart(name: str, parts: list[bytes], *, subject: str = "MARAC referral",
-              extra: bytes = b"", boundary: str = "==hostile==") -> bytes:
+def multipart(
+    name: str,
+    parts: list[bytes],
+    *,
+    subject: str = "MARAC referral",
+    extra: bytes = b"",
+    boundary: str = "==hostile==",
+) -> bytes:
     body = b"".join(f"--{boundary}\n".encode() + p + b"\n" for p in parts)
-    return (headers(name, subject, extra=extra)
-            + f'Content-Type: multipart/mixed; boundary="{boundary}"\n\n'.encode()
-            + body + f"--{boundary}--\n".encode())
+    return (
+        headers(name, subject, extra=extra)
+        + f'Content-Type: multipart/mixed; boundary="{boundary}"\n\n'.encode()
+        + body
+        + f"--{boundary}--\n".encode()
+    )
 
 
 def text_part(text: str = "Please find attached a MARAC referral.") -> bytes:
     return b"Content-Type: text/plain; charset=utf-8\n\n" + text.encode() + b"\n"
 
 
-def attachment(data: bytes, filename: bytes = b'"MARAC referral.docx"',
-               content_type: str = DOCX, encoding: str = "base64") -> bytes:
+def attachment(
+    data: bytes,
+    filename: bytes = b'"MARAC referral.docx"',
+    content_type: str = DOCX,
+    encoding: str = "base64",
+) -> bytes:
     payload = b64(data) if encoding == "base64" else data
-    return (f"Content-Type: {content_type}\nContent-Transfer-Encoding: {encoding}\n".encode()
-            + b"Content-Disposition: attachment; filename=" + filename + b"\n\n" + payload)
+    return (
+        f"Content-Type: {content_type}\nContent-Transfer-Encoding: {encoding}\n".encode()
+        + b"Content-Disposition: attachment; filename="
+        + filename
+        + b"\n\n"
+        + payload
+    )
 
 
-def with_form(name: str, form: bytes, *, subject: str = "MARAC referral",
-              filename: bytes = b'"MARAC referral.docx"', extra: bytes = b"") -> bytes:
-    return multipart(name, [text_part(), attachment(form, filename)], subject=subject,
-                     extra=extra)
+def with_form(
+    name: str,
+    form: bytes,
+    *,
+    subject: str = "MARAC referral",
+    filename: bytes = b'"MARAC referral.docx"',
+    extra: bytes = b"",
+) -> bytes:
+    return multipart(name, [text_part(), attachment(form, filename)], subject=subject, extra=extra)
 
 
 # -- builders: each takes the base form (a valid referral) and returns an email -------------
@@ -66,8 +91,9 @@ def with_form(name: str, form: bytes, *, subject: str = "MARAC referral",
 
 def crlf_in_subject(form: bytes) -> bytes:
     """An encoded-word Subject decoding to CR/LF + "Bcc: attacker", trying to add a header."""
-    return with_form("crlf-subject", form,
-                     subject="=?utf-8?q?Referral=0D=0ABcc=3A_attacker=40evil=2Eexample?=")
+    return with_form(
+        "crlf-subject", form, subject="=?utf-8?q?Referral=0D=0ABcc=3A_attacker=40evil=2Eexample?="
+    )
 
 
 def crlf_in_filename(form: bytes) -> bytes:
@@ -79,8 +105,11 @@ def crlf_in_filename(form: bytes) -> bytes:
 def crlf_in_message_id(form: bytes) -> bytes:
     """A Message-ID with a bare CR and a second header smuggled after it."""
     raw = with_form("crlf-msgid", form)
-    return raw.replace(b"Message-ID: <hostile-crlf-msgid",
-                       b"Message-ID: <hostile-crlf-msgid\rBcc: x@evil.example\r", 1)
+    return raw.replace(
+        b"Message-ID: <hostile-crlf-msgid",
+        b"Message-ID: <hostile-crlf-msgid\rBcc: x@evil.example\r",
+        1,
+    )
 
 
 def latin1_filename(form: bytes) -> bytes:
@@ -97,9 +126,11 @@ def nested_ten_deep(form: bytes) -> bytes:
     """The form inside a forward of a forward... ten message/rfc822 levels deep."""
     inner = with_form("nested-10-inner", form)
     for level in range(10):
-        inner = multipart(f"nested-{level}", [text_part(f"Forward {level}"),
-                          b"Content-Type: message/rfc822\n\n" + inner],
-                          boundary=f"==level-{level}==")
+        inner = multipart(
+            f"nested-{level}",
+            [text_part(f"Forward {level}"), b"Content-Type: message/rfc822\n\n" + inner],
+            boundary=f"==level-{level}==",
+        )
     return inner.replace(b"<hostile-nested-9@", b"<hostile-nested-ten-deep@", 1)
 
 
@@ -108,16 +139,18 @@ def multipart_two_hundred_deep(form: bytes) -> bytes:
     looked into: the form is not found, and the email is unreadable, not without attachment)."""
     body = attachment(form)
     for level in range(200):
-        body = (f'Content-Type: multipart/mixed; boundary="b{level}"\n\n--b{level}\n'.encode()
-                + body + f"\n--b{level}--\n".encode())
+        body = (
+            f'Content-Type: multipart/mixed; boundary="b{level}"\n\n--b{level}\n'.encode()
+            + body
+            + f"\n--b{level}--\n".encode()
+        )
     return headers("deep-multipart") + body
 
 
 def many_parts(_: bytes, count: int = 12_000, name: str = "many-parts") -> bytes:
     """12,000 empty parts (over the 2,000 an email may have: refused before parsing)."""
     parts = b"--b\n\n\n" * count
-    return (headers(name) + b'Content-Type: multipart/mixed; boundary="b"\n\n'
-            + parts + b"--b--\n")
+    return headers(name) + b'Content-Type: multipart/mixed; boundary="b"\n\n' + parts + b"--b--\n"
 
 
 def hundred_thousand_parts(_: bytes) -> bytes:
@@ -149,29 +182,43 @@ def bad_base64(form: bytes) -> bytes:
     """The form's base64 with junk characters and broken padding every few lines."""
     lines = b64(form).split(b"\n")
     broken = b"\n".join(line + b"!!=" if n % 7 == 3 else line for n, line in enumerate(lines))
-    part = (f"Content-Type: {DOCX}\nContent-Transfer-Encoding: base64\n".encode()
-            + b'Content-Disposition: attachment; filename="r.docx"\n\n' + broken)
+    part = (
+        f"Content-Type: {DOCX}\nContent-Transfer-Encoding: base64\n".encode()
+        + b'Content-Disposition: attachment; filename="r.docx"\n\n'
+        + broken
+    )
     return multipart("bad-base64", [text_part(), part])
 
 
 def quoted_printable_form(form: bytes) -> bytes:
     """The form sent quoted-printable (legal, unusual for binary)."""
-    part = (f"Content-Type: {DOCX}\nContent-Transfer-Encoding: quoted-printable\n".encode()
-            + b'Content-Disposition: attachment; filename="r.docx"\n\n'
-            + quopri.encodestring(form))
+    part = (
+        f"Content-Type: {DOCX}\nContent-Transfer-Encoding: quoted-printable\n".encode()
+        + b'Content-Disposition: attachment; filename="r.docx"\n\n'
+        + quopri.encodestring(form)
+    )
     return multipart("quoted-printable", [text_part(), part])
 
 
 def unknown_encoding(form: bytes) -> bytes:
     """The form with Content-Transfer-Encoding: x-uuencode but base64 inside."""
-    return multipart("x-uuencode", [text_part(), attachment(form).replace(
-        b"Content-Transfer-Encoding: base64", b"Content-Transfer-Encoding: x-uuencode")])
+    return multipart(
+        "x-uuencode",
+        [
+            text_part(),
+            attachment(form).replace(
+                b"Content-Transfer-Encoding: base64", b"Content-Transfer-Encoding: x-uuencode"
+            ),
+        ],
+    )
 
 
 def form_as_text_plain(form: bytes) -> bytes:
     """The form labelled text/plain with a .txt name: mailbot judges bytes, not labels."""
-    return multipart("text-plain-form", [text_part(), attachment(
-        form, b'"referral.txt"', content_type="text/plain")])
+    return multipart(
+        "text-plain-form",
+        [text_part(), attachment(form, b'"referral.txt"', content_type="text/plain")],
+    )
 
 
 def encoded_word_flood(form: bytes) -> bytes:
@@ -190,8 +237,10 @@ def encoded_word_deluge(form: bytes) -> bytes:
 def rfc2231_flood(form: bytes) -> bytes:
     """A filename split into 3,000 RFC 2231 continuations."""
     parts = "".join(f';\n filename*{n}="a"' for n in range(3_000))
-    part = (f"Content-Type: {DOCX}\nContent-Transfer-Encoding: base64\n"
-            f"Content-Disposition: attachment{parts}\n\n").encode() + b64(form)
+    part = (
+        f"Content-Type: {DOCX}\nContent-Transfer-Encoding: base64\n"
+        f"Content-Disposition: attachment{parts}\n\n"
+    ).encode() + b64(form)
     return multipart("rfc2231-flood", [text_part(), part])
 
 
@@ -203,24 +252,30 @@ def long_header_line(form: bytes) -> bytes:
 def tnef_with_form(form: bytes) -> bytes:
     """Outlook's winmail.dat carrying the form: found and read like a normal attachment."""
     tnef = build_tnef([("REFERR~1.DOC", "MARAC referral.docx", form)])
-    return multipart("tnef-form", [text_part(), attachment(
-        tnef, b'"winmail.dat"', content_type="application/ms-tnef")])
+    return multipart(
+        "tnef-form",
+        [text_part(), attachment(tnef, b'"winmail.dat"', content_type="application/ms-tnef")],
+    )
 
 
 def tnef_garbage(_: bytes) -> bytes:
     """A winmail.dat with the TNEF signature followed by 8 KB of random bytes."""
     junk = b"\x78\x9f\x3e\x22" + random.Random(11).randbytes(8192)
-    return multipart("tnef-garbage", [text_part(), attachment(
-        junk, b'"winmail.dat"', content_type="application/ms-tnef")])
+    return multipart(
+        "tnef-garbage",
+        [text_part(), attachment(junk, b'"winmail.dat"', content_type="application/ms-tnef")],
+    )
 
 
 def smime_encrypted(_: bytes) -> bytes:
     """An S/MIME enveloped message (application/pkcs7-mime): nothing mailbot can read."""
     blob = random.Random(12).randbytes(4096)
-    return (headers("smime-enveloped")
-            + b'Content-Type: application/pkcs7-mime; smime-type=enveloped-data;'
-              b' name="smime.p7m"\nContent-Transfer-Encoding: base64\n'
-              b'Content-Disposition: attachment; filename="smime.p7m"\n\n' + b64(blob))
+    return (
+        headers("smime-enveloped")
+        + b"Content-Type: application/pkcs7-mime; smime-type=enveloped-data;"
+        b' name="smime.p7m"\nContent-Transfer-Encoding: base64\n'
+        b'Content-Disposition: attachment; filename="smime.p7m"\n\n' + b64(blob)
+    )
 
 
 def binary_garbage(_: bytes) -> bytes:
@@ -237,7 +292,8 @@ def headers_only_nul(form: bytes) -> bytes:
     """NUL bytes and a bare CR inside the From and Subject headers."""
     raw = with_form("nul-headers", form)
     return raw.replace(b"Subject: MARAC referral", b"Subject: MARAC\x00 ref\rerral", 1).replace(
-        f"From: {SENDER}".encode(), f"From: pc.adams\x00@{SENDER.split('@')[1]}".encode(), 1)
+        f"From: {SENDER}".encode(), f"From: pc.adams\x00@{SENDER.split('@')[1]}".encode(), 1
+    )
 
 
 EMAIL_BUILDERS: dict[str, Callable[[bytes], bytes]] = {

@@ -73,8 +73,9 @@ def duplicate_document() -> bytes:
 def aes_encrypted_members() -> bytes:
     """Every member AES-encrypted inside the zip (WinZip style), not Office encryption."""
     buffer = io.BytesIO()
-    with pyzipper.AESZipFile(buffer, "w", compression=pyzipper.ZIP_DEFLATED,
-                             encryption=pyzipper.WZ_AES) as archive:
+    with pyzipper.AESZipFile(
+        buffer, "w", compression=pyzipper.ZIP_DEFLATED, encryption=pyzipper.WZ_AES
+    ) as archive:
         archive.setpassword(CORPUS_PASSWORD.encode())
         for name, data in parts_of(base_docx()):
             archive.writestr(name, data)
@@ -88,10 +89,16 @@ def bzip2_bomb() -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         for name, data in parts:
-            archive.writestr(zipfile.ZipInfo(name, (2026, 11, 2, 9, 0, 0)), data,
-                             compress_type=zipfile.ZIP_DEFLATED)
-        archive.writestr(zipfile.ZipInfo(_DOCUMENT, (2026, 11, 2, 9, 0, 0)),
-                         payload, compress_type=zipfile.ZIP_BZIP2)
+            archive.writestr(
+                zipfile.ZipInfo(name, (2026, 11, 2, 9, 0, 0)),
+                data,
+                compress_type=zipfile.ZIP_DEFLATED,
+            )
+        archive.writestr(
+            zipfile.ZipInfo(_DOCUMENT, (2026, 11, 2, 9, 0, 0)),
+            payload,
+            compress_type=zipfile.ZIP_BZIP2,
+        )
     return buffer.getvalue()
 
 
@@ -102,8 +109,8 @@ def unknown_compression() -> bytes:
         info = archive.getinfo(_DOCUMENT)
         local, central = info.header_offset, archive.start_dir
     struct.pack_into("<H", data, local + 8, 99)
-    at = data.index(b"PK\x01\x02" + bytes(data[central + 4:central + 10]), central)
-    while data[at + 46:at + 46 + len(_DOCUMENT)] != _DOCUMENT.encode():
+    at = data.index(b"PK\x01\x02" + bytes(data[central + 4 : central + 10]), central)
+    while data[at + 46 : at + 46 + len(_DOCUMENT)] != _DOCUMENT.encode():
         at = data.index(b"PK\x01\x02", at + 4)
     struct.pack_into("<H", data, at + 10, 99)
     return bytes(data)
@@ -131,8 +138,7 @@ def nested_zip_bomb() -> bytes:
     """The form carrying word/embeddings/bomb.zip: zips of zips, 10 x 10 x 10 MB of zeros."""
     level = build_zip([("zeros", b"\0" * (10 << 20))])
     for _ in range(2):
-        level = build_zip([(f"{n}.zip", level) for n in range(10)],
-                          compression=zipfile.ZIP_STORED)
+        level = build_zip([(f"{n}.zip", level) for n in range(10)], compression=zipfile.ZIP_STORED)
     return build_zip([*parts_of(base_docx()), ("word/embeddings/bomb.zip", level)])
 
 
@@ -141,8 +147,10 @@ def nested_zip_bomb() -> bytes:
 
 def quadratic_blowup() -> bytes:
     """One 20 KB entity referenced 20,000 times: 400 MB of text from one small part."""
-    return _with_dtd(f'<!DOCTYPE w:document [<!ENTITY a "{"x" * 20_000}">]>',
-                     "<w:p><w:r><w:t>" + "&a;" * 20_000 + "</w:t></w:r></w:p>")
+    return _with_dtd(
+        f'<!DOCTYPE w:document [<!ENTITY a "{"x" * 20_000}">]>',
+        "<w:p><w:r><w:t>" + "&a;" * 20_000 + "</w:t></w:r></w:p>",
+    )
 
 
 def external_dtd() -> bytes:
@@ -158,23 +166,34 @@ def parameter_entity() -> bytes:
 def xinclude() -> bytes:
     """An XInclude element pulling /etc/passwd into the document body."""
     form = referral_docx(601)
-    return replace_part(form, _DOCUMENT, _document(form).replace(
-        "<w:body>", '<w:body><xi:include xmlns:xi="http://www.w3.org/2001/XInclude"'
-        ' href="file:///etc/passwd" parse="text"/>', 1).encode())
+    return replace_part(
+        form,
+        _DOCUMENT,
+        _document(form)
+        .replace(
+            "<w:body>",
+            '<w:body><xi:include xmlns:xi="http://www.w3.org/2001/XInclude"'
+            ' href="file:///etc/passwd" parse="text"/>',
+            1,
+        )
+        .encode(),
+    )
 
 
 def deep_nesting() -> bytes:
     """100,000 nested elements in the body (deeper than any XML parser's stack should go)."""
     deep = "<w:sdt>" * 100_000 + "</w:sdt>" * 100_000
-    return replace_part(base_docx(), _DOCUMENT,
-                        _document().replace("<w:body>", f"<w:body>{deep}", 1).encode())
+    return replace_part(
+        base_docx(), _DOCUMENT, _document().replace("<w:body>", f"<w:body>{deep}", 1).encode()
+    )
 
 
 def utf7_declaration() -> bytes:
     """document.xml declaring encoding="UTF-7" (smuggles markup past naive filters)."""
     form = referral_docx(602)
-    text, count = re.subn(r"""encoding=(["'])[^"']+\1""", 'encoding="UTF-7"', _document(form),
-                          count=1)
+    text, count = re.subn(
+        r"""encoding=(["'])[^"']+\1""", 'encoding="UTF-7"', _document(form), count=1
+    )
     assert count == 1  # the form's own declaration, in whichever quotes it uses
     return replace_part(form, _DOCUMENT, text.encode())
 
@@ -204,10 +223,12 @@ def html_named_docx() -> bytes:
 
 def xlsx_named_docx() -> bytes:
     """An Excel workbook package named .docx."""
-    types = (b'<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/'
-             b'2006/content-types"><Override PartName="/xl/workbook.xml" ContentType='
-             b'"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
-             b"</Types>")
+    types = (
+        b'<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/'
+        b'2006/content-types"><Override PartName="/xl/workbook.xml" ContentType='
+        b'"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
+        b"</Types>"
+    )
     return build_zip([("[Content_Types].xml", types), ("xl/workbook.xml", b"<workbook/>")])
 
 

@@ -33,8 +33,23 @@ from tests.hostile_mail import DOCX, attachment, headers, multipart, text_part
 FORM = "form"  # the expected outcome when the form is found and read
 MSG_TYPE = "application/vnd.ms-outlook"
 _PDF = b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
-_WORDS = ("the", "referral", "risk", "family", "support", "safety", "meeting", "police",
-          "housing", "letter", "colleague", "please", "consider", "children", "school")
+_WORDS = (
+    "the",
+    "referral",
+    "risk",
+    "family",
+    "support",
+    "safety",
+    "meeting",
+    "police",
+    "housing",
+    "letter",
+    "colleague",
+    "please",
+    "consider",
+    "children",
+    "school",
+)
 
 
 def _form(name: str) -> bytes:
@@ -43,18 +58,34 @@ def _form(name: str) -> bytes:
 
 def _inner_email(name: str, form: bytes, *, subject: str = "MARAC referral") -> bytes:
     """The referrer's email, as forwarded: the form attached to it."""
-    return multipart(f"{name}-inner", [text_part(), attachment(form)], subject=subject,
-                     boundary=f"=={name}-inner==")
+    return multipart(
+        f"{name}-inner",
+        [text_part(), attachment(form)],
+        subject=subject,
+        boundary=f"=={name}-inner==",
+    )
 
 
-def forward(name: str, inner: bytes, *, encoding: str = "base64",
-             content_type: str = "message/rfc822", level: int = 0) -> bytes:
+def forward(
+    name: str,
+    inner: bytes,
+    *,
+    encoding: str = "base64",
+    content_type: str = "message/rfc822",
+    level: int = 0,
+) -> bytes:
     """An email forwarding `inner` as a message part sent in `encoding`."""
     payload = base64.encodebytes(inner) if encoding == "base64" else quopri.encodestring(inner)
-    part = (f"Content-Type: {content_type}\nContent-Transfer-Encoding: {encoding}\n"
-            f'Content-Disposition: attachment; filename="forward-{level}.eml"\n\n').encode()
-    return multipart(f"{name}-{level}", [text_part(f"Forwarded ({level})."), part + payload],
-                     subject="FW: MARAC referral", boundary=f"=={name}-{level}==")
+    part = (
+        f"Content-Type: {content_type}\nContent-Transfer-Encoding: {encoding}\n"
+        f'Content-Disposition: attachment; filename="forward-{level}.eml"\n\n'
+    ).encode()
+    return multipart(
+        f"{name}-{level}",
+        [text_part(f"Forwarded ({level})."), part + payload],
+        subject="FW: MARAC referral",
+        boundary=f"=={name}-{level}==",
+    )
 
 
 # -- forwarded emails sent encoded -------------------------------------------------------------
@@ -100,9 +131,15 @@ def rfc822_past_nesting_limit(name: str) -> bytes:
 
 def with_file(name: str, data: bytes, filename: str, content_type: str) -> bytes:
     encoded = filename.encode()
-    return multipart(name, [text_part("Forwarding the referral below."),
-                            attachment(data, b'"' + encoded + b'"', content_type)],
-                     subject="FW: MARAC referral", boundary=f"=={name}==")
+    return multipart(
+        name,
+        [
+            text_part("Forwarding the referral below."),
+            attachment(data, b'"' + encoded + b'"', content_type),
+        ],
+        subject="FW: MARAC referral",
+        boundary=f"=={name}==",
+    )
 
 
 def msg_with_form(name: str) -> bytes:
@@ -184,13 +221,19 @@ def signed_data(content: bytes | None, *, streamed: bool = False) -> bytes:
     if content is None:
         encapsulated = der(0x30, _OID_DATA)
     elif streamed:
-        chunks = [der(0x04, content[at:at + 1000]) for at in range(0, len(content), 1000)]
+        chunks = [der(0x04, content[at : at + 1000]) for at in range(0, len(content), 1000)]
         encapsulated = ber(0x30, _OID_DATA, ber(0xA0, ber(0x24, *chunks)))
     else:
         encapsulated = der(0x30, _OID_DATA, der(0xA0, der(0x04, content)))
     algorithm = der(0x30, _OID_SHA256, b"\x05\x00")
-    signer = der(0x30, der(0x02, b"\x01"), der(0x30, der(0x30), der(0x02, b"\x01")), algorithm,
-                 der(0x30, bytes.fromhex("06092a864886f70d010101")), der(0x04, b"\0" * 256))
+    signer = der(
+        0x30,
+        der(0x02, b"\x01"),
+        der(0x30, der(0x30), der(0x02, b"\x01")),
+        algorithm,
+        der(0x30, bytes.fromhex("06092a864886f70d010101")),
+        der(0x04, b"\0" * 256),
+    )
     fields = (der(0x02, b"\x01"), der(0x31, algorithm), encapsulated, der(0x31, signer))
     if streamed:
         return ber(0x30, _OID_SIGNED, ber(0xA0, ber(0x30, *fields)))
@@ -199,28 +242,48 @@ def signed_data(content: bytes | None, *, streamed: bool = False) -> bytes:
 
 def enveloped_data() -> bytes:
     """A PKCS#7 ContentInfo holding EnvelopedData: a form encrypted to someone else's key."""
-    recipient = der(0x30, der(0x02, b"\x00"), der(0x30, der(0x30), der(0x02, b"\x07")),
-                    der(0x30, bytes.fromhex("06092a864886f70d010101")),
-                    der(0x04, random.Random(15).randbytes(256)))
-    encrypted = der(0x30, _OID_DATA, der(0x30, _OID_AES, der(0x04, b"\0" * 16)),
-                    der(0x80, random.Random(16).randbytes(2048)))
-    return der(0x30, _OID_ENVELOPED, der(0xA0, der(0x30, der(0x02, b"\x00"),
-                                                  der(0x31, recipient), encrypted)))
+    recipient = der(
+        0x30,
+        der(0x02, b"\x00"),
+        der(0x30, der(0x30), der(0x02, b"\x07")),
+        der(0x30, bytes.fromhex("06092a864886f70d010101")),
+        der(0x04, random.Random(15).randbytes(256)),
+    )
+    encrypted = der(
+        0x30,
+        _OID_DATA,
+        der(0x30, _OID_AES, der(0x04, b"\0" * 16)),
+        der(0x80, random.Random(16).randbytes(2048)),
+    )
+    return der(
+        0x30,
+        _OID_ENVELOPED,
+        der(0xA0, der(0x30, der(0x02, b"\x00"), der(0x31, recipient), encrypted)),
+    )
 
 
 def signed_entity(form: bytes) -> bytes:
     """What a signing client signs: the message's MIME entity (CRLF line ends)."""
-    entity = (b'Content-Type: multipart/mixed; boundary="signed-inner"\n\n--signed-inner\n'
-              + text_part() + b"--signed-inner\n" + attachment(form) + b"--signed-inner--\n")
+    entity = (
+        b'Content-Type: multipart/mixed; boundary="signed-inner"\n\n--signed-inner\n'
+        + text_part()
+        + b"--signed-inner\n"
+        + attachment(form)
+        + b"--signed-inner--\n"
+    )
     return entity.replace(b"\n", b"\r\n")
 
 
-def smime_body(name: str, blob: bytes, smime_type: str,
-                content_type: str = "application/pkcs7-mime") -> bytes:
-    return (headers(name) + f'Content-Type: {content_type}; smime-type={smime_type};'
-            f' name="smime.p7m"\nContent-Transfer-Encoding: base64\n'
-            f'Content-Disposition: attachment; filename="smime.p7m"\n\n'.encode()
-            + base64.encodebytes(blob))
+def smime_body(
+    name: str, blob: bytes, smime_type: str, content_type: str = "application/pkcs7-mime"
+) -> bytes:
+    return (
+        headers(name)
+        + f"Content-Type: {content_type}; smime-type={smime_type};"
+        f' name="smime.p7m"\nContent-Transfer-Encoding: base64\n'
+        f'Content-Disposition: attachment; filename="smime.p7m"\n\n'.encode()
+        + base64.encodebytes(blob)
+    )
 
 
 def smime_signed_body(name: str) -> bytes:
@@ -284,22 +347,29 @@ def fifty_one_form_first(name: str) -> bytes:
 
 # -- long preambles ----------------------------------------------------------------------------
 
-CORE_WITHOUT_PROPERTIES = ('<?xml version="1.0" encoding="UTF-8"?><cp:coreProperties xmlns:cp="http://schemas.'
-         'openxmlformats.org/package/2006/metadata/core-properties"/>')
+CORE_WITHOUT_PROPERTIES = (
+    '<?xml version="1.0" encoding="UTF-8"?><cp:coreProperties xmlns:cp="http://schemas.'
+    'openxmlformats.org/package/2006/metadata/core-properties"/>'
+)
 
 
-def with_preamble(form: bytes, paragraphs: int, *, seed: int, keep_properties: bool,
-                  heading: bool = True) -> bytes:
+def with_preamble(
+    form: bytes, paragraphs: int, *, seed: int, keep_properties: bool, heading: bool = True
+) -> bytes:
     """`form` with a covering letter of `paragraphs` paragraphs pasted above its title (its
     own heading first, when `heading`); without the form's core properties unless kept."""
     rng = random.Random(seed)
-    lines = [" ".join(rng.choice(_WORDS) for _ in range(rng.randint(4, 12)))
-             for _ in range(paragraphs)]
-    letter = "".join(f"<w:p><w:r><w:t>{n}. {line}</w:t></w:r></w:p>"
-                     for n, line in enumerate(lines))
+    lines = [
+        " ".join(rng.choice(_WORDS) for _ in range(rng.randint(4, 12))) for _ in range(paragraphs)
+    ]
+    letter = "".join(
+        f"<w:p><w:r><w:t>{n}. {line}</w:t></w:r></w:p>" for n, line in enumerate(lines)
+    )
     if heading:
-        letter = ('<w:p><w:pPr><w:pStyle w:val="Heading1"/></w:pPr><w:r><w:t>Covering letter'
-                  "</w:t></w:r></w:p>" + letter)
+        letter = (
+            '<w:p><w:pPr><w:pStyle w:val="Heading1"/></w:pPr><w:r><w:t>Covering letter'
+            "</w:t></w:r></w:p>" + letter
+        )
     with zipfile.ZipFile(io.BytesIO(form)) as archive:
         document = archive.read("word/document.xml").decode("utf-8")
     document = re.sub(r"(<w:body>)", lambda m: m.group(1) + letter, document, count=1)
@@ -353,8 +423,10 @@ CLASSES: dict[str, dict[str, tuple[Callable[[str], bytes], str]]] = {
         "wrapped-smime-signed-attachment": (smime_signed_attachment, FORM),
         "wrapped-smime-signed-streamed": (smime_signed_streamed, FORM),
         "wrapped-smime-enveloped": (smime_enveloped, "unreadable_document"),
-        "wrapped-smime-signed-without-content": (smime_signed_without_content,
-                                                 "unreadable_document"),
+        "wrapped-smime-signed-without-content": (
+            smime_signed_without_content,
+            "unreadable_document",
+        ),
     },
     "attachments": {
         "wrapped-51-form-last": (fifty_one_form_last, "too_many_attachments"),

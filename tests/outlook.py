@@ -56,11 +56,13 @@ def compound_file(tree: Tree) -> bytes:
         index = len(entries)
         entries.append(_Entry(name, kind, node if isinstance(node, bytes) else b""))
         if isinstance(node, dict):
-            kids = [add(k, v, _STREAM if isinstance(v, bytes) else _STORAGE)
-                    for k, v in node.items()]
+            kids = [
+                add(k, v, _STREAM if isinstance(v, bytes) else _STORAGE) for k, v in node.items()
+            ]
             entries[index].kids = kids
-            entries[index].child = _balance(entries, sorted(kids, key=lambda i: _order(
-                entries[i].name)))
+            entries[index].child = _balance(
+                entries, sorted(kids, key=lambda i: _order(entries[i].name))
+            )
         return index
 
     add("Root Entry", tree, _ROOT)
@@ -110,13 +112,29 @@ def compound_file(tree: Tree) -> bytes:
     directory = b"".join(_entry_bytes(e) for e in entries)
     directory += unused * (counts["dir"] * SECTOR // 128 - len(entries))
     offset = (dir_start - fat_count) * SECTOR
-    body[offset:offset + len(directory)] = directory
+    body[offset : offset + len(directory)] = directory
     fat += [FREE] * (fat_count * SECTOR // 4 - len(fat))
     difat = list(range(fat_count)) + [FREE] * (109 - fat_count)
     header = _HEADER.pack(
-        b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", b"\0" * 16, 0x3E, 3, 0xFFFE, 9, 6, b"\0" * 6,
-        0, fat_count, dir_start, 0, MINI_CUTOFF, mini_fat_start, counts["mini_fat"], END, 0,
-        *difat)
+        b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1",
+        b"\0" * 16,
+        0x3E,
+        3,
+        0xFFFE,
+        9,
+        6,
+        b"\0" * 6,
+        0,
+        fat_count,
+        dir_start,
+        0,
+        MINI_CUTOFF,
+        mini_fat_start,
+        counts["mini_fat"],
+        END,
+        0,
+        *difat,
+    )
     return header + struct.pack(f"<{len(fat)}I", *fat) + bytes(body)
 
 
@@ -131,15 +149,28 @@ def _balance(entries: list[_Entry], ordered: list[int]) -> int:
     middle = len(ordered) // 2
     node = entries[ordered[middle]]
     node.left = _balance(entries, ordered[:middle])
-    node.right = _balance(entries, ordered[middle + 1:])
+    node.right = _balance(entries, ordered[middle + 1 :])
     return ordered[middle]
 
 
 def _entry_bytes(entry: _Entry) -> bytes:
     name = entry.name.encode("utf-16-le")
     assert len(name) <= 62, entry.name
-    return _ENTRY.pack(name.ljust(64, b"\0"), len(name) + 2, entry.kind, 1, entry.left,
-                       entry.right, entry.child, b"\0" * 16, 0, 0, 0, entry.start, entry.size)
+    return _ENTRY.pack(
+        name.ljust(64, b"\0"),
+        len(name) + 2,
+        entry.kind,
+        1,
+        entry.left,
+        entry.right,
+        entry.child,
+        b"\0" * 16,
+        0,
+        0,
+        0,
+        entry.start,
+        entry.size,
+    )
 
 
 # -- messages ----------------------------------------------------------------------------------
@@ -184,8 +215,7 @@ def _message(item: Item, *, top: bool) -> Tree:
     sized = {_prop_tag(pid, _PT_UNICODE): len(_text(v)) + 2 for pid, v in strings.items()}
     counts = struct.pack("<IIII", 1, len(item.attachments), 1, len(item.attachments))
     header = b"\0" * 8 + counts + (b"\0" * 8 if top else b"")
-    tree["__properties_version1.0"] = _properties(header, {_prop_tag(0x0E07, _PT_LONG): 1},
-                                                  sized)
+    tree["__properties_version1.0"] = _properties(header, {_prop_tag(0x0E07, _PT_LONG): 1}, sized)
     if top:
         tree["__nameid_version1.0"] = {f"__substg1.0_000{n}0102": b"" for n in (2, 3, 4)}
     address = "marac_referrals@west-midlands.pnn.police.uk"
@@ -193,8 +223,10 @@ def _message(item: Item, *, top: bool) -> Tree:
         "__substg1.0_3001001F": _text("MARAC referrals"),
         "__substg1.0_39FE001F": _text(address),
         "__properties_version1.0": _properties(
-            b"\0" * 8, {_prop_tag(0x0C15, _PT_LONG): 1},
-            {_prop_tag(0x3001, _PT_UNICODE): 32, _prop_tag(0x39FE, _PT_UNICODE): 88}),
+            b"\0" * 8,
+            {_prop_tag(0x0C15, _PT_LONG): 1},
+            {_prop_tag(0x3001, _PT_UNICODE): 32, _prop_tag(0x39FE, _PT_UNICODE): 88},
+        ),
     }
     for number, (name, content) in enumerate(item.attachments):
         tree[f"__attach_version1.0_#{number:08X}"] = _attachment(name, content)
@@ -204,8 +236,10 @@ def _message(item: Item, *, top: bool) -> Tree:
 def _attachment(name: str, content: bytes | Item | None) -> Tree:
     short = (name.rpartition(".")[0][:8] + "." + name.rpartition(".")[2][:3]).upper()
     tree: Tree = {"__substg1.0_3707001F": _text(name), "__substg1.0_3704001F": _text(short)}
-    sized = {_prop_tag(0x3707, _PT_UNICODE): len(_text(name)) + 2,
-             _prop_tag(0x3704, _PT_UNICODE): len(_text(short)) + 2}
+    sized = {
+        _prop_tag(0x3707, _PT_UNICODE): len(_text(name)) + 2,
+        _prop_tag(0x3704, _PT_UNICODE): len(_text(short)) + 2,
+    }
     if isinstance(content, Item):
         method = ATTACH_EMBEDDED_MSG
         tree["__substg1.0_3701000D"] = _message(content, top=False)
@@ -220,7 +254,8 @@ def _attachment(name: str, content: bytes | Item | None) -> Tree:
         tree["__substg1.0_37010102"] = content
         sized[_prop_tag(0x3701, _PT_BINARY)] = len(content)
     tree["__properties_version1.0"] = _properties(
-        b"\0" * 8, {_prop_tag(0x3705, _PT_LONG): method}, sized)
+        b"\0" * 8, {_prop_tag(0x3705, _PT_LONG): method}, sized
+    )
     return tree
 
 
@@ -239,8 +274,12 @@ def _pdf() -> bytes:
 
 EXAMPLES: dict[str, Callable[[], bytes]] = {
     "form.msg": lambda: msg_file(Item(attachments=[("MARAC referral.docx", _form())])),
-    "form-in-embedded.msg": lambda: msg_file(Item(subject="FW: FW: MARAC referral",
-        attachments=[("MARAC referral", Item(attachments=[("referral.docx", _form())]))])),
+    "form-in-embedded.msg": lambda: msg_file(
+        Item(
+            subject="FW: FW: MARAC referral",
+            attachments=[("MARAC referral", Item(attachments=[("referral.docx", _form())]))],
+        )
+    ),
     "no-form.msg": lambda: msg_file(Item(attachments=[("scan.pdf", _pdf())])),
 }
 

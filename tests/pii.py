@@ -19,10 +19,23 @@ from mailbot.ingest.document.sniff import classify
 from mailbot.models import DocKind, FormData
 
 PERSONAL_FIELDS = (
-    "victim_surname", "victim_forenames", "victim_aliases", "victim_dob", "victim_address",
-    "victim_postcode", "victim_safe_phone", "perp_surname", "perp_forenames", "perp_aliases",
-    "perp_dob", "perp_address", "perp_postcode", "referrer_name", "referrer_phone",
-    "presenter_name", "declaration_name",
+    "victim_surname",
+    "victim_forenames",
+    "victim_aliases",
+    "victim_dob",
+    "victim_address",
+    "victim_postcode",
+    "victim_safe_phone",
+    "perp_surname",
+    "perp_forenames",
+    "perp_aliases",
+    "perp_dob",
+    "perp_address",
+    "perp_postcode",
+    "referrer_name",
+    "referrer_phone",
+    "presenter_name",
+    "declaration_name",
 )
 MIN_LENGTH = 4  # shorter fragments ("Ali", "B1") match ordinary words by chance
 

@@ -28,8 +28,16 @@ from mailbot.store import Store, dumps
 from mailbot.validate.names import full_name_key, name_key
 
 HISTORY_HEADER = (
-    "reference", "marac_area", "marac_date", "victim_surname", "victim_forenames",
-    "victim_aliases", "victim_dob", "perp_surname", "perp_forenames", "perp_dob",
+    "reference",
+    "marac_area",
+    "marac_date",
+    "victim_surname",
+    "victim_forenames",
+    "victim_aliases",
+    "victim_dob",
+    "perp_surname",
+    "perp_forenames",
+    "perp_dob",
 )
 
 
@@ -101,13 +109,29 @@ class Casebook:
             " incident_date, referral_date, encrypted, form, case_ref, source)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
-                case.reference, case.message_key, case.message_id,
-                case.received_at.isoformat(), case.decided_at.isoformat(), case.sender,
-                case.agency, d.outcome.value, dumps(d.reasons), dumps(d.warnings),
-                dumps(d.criteria), case.area, _iso(case.meeting_date), d.repeat_of,
-                d.duplicate_of, dumps(d.possible_repeats), case.doc_sha256, case.victim_key,
-                _iso(case.incident_date), _iso(case.referral_date), int(case.encrypted),
-                case.form.model_dump_json() if case.form else None, case.case,
+                case.reference,
+                case.message_key,
+                case.message_id,
+                case.received_at.isoformat(),
+                case.decided_at.isoformat(),
+                case.sender,
+                case.agency,
+                d.outcome.value,
+                dumps(d.reasons),
+                dumps(d.warnings),
+                dumps(d.criteria),
+                case.area,
+                _iso(case.meeting_date),
+                d.repeat_of,
+                d.duplicate_of,
+                dumps(d.possible_repeats),
+                case.doc_sha256,
+                case.victim_key,
+                _iso(case.incident_date),
+                _iso(case.referral_date),
+                int(case.encrypted),
+                case.form.model_dump_json() if case.form else None,
+                case.case,
                 case.source,
             ),
         )
@@ -128,41 +152,59 @@ class Casebook:
         return [_case(r) for r in self.store.query(sql, params)]
 
     def find_duplicate(
-        self, doc_sha256: str, victim_key: str | None, incident: date | None, source: str,
+        self,
+        doc_sha256: str,
+        victim_key: str | None,
+        incident: date | None,
+        source: str,
     ) -> str | None:
         """An earlier, not returned, referral with the same document, or the same victim and
         incident from the same `source` (`source_of`: the agency, or the sender)."""
-        rows = list(self.store.query(
-            "SELECT reference FROM cases WHERE doc_sha256 = ? AND outcome != 'returned'"
-            " ORDER BY received_at LIMIT 1", [doc_sha256]))
-        if not rows and victim_key and incident:
-            rows = list(self.store.query(
-                "SELECT reference FROM cases WHERE victim_key = ? AND incident_date = ?"
-                " AND source = ? AND outcome != 'returned'"
+        rows = list(
+            self.store.query(
+                "SELECT reference FROM cases WHERE doc_sha256 = ? AND outcome != 'returned'"
                 " ORDER BY received_at LIMIT 1",
-                [victim_key, incident.isoformat(), source]))
+                [doc_sha256],
+            )
+        )
+        if not rows and victim_key and incident:
+            rows = list(
+                self.store.query(
+                    "SELECT reference FROM cases WHERE victim_key = ? AND incident_date = ?"
+                    " AND source = ? AND outcome != 'returned'"
+                    " ORDER BY received_at LIMIT 1",
+                    [victim_key, incident.isoformat(), source],
+                )
+            )
         return str(rows[0]["reference"]) if rows else None
 
     def settle_sources(self, agencies: Iterable[tuple[str, str]]) -> None:
         """Give referrals recorded before version 5 of the schema their `source`: the id of
         the configured agency whose name they carry ((id, name) pairs), else that name."""
-        if self.store.conn.execute("SELECT 1 FROM cases WHERE source IS NULL LIMIT 1"
-                                   ).fetchone() is None:
+        if (
+            self.store.conn.execute("SELECT 1 FROM cases WHERE source IS NULL LIMIT 1").fetchone()
+            is None
+        ):
             return
         with self.store.transaction() as conn:
             for agency_id, name in agencies:
-                conn.execute("UPDATE cases SET source = ? WHERE source IS NULL AND agency = ?",
-                             (agency_id, name))
-            conn.execute("UPDATE cases SET source = COALESCE(agency, lower(sender))"
-                         " WHERE source IS NULL")
+                conn.execute(
+                    "UPDATE cases SET source = ? WHERE source IS NULL AND agency = ?",
+                    (agency_id, name),
+                )
+            conn.execute(
+                "UPDATE cases SET source = COALESCE(agency, lower(sender)) WHERE source IS NULL"
+            )
 
     # -- the people known to MARAC ---------------------------------------------------------
 
     def known(self, person: Person, today: date) -> Known:
         """Hearings of people who could be this victim (same DOB, same name, or an alias),
         and their cases still open, as of `today`."""
-        keys = sorted({full_name_key(person.forenames, person.surname)}
-                      | {name_key(a) for a in person.aliases} - {""})
+        keys = sorted(
+            {full_name_key(person.forenames, person.surname)}
+            | {name_key(a) for a in person.aliases} - {""}
+        )
         marks = ", ".join("?" for _ in keys)
         sql = (
             "SELECT * FROM people WHERE dob = ?"  # noqa: S608 (only ? placeholders added)
@@ -206,13 +248,14 @@ class Casebook:
         if problems:
             raise HistoryImportError(problems)
         progress = f"state:history_import:{hashlib.sha256(text.encode()).hexdigest()}"
-        found = self.store.conn.execute("SELECT value FROM meta WHERE key = ?",
-                                        (progress,)).fetchone()
+        found = self.store.conn.execute(
+            "SELECT value FROM meta WHERE key = ?", (progress,)
+        ).fetchone()
         start = done = int(found[0]) if found else 0
         while done < len(entries):
             if done > start:
                 time.sleep(pause)  # the lock is free: a daemon waiting for it takes it now
-            chunk = entries[done:done + max(1, batch)]
+            chunk = entries[done : done + max(1, batch)]
             with self.store.transaction() as conn:
                 for reference, area, marac_date, person in chunk:
                     add_person(conn, reference, "import", area, marac_date, person)
@@ -220,8 +263,9 @@ class Casebook:
                 conn.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (progress, str(done)))
                 if done == len(entries):
                     resumed = f" resumed_from={start}" if start else ""
-                    self.store.audit(conn, "cli", "history_import", None,
-                                     f"rows={len(entries)}{resumed}")
+                    self.store.audit(
+                        conn, "cli", "history_import", None, f"rows={len(entries)}{resumed}"
+                    )
         return done - start
 
 
@@ -242,8 +286,12 @@ def _history_row(row: dict[str, str]) -> tuple[str, str, date, Person]:
     if row["perp_dob"].strip():
         _parse_iso(row["perp_dob"], "perp_dob")
     aliases = tuple(a.strip() for a in row["victim_aliases"].split(";") if a.strip())
-    return reference, area, marac_date, Person(
-        surname=surname, forenames=forenames, dob=dob, aliases=aliases)
+    return (
+        reference,
+        area,
+        marac_date,
+        Person(surname=surname, forenames=forenames, dob=dob, aliases=aliases),
+    )
 
 
 def _parse_iso(text: str, column: str) -> date:
@@ -263,20 +311,31 @@ def _date(value: str | None) -> date | None:
 
 def _case(row: dict[str, Any]) -> CaseRecord:
     decision = Decision(
-        outcome=Outcome(row["outcome"]), reasons=tuple(json.loads(row["reasons"])),
-        warnings=tuple(json.loads(row["warnings"])), criteria=tuple(json.loads(row["criteria"])),
-        repeat_of=row["repeat_of"], duplicate_of=row["duplicate_of"],
+        outcome=Outcome(row["outcome"]),
+        reasons=tuple(json.loads(row["reasons"])),
+        warnings=tuple(json.loads(row["warnings"])),
+        criteria=tuple(json.loads(row["criteria"])),
+        repeat_of=row["repeat_of"],
+        duplicate_of=row["duplicate_of"],
         possible_repeats=tuple(json.loads(row["possible_repeats"])),
         joined=row["case_ref"] if row["case_ref"] not in (None, row["reference"]) else None,
     )
     return CaseRecord(
-        reference=row["reference"], message_key=row["message_key"],
-        message_id=row["message_id"], received_at=datetime.fromisoformat(row["received_at"]),
-        decided_at=datetime.fromisoformat(row["decided_at"]), sender=row["sender"],
-        agency=row["agency"], decision=decision, area=row["area"],
-        meeting_date=_date(row["meeting_date"]), doc_sha256=row["doc_sha256"],
-        victim_key=row["victim_key"], incident_date=_date(row["incident_date"]),
-        referral_date=_date(row["referral_date"]), encrypted=bool(row["encrypted"]),
+        reference=row["reference"],
+        message_key=row["message_key"],
+        message_id=row["message_id"],
+        received_at=datetime.fromisoformat(row["received_at"]),
+        decided_at=datetime.fromisoformat(row["decided_at"]),
+        sender=row["sender"],
+        agency=row["agency"],
+        decision=decision,
+        area=row["area"],
+        meeting_date=_date(row["meeting_date"]),
+        doc_sha256=row["doc_sha256"],
+        victim_key=row["victim_key"],
+        incident_date=_date(row["incident_date"]),
+        referral_date=_date(row["referral_date"]),
+        encrypted=bool(row["encrypted"]),
         form=FormData.model_validate_json(row["form"]) if row["form"] else None,
         case_ref=row["case_ref"] if row["case_ref"] != row["reference"] else None,
         source=row["source"],
@@ -284,7 +343,15 @@ def _case(row: dict[str, Any]) -> CaseRecord:
 
 
 def _hearing(row: dict[str, Any]) -> HistoryEntry:
-    person = Person(surname=row["surname"], forenames=row["forenames"], dob=_date(row["dob"]),
-                    aliases=tuple(json.loads(row["aliases"])))
-    return HistoryEntry(reference=row["reference"], area=row["area"],
-                        marac_date=date.fromisoformat(row["marac_date"]), person=person)
+    person = Person(
+        surname=row["surname"],
+        forenames=row["forenames"],
+        dob=_date(row["dob"]),
+        aliases=tuple(json.loads(row["aliases"])),
+    )
+    return HistoryEntry(
+        reference=row["reference"],
+        area=row["area"],
+        marac_date=date.fromisoformat(row["marac_date"]),
+        person=person,
+    )

@@ -63,28 +63,40 @@ def minutes() -> None:
 @click.argument("area")
 @click.argument("day", metavar="DATE", type=DATE)
 @click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
-@click.option("--again", is_flag=True, help="Send a corrected set for a meeting whose"
-              " minutes were already sent.")
+@click.option(
+    "--again",
+    is_flag=True,
+    help="Send a corrected set for a meeting whose minutes were already sent.",
+)
 @click.pass_context
-def minutes_send(ctx: click.Context, area: str, day: datetime, folder: Path,
-                 again: bool) -> None:
+def minutes_send(ctx: click.Context, area: str, day: datetime, folder: Path, again: bool) -> None:
     """Send the minutes in FOLDER (MARAC-YYYY-NNNNN.pdf, one per case) for AREA's DATE."""
     with open_for_command(ctx) as app:
         name = _area(app, area)
         try:
-            sent = Minutes(app.ctx).send(name, day.date(), folder, actor=getpass.getuser(),
-                                            now=app.ctx.clock.now(), again=again)
+            sent = Minutes(app.ctx).send(
+                name,
+                day.date(),
+                folder,
+                actor=getpass.getuser(),
+                now=app.ctx.clock.now(),
+                again=again,
+            )
         except MinutesRefused as exc:
             for problem in exc.problems:
                 click.echo(f"{folder}: {problem}", err=True)
             click.echo("nothing was sent", err=True)
             sys.exit(1)
         hours = app.config.minutes.send_within_hours
-    click.echo(f"minutes of the {name} MARAC of {day.date()}: {sent.files} file(s) in"
-               f" {sent.emails} email(s), queued for sending by the daemon")
+    click.echo(
+        f"minutes of the {name} MARAC of {day.date()}: {sent.files} file(s) in"
+        f" {sent.emails} email(s), queued for sending by the daemon"
+    )
     if sent.notices:
-        click.echo(f"{sent.notices} recipient(s) have no secure route or agreed password:"
-                   " nothing was sent to them and the team was told")
+        click.echo(
+            f"{sent.notices} recipient(s) have no secure route or agreed password:"
+            " nothing was sent to them and the team was told"
+        )
     if sent.missing:
         click.echo(f"no minutes for: {', '.join(sent.missing)}")
     if sent.late:
@@ -98,16 +110,24 @@ def transfer() -> None:
 
 @transfer.command("out")
 @click.argument("reference")
-@click.option("--to", "to", required=True, metavar="AREA_OR_MARAC_EMAIL",
-              help="A West Midlands area (its MARAC is this team: the team address is used)"
-                   " or the receiving MARAC's secure email address.")
-@click.option("--details-file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="TOML file with new_address, moved_with and concerns (else you are"
-                   " asked).")
+@click.option(
+    "--to",
+    "to",
+    required=True,
+    metavar="AREA_OR_MARAC_EMAIL",
+    help="A West Midlands area (its MARAC is this team: the team address is used)"
+    " or the receiving MARAC's secure email address.",
+)
+@click.option(
+    "--details-file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="TOML file with new_address, moved_with and concerns (else you are asked).",
+)
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @click.pass_context
-def transfer_out(ctx: click.Context, reference: str, to: str, details_file: Path | None,
-                 yes: bool) -> None:
+def transfer_out(
+    ctx: click.Context, reference: str, to: str, details_file: Path | None, yes: bool
+) -> None:
     """Record that case REFERENCE's victim moved away, and send the case on securely."""
     with open_for_command(ctx) as app:
         transfers = Transfers(app.ctx)
@@ -118,17 +138,24 @@ def transfer_out(ctx: click.Context, reference: str, to: str, details_file: Path
         except (TransferError, ConfigError) as exc:
             raise click.ClickException(str(exc)) from None
         if not yes:
-            click.confirm(f"Transfer {reference} ({case.area}) to {label}, emailing the"
-                          f" details to {address}?", abort=True)
+            click.confirm(
+                f"Transfer {reference} ({case.area}) to {label}, emailing the"
+                f" details to {address}?",
+                abort=True,
+            )
         try:
-            moved = transfers.record(reference, to, details, getpass.getuser(),
-                                     app.ctx.clock.now())
+            moved = transfers.record(reference, to, details, getpass.getuser(), app.ctx.clock.now())
         except TransferError as exc:
             raise click.ClickException(str(exc)) from None
-    where = f"the {moved.from_area} agenda of {moved.meeting_date}" if moved.meeting_date \
+    where = (
+        f"the {moved.from_area} agenda of {moved.meeting_date}"
+        if moved.meeting_date
         else "no agenda yet (no open meeting found): tell partners by hand"
-    click.echo(f"{reference}: transfer to {label} recorded; listed on {where}; the details go"
-               f" to {address} with the daemon's next pass")
+    )
+    click.echo(
+        f"{reference}: transfer to {label} recorded; listed on {where}; the details go"
+        f" to {address} with the daemon's next pass"
+    )
     if details_file is not None:
         click.echo(f"{details_file} holds personal data: delete it now")
 
@@ -137,9 +164,12 @@ def _ask() -> TransferDetails:
     new_address = ""
     while not new_address.strip():
         new_address = click.prompt("New address (one line, with postcode)", type=str)
-    moved_with = click.prompt("Who moved with them (blank if no one)", default="",
-                              show_default=False, type=str)
-    concerns = click.prompt("Concerns for the receiving MARAC (blank if none)", default="",
-                            show_default=False, type=str)
-    return TransferDetails(new_address=new_address.strip(), moved_with=moved_with.strip(),
-                           concerns=concerns.strip())
+    moved_with = click.prompt(
+        "Who moved with them (blank if no one)", default="", show_default=False, type=str
+    )
+    concerns = click.prompt(
+        "Concerns for the receiving MARAC (blank if none)", default="", show_default=False, type=str
+    )
+    return TransferDetails(
+        new_address=new_address.strip(), moved_with=moved_with.strip(), concerns=concerns.strip()
+    )

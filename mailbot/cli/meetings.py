@@ -22,21 +22,27 @@ from mailbot.models import Meeting
 @cases.command("list-at")
 @click.argument("reference")
 @click.argument("day", metavar="DATE", type=click.DateTime(formats=["%Y-%m-%d"]))
-@click.option("--addendum", is_flag=True,
-              help="If the meeting's agenda has gone, send the case as an addendum without"
-                   " asking.")
+@click.option(
+    "--addendum",
+    is_flag=True,
+    help="If the meeting's agenda has gone, send the case as an addendum without asking.",
+)
 @click.pass_context
 def cases_list_at(ctx: click.Context, reference: str, day: datetime, addendum: bool) -> None:
     """List case REFERENCE at its area's meeting on DATE (YYYY-MM-DD), for emergencies."""
     with open_for_command(ctx) as app:
-        meeting = list_at_asking(app.ctx, reference, day.date(), getpass.getuser(),
-                                 addendum=addendum)
-        click.echo(f"{reference} listed at the {meeting.area} MARAC on {meeting.date}"
-                   f" {meeting.time:%H:%M}; the referrer and the IDVA service will be told.")
+        meeting = list_at_asking(
+            app.ctx, reference, day.date(), getpass.getuser(), addendum=addendum
+        )
+        click.echo(
+            f"{reference} listed at the {meeting.area} MARAC on {meeting.date}"
+            f" {meeting.time:%H:%M}; the referrer and the IDVA service will be told."
+        )
 
 
-def list_at_asking(ctx: Context, reference: str, day: date, actor: str, *,
-                   addendum: bool) -> Meeting:
+def list_at_asking(
+    ctx: Context, reference: str, day: date, actor: str, *, addendum: bool
+) -> Meeting:
     """`actions.list_at`, asking first when the meeting's agenda has gone (an addendum)."""
     try:
         return list_at(ctx, reference, day, actor, addendum=addendum)
@@ -68,17 +74,27 @@ def meetings_list(ctx: click.Context, area: str | None, days: int, as_json: bool
         if area is not None and area.title() not in app.config.areas:
             raise click.ClickException(f"unknown area {area}")
         today = app.ctx.clock.now().astimezone(app.config.zone).date()
-        loads = app.ctx.listings.upcoming(today, days,
-                                                      area.title() if area else None)
-    rows = [{"area": m.meeting.area, "date": m.meeting.date.isoformat(),
-             "time": f"{m.meeting.time:%H:%M}", "agenda_date": m.meeting.agenda_date.isoformat(),
-             "listed": m.discussion, "information_only": m.information,
-             "capacity": m.meeting.capacity, "agenda_sent": m.agenda_sent} for m in loads]
+        loads = app.ctx.listings.upcoming(today, days, area.title() if area else None)
+    rows = [
+        {
+            "area": m.meeting.area,
+            "date": m.meeting.date.isoformat(),
+            "time": f"{m.meeting.time:%H:%M}",
+            "agenda_date": m.meeting.agenda_date.isoformat(),
+            "listed": m.discussion,
+            "information_only": m.information,
+            "capacity": m.meeting.capacity,
+            "agenda_sent": m.agenda_sent,
+        }
+        for m in loads
+    ]
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
     click.echo(f"{'DATE':<11} {'TIME':<5} {'AREA':<14} {'AGENDA':<11} LISTED  INFO")
     for r in rows:
-        click.echo(f"{r['date']:<11} {r['time']:<5} {r['area']:<14} {r['agenda_date']:<11}"
-                   f" {r['listed']:>2}/{r['capacity']:<3} {r['information_only']:>4}"
-                   f"{'  (agenda sent)' if r['agenda_sent'] else ''}")
+        click.echo(
+            f"{r['date']:<11} {r['time']:<5} {r['area']:<14} {r['agenda_date']:<11}"
+            f" {r['listed']:>2}/{r['capacity']:<3} {r['information_only']:>4}"
+            f"{'  (agenda sent)' if r['agenda_sent'] else ''}"
+        )

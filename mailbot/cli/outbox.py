@@ -45,21 +45,40 @@ def outbox() -> None:
 @click.option("--case", "reference", help="Only messages about this case.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
 @click.pass_context
-def outbox_list(ctx: click.Context, state: str | None, reference: str | None,
-                as_json: bool) -> None:
+def outbox_list(
+    ctx: click.Context, state: str | None, reference: str | None, as_json: bool
+) -> None:
     """Messages in the outbox (newest last); recipients and kinds, never contents."""
     with open_for_command(ctx) as app:
         rows = _outbox(app).messages(reference, state)
-    shown = [{k: getattr(r, k) for k in ("id", "reference", "kind", "recipient", "state",
-                                         "attempts", "doubts", "message_id", "created_at",
-                                         "next_attempt_at", "sent_at", "last_error")}
-             for r in rows]
+    shown = [
+        {
+            k: getattr(r, k)
+            for k in (
+                "id",
+                "reference",
+                "kind",
+                "recipient",
+                "state",
+                "attempts",
+                "doubts",
+                "message_id",
+                "created_at",
+                "next_attempt_at",
+                "sent_at",
+                "last_error",
+            )
+        }
+        for r in rows
+    ]
     if as_json:
         click.echo(json.dumps(shown, indent=2))
         return
     for r in shown:
-        click.echo(f"{r['id']:>5} {r['state']:<9} {r['kind']:<17} {r['reference'] or '-':<17}"
-                   f" {r['recipient']}{'  ' + r['last_error'] if r['last_error'] else ''}")
+        click.echo(
+            f"{r['id']:>5} {r['state']:<9} {r['kind']:<17} {r['reference'] or '-':<17}"
+            f" {r['recipient']}{'  ' + r['last_error'] if r['last_error'] else ''}"
+        )
 
 
 @outbox.command("retry")
@@ -107,11 +126,19 @@ def outbox_flush(ctx: click.Context) -> None:
     _act(ctx, FLUSH, (), "pending", allow_none=True)
 
 
-def _act(ctx: click.Context, action: Action, ids: tuple[int, ...], every: str | None, *,
-         allow_none: bool = False) -> None:
+def _act(
+    ctx: click.Context,
+    action: Action,
+    ids: tuple[int, ...],
+    every: str | None,
+    *,
+    allow_none: bool = False,
+) -> None:
     if not ids and every is None:
-        raise click.UsageError(f"name the messages to {action.name} (see mailbot outbox list)"
-                               " or use the option for all of them")
+        raise click.UsageError(
+            f"name the messages to {action.name} (see mailbot outbox list)"
+            " or use the option for all of them"
+        )
     with open_for_command(ctx) as app:
         admin = OutboxAdmin(_outbox(app))
         now = datetime.now(UTC)
@@ -130,14 +157,26 @@ def _act(ctx: click.Context, action: Action, ids: tuple[int, ...], every: str | 
 
 
 def _done(action: Action, changed: list[int], running: bool) -> str:
-    done = {"retry": "to be sent again", "hold": "held", "release": "released",
-            "dismiss": "dismissed", "flush": "due now"}[action.name]
-    listed = f" ({', '.join(map(str, changed[:20]))}{', ...' if len(changed) > 20 else ''})" \
-        if changed else ""
+    done = {
+        "retry": "to be sent again",
+        "hold": "held",
+        "release": "released",
+        "dismiss": "dismissed",
+        "flush": "due now",
+    }[action.name]
+    listed = (
+        f" ({', '.join(map(str, changed[:20]))}{', ...' if len(changed) > 20 else ''})"
+        if changed
+        else ""
+    )
     text = f"{len(changed)} message(s) {done}{listed}"
     if action.to_state == "pending" and changed:
-        text += "; the running daemon takes them on its next pass" if running else \
-            "; no mailbot daemon is running here: they go when it starts (or mailbot run --once)"
+        text += (
+            "; the running daemon takes them on its next pass"
+            if running
+            else "; no mailbot daemon is running here: they go when it starts"
+            " (or mailbot run --once)"
+        )
     return text
 
 

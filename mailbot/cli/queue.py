@@ -30,8 +30,12 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def actor_option(func: F) -> F:
-    return click.option("--actor", default=getpass.getuser, show_default="your login name",
-                        help="Who is acting, for the audit log.")(func)
+    return click.option(
+        "--actor",
+        default=getpass.getuser,
+        show_default="your login name",
+        help="Who is acting, for the audit log.",
+    )(func)
 
 
 @main.group("queue")
@@ -41,18 +45,21 @@ def queue_group() -> None:
 
 @queue_group.command("list")
 # Choices as bare strings: click would offer an enum's member names (CANNOT_DECRYPT).
-@click.option("--reason", type=click.Choice([str(r) for r in views.HELD_REASONS]),
-              help="Only this reason.")
+@click.option(
+    "--reason", type=click.Choice([str(r) for r in views.HELD_REASONS]), help="Only this reason."
+)
 @click.option("--area", type=click.Choice([*AREAS, "-"]), help="Only this area (- unknown).")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
 @click.pass_context
-def queue_list(ctx: click.Context, reason: str | None, area: str | None,
-               as_json: bool) -> None:
+def queue_list(ctx: click.Context, reason: str | None, area: str | None, as_json: bool) -> None:
     """The held items, oldest first."""
     with open_for_command(ctx) as app:
-        held = [c for c in app.casebook.cases([Outcome.HELD])
-                if (not reason or reason in c.decision.reasons)
-                and (not area or (c.area or "-") == area)]
+        held = [
+            c
+            for c in app.casebook.cases([Outcome.HELD])
+            if (not reason or reason in c.decision.reasons)
+            and (not area or (c.area or "-") == area)
+        ]
         print_cases(held, as_json)
 
 
@@ -92,8 +99,10 @@ def queue_show(ctx: click.Context, reference: str) -> None:
 def _done(case: CaseRecord) -> None:
     d = case.decision
     where = f" at the {case.area} MARAC on {case.meeting_date}" if case.meeting_date else ""
-    click.echo(f"{case.reference}: {d.outcome.value}{where}"
-               + (f" ({', '.join(d.reasons)})" if d.reasons else ""))
+    click.echo(
+        f"{case.reference}: {d.outcome.value}{where}"
+        + (f" ({', '.join(d.reasons)})" if d.reasons else "")
+    )
 
 
 def _run(action: Callable[[], CaseRecord]) -> None:
@@ -116,12 +125,17 @@ def queue_retry(ctx: click.Context, reference: str, actor: str) -> None:
 
 @queue_group.command("accept")
 @click.argument("reference")
-@click.option("--criterion", "criteria", multiple=True, required=True,
-              type=click.Choice([str(c) for c in CRITERIA]), help="A criterion met (repeatable).")
+@click.option(
+    "--criterion",
+    "criteria",
+    multiple=True,
+    required=True,
+    type=click.Choice([str(c) for c in CRITERIA]),
+    help="A criterion met (repeatable).",
+)
 @actor_option
 @click.pass_context
-def queue_accept(ctx: click.Context, reference: str, criteria: tuple[str, ...],
-                 actor: str) -> None:
+def queue_accept(ctx: click.Context, reference: str, criteria: tuple[str, ...], actor: str) -> None:
     """Accept a held case (e.g. after the Chair's decision) and list it."""
     with open_for_command(ctx) as app:
         _run(lambda: actions.accept(app.ctx, reference, criteria, actor))
@@ -129,15 +143,21 @@ def queue_accept(ctx: click.Context, reference: str, criteria: tuple[str, ...],
 
 @queue_group.command("return")
 @click.argument("reference")
-@click.option("--reason", "reasons", multiple=True, required=True,
-              help=f"A reason code (repeatable): {', '.join(RETURN_CODES)},"
-                   " missing_field:<id> or invalid_field:<id>.")
+@click.option(
+    "--reason",
+    "reasons",
+    multiple=True,
+    required=True,
+    help=f"A reason code (repeatable): {', '.join(RETURN_CODES)},"
+    " missing_field:<id> or invalid_field:<id>.",
+)
 @click.option("--note", default="", help="Advice for the referrer (no personal details).")
 @click.option("--yes", is_flag=True, help="Do not ask to confirm the note.")
 @actor_option
 @click.pass_context
-def queue_return(ctx: click.Context, reference: str, reasons: tuple[str, ...], note: str,
-                 yes: bool, actor: str) -> None:
+def queue_return(
+    ctx: click.Context, reference: str, reasons: tuple[str, ...], note: str, yes: bool, actor: str
+) -> None:
     """Return a held case to its referrer with advice."""
     with open_for_command(ctx) as app:
         case = app.casebook.get(reference)
@@ -146,8 +166,7 @@ def queue_return(ctx: click.Context, reference: str, reasons: tuple[str, ...], n
             click.echo("The note is sent to the referrer: it must hold no personal details.")
             click.echo(f"  It goes to: {', '.join(secure) or 'nobody'}")
             if other:
-                click.echo(f"  It is left out of the reply to: {', '.join(other)}"
-                           " (not secure)")
+                click.echo(f"  It is left out of the reply to: {', '.join(other)} (not secure)")
             if not yes:
                 click.confirm("Send it?", abort=True)
         for code in reasons:
@@ -179,29 +198,37 @@ def queue_new_person(ctx: click.Context, reference: str, actor: str) -> None:
 @queue_group.command("list-at")
 @click.argument("reference")
 @click.argument("day", metavar="DATE", type=click.DateTime(formats=["%Y-%m-%d"]))
-@click.option("--addendum", is_flag=True,
-              help="If the meeting's agenda has gone, send the case as an addendum without"
-                   " asking.")
+@click.option(
+    "--addendum",
+    is_flag=True,
+    help="If the meeting's agenda has gone, send the case as an addendum without asking.",
+)
 @actor_option
 @click.pass_context
-def queue_list_at(ctx: click.Context, reference: str, day: datetime, addendum: bool,
-                  actor: str) -> None:
+def queue_list_at(
+    ctx: click.Context, reference: str, day: datetime, addendum: bool, actor: str
+) -> None:
     """List an accepted case at its area's meeting on DATE (YYYY-MM-DD), for emergencies."""
     with open_for_command(ctx) as app:
         meeting = list_at_asking(app.ctx, reference, day.date(), actor, addendum=addendum)
-        click.echo(f"{reference} listed at the {meeting.area} MARAC on {meeting.date}"
-                   f" {meeting.time:%H:%M}; the referrer and the IDVA service will be told.")
+        click.echo(
+            f"{reference} listed at the {meeting.area} MARAC on {meeting.date}"
+            f" {meeting.time:%H:%M}; the referrer and the IDVA service will be told."
+        )
 
 
 @queue_group.command("discard")
 @click.argument("reference")
-@click.option("--reason", required=True, type=click.Choice(list(actions.DISCARD_REASONS)),
-              help="Why it is not a referral.")
+@click.option(
+    "--reason",
+    required=True,
+    type=click.Choice(list(actions.DISCARD_REASONS)),
+    help="Why it is not a referral.",
+)
 @click.option("--yes", is_flag=True, help="Do not ask to confirm.")
 @actor_option
 @click.pass_context
-def queue_discard(ctx: click.Context, reference: str, reason: str, yes: bool,
-                  actor: str) -> None:
+def queue_discard(ctx: click.Context, reference: str, reason: str, yes: bool, actor: str) -> None:
     """Take an email that is not a referral out of the queue (no reply is sent)."""
     if not yes:
         click.confirm(f"Discard {reference} as not a referral, with no reply?", abort=True)

@@ -27,8 +27,15 @@ EXIT_CONFIG = 2
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--config", "config_path", type=click.Path(path_type=Path), envvar="MAILBOT_CONFIG",
-              default=DEFAULT_CONFIG, show_default=True, help="The configuration file.")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path),
+    envvar="MAILBOT_CONFIG",
+    default=DEFAULT_CONFIG,
+    show_default=True,
+    help="The configuration file.",
+)
 @click.pass_context
 def main(ctx: click.Context, config_path: Path) -> None:
     """mailbot: the MARAC referrals mailbox, processed securely."""
@@ -36,13 +43,17 @@ def main(ctx: click.Context, config_path: Path) -> None:
 
 
 @contextmanager
-def open_for_command(ctx: click.Context, *, with_mailbox: bool = False,
-                     instance: bool = False) -> Iterator[App]:
+def open_for_command(
+    ctx: click.Context, *, with_mailbox: bool = False, instance: bool = False
+) -> Iterator[App]:
     """The app for one command. `instance`: the command does the daemon's work (reads the
     Inbox, sends the outbox), so it holds the single-instance lock while it runs."""
     try:
-        app = open_app(ctx.obj, with_mailbox=with_mailbox,
-                       claim=_instance_lock(_command_line(ctx)) if instance else None)
+        app = open_app(
+            ctx.obj,
+            with_mailbox=with_mailbox,
+            claim=_instance_lock(_command_line(ctx)) if instance else None,
+        )
     except ConfigError as exc:
         click.echo(f"mailbot: configuration error: {exc}", err=True)
         sys.exit(EXIT_CONFIG)
@@ -178,9 +189,13 @@ def form_blank(out: Path) -> None:
 
 
 @main.command()
-@click.option("--workspace", type=click.Path(file_okay=False, path_type=Path),
-              default=Path("mailbot-demo"), show_default=True,
-              help="Where to make the fresh demo workspace (replaced if it exists).")
+@click.option(
+    "--workspace",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("mailbot-demo"),
+    show_default=True,
+    help="Where to make the fresh demo workspace (replaced if it exists).",
+)
 def demo(workspace: Path) -> None:
     """Process a dozen generated sample referrals with the example configuration."""
     from mailbot.demo.run import run_demo

@@ -25,23 +25,45 @@ EXIT_ATTENTION = 1
 
 @main.command()
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON object.")
-@click.option("--max-poll-age", default=Limits.poll_minutes, show_default=True, type=float,
-              help="Minutes without a successful mailbox poll before it needs attention.")
-@click.option("--max-backlog-age", default=Limits.backlog_minutes, show_default=True,
-              type=float, help="Minutes an email may wait in the inbox before it needs"
-              " attention.")
-@click.option("--max-outbox-age", default=None, type=float,
-              help="Minutes the oldest unsent message may wait before it needs attention"
-              " (default: [outbox] alert_after_minutes).")
+@click.option(
+    "--max-poll-age",
+    default=Limits.poll_minutes,
+    show_default=True,
+    type=float,
+    help="Minutes without a successful mailbox poll before it needs attention.",
+)
+@click.option(
+    "--max-backlog-age",
+    default=Limits.backlog_minutes,
+    show_default=True,
+    type=float,
+    help="Minutes an email may wait in the inbox before it needs attention.",
+)
+@click.option(
+    "--max-outbox-age",
+    default=None,
+    type=float,
+    help="Minutes the oldest unsent message may wait before it needs attention"
+    " (default: [outbox] alert_after_minutes).",
+)
 @click.pass_context
-def status(ctx: click.Context, as_json: bool, max_poll_age: float,
-           max_backlog_age: float, max_outbox_age: float | None) -> None:
+def status(
+    ctx: click.Context,
+    as_json: bool,
+    max_poll_age: float,
+    max_backlog_age: float,
+    max_outbox_age: float | None,
+) -> None:
     """Last mailbox poll, inbox backlog, held items, unsent mail, next agenda.
 
     Exits 1 when something needs attention, so it can feed monitoring."""
     with open_for_command(ctx) as app:
-        health = check_health(app.config, app.store, datetime.now(UTC),
-                              Limits(max_poll_age, max_backlog_age, max_outbox_age))
+        health = check_health(
+            app.config,
+            app.store,
+            datetime.now(UTC),
+            Limits(max_poll_age, max_backlog_age, max_outbox_age),
+        )
     if as_json:
         click.echo(json.dumps(health.as_dict(), indent=2))
     else:
@@ -54,8 +76,11 @@ def render(health: Health) -> str:
     now = health.checked_at
     lines = [f"mailbot: {'OK' if health.ok else 'NEEDS ATTENTION'}"]
     lines.append(f"  daemon              {_daemon(health)}")
-    poll = "never" if health.last_poll is None else \
-        f"{_when(health.last_poll)} ({_ago(now - health.last_poll)} ago)"
+    poll = (
+        "never"
+        if health.last_poll is None
+        else f"{_when(health.last_poll)} ({_ago(now - health.last_poll)} ago)"
+    )
     lines.append(f"  last mailbox poll   {poll}")
     if health.backlog is None:
         backlog = "unknown for this mailbox kind"
@@ -65,17 +90,32 @@ def render(health: Health) -> str:
         backlog = f"{health.backlog} waiting, oldest {_ago(now - health.oldest_waiting)}"
     lines.append(f"  inbox backlog       {backlog}")
     lines.append(f"  held items          {health.held} (mailbot queue list)")
-    extra = "".join(f", {n} {what}" for n, what in (
-        (health.outbox_unknown, "unknown (may not have arrived)"),
-        (health.outbox_held, "held")) if n)
-    unsent = "" if health.oldest_unsent is None else \
-        f"; oldest unsent {_ago(now - health.oldest_unsent)}"
-    lines.append(f"  outbox              {health.outbox_pending} pending,"
-                 f" {health.outbox_failed} failed{extra}{unsent} (mailbot outbox list)")
+    extra = "".join(
+        f", {n} {what}"
+        for n, what in (
+            (health.outbox_unknown, "unknown (may not have arrived)"),
+            (health.outbox_held, "held"),
+        )
+        if n
+    )
+    unsent = (
+        ""
+        if health.oldest_unsent is None
+        else f"; oldest unsent {_ago(now - health.oldest_unsent)}"
+    )
+    lines.append(
+        f"  outbox              {health.outbox_pending} pending,"
+        f" {health.outbox_failed} failed{extra}{unsent} (mailbot outbox list)"
+    )
     agenda = health.next_agenda
-    due = "none in the next weeks" if agenda is None else (
-        f"{agenda.agenda_date}: {agenda.area} MARAC of {agenda.meeting_date},"
-        f" {agenda.listed} case(s) listed")
+    due = (
+        "none in the next weeks"
+        if agenda is None
+        else (
+            f"{agenda.agenda_date}: {agenda.area} MARAC of {agenda.meeting_date},"
+            f" {agenda.listed} case(s) listed"
+        )
+    )
     lines.append(f"  next agenda due     {due}")
     if health.overdue_agendas:
         lines.append(f"  agendas overdue     {health.overdue_agendas} (mailbot meetings list)")

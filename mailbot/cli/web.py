@@ -28,10 +28,11 @@ def web(ctx: click.Context, host: str | None, port: int | None) -> None:
         changes = {k: v for k, v in (("host", host), ("port", port)) if v is not None}
         if changes:
             web_settings = app.config.web.model_copy(update=changes)
-            app.ctx.running.swap(app.config.model_copy(update={"web": web_settings}),
-                                 app.secrets)
-        click.echo(f"Serving the exceptions queue on http://{app.config.web.host}:"
-                   f"{app.config.web.port}/ (Ctrl-C to stop)")
+            app.ctx.running.swap(app.config.model_copy(update={"web": web_settings}), app.secrets)
+        click.echo(
+            f"Serving the exceptions queue on http://{app.config.web.host}:"
+            f"{app.config.web.port}/ (Ctrl-C to stop)"
+        )
         serve(app)
 
 

@@ -16,5 +16,13 @@ from mailbot.config.model import (
     read_toml,
 )
 
-__all__ = ["WEEKDAYS", "Config", "IdvaService", "MeetingSchedule", "ThresholdSettings",
-           "config_error", "load_config", "read_toml"]
+__all__ = [
+    "WEEKDAYS",
+    "Config",
+    "IdvaService",
+    "MeetingSchedule",
+    "ThresholdSettings",
+    "config_error",
+    "load_config",
+    "read_toml",
+]

@@ -142,8 +142,7 @@ class GraphMailboxSettings(Settings):
 
 
 MailboxSettings = Annotated[
-    MaildirMailboxSettings | ImapMailboxSettings | ExchangeMailboxSettings
-    | GraphMailboxSettings,
+    MaildirMailboxSettings | ImapMailboxSettings | ExchangeMailboxSettings | GraphMailboxSettings,
     Field(discriminator="kind"),
 ]
 

@@ -156,7 +156,8 @@ class MinutesSettings(Settings):
     watch_dir: Path | None = None  # folders "<Area> <YYYY-MM-DD>" with a READY file are sent
     max_email_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)  # whole email, as sent
     agency_max_email_bytes: dict[str, Annotated[int, Field(ge=1024)]] = Field(
-        default_factory=dict)  # by agency id
+        default_factory=dict
+    )  # by agency id
     send_within_hours: int = Field(default=48, ge=1)  # the team is reminded after this
 
     _paths = field_validator("watch_dir")(resolve_path)

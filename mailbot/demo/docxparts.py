@@ -83,9 +83,9 @@ def placeholder_run(text: str) -> BaseOxmlElement:
     return run
 
 
-def _control(tag: str, content: BaseOxmlElement, *, empty: bool) -> tuple[
-    BaseOxmlElement, BaseOxmlElement
-]:
+def _control(
+    tag: str, content: BaseOxmlElement, *, empty: bool
+) -> tuple[BaseOxmlElement, BaseOxmlElement]:
     """An sdt named `tag` (tag and alias both, as the official form has) around `content`.
 
     Returns the sdt and its sdtPr so the caller can add the control's type element.

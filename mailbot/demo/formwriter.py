@@ -57,8 +57,14 @@ class _Writer:
         self.mark = mark
 
     def value(
-        self, cell: _Cell, tag: str, value: str, kind: Kind = Kind.TEXT, *,
-        choices: Sequence[str] = (), multiline: bool = False,
+        self,
+        cell: _Cell,
+        tag: str,
+        value: str,
+        kind: Kind = Kind.TEXT,
+        *,
+        choices: Sequence[str] = (),
+        multiline: bool = False,
     ) -> None:
         if self.style is not FillStyle.CONTROLS:
             content = docxparts.value_run(value)
@@ -73,8 +79,12 @@ class _Writer:
 
     def field(self, cell: _Cell, field: FieldDef) -> None:
         self.value(
-            cell, field.id, self.data.value(field.id), field.kind,
-            choices=field.choices, multiline=field.multiline,
+            cell,
+            field.id,
+            self.data.value(field.id),
+            field.kind,
+            choices=field.choices,
+            multiline=field.multiline,
         )
 
     def tick(self, tag: str, checked: bool) -> BaseOxmlElement:
@@ -166,9 +176,9 @@ def _dash(doc: Document, writer: _Writer) -> None:
 
 def _header_footer(doc: Document, version: str) -> None:
     section = doc.sections[0]
-    section.header.paragraphs[0].text = (
-        f"OFFICIAL-SENSITIVE (when complete)    {formdef.FORM_CODE} {version}"
-    )
+    section.header.paragraphs[
+        0
+    ].text = f"OFFICIAL-SENSITIVE (when complete)    {formdef.FORM_CODE} {version}"
     section.footer.paragraphs[0].text = formdef.FOOTER_TEXT
 
 
@@ -183,7 +193,11 @@ def _properties(doc: Document, title: str, version: str) -> None:
 
 
 def _build(
-    data: FormData, style: FillStyle, mark: str, version: str, title: str,
+    data: FormData,
+    style: FillStyle,
+    mark: str,
+    version: str,
+    title: str,
     child_rows: int | None,
 ) -> Document:
     doc = docx.Document()

@@ -48,22 +48,44 @@ class _Builder:
         self.scenarios: list[Scenario] = []
 
     def form(self, area: str, sender: str, **kw: object) -> FormData:
-        return sample_form(self.rng, area=area, referral_date=self.today,
-                           referrer_email=sender, **kw)  # type: ignore[arg-type]
+        return sample_form(
+            self.rng,
+            area=area,
+            referral_date=self.today,
+            referrer_email=sender,
+            **kw,  # type: ignore[arg-type]
+        )
 
-    def add(self, what: str, sender: str, subject: str, *, doc: bytes | None = None,
-            filename: str = "MARAC referral.docx", body: str | None = None,
-            content_type: str | None = None) -> None:
+    def add(
+        self,
+        what: str,
+        sender: str,
+        subject: str,
+        *,
+        doc: bytes | None = None,
+        filename: str = "MARAC referral.docx",
+        body: str | None = None,
+        content_type: str | None = None,
+    ) -> None:
         n = len(self.scenarios) + 1
         message_id = f"<demo-{n:02d}@{sender.rpartition('@')[2]}>"
         attachments = []
         if doc is not None:
-            attachments.append(docx_attachment(filename, doc) if content_type is None
-                               else (filename, doc, content_type))
+            attachments.append(
+                docx_attachment(filename, doc)
+                if content_type is None
+                else (filename, doc, content_type)
+            )
         self.sent += timedelta(minutes=1)
-        raw = compose(sender=sender, to=INBOX, subject=subject, attachments=attachments,
-                      body=body or "Please find attached a MARAC referral.",
-                      message_id=message_id, sent_at=self.sent)
+        raw = compose(
+            sender=sender,
+            to=INBOX,
+            subject=subject,
+            attachments=attachments,
+            body=body or "Please find attached a MARAC referral.",
+            message_id=message_id,
+            sent_at=self.sent,
+        )
         self.scenarios.append(Scenario(what, sender, raw, message_id))
 
 
@@ -72,59 +94,108 @@ def build_scenarios(now: datetime) -> tuple[list[Scenario], str]:
     b = _Builder(now)
     police = "pc.adams@west-midlands.pnn.police.uk"
     opened = b.form("Wolverhampton", police)
-    b.add("Police, secure domain, content controls", police, "MARAC referral",
-          doc=render_form(opened))
+    b.add(
+        "Police, secure domain, content controls", police, "MARAC referral", doc=render_form(opened)
+    )
     bct = "s.worker@birminghamchildrenstrust.co.uk"
-    b.add("Children's Trust, encrypted (agreed password), typed", bct, "Referral",
-          doc=encrypt_docx(render_form(b.form("Birmingham", bct), FillStyle.TYPED),
-                           "BCT-Marac-7731"))
+    b.add(
+        "Children's Trust, encrypted (agreed password), typed",
+        bct,
+        "Referral",
+        doc=encrypt_docx(render_form(b.form("Birmingham", bct), FillStyle.TYPED), "BCT-Marac-7731"),
+    )
     haven = "k.smith@coventryhaven.co.uk"
-    b.add("Women's Aid, encrypted, typed tick marks", haven, "MARAC referral",
-          doc=encrypt_docx(render_form(b.form("Coventry", haven), FillStyle.MARKS, mark="X"),
-                           "Haven-CV-6620"))
+    b.add(
+        "Women's Aid, encrypted, typed tick marks",
+        haven,
+        "MARAC referral",
+        doc=encrypt_docx(
+            render_form(b.form("Coventry", haven), FillStyle.MARKS, mark="X"), "Haven-CV-6620"
+        ),
+    )
     bcwa = "outreach@blackcountrywomensaid.co.uk"
-    b.add("Encrypted with the agency's previous password", bcwa, "Referral",
-          doc=encrypt_docx(render_form(b.form("Sandwell", bcwa)), "BCWA-Refer-1187"))
+    b.add(
+        "Encrypted with the agency's previous password",
+        bcwa,
+        "Referral",
+        doc=encrypt_docx(render_form(b.form("Sandwell", bcwa)), "BCWA-Refer-1187"),
+    )
     dudley = "duty.team@dudley.gov.uk"
-    missing = with_values(b.form("Dudley", dudley), victim_dob="", victim_postcode="",
-                          perp_relationship="")
-    b.add("Mandatory fields left empty", dudley, "MARAC referral",
-          doc=encrypt_docx(render_form(missing), "Dudley-CS-8814"))
-    low = with_ticks(with_dash_yes(b.form("Walsall", police), 9),
-                     reason_visible_high_risk=False)
-    b.add("Below threshold (9 DASH ticks, no reason)", police, "Referral",
-          doc=render_form(low))
+    missing = with_values(
+        b.form("Dudley", dudley), victim_dob="", victim_postcode="", perp_relationship=""
+    )
+    b.add(
+        "Mandatory fields left empty",
+        dudley,
+        "MARAC referral",
+        doc=encrypt_docx(render_form(missing), "Dudley-CS-8814"),
+    )
+    low = with_ticks(with_dash_yes(b.form("Walsall", police), 9), reason_visible_high_risk=False)
+    b.add("Below threshold (9 DASH ticks, no reason)", police, "Referral", doc=render_form(low))
     nhs = "safeguarding@nhs.net"
-    pj = with_ticks(with_dash_yes(b.form("Solihull", nhs), 10),
-                    reason_visible_high_risk=False, reason_professional_judgement=True)
-    pj = with_values(pj, pj_rationale=(
-        "The perpetrator was released from custody this week, has made repeated threats to"
-        " kill the victim and her children, and has been seen outside the refuge twice."))
-    b.add("Professional judgement with a rationale", nhs, "MARAC referral",
-          doc=render_form(pj))
+    pj = with_ticks(
+        with_dash_yes(b.form("Solihull", nhs), 10),
+        reason_visible_high_risk=False,
+        reason_professional_judgement=True,
+    )
+    pj = with_values(
+        pj,
+        pj_rationale=(
+            "The perpetrator was released from custody this week, has made repeated threats to"
+            " kill the victim and her children, and has been seen outside the refuge twice."
+        ),
+    )
+    b.add("Professional judgement with a rationale", nhs, "MARAC referral", doc=render_form(pj))
     gmail = "volunteer.helper@gmail.com"
-    b.add("Unencrypted from a non-secure address", gmail, "referral",
-          doc=render_form(b.form("Birmingham", gmail)))
+    b.add(
+        "Unencrypted from a non-secure address",
+        gmail,
+        "referral",
+        doc=render_form(b.form("Birmingham", gmail)),
+    )
     homes = "tenancy@wolverhamptonhomes.org.uk"
     held = b.form("Wolverhampton", homes)
-    b.add("Encrypted with an unknown password", homes, "MARAC referral",
-          doc=encrypt_docx(render_form(held), "Sparrow-Lane-77"))
-    b.add("...its password, in a separate email", homes, "Password for referral",
-          body="Hello,\n\nThe password is: Sparrow-Lane-77\n\nThanks")
-    b.add("A PDF instead of the Word form", police, "Referral",
-          doc=b"%PDF-1.7\n% scanned referral\n", filename="referral.pdf",
-          content_type="application/pdf")
+    b.add(
+        "Encrypted with an unknown password",
+        homes,
+        "MARAC referral",
+        doc=encrypt_docx(render_form(held), "Sparrow-Lane-77"),
+    )
+    b.add(
+        "...its password, in a separate email",
+        homes,
+        "Password for referral",
+        body="Hello,\n\nThe password is: Sparrow-Lane-77\n\nThanks",
+    )
+    b.add(
+        "A PDF instead of the Word form",
+        police,
+        "Referral",
+        doc=b"%PDF-1.7\n% scanned referral\n",
+        filename="referral.pdf",
+        content_type="application/pdf",
+    )
     b.add("No attachment", police, "MARAC referral to follow")
     repeat = b.form("Wolverhampton", police)
-    b.add("Repeat victim the form does not declare", police, "MARAC referral",
-          doc=render_form(repeat))
+    b.add(
+        "Repeat victim the form does not declare", police, "MARAC referral", doc=render_form(repeat)
+    )
     first = b.scenarios[0]
-    b.add("The first referral sent again", police, "FW: MARAC referral",
-          doc=_attachment_of(first.raw))
-    joined = with_values(opened, referrer_email=nhs, referrer_name="Dr Priya Nair",
-                         referrer_agency="The Royal Wolverhampton NHS Trust")
-    b.add("The first victim, referred by the NHS too: joins her case", nhs, "MARAC referral",
-          doc=render_form(joined))
+    b.add(
+        "The first referral sent again", police, "FW: MARAC referral", doc=_attachment_of(first.raw)
+    )
+    joined = with_values(
+        opened,
+        referrer_email=nhs,
+        referrer_name="Dr Priya Nair",
+        referrer_agency="The Royal Wolverhampton NHS Trust",
+    )
+    b.add(
+        "The first victim, referred by the NHS too: joins her case",
+        nhs,
+        "MARAC referral",
+        doc=render_form(joined),
+    )
     history = _history_csv(repeat, now)
     return b.scenarios, history
 
@@ -181,15 +252,18 @@ def run_demo(workspace: Path, echo: Callable[[str], None] = print) -> None:
         for scenario in scenarios:
             inbox.deliver(Folder.INBOX, scenario.raw)
         inbox.close()
-        echo(f"Delivered {len(scenarios)} emails to {app.config.mail_dir / 'Inbox'}; "
-             "processing...\n")
+        echo(
+            f"Delivered {len(scenarios)} emails to {app.config.mail_dir / 'Inbox'}; processing...\n"
+        )
         app.runner().run_once()
         by_message = {c.message_id: c for c in app.casebook.cases()}
         echo(_summary(scenarios, by_message))
         sent = app.ctx.dispatch.outbox.counts().get("sent", 0)
-        echo(f"\n{sent} replies, IDVA alerts and notices were sent (as they would go on the"
-             f" wire) to {app.config.mail_dir / 'Outbox'}; list them with:"
-             f" mailbot --config {config_path} outbox list")
+        echo(
+            f"\n{sent} replies, IDVA alerts and notices were sent (as they would go on the"
+            f" wire) to {app.config.mail_dir / 'Outbox'}; list them with:"
+            f" mailbot --config {config_path} outbox list"
+        )
     finally:
         app.close()
         logs.reset()
@@ -207,9 +281,18 @@ def _summary(scenarios: list[Scenario], by_message: dict[str, CaseRecord]) -> st
             rows.append((str(n), s.what, domain, "-", "(password)", "opened the one above", ""))
             continue
         d = case.decision
-        rows.append((str(n), s.what, domain, case.reference,
-                     d.outcome.value, ", ".join([*d.reasons, *d.warnings]) or "-",
-                     ", ".join(d.criteria) or "-"))
+        rows.append(
+            (
+                str(n),
+                s.what,
+                domain,
+                case.reference,
+                d.outcome.value,
+                ", ".join([*d.reasons, *d.warnings]) or "-",
+                ", ".join(d.criteria) or "-",
+            )
+        )
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    return "\n".join("  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)).rstrip()
-                     for r in rows)
+    return "\n".join(
+        "  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)).rstrip() for r in rows
+    )

@@ -121,13 +121,15 @@ def _children(
         # The victim was at least 17 when the eldest was born.
         age = rng.randint(0, min(15, victim_age - 17))
         girl = rng.random() < 0.5
-        rows.append(ChildRow(
-            name=f"{rng.choice(FEMALE_NAMES if girl else MALE_NAMES)} {rng.choice(surnames)}",
-            dob=_uk(_birth_date(rng, on, age)),
-            gender="Female" if girl else "Male",
-            school=_school(rng, age),
-            relationship=f"{'Daughter' if girl else 'Son'} of {rng.choice(('both', 'victim'))}",
-        ))
+        rows.append(
+            ChildRow(
+                name=f"{rng.choice(FEMALE_NAMES if girl else MALE_NAMES)} {rng.choice(surnames)}",
+                dob=_uk(_birth_date(rng, on, age)),
+                gender="Female" if girl else "Male",
+                school=_school(rng, age),
+                relationship=f"{'Daughter' if girl else 'Son'} of {rng.choice(('both', 'victim'))}",
+            )
+        )
     return tuple(rows)
 
 
@@ -140,9 +142,7 @@ def _risks(phrases: list[str]) -> str:
     return f"{', '.join(phrases[:-1])}{',' if len(phrases) > 2 else ''} and {phrases[-1]}"
 
 
-def _dash(
-    rng: random.Random, dash_yes: int
-) -> tuple[dict[int, DashAnswer | None], list[int]]:
+def _dash(rng: random.Random, dash_yes: int) -> tuple[dict[int, DashAnswer | None], list[int]]:
     yes = sorted(rng.sample(range(1, len(formdef.DASH_QUESTIONS) + 1), dash_yes))
     answers: dict[int, DashAnswer | None] = {}
     for number in range(1, len(formdef.DASH_QUESTIONS) + 1):
@@ -183,9 +183,16 @@ def sample_form(
     victim_surname, perp_surname = rng.sample(SURNAMES, 2)
     victim_address, victim_postcode = _address(rng, place)
     perp_address, perp_postcode = _address(rng, place)
-    relationships = (("Partner", "Ex-partner") if victim_female == perp_female else
-                     ("Partner", "Ex-partner", "Husband" if not perp_female else "Wife",
-                      "Boyfriend" if not perp_female else "Girlfriend"))
+    relationships = (
+        ("Partner", "Ex-partner")
+        if victim_female == perp_female
+        else (
+            "Partner",
+            "Ex-partner",
+            "Husband" if not perp_female else "Wife",
+            "Boyfriend" if not perp_female else "Girlfriend",
+        )
+    )
     answers, yes = _dash(rng, dash_yes)
     risks = _risks([DASH_PHRASES[n][0] for n in yes if n in DASH_PHRASES][:3])
     commented = [n for n in yes if n in DASH_PHRASES and rng.random() < 0.4]
@@ -219,11 +226,11 @@ def sample_form(
         "dash_score": str(dash_yes),
         "police_callouts_12m": str(rng.randint(0, 2)),
         "risk_summary": f"{victim_name} reports {risks}; {dash_yes} Yes answers on the DASH"
-                        f" checklist after the incident on {_uk(incident)}.",
+        f" checklist after the incident on {_uk(incident)}.",
         "idva_status": "Referred to IDVA",
         "idva_service": place.idva_service,
         "other_agencies": ("Children's social care; " if children else "")
-                          + rng.choice(OTHER_AGENCIES),
+        + rng.choice(OTHER_AGENCIES),
         "safeguarding_actions": rng.choice(SAFEGUARDING_ACTIONS),
         "declaration_name": referrer["referrer_name"],
         "declaration_date": _uk(referral_date),

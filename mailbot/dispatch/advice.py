@@ -20,9 +20,15 @@ from mailbot.formdef import FIELD_LABELS
 # Reasons an administrator can return a referral for. `duplicate` is not here: it needs the
 # earlier case, which only the automatic check finds.
 RETURN_CODES: tuple[Reason, ...] = (
-    Reason.THRESHOLD_NOT_MET, Reason.NO_REASON_TICKED, Reason.VICTIM_UNDER_16,
-    Reason.WRONG_FORM, Reason.NOT_WORD_DOCUMENT, Reason.LEGACY_WORD_FORMAT,
-    Reason.MACRO_CONTENT, Reason.ACTIVE_CONTENT, Reason.UNREADABLE_DOCUMENT,
+    Reason.THRESHOLD_NOT_MET,
+    Reason.NO_REASON_TICKED,
+    Reason.VICTIM_UNDER_16,
+    Reason.WRONG_FORM,
+    Reason.NOT_WORD_DOCUMENT,
+    Reason.LEGACY_WORD_FORMAT,
+    Reason.MACRO_CONTENT,
+    Reason.ACTIVE_CONTENT,
+    Reason.UNREADABLE_DOCUMENT,
     Reason.NO_ATTACHMENT,
 )
 FIELD_CODE_KINDS: tuple[FieldProblem, ...] = (FieldProblem.MISSING, FieldProblem.INVALID)
@@ -48,8 +54,9 @@ def clean_note(text: str) -> str:
 
     Raises ValueError when it is longer than MAX_NOTE_CHARS (the message names no content).
     """
-    kept = "".join(c for c in text.replace("\r\n", "\n")
-                   if c == "\n" or unicodedata.category(c)[0] != "C")
+    kept = "".join(
+        c for c in text.replace("\r\n", "\n") if c == "\n" or unicodedata.category(c)[0] != "C"
+    )
     lines = [" ".join(line.split()) for line in kept.split("\n")]
     note = "\n".join(lines).strip()
     if len(note) > MAX_NOTE_CHARS:
@@ -71,8 +78,11 @@ def with_note(planned: Planned, note: str, *, secure: bool) -> Planned:
     block = "\n".join([NOTE_HEADING, *wrapped]) if secure else wrapped[0]
     lines = planned.body.rstrip("\n").split("\n")
     at = _insertion_line(lines)
-    body = "\n".join([*lines[:at], block, "", *lines[at:]]) if at is not None else \
-        "\n".join([*lines, "", block])
+    body = (
+        "\n".join([*lines[:at], block, "", *lines[at:]])
+        if at is not None
+        else "\n".join([*lines, "", block])
+    )
     return planned.model_copy(update={"body": body + "\n"})
 
 

@@ -43,16 +43,22 @@ _RETURNED_TYPES = frozenset({"message/rfc822", "message/global"})
 _HEADERS_TYPES = frozenset({"text/rfc822-headers", "message/global-headers"})
 _ACTIONS = frozenset({"failed", "delayed", "delivered", "relayed", "expanded"})
 # Senders that are mail systems, not people: by the local part of the From address.
-_DAEMON = re.compile(r"^(mailer-?daemon|postmaster|mail-?daemon|mail delivery (sub)?system"
-                     r"|microsoftexchange[0-9a-f]*)$", re.IGNORECASE)
+_DAEMON = re.compile(
+    r"^(mailer-?daemon|postmaster|mail-?daemon|mail delivery (sub)?system"
+    r"|microsoftexchange[0-9a-f]*)$",
+    re.IGNORECASE,
+)
 _BOUNCE_SUBJECT = re.compile(
     r"undeliver|undelivered mail|delivery status notification|delivery (has )?failed"
     r"|mail delivery failed|failure notice|returned mail|delivery failure|non-?delivery"
-    r"|could not be delivered|delivery report|returned to sender", re.IGNORECASE)
+    r"|could not be delivered|delivery report|returned to sender",
+    re.IGNORECASE,
+)
 _DELAY_SUBJECT = re.compile(r"\bdelay(ed)?\b|will retry|still trying", re.IGNORECASE)
 _MSGID = re.compile(r"<[!-;=?-~]{1,250}@[A-Za-z0-9.-]{1,255}>")
-_HEADER_LINE = re.compile(r"^(message-id|x-mailbot-case|x-mailbot-kind)[ \t]*:[ \t]*(\S+)",
-                          re.IGNORECASE | re.MULTILINE)
+_HEADER_LINE = re.compile(
+    r"^(message-id|x-mailbot-case|x-mailbot-kind)[ \t]*:[ \t]*(\S+)", re.IGNORECASE | re.MULTILINE
+)
 _CASE = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,39}")
 _KIND = re.compile(r"[a-z_]{1,30}")
 _STATUS = re.compile(r"\b([245]\.\d{1,3}\.\d{1,3})\b")
@@ -121,12 +127,20 @@ def read_bounce(raw: bytes) -> Bounce | None:
             texts.append(_text(part))
     ids, cases, kinds = _originals(returned, texts, own=str(msg.get("Message-ID", "")))
     action, status, code = _outcome(reports, texts, str(msg.get("Subject", "")))
-    return Bounce(message_ids=ids, cases=cases, kinds=kinds, action=action, status=status,
-                  smtp_code=code, standard=standard)
+    return Bounce(
+        message_ids=ids,
+        cases=cases,
+        kinds=kinds,
+        action=action,
+        status=status,
+        smtp_code=code,
+        standard=standard,
+    )
 
 
-def record_bounce(conn: sqlite3.Connection, outbox: Outbox, planner: Planner, bounce: Bounce,
-                  now: datetime) -> Recorded:
+def record_bounce(
+    conn: sqlite3.Connection, outbox: Outbox, planner: Planner, bounce: Bounce, now: datetime
+) -> Recorded:
     """Inside the caller's transaction: mark the outbox messages `bounce` reports as failed
     (with the reason), audit it, and enqueue one notice to the team for each. A notice
     arriving again, or about mail already failed or dismissed, changes nothing; a delay
@@ -134,26 +148,43 @@ def record_bounce(conn: sqlite3.Connection, outbox: Outbox, planner: Planner, bo
     if not bounce.message_ids:
         return Recorded((), ())
     marks = ", ".join("?" * len(bounce.message_ids))
-    cursor = conn.execute(f"SELECT * FROM outbox WHERE message_id IN ({marks})"  # noqa: S608
-                          " ORDER BY id", bounce.message_ids)
+    cursor = conn.execute(
+        f"SELECT * FROM outbox WHERE message_id IN ({marks})"  # noqa: S608
+        " ORDER BY id",
+        bounce.message_ids,
+    )
     keys = [column[0] for column in cursor.description]
     rows = [OutboxMessage(**dict(zip(keys, row, strict=True))) for row in cursor]
     failed = []
     for row in rows:
         if not bounce.failed or row.state in ("failed", "dismissed"):
             continue
-        conn.execute("UPDATE outbox SET state = 'failed', last_error = ? WHERE id = ?",
-                     (bounce.reason, row.id))
-        outbox.store.audit(conn, "mailbot", "send_bounced", row.reference,
-                           f"kind={row.kind} outbox={row.id}"
-                           f" status={bounce.status or '-'} code={bounce.smtp_code or '-'}")
+        conn.execute(
+            "UPDATE outbox SET state = 'failed', last_error = ? WHERE id = ?",
+            (bounce.reason, row.id),
+        )
+        outbox.store.audit(
+            conn,
+            "mailbot",
+            "send_bounced",
+            row.reference,
+            f"kind={row.kind} outbox={row.id}"
+            f" status={bounce.status or '-'} code={bounce.smtp_code or '-'}",
+        )
         if row.kind != "team_notice":  # a notice about a notice would only bounce again
-            outbox.enqueue(conn, planner.team_notice(
-                "a message was returned undelivered",
-                f"The {row.kind} message to {row.recipient} (outbox {row.id}) was"
-                f" {bounce.reason}: it did not arrive. Check the address and send it by"
-                f" another route, or `mailbot outbox retry {row.id}` once it is fixed.",
-                row.reference, variant=f"bounced-{row.id}"), row.reference, now)
+            outbox.enqueue(
+                conn,
+                planner.team_notice(
+                    "a message was returned undelivered",
+                    f"The {row.kind} message to {row.recipient} (outbox {row.id}) was"
+                    f" {bounce.reason}: it did not arrive. Check the address and send it by"
+                    f" another route, or `mailbot outbox retry {row.id}` once it is fixed.",
+                    row.reference,
+                    variant=f"bounced-{row.id}",
+                ),
+                row.reference,
+                now,
+            )
         failed.append(row.id)
     return Recorded(tuple(r.id for r in rows), tuple(failed))
 
@@ -172,8 +203,10 @@ class _Message(Message):
 def _is_report(msg: Message) -> bool:
     if msg.get_content_type().lower() not in _REPORT_TYPES:
         return False
-    return str(msg.get_param("report-type", "")).lower() in ("delivery-status",
-                                                             "global-delivery-status")
+    return str(msg.get_param("report-type", "")).lower() in (
+        "delivery-status",
+        "global-delivery-status",
+    )
 
 
 def _looks_like_bounce(msg: Message) -> bool:
@@ -208,8 +241,7 @@ def _status_fields(part: Message) -> list[dict[str, str]]:
         blocks = [p for p in payload if isinstance(p, Message)]
     else:  # sent with a transfer encoding the parser did not look inside
         text = _text(part)
-        blocks = [HeaderParser().parsestr(b) for b in re.split(r"\r?\n\s*\r?\n", text)
-                  if b.strip()]
+        blocks = [HeaderParser().parsestr(b) for b in re.split(r"\r?\n\s*\r?\n", text) if b.strip()]
     recipients = blocks[1:] or blocks
     return [{key.lower(): str(value) for key, value in block.items()} for block in recipients]
 
@@ -229,15 +261,21 @@ def _text(part: Message) -> str:
     return data[:MAX_BYTES].decode("utf-8", "replace")
 
 
-def _originals(returned: list[Message], texts: list[str], own: str
-               ) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+def _originals(
+    returned: list[Message], texts: list[str], own: str
+) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
     """(Message-IDs, cases, kinds) of the returned message: from its headers when they came
     back as a part, else from header lines quoted in a plain notice."""
-    pairs = [(str(k).lower(), str(v)) for m in returned for k, v in m.items()
-             if str(k).lower() in ("message-id", "x-mailbot-case", "x-mailbot-kind")]
+    pairs = [
+        (str(k).lower(), str(v))
+        for m in returned
+        for k, v in m.items()
+        if str(k).lower() in ("message-id", "x-mailbot-case", "x-mailbot-kind")
+    ]
     if not pairs:
-        pairs = [(m.group(1).lower(), m.group(2)) for text in texts
-                 for m in _HEADER_LINE.finditer(text)]
+        pairs = [
+            (m.group(1).lower(), m.group(2)) for text in texts for m in _HEADER_LINE.finditer(text)
+        ]
     ids = [_message_id(v) for k, v in pairs if k == "message-id"]
     own_id = _message_id(own)
     cases = [v.strip() for k, v in pairs if k == "x-mailbot-case" and _CASE.fullmatch(v.strip())]
@@ -245,19 +283,22 @@ def _originals(returned: list[Message], texts: list[str], own: str
     return (_unique(i for i in ids if i and i != own_id), _unique(cases), _unique(kinds))
 
 
-def _outcome(reports: list[dict[str, str]], texts: list[str], subject: str
-             ) -> tuple[str, str, str]:
+def _outcome(reports: list[dict[str, str]], texts: list[str], subject: str) -> tuple[str, str, str]:
     """(action, status, smtp code): from the report's first failed recipient (else its
     first), or for a plain notice from the codes in its text and the words of its subject."""
     if reports:
-        chosen = next((r for r in reports if r.get("action", "").strip().lower() == "failed"),
-                      reports[0])
+        chosen = next(
+            (r for r in reports if r.get("action", "").strip().lower() == "failed"), reports[0]
+        )
         action = chosen.get("action", "").strip().lower()
         status = _STATUS.search(chosen.get("status", ""))
         diagnostic = chosen.get("diagnostic-code", "").partition(";")[2]
         code = _SMTP_CODE.search(diagnostic)
-        return (action if action in _ACTIONS else "", status.group(1) if status else "",
-                code.group(1) if code else "")
+        return (
+            action if action in _ACTIONS else "",
+            status.group(1) if status else "",
+            code.group(1) if code else "",
+        )
     text = "\n".join(texts)
     reply = _SMTP_REPLY.search(text)
     anywhere = _STATUS.search(text)

@@ -53,14 +53,21 @@ class UnbuildableMessage(MailbotError):
     `mailbot.models.mailbox_address`): it is not sent, and the team is told instead."""
 
 
-def build_message(planned: Planned, *, reference: str | None, from_address: str,
-                  message_id: str, when: datetime,
-                  references: Sequence[str] = ()) -> bytes:
+def build_message(
+    planned: Planned,
+    *,
+    reference: str | None,
+    from_address: str,
+    message_id: str,
+    when: datetime,
+    references: Sequence[str] = (),
+) -> bytes:
     recipient = mailbox_address(planned.recipient)
     thread = [i for i in (*references, planned.in_reply_to) if i]
     if recipient is None or any(safe_message_id(i) is None for i in thread):
-        raise UnbuildableMessage(f"a {planned.kind} has a recipient or thread id that is not"
-                                 " safe to write")
+        raise UnbuildableMessage(
+            f"a {planned.kind} has a recipient or thread id that is not safe to write"
+        )
     message = EmailMessage()
     message["From"] = f"{FROM_NAME} <{from_address}>"
     message["To"] = recipient
@@ -79,8 +86,9 @@ def build_message(planned: Planned, *, reference: str | None, from_address: str,
     message.set_content(planned.body, cte=_transfer_encoding(planned.body))
     for attachment in planned.attachments:
         maintype, _, subtype = attachment.content_type.partition("/")
-        message.add_attachment(attachment.data, maintype=maintype, subtype=subtype,
-                               filename=attachment.filename)
+        message.add_attachment(
+            attachment.data, maintype=maintype, subtype=subtype, filename=attachment.filename
+        )
     # Ids and addresses are whole ASCII tokens: written as they are, never folded into
     # encoded words (which no mail client threads by).
     return message.as_bytes(policy=message.policy.clone(max_line_length=MAX_LINE))

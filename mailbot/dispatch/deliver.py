@@ -133,7 +133,8 @@ class Dispatcher:
                 cursor = conn.execute(
                     "UPDATE outbox SET state = 'sending', attempts = attempts + 1,"
                     " claimed_at = ?, claimed_by = ? WHERE id = ? AND state = 'pending'",
-                    (now.isoformat(), self.state.token, row_id))
+                    (now.isoformat(), self.state.token, row_id),
+                )
                 if cursor.rowcount != 1:
                     return None  # held or dismissed by an operator meanwhile
         except sqlite3.Error as exc:
@@ -152,26 +153,37 @@ class Dispatcher:
         except UncertainSendError as exc:
             return self._doubtful(row, str(exc))
         except Exception as exc:  # a fault in a sender: whether it sent is not known
-            self.log.error("outbox.send_error", reference=row.reference, kind=row.kind,
-                           error=type(exc).__name__)
+            self.log.error(
+                "outbox.send_error",
+                reference=row.reference,
+                kind=row.kind,
+                error=type(exc).__name__,
+            )
             return self._doubtful(row, f"the sender failed ({type(exc).__name__})")
         return Result("sent")
 
-    def _transient(self, row: OutboxMessage, exc: TransientSendError,
-                   now: datetime) -> Result:
+    def _transient(self, row: OutboxMessage, exc: TransientSendError, now: datetime) -> Result:
         attempts = row.attempts  # this one included: counted by the claim
-        if attempts >= self.max_attempts and now - _time(row.created_at, now) >= \
-                self.give_up_after:
-            return Result("failed", f"gave up after {attempts} attempts: {exc}",
-                          unreachable=exc.code is None)
-        return Result("pending", str(exc), min(BASE_DELAY * 2 ** (attempts - 1), MAX_DELAY),
-                      unreachable=exc.code is None)
+        if attempts >= self.max_attempts and now - _time(row.created_at, now) >= self.give_up_after:
+            return Result(
+                "failed", f"gave up after {attempts} attempts: {exc}", unreachable=exc.code is None
+            )
+        return Result(
+            "pending",
+            str(exc),
+            min(BASE_DELAY * 2 ** (attempts - 1), MAX_DELAY),
+            unreachable=exc.code is None,
+        )
 
     def _doubtful(self, row: OutboxMessage, reason: str) -> Result:
         """The message may have arrived: resent once (after a pause), then a person decides."""
         if row.doubts < AUTOMATIC_RESENDS:
-            return Result("pending", f"{reason}; sending it once more, with the same"
-                          " Message-ID", BASE_DELAY, doubt=True)
+            return Result(
+                "pending",
+                f"{reason}; sending it once more, with the same Message-ID",
+                BASE_DELAY,
+                doubt=True,
+            )
         return Result("unknown", reason, doubt=True)
 
     # -- recording results ----------------------------------------------------------------
@@ -188,38 +200,49 @@ class Dispatcher:
         self._logged(row, result)
         return True
 
-    def _write(self, conn: sqlite3.Connection, row: OutboxMessage, result: Result,
-               now: datetime) -> None:
+    def _write(
+        self, conn: sqlite3.Connection, row: OutboxMessage, result: Result, now: datetime
+    ) -> None:
         """Record `result`, unless the message was settled meanwhile (a delivery failure
         notice for an earlier copy marks it failed while it is resent): that stands."""
         row_id = row.id
         doubts = int(result.doubt)
         if result.state == "sent":
-            conn.execute("UPDATE outbox SET state = 'sent', sent_at = ?, doubts = doubts + ?"
-                         " WHERE id = ? AND state = 'sending' AND claimed_by IS ?",
-                         (now.isoformat(), doubts, row_id, row.claimed_by))
+            conn.execute(
+                "UPDATE outbox SET state = 'sent', sent_at = ?, doubts = doubts + ?"
+                " WHERE id = ? AND state = 'sending' AND claimed_by IS ?",
+                (now.isoformat(), doubts, row_id, row.claimed_by),
+            )
         elif result.state == "pending":
             at = (now + result.delay).isoformat()
-            cursor = conn.execute("UPDATE outbox SET state = 'pending', last_error = ?,"
-                                  " next_attempt_at = ?, doubts = doubts + ? WHERE id = ?"
-                                  " AND state = 'sending' AND claimed_by IS ?",
-                                  (result.error, at, doubts, row_id, row.claimed_by))
+            cursor = conn.execute(
+                "UPDATE outbox SET state = 'pending', last_error = ?,"
+                " next_attempt_at = ?, doubts = doubts + ? WHERE id = ?"
+                " AND state = 'sending' AND claimed_by IS ?",
+                (result.error, at, doubts, row_id, row.claimed_by),
+            )
             if cursor.rowcount:
-                self.state.deferred[row_id] = (
-                    self.monotonic() + result.delay.total_seconds(), at)
+                self.state.deferred[row_id] = (self.monotonic() + result.delay.total_seconds(), at)
         else:
-            cursor = conn.execute("UPDATE outbox SET state = ?, last_error = ?,"
-                                  " doubts = doubts + ? WHERE id = ? AND state = 'sending'"
-                                  " AND claimed_by IS ?",
-                                  (result.state, result.error, doubts, row_id,
-                                   row.claimed_by))
+            cursor = conn.execute(
+                "UPDATE outbox SET state = ?, last_error = ?,"
+                " doubts = doubts + ? WHERE id = ? AND state = 'sending'"
+                " AND claimed_by IS ?",
+                (result.state, result.error, doubts, row_id, row.claimed_by),
+            )
             if cursor.rowcount:
-                self.outbox.store.audit(conn, "mailbot", f"send_{result.state}",
-                                        row.reference, f"kind={row.kind} outbox={row_id}")
+                self.outbox.store.audit(
+                    conn,
+                    "mailbot",
+                    f"send_{result.state}",
+                    row.reference,
+                    f"kind={row.kind} outbox={row_id}",
+                )
                 self._tell_team(conn, row, result, now)
 
-    def _tell_team(self, conn: sqlite3.Connection, row: OutboxMessage, result: Result,
-                   now: datetime) -> None:
+    def _tell_team(
+        self, conn: sqlite3.Connection, row: OutboxMessage, result: Result, now: datetime
+    ) -> None:
         """A notice for a message that needs a person (unless it was itself to the team)."""
         if row.kind == "team_notice":
             return
@@ -229,19 +252,29 @@ class Dispatcher:
                 "a message could not be delivered",
                 f"{what} could not be delivered: {result.error}. Check the address and send"
                 " it by another route, or `mailbot outbox retry` it once the problem is"
-                " fixed.", row.reference, variant=f"send-failed-{row.id}")
+                " fixed.",
+                row.reference,
+                variant=f"send-failed-{row.id}",
+            )
         else:
             notice = self.planner.team_notice(
                 "a message may not have arrived",
                 f"{what} was sent twice without the mail server confirming it: {result.error}."
                 " Ask the recipient whether it arrived; then `mailbot outbox dismiss"
                 f" {row.id}` if it did, or `mailbot outbox retry {row.id}` to send it"
-                " again.", row.reference, variant=f"send-unknown-{row.id}")
+                " again.",
+                row.reference,
+                variant=f"send-unknown-{row.id}",
+            )
         self.outbox.enqueue(conn, notice, row.reference, now)
 
     def _logged(self, row: OutboxMessage, result: Result) -> None:
-        fields = {"reference": row.reference, "kind": row.kind, "outbox": row.id,
-                  "attempt": row.attempts}
+        fields = {
+            "reference": row.reference,
+            "kind": row.kind,
+            "outbox": row.id,
+            "attempt": row.attempts,
+        }
         if result.state == "sent":
             self.log.info("outbox.sent", **fields)
         elif result.state == "pending":
@@ -254,7 +287,8 @@ class Dispatcher:
         waiting = len(self.state.unrecorded)
         self.state.blocked = (
             f"sending stopped: the database cannot be written ({_errorname(exc)})"
-            + (f"; {waiting} sent message(s) not yet recorded" if waiting else ""))
+            + (f"; {waiting} sent message(s) not yet recorded" if waiting else "")
+        )
         self.log.error("outbox.unwritable", step=what, error=_errorname(exc), waiting=waiting)
 
     # -- before sending -------------------------------------------------------------------
@@ -286,21 +320,27 @@ class Dispatcher:
         each message may have arrived, so it is resent once at once, then left to a person."""
         with self.outbox.store.transaction() as conn:
             rows = self.outbox.store.records(
-                OutboxMessage, "SELECT * FROM outbox WHERE state = 'sending' AND"
-                " (claimed_by IS NULL OR claimed_by != ?) ORDER BY id", [self.state.token])
+                OutboxMessage,
+                "SELECT * FROM outbox WHERE state = 'sending' AND"
+                " (claimed_by IS NULL OR claimed_by != ?) ORDER BY id",
+                [self.state.token],
+            )
             for row in rows:
                 result = self._doubtful(row, ORPHANED)
                 self._write(conn, row, Result(result.state, result.error, doubt=True), now)
         for row in rows:
-            self.log.warning("outbox.orphaned", reference=row.reference, kind=row.kind,
-                             outbox=row.id)
+            self.log.warning(
+                "outbox.orphaned", reference=row.reference, kind=row.kind, outbox=row.id
+            )
 
     def _alert_overdue(self, now: datetime) -> None:
         """Tell the team once when the oldest message not yet sent has waited too long."""
         row = self.outbox.store.conn.execute(
             "SELECT id, reference, kind, created_at FROM outbox"
             " WHERE state IN ('pending', 'sending') AND idem_key NOT LIKE ?"
-            " ORDER BY created_at, id LIMIT 1", (f"%|{_OVERDUE}%",)).fetchone()
+            " ORDER BY created_at, id LIMIT 1",
+            (f"%|{_OVERDUE}%",),
+        ).fetchone()
         if row is None or int(row[0]) in self.state.alerted:
             return
         row_id, reference, kind, created = int(row[0]), row[1], row[2], str(row[3])
@@ -312,12 +352,13 @@ class Dispatcher:
             f"The oldest message not yet sent (a {kind}, outbox {row_id}) has waited"
             f" {int(waited.total_seconds() // 60)} minutes. Is the mail server reachable?"
             " `mailbot outbox list --state pending` shows what waits and why.",
-            reference, variant=f"{_OVERDUE}{row_id}")
+            reference,
+            variant=f"{_OVERDUE}{row_id}",
+        )
         with self.outbox.store.transaction() as conn:
             self.outbox.enqueue(conn, notice, reference, now)
         self.state.alerted.add(row_id)
-        self.log.warning("outbox.overdue", outbox=row_id, minutes=int(waited.total_seconds()
-                                                                       // 60))
+        self.log.warning("outbox.overdue", outbox=row_id, minutes=int(waited.total_seconds() // 60))
 
     def _due_ids(self, now: datetime) -> list[int]:
         """Pending messages due now: by the monotonic clock for those this process put off,

@@ -32,8 +32,11 @@ class Recipient:
 def distribution_list(config: Config, area: str) -> list[str]:
     """The area's recipients, deduplicated (case-insensitively), in a stable order."""
     services = {s.id: s.address for s in config.idva_services}
-    idva = [services[r.service] for r in config.idva_rules if r.area == area] \
-        if config.distribution_include_idva else []
+    idva = (
+        [services[r.service] for r in config.idva_rules if r.area == area]
+        if config.distribution_include_idva
+        else []
+    )
     listed = [*config.distribution_all_areas, *idva, *config.areas[area].distribution]
     out: list[str] = []
     for address in listed:
@@ -46,14 +49,18 @@ def recipients(config: Config, secrets: Secrets, area: str) -> list[Recipient]:
     return [Recipient(a, route_for(a, config, secrets)) for a in distribution_list(config, area)]
 
 
-def no_route_notice(planner: Planner, address: str, what: str, variant: str,
-                    reference: str | None = None) -> Planned:
+def no_route_notice(
+    planner: Planner, address: str, what: str, variant: str, reference: str | None = None
+) -> Planned:
     """The team notice that replaces a document a recipient has no route for."""
     return planner.team_notice(
         f"{what} not sent: no secure route",
         f"{address} is on the distribution list but has no secure route and no agreed"
         f" password, so the {what} was not sent to it. Send it by another secure means, or"
-        " agree a password with the agency.", reference, variant=variant)
+        " agree a password with the agency.",
+        reference,
+        variant=variant,
+    )
 
 
 def encoded_size(n: int) -> int:
@@ -62,18 +69,33 @@ def encoded_size(n: int) -> int:
     return full * 77 + (len(base64.b64encode(bytes(rest))) + 1 if rest else 0)
 
 
-def email_size(planned: Planned, reference: str | None, from_address: str, when: datetime,
-               payload_sizes: Sequence[int]) -> int:
+def email_size(
+    planned: Planned,
+    reference: str | None,
+    from_address: str,
+    when: datetime,
+    payload_sizes: Sequence[int],
+) -> int:
     """The exact size of `planned` as the outbox will store and send it.
 
     `planned` carries its attachments empty (names only); `payload_sizes` are their real
     sizes. Building the message with empty payloads and adding the encoded sizes gives the
     exact figure without encoding megabytes of documents for every candidate split.
     """
-    stub = planned.model_copy(update={"attachments": tuple(
-        FileAttachment(filename=a.filename, data=b"", content_type=a.content_type)
-        for a in planned.attachments)})
+    stub = planned.model_copy(
+        update={
+            "attachments": tuple(
+                FileAttachment(filename=a.filename, data=b"", content_type=a.content_type)
+                for a in planned.attachments
+            )
+        }
+    )
     key = planned.idem_key(reference)
-    raw = build_message(stub, reference=reference, from_address=from_address,
-                        message_id=message_id_for(key, from_address), when=when)
+    raw = build_message(
+        stub,
+        reference=reference,
+        from_address=from_address,
+        message_id=message_id_for(key, from_address),
+        when=when,
+    )
     return len(raw) + sum(encoded_size(n) for n in payload_sizes)

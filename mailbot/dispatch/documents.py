@@ -20,13 +20,19 @@ def alert_document(context: dict[str, Any]) -> bytes:
     document.core_properties.title = f"MARAC IDVA alert {context['reference']}"
     document.add_heading(f"MARAC IDVA alert: case {context['reference']}", level=1)
     meeting = context.get("meeting")
-    where = f"{meeting['area']} MARAC, {meeting['date']} {meeting['time']}" if meeting \
+    where = (
+        f"{meeting['area']} MARAC, {meeting['date']} {meeting['time']}"
+        if meeting
         else f"{context.get('area')} MARAC (date to follow)"
+    )
     victim = context["victim"]
     rows = [
-        ("Case reference", context["reference"]), ("Meeting", where),
-        ("Victim", victim["name"]), ("Date of birth", victim["dob"]),
-        ("Address", victim["address"]), ("Safe contact number", victim["safe_phone"] or "-"),
+        ("Case reference", context["reference"]),
+        ("Meeting", where),
+        ("Victim", victim["name"]),
+        ("Date of birth", victim["dob"]),
+        ("Address", victim["address"]),
+        ("Safe contact number", victim["safe_phone"] or "-"),
         ("Victim aware of referral", victim["aware"]),
         ("IDVA involvement", victim["idva_status"] or "-"),
         ("Referring agency", context["referrer_agency"]),
@@ -34,8 +40,10 @@ def alert_document(context: dict[str, Any]) -> bytes:
     table = document.add_table(rows=len(rows), cols=2)
     for row, (label, value) in zip(table.rows, rows, strict=True):
         row.cells[0].text, row.cells[1].text = label, str(value)
-    document.add_paragraph("Please offer the victim IDVA support before the meeting unless"
-                           " an IDVA is already involved.")
+    document.add_paragraph(
+        "Please offer the victim IDVA support before the meeting unless"
+        " an IDVA is already involved."
+    )
     out = io.BytesIO()
     document.save(out)
     return out.getvalue()

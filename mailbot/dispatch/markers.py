@@ -24,21 +24,35 @@ class Marker:
 
 
 MARKERS: tuple[Marker, ...] = (
-    Marker(Caution.YOUNG_PERSON,
-           "Young person (16-17): child protection procedures take precedence",
-           "The victim is aged 16 or 17: child protection procedures take precedence, and"
-           " the Chair must know before the meeting."),
-    Marker(Caution.DESKTOP_REVIEW, "Desktop review due (4th MARAC in 6 months)",
-           "This is the victim's fourth MARAC in six months: a desktop review is due, for the"
-           " Chair, the Coordinator and the IDVA."),
-    Marker(Reason.CHAIR_REVIEW, "Below the threshold: for the Chair's decision",
-           "The referral is below the MARAC threshold and waits in the exceptions queue for"
-           " the Chair's decision."),
-    Marker(Caution.CHAIR_ACCEPTED, "Below the threshold: accepted by the Chair",
-           "The Chair accepted this referral below the threshold."),
-    Marker(Criterion.TRANSFER, "Transfer in from another MARAC",
-           "This is a MARAC-to-MARAC transfer in: the Chair reviews the transferring MARAC's"
-           " information and actions."),
+    Marker(
+        Caution.YOUNG_PERSON,
+        "Young person (16-17): child protection procedures take precedence",
+        "The victim is aged 16 or 17: child protection procedures take precedence, and"
+        " the Chair must know before the meeting.",
+    ),
+    Marker(
+        Caution.DESKTOP_REVIEW,
+        "Desktop review due (4th MARAC in 6 months)",
+        "This is the victim's fourth MARAC in six months: a desktop review is due, for the"
+        " Chair, the Coordinator and the IDVA.",
+    ),
+    Marker(
+        Reason.CHAIR_REVIEW,
+        "Below the threshold: for the Chair's decision",
+        "The referral is below the MARAC threshold and waits in the exceptions queue for"
+        " the Chair's decision.",
+    ),
+    Marker(
+        Caution.CHAIR_ACCEPTED,
+        "Below the threshold: accepted by the Chair",
+        "The Chair accepted this referral below the threshold.",
+    ),
+    Marker(
+        Criterion.TRANSFER,
+        "Transfer in from another MARAC",
+        "This is a MARAC-to-MARAC transfer in: the Chair reviews the transferring MARAC's"
+        " information and actions.",
+    ),
 )
 
 

@@ -45,9 +45,17 @@ class Notices:
     clock: Clock
     log: structlog.typing.FilteringBoundLogger
 
-    def enqueue(self, conn: sqlite3.Connection, case: CaseRecord, meeting: Meeting | None, *,
-                note: str | None = None, blind: Decision | None = None, idva: bool = True,
-                answer: bool = True) -> None:
+    def enqueue(
+        self,
+        conn: sqlite3.Connection,
+        case: CaseRecord,
+        meeting: Meeting | None,
+        *,
+        note: str | None = None,
+        blind: Decision | None = None,
+        idva: bool = True,
+        answer: bool = True,
+    ) -> None:
         """Put every message `case`'s decision implies in the outbox (caller's transaction).
 
         `note`: an administrator's advice added to the replies to secure addresses only
@@ -61,24 +69,37 @@ class Notices:
         blind_view = self._blind_view(conn, case, meeting, blind)
         replies = planner.replies(case, meeting, blind=blind_view) if answer else []
         if note:
-            replies = [with_note(p, note, secure=self.config.is_secure_address(p.recipient))
-                       for p in replies]
+            replies = [
+                with_note(p, note, secure=self.config.is_secure_address(p.recipient))
+                for p in replies
+            ]
         alerts = planner.idva_alert(case, meeting, opener=opener) if idva else []
         messages = [*replies, *alerts, *planner.chair_notices(case, meeting)]
         if blind_view is not None:
             messages.extend(planner.blind_reply_notice(case, meeting, blind_view, replies))
         listed = case.decision.outcome in LISTED_OUTCOMES
         if not answer and listed:
-            messages.append(planner.team_notice(
-                "referral from an automatic sender not answered", "The referral came from a"
-                " system that must not be answered automatically (Auto-Submitted, a list or a"
-                " bounce address), so no confirmation was sent: confirm the listing to the"
-                " referrer by hand.", case.reference, variant="automatic"))
+            messages.append(
+                planner.team_notice(
+                    "referral from an automatic sender not answered",
+                    "The referral came from a"
+                    " system that must not be answered automatically (Auto-Submitted, a list or a"
+                    " bounce address), so no confirmation was sent: confirm the listing to the"
+                    " referrer by hand.",
+                    case.reference,
+                    variant="automatic",
+                )
+            )
         if meeting is None and listed:
-            messages.append(planner.team_notice(
-                "accepted case not listed", "No meeting with room was found for this"
-                " accepted case; list it by hand (mailbot cases list-at).", case.reference,
-                variant="unlisted"))
+            messages.append(
+                planner.team_notice(
+                    "accepted case not listed",
+                    "No meeting with room was found for this"
+                    " accepted case; list it by hand (mailbot cases list-at).",
+                    case.reference,
+                    variant="unlisted",
+                )
+            )
         for planned in messages:
             self.enqueue_one(conn, planned, case.reference)
 
@@ -92,14 +113,22 @@ class Notices:
         except UnbuildableMessage:
             self.log.warning("outbox.unbuildable", kind=planned.kind, reference=reference)
             notice = self.dispatch.planner.team_notice(
-                f"{planned.kind} not sent", f"The {planned.kind.replace('_', ' ')} could not"
+                f"{planned.kind} not sent",
+                f"The {planned.kind.replace('_', ' ')} could not"
                 " be sent: the address it would go to, or the id of the email it answers, is"
                 " not one mailbot can write safely. Answer by hand if it is needed.",
-                reference, variant=f"unbuildable-{planned.kind}-{planned.variant}")
+                reference,
+                variant=f"unbuildable-{planned.kind}-{planned.variant}",
+            )
             outbox.enqueue(conn, notice, reference, self.clock.now())
 
-    def _blind_view(self, conn: sqlite3.Connection, case: CaseRecord,
-                    meeting: Meeting | None, blind: Decision | None) -> BlindView | None:
+    def _blind_view(
+        self,
+        conn: sqlite3.Connection,
+        case: CaseRecord,
+        meeting: Meeting | None,
+        blind: Decision | None,
+    ) -> BlindView | None:
         """The decision and meeting a reply to a non-secure address is built from: the ones
         a referral of a victim unknown to MARAC would have had."""
         if blind is None:
@@ -108,6 +137,5 @@ class Notices:
         if blind.outcome in LISTED_OUTCOMES and case.area:
             own_listing = meeting is not None and not case.joined
             today = self.clock.now().astimezone(self.config.zone).date()
-            blind_meeting = meeting if own_listing else \
-                self.meetings.choose(conn, case.area, today)
+            blind_meeting = meeting if own_listing else self.meetings.choose(conn, case.area, today)
         return BlindView(decision=blind, meeting=blind_meeting)

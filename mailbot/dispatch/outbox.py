@@ -50,18 +50,32 @@ class Outbox:
         self.store = store
         self.from_address = from_address
 
-    def enqueue(self, conn: sqlite3.Connection, planned: Planned, reference: str | None,
-                now: datetime) -> bool:
+    def enqueue(
+        self, conn: sqlite3.Connection, planned: Planned, reference: str | None, now: datetime
+    ) -> bool:
         """Add one message (inside the caller's transaction); False if it was already there."""
         key = planned.idem_key(reference)
         message_id = message_id_for(key, self.from_address)
-        raw = build_message(planned, reference=reference, from_address=self.from_address,
-                            message_id=message_id, when=now)
+        raw = build_message(
+            planned,
+            reference=reference,
+            from_address=self.from_address,
+            message_id=message_id,
+            when=now,
+        )
         cursor = conn.execute(
             "INSERT OR IGNORE INTO outbox (idem_key, reference, kind, recipient, message_id,"
             " raw, next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (key, reference, planned.kind, planned.recipient, message_id, raw,
-             now.isoformat(), now.isoformat()),
+            (
+                key,
+                reference,
+                planned.kind,
+                planned.recipient,
+                message_id,
+                raw,
+                now.isoformat(),
+                now.isoformat(),
+            ),
         )
         return cursor.rowcount == 1
 
@@ -73,7 +87,8 @@ class Outbox:
     def pending_times(self) -> list[tuple[int, str]]:
         """(id, next_attempt_at) of every pending message, oldest first."""
         rows = self.store.conn.execute(
-            "SELECT id, next_attempt_at FROM outbox WHERE state = 'pending' ORDER BY id")
+            "SELECT id, next_attempt_at FROM outbox WHERE state = 'pending' ORDER BY id"
+        )
         return [(int(row_id), str(at)) for row_id, at in rows]
 
     def rows(self, ids: list[int]) -> list[OutboxMessage]:
@@ -87,8 +102,9 @@ class Outbox:
         found = self.rows([row_id])
         return found[0] if found else None
 
-    def messages(self, reference: str | None = None,
-                 state: str | None = None) -> list[OutboxMessage]:
+    def messages(
+        self, reference: str | None = None, state: str | None = None
+    ) -> list[OutboxMessage]:
         sql, params = "SELECT * FROM outbox WHERE 1 = 1", list[str]()
         if reference is not None:
             sql, params = sql + " AND reference = ?", [*params, reference]

@@ -35,8 +35,13 @@ class Action:
     fresh_attempts: bool = False  # start the attempt count afresh
 
 
-RETRY = Action("retry", frozenset({"failed", "unknown", "dismissed", "pending"}), "pending",
-               due_now=True, fresh_attempts=True)
+RETRY = Action(
+    "retry",
+    frozenset({"failed", "unknown", "dismissed", "pending"}),
+    "pending",
+    due_now=True,
+    fresh_attempts=True,
+)
 HOLD = Action("hold", frozenset({"pending", "failed", "unknown"}), "held")
 RELEASE = Action("release", frozenset({"held"}), "pending", due_now=True)
 DISMISS = Action("dismiss", frozenset({"failed", "unknown", "held"}), "dismissed")
@@ -74,37 +79,50 @@ class OutboxAdmin:
             for row_id in dict.fromkeys(ids):
                 row = self.outbox.get(row_id)
                 if row is None:
-                    outcome.refused.append(f"outbox {row_id}: there is no such message"
-                                           " (mailbot outbox list)")
+                    outcome.refused.append(
+                        f"outbox {row_id}: there is no such message (mailbot outbox list)"
+                    )
                 elif row.state not in action.from_states:
-                    outcome.refused.append(f"outbox {row_id}: cannot {action.name}:"
-                                           f" {_why_not(row)}")
+                    outcome.refused.append(
+                        f"outbox {row_id}: cannot {action.name}: {_why_not(row)}"
+                    )
                 else:
                     self._change(conn, action, row, actor, now)
                     outcome.changed.append(row_id)
         return outcome
 
-    def apply_to_state(self, action: Action, state: str, actor: str,
-                       now: datetime) -> Outcome:
+    def apply_to_state(self, action: Action, state: str, actor: str, now: datetime) -> Outcome:
         """`action` on every message now in `state` (e.g. retry every failed one)."""
         ids = [r.id for r in self.outbox.messages(state=state)]
         return self.apply(action, ids, actor, now)
 
-    def _change(self, conn: sqlite3.Connection, action: Action, row: OutboxMessage, actor: str,
-                now: datetime) -> None:
+    def _change(
+        self,
+        conn: sqlite3.Connection,
+        action: Action,
+        row: OutboxMessage,
+        actor: str,
+        now: datetime,
+    ) -> None:
         sets, params = ["state = ?"], [action.to_state]
         if action.due_now:
             sets.append("next_attempt_at = ?")
             params.append(now.isoformat())
         if action.fresh_attempts:
             sets.append("attempts = 0")
-        conn.execute(f"UPDATE outbox SET {', '.join(sets)} WHERE id = ?",  # noqa: S608
-                     (*params, row.id))
-        self.store.audit(conn, actor, f"outbox_{action.name}", row.reference,
-                         f"outbox={row.id} kind={row.kind} from={row.state}")
+        conn.execute(
+            f"UPDATE outbox SET {', '.join(sets)} WHERE id = ?",  # noqa: S608
+            (*params, row.id),
+        )
+        self.store.audit(
+            conn,
+            actor,
+            f"outbox_{action.name}",
+            row.reference,
+            f"outbox={row.id} kind={row.kind} from={row.state}",
+        )
 
 
 def _why_not(row: OutboxMessage) -> str:
     sent_at = f" at {row.sent_at}" if row.sent_at else ""
-    return _WHY_NOT.get(row.state, "its state does not allow it").format(
-        id=row.id, sent_at=sent_at)
+    return _WHY_NOT.get(row.state, "its state does not allow it").format(id=row.id, sent_at=sent_at)

@@ -54,8 +54,9 @@ class Planner:
 
     # -- replies to the referrer ------------------------------------------------------
 
-    def replies(self, case: CaseRecord, meeting: Meeting | None,
-                blind: BlindView | None = None) -> list[Planned]:
+    def replies(
+        self, case: CaseRecord, meeting: Meeting | None, blind: BlindView | None = None
+    ) -> list[Planned]:
         out = []
         for address in self._reply_addresses(case):
             shown, shown_meeting = case, meeting
@@ -64,23 +65,43 @@ class Planner:
                 shown_meeting = blind.meeting
             kind, name, context = self._reply_template(shown, shown_meeting)
             subject, body = self.templates.render(name, **context)
-            out.append(Planned(kind=kind, recipient=address, subject=subject, body=body,
-                               in_reply_to=case.message_id, variant=_variant(meeting)))
+            out.append(
+                Planned(
+                    kind=kind,
+                    recipient=address,
+                    subject=subject,
+                    body=body,
+                    in_reply_to=case.message_id,
+                    variant=_variant(meeting),
+                )
+            )
         return out
 
     def password_not_opened(self, case: CaseRecord, *, later: bool) -> list[Planned]:
         """The answer to a password email for a waiting referral it did not open: the words
         did not open it, or (`later`) the team will try them (past the budget)."""
         subject, body = self.templates.render(
-            "password_not_opened", **self._base(case), later=later,
-            window_hours=self.config.security.password_email_window_hours)
+            "password_not_opened",
+            **self._base(case),
+            later=later,
+            window_hours=self.config.security.password_email_window_hours,
+        )
         variant = f"{'later' if later else 'failed'}-{case.decided_at.isoformat()}"
-        return [Planned(kind="password_not_opened", recipient=address, subject=subject,
-                        body=body, in_reply_to=case.message_id, variant=variant)
-                for address in self._reply_addresses(case)[:1]]
+        return [
+            Planned(
+                kind="password_not_opened",
+                recipient=address,
+                subject=subject,
+                body=body,
+                in_reply_to=case.message_id,
+                variant=variant,
+            )
+            for address in self._reply_addresses(case)[:1]
+        ]
 
-    def blind_reply_notice(self, case: CaseRecord, meeting: Meeting | None,
-                           blind: BlindView, replies: list[Planned]) -> list[Planned]:
+    def blind_reply_notice(
+        self, case: CaseRecord, meeting: Meeting | None, blind: BlindView, replies: list[Planned]
+    ) -> list[Planned]:
         """Tell the team when a non-secure referrer was answered as if the victim were
         unknown and that answer differs from what was decided (codes and dates only)."""
         insecure = [p for p in replies if not self.config.is_secure_address(p.recipient)]
@@ -91,40 +112,53 @@ class Planner:
         told = said[0].value + (f" for the meeting of {said[1].isoformat()}" if said[1] else "")
         decided = done[0].value + (f" at the meeting of {done[1].isoformat()}" if done[1] else "")
         joined = f", joined to case {case.joined}" if case.joined else ""
-        return [self.team_notice(
-            "tell the referrer by a secure route",
-            f"The referrer's address is not secure, so the reply could not depend on this"
-            f" victim's history; it said: {told}. What was decided: {decided}{joined}"
-            f" (reasons: {', '.join(case.decision.reasons) or 'none'}; warnings:"
-            f" {', '.join(case.decision.warnings) or 'none'}). Tell the referrer by phone or"
-            " a secure route.", case.reference, variant="blind-reply")]
+        return [
+            self.team_notice(
+                "tell the referrer by a secure route",
+                f"The referrer's address is not secure, so the reply could not depend on this"
+                f" victim's history; it said: {told}. What was decided: {decided}{joined}"
+                f" (reasons: {', '.join(case.decision.reasons) or 'none'}; warnings:"
+                f" {', '.join(case.decision.warnings) or 'none'}). Tell the referrer by phone or"
+                " a secure route.",
+                case.reference,
+                variant="blind-reply",
+            )
+        ]
 
-    def _reply_template(self, case: CaseRecord,
-                        meeting: Meeting | None) -> tuple[str, str, dict[str, Any]]:
+    def _reply_template(
+        self, case: CaseRecord, meeting: Meeting | None
+    ) -> tuple[str, str, dict[str, Any]]:
         d = case.decision
         base = self._base(case)
         if d.outcome is Outcome.RETURNED and d.reasons == (Reason.DUPLICATE,):
-            return "duplicate_notice", "duplicate_notice", {**base,
-                                                            "duplicate_of": d.duplicate_of}
+            return "duplicate_notice", "duplicate_notice", {**base, "duplicate_of": d.duplicate_of}
         if d.outcome is Outcome.RETURNED:
             problems = [{"text": describe(c), "rule": rule(c)} for c in d.reasons]
-            insecure = WARNINGS[Caution.INSECURE_TRANSPORT] \
-                if Caution.INSECURE_TRANSPORT in d.warnings else ""
-            return "rejection", "rejection", {**base, "problems": problems,
-                                              "insecure": insecure}
+            insecure = (
+                WARNINGS[Caution.INSECURE_TRANSPORT]
+                if Caution.INSECURE_TRANSPORT in d.warnings
+                else ""
+            )
+            return "rejection", "rejection", {**base, "problems": problems, "insecure": insecure}
         if d.outcome is Outcome.HELD and Reason.CANNOT_DECRYPT in d.reasons:
             hours = self.config.security.password_email_window_hours
             return "password_request", "password_request", {**base, "window_hours": hours}
         if d.outcome is Outcome.HELD:
             reason = describe(d.reasons[0]) if d.reasons else "under review"
-            return "acknowledgement", "acknowledgement", {**base,
-                                                          "reason": reason.rstrip(".")}
-        return "confirmation", "confirmation", {
-            **base, "info_only": d.outcome is Outcome.INFO_ONLY, "area": case.area,
-            "joined": case.joined if Caution.ALREADY_LISTED in d.warnings else None,
-            "meeting": _meeting(meeting), "criteria": [CRITERIA[c] for c in d.criteria],
-            "warnings": [WARNINGS[w] for w in d.warnings if w in WARNINGS],
-        }
+            return "acknowledgement", "acknowledgement", {**base, "reason": reason.rstrip(".")}
+        return (
+            "confirmation",
+            "confirmation",
+            {
+                **base,
+                "info_only": d.outcome is Outcome.INFO_ONLY,
+                "area": case.area,
+                "joined": case.joined if Caution.ALREADY_LISTED in d.warnings else None,
+                "meeting": _meeting(meeting),
+                "criteria": [CRITERIA[c] for c in d.criteria],
+                "warnings": [WARNINGS[w] for w in d.warnings if w in WARNINGS],
+            },
+        )
 
     def _reply_addresses(self, case: CaseRecord) -> list[str]:
         own = {self.config.mailbox.address.lower(), self.config.team.address.lower()}
@@ -134,19 +168,27 @@ class Planner:
         out: list[str] = []
         for candidate in candidates:
             address = mailbox_address(candidate)
-            if (address is not None and address not in own and not _AUTOMATED.match(address)
-                    and address not in out):
+            if (
+                address is not None
+                and address not in own
+                and not _AUTOMATED.match(address)
+                and address not in out
+            ):
                 out.append(address)
         return out
 
     def _base(self, case: CaseRecord) -> dict[str, Any]:
-        return {"reference": case.reference, "referrals_address": self.config.mailbox.address,
-                "team_address": self.config.team.address}
+        return {
+            "reference": case.reference,
+            "referrals_address": self.config.mailbox.address,
+            "team_address": self.config.team.address,
+        }
 
     # -- IDVA alert --------------------------------------------------------------------
 
-    def idva_alert(self, case: CaseRecord, meeting: Meeting | None, *,
-                   opener: CaseRecord | None = None) -> list[Planned]:
+    def idva_alert(
+        self, case: CaseRecord, meeting: Meeting | None, *, opener: CaseRecord | None = None
+    ) -> list[Planned]:
         """The alert for a newly listed case; for a referral that joined a case already
         listed, a note of the additional referral to the service the case was alerted to
         (`opener`: the case's first referral)."""
@@ -156,55 +198,106 @@ class Planner:
             return self._idva_additional(case, meeting, opener or case)
         service = self.idva_service(case)
         if service is None:
-            return [self.team_notice("no IDVA service for this case",
-                                     f"No IDVA service is configured for the {case.area}"
-                                     " area, so no IDVA alert was sent. Alert one by hand.",
-                                     case.reference, variant="no-idva")]
+            return [
+                self.team_notice(
+                    "no IDVA service for this case",
+                    f"No IDVA service is configured for the {case.area}"
+                    " area, so no IDVA alert was sent. Alert one by hand.",
+                    case.reference,
+                    variant="no-idva",
+                )
+            ]
         context = {**self._base(case), **self._alert_context(case, meeting, service)}
         route = route_for(service.address, self.config, self.secrets)
         variant = _variant(meeting)
         if route.kind is RouteKind.SECURE:
             subject, body = self.templates.render("idva_alert", **context)
-            return [Planned(kind="idva_alert", recipient=service.address, subject=subject,
-                            body=body, variant=variant)]
+            return [
+                Planned(
+                    kind="idva_alert",
+                    recipient=service.address,
+                    subject=subject,
+                    body=body,
+                    variant=variant,
+                )
+            ]
         if route.kind is RouteKind.PASSWORD and route.password:
             subject, body = self.templates.render("idva_alert_encrypted", **context)
             document = encrypt_docx(alert_document(context), route.password)
-            attachment = FileAttachment(filename=f"{case.reference}-IDVA-alert.docx",
-                                        data=document, content_type=DOCX_TYPE)
-            return [Planned(kind="idva_alert", recipient=service.address, subject=subject,
-                            body=body, attachments=(attachment,), variant=variant)]
-        return [self.team_notice("IDVA alert not sent: no secure route",
-                                 f"The IDVA service {service.name} has no secure route and no"
-                                 " agreed password, so its alert was not sent. Alert it by"
-                                 " phone or a secure route.", case.reference,
-                                 variant="idva-no-route")]
+            attachment = FileAttachment(
+                filename=f"{case.reference}-IDVA-alert.docx", data=document, content_type=DOCX_TYPE
+            )
+            return [
+                Planned(
+                    kind="idva_alert",
+                    recipient=service.address,
+                    subject=subject,
+                    body=body,
+                    attachments=(attachment,),
+                    variant=variant,
+                )
+            ]
+        return [
+            self.team_notice(
+                "IDVA alert not sent: no secure route",
+                f"The IDVA service {service.name} has no secure route and no"
+                " agreed password, so its alert was not sent. Alert it by"
+                " phone or a secure route.",
+                case.reference,
+                variant="idva-no-route",
+            )
+        ]
 
-    def _idva_additional(self, case: CaseRecord, meeting: Meeting | None,
-                         opener: CaseRecord) -> list[Planned]:
+    def _idva_additional(
+        self, case: CaseRecord, meeting: Meeting | None, opener: CaseRecord
+    ) -> list[Planned]:
         service = self.idva_service(opener)
         if service is None:
-            return [self.team_notice("no IDVA service for this case",
-                                     f"No IDVA service is configured for the {case.area}"
-                                     " area, so the IDVA was not told of this additional"
-                                     " referral. Tell one by hand.", case.reference,
-                                     variant="no-idva")]
+            return [
+                self.team_notice(
+                    "no IDVA service for this case",
+                    f"No IDVA service is configured for the {case.area}"
+                    " area, so the IDVA was not told of this additional"
+                    " referral. Tell one by hand.",
+                    case.reference,
+                    variant="no-idva",
+                )
+            ]
         route = route_for(service.address, self.config, self.secrets)
-        if route.kind is not RouteKind.SECURE and not (route.kind is RouteKind.PASSWORD
-                                                       and route.password):
-            return [self.team_notice("IDVA not told: no secure route",
-                                     f"The IDVA service {service.name} has no secure route and"
-                                     " no agreed password, so it was not told of this"
-                                     " additional referral. Tell it by phone or a secure"
-                                     " route.", case.reference, variant="idva-no-route")]
+        if route.kind is not RouteKind.SECURE and not (
+            route.kind is RouteKind.PASSWORD and route.password
+        ):
+            return [
+                self.team_notice(
+                    "IDVA not told: no secure route",
+                    f"The IDVA service {service.name} has no secure route and"
+                    " no agreed password, so it was not told of this"
+                    " additional referral. Tell it by phone or a secure"
+                    " route.",
+                    case.reference,
+                    variant="idva-no-route",
+                )
+            ]
         # Names no one (the service has the victim's details from the case's alert), so it
         # goes as it is by either route.
         subject, body = self.templates.render(
-            "idva_additional", **self._base(case), service=service.name, case=case.case,
-            area=meeting.area if meeting else case.area, meeting=_meeting(meeting),
-            referrer_agency=case.agency or "an agency not in the configuration")
-        return [Planned(kind="idva_additional", recipient=service.address, subject=subject,
-                        body=body, variant=_variant(meeting))]
+            "idva_additional",
+            **self._base(case),
+            service=service.name,
+            case=case.case,
+            area=meeting.area if meeting else case.area,
+            meeting=_meeting(meeting),
+            referrer_agency=case.agency or "an agency not in the configuration",
+        )
+        return [
+            Planned(
+                kind="idva_additional",
+                recipient=service.address,
+                subject=subject,
+                body=body,
+                variant=_variant(meeting),
+            )
+        ]
 
     def idva_service(self, case: CaseRecord) -> IdvaService | None:
         services = {s.id: s for s in self.config.idva_services}
@@ -213,30 +306,36 @@ class Planner:
             if r.area != case.area:
                 continue
             if r.when == "dash_q16_yes" and not (
-                    form and form.dash.get(IDVA_DSV_QUESTION) is DashAnswer.YES):
+                form and form.dash.get(IDVA_DSV_QUESTION) is DashAnswer.YES
+            ):
                 continue
             if r.when == "young_person" and Caution.YOUNG_PERSON not in case.decision.warnings:
                 continue
             return services[r.service]
         return None
 
-    def _alert_context(self, case: CaseRecord, meeting: Meeting | None,
-                       service: IdvaService) -> dict[str, Any]:
+    def _alert_context(
+        self, case: CaseRecord, meeting: Meeting | None, service: IdvaService
+    ) -> dict[str, Any]:
         form = case.form
         value = form.value if form else (lambda _: "")
         address = ", ".join(p.strip() for p in value("victim_address").splitlines() if p)
         status = idva_status(value("idva_status"))
         return {
-            "service": service.name, "area": case.area, "meeting": _meeting(meeting),
+            "service": service.name,
+            "area": case.area,
+            "meeting": _meeting(meeting),
             "info_only": case.decision.outcome is Outcome.INFO_ONLY,
             "referrer_agency": value("referrer_agency") or case.agency or "not stated",
             "idva_involved": status == ALREADY_SUPPORTED,
             "victim": {
-                "name": " ".join(x for x in (value("victim_forenames"),
-                                             value("victim_surname")) if x),
+                "name": " ".join(
+                    x for x in (value("victim_forenames"), value("victim_surname")) if x
+                ),
                 "dob": value("victim_dob"),
                 "address": ", ".join(x for x in (address, value("victim_postcode")) if x),
-                "safe_phone": value("victim_safe_phone"), "aware": value("victim_aware"),
+                "safe_phone": value("victim_safe_phone"),
+                "aware": value("victim_aware"),
                 "idva_status": status,
             },
         }
@@ -249,26 +348,44 @@ class Planner:
         outcome = case.decision.outcome
         if outcome is Outcome.RETURNED:
             return []
-        where = f" It is listed at the {meeting.area} MARAC of {meeting.date.isoformat()}." \
-            if meeting else ""
-        return [self.team_notice(f"for the Chair: {m.label.lower()}", m.notice + where,
-                                 case.reference, variant=f"chair-{m.code}")
-                for m in markers(case.decision)
-                if outcome is not Outcome.HELD or m.code == Reason.CHAIR_REVIEW]
+        where = (
+            f" It is listed at the {meeting.area} MARAC of {meeting.date.isoformat()}."
+            if meeting
+            else ""
+        )
+        return [
+            self.team_notice(
+                f"for the Chair: {m.label.lower()}",
+                m.notice + where,
+                case.reference,
+                variant=f"chair-{m.code}",
+            )
+            for m in markers(case.decision)
+            if outcome is not Outcome.HELD or m.code == Reason.CHAIR_REVIEW
+        ]
 
-    def team_notice(self, title: str, text: str, reference: str | None, *,
-                    variant: str) -> Planned:
-        subject, body = self.templates.render("team_notice", title=title, text=text,
-                                              reference=reference)
-        return Planned(kind="team_notice", recipient=self.config.team.address,
-                       subject=subject, body=body, variant=variant)
+    def team_notice(self, title: str, text: str, reference: str | None, *, variant: str) -> Planned:
+        subject, body = self.templates.render(
+            "team_notice", title=title, text=text, reference=reference
+        )
+        return Planned(
+            kind="team_notice",
+            recipient=self.config.team.address,
+            subject=subject,
+            body=body,
+            variant=variant,
+        )
 
 
 def _meeting(meeting: Meeting | None) -> dict[str, str] | None:
     if meeting is None:
         return None
-    return {"area": meeting.area, "date": f"{meeting.date:%A} {meeting.date.day}"
-            f" {meeting.date:%B %Y}", "time": f"{meeting.time:%H:%M}", "venue": meeting.venue}
+    return {
+        "area": meeting.area,
+        "date": f"{meeting.date:%A} {meeting.date.day} {meeting.date:%B %Y}",
+        "time": f"{meeting.time:%H:%M}",
+        "venue": meeting.venue,
+    }
 
 
 def _variant(meeting: Meeting | None) -> str:

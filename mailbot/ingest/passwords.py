@@ -50,7 +50,11 @@ def password_candidates(email: ParsedEmail) -> list[str]:
     out: list[str] = []
     for word in found:
         for candidate in (word, word.strip(_TRIM)):
-            if (candidate and len(candidate) <= MAX_LENGTH
-                    and candidate.lower() not in _SKIP and candidate not in out):
+            if (
+                candidate
+                and len(candidate) <= MAX_LENGTH
+                and candidate.lower() not in _SKIP
+                and candidate not in out
+            ):
                 out.append(candidate)
     return out[:MAX_CANDIDATES]

@@ -42,33 +42,62 @@ class _Intake(Protocol):
 
     ctx: Context
 
-    def _assess(self, email: ParsedEmail, extra_passwords: tuple[str, ...] = (),
-                prepared: Prepared | None = None, *, agency: bool = True) -> Assessed: ...
-
+    def _assess(
+        self,
+        email: ParsedEmail,
+        extra_passwords: tuple[str, ...] = (),
+        prepared: Prepared | None = None,
+        *,
+        agency: bool = True,
+    ) -> Assessed: ...
 
     def _password_budget(self, sender: str, now: datetime) -> int: ...
 
-    def _password_replies(self, conn: sqlite3.Connection, waiting: list[HeldMessage],
-                          done: set[str], postponed: list[str]) -> None: ...
+    def _password_replies(
+        self,
+        conn: sqlite3.Connection,
+        waiting: list[HeldMessage],
+        done: set[str],
+        postponed: list[str],
+    ) -> None: ...
 
-    def _commit_case(self, conn: sqlite3.Connection, case: CaseRecord,
-                     victim: Person | None, held_raw: bytes | None, *, actor: str = ...,
-                     note: str | None = None, blind: Decision | None = None) -> None: ...
+    def _commit_case(
+        self,
+        conn: sqlite3.Connection,
+        case: CaseRecord,
+        victim: Person | None,
+        held_raw: bytes | None,
+        *,
+        actor: str = ...,
+        note: str | None = None,
+        blind: Decision | None = None,
+    ) -> None: ...
 
-    def _resolve_held(self, conn: sqlite3.Connection, held: HeldMessage,
-                      assessed: Assessed, *, actor: str = ..., how: str = ...) -> None: ...
+    def _resolve_held(
+        self,
+        conn: sqlite3.Connection,
+        held: HeldMessage,
+        assessed: Assessed,
+        *,
+        actor: str = ...,
+        how: str = ...,
+    ) -> None: ...
 
     def _move(self, message: MailboxMessage, key: str, folder: Folder) -> None: ...
 
     def reconcile(self) -> None: ...
 
 
-
 class HeldReferrals:
     """What `Intake` does with held referrals (a mixin over Intake's own stages)."""
 
-    def _password_email(self: _Intake, message: MailboxMessage, email: ParsedEmail,
-                        key: str, waiting: list[HeldMessage]) -> None:
+    def _password_email(
+        self: _Intake,
+        message: MailboxMessage,
+        email: ParsedEmail,
+        key: str,
+        waiting: list[HeldMessage],
+    ) -> None:
         """Try the words of a separate password email on its sender's waiting referrals.
 
         Only the words are tried (the agency's passwords already failed on arrival), within
@@ -85,8 +114,9 @@ class HeldReferrals:
         spent = 0
         for held in waiting if candidates else []:
             held_email = parse_email(held.raw, self.ctx.config.limits)
-            cost = len(candidates) * max(1, sum(a.kind is DocKind.ENCRYPTED
-                                                for a in held_email.attachments))
+            cost = len(candidates) * max(
+                1, sum(a.kind is DocKind.ENCRYPTED for a in held_email.attachments)
+            )
             if spent + cost > budget:
                 postponed.append(held.reference)
                 continue
@@ -102,23 +132,46 @@ class HeldReferrals:
                 self._resolve_held(conn, held, assessed)
             for reference in tried:
                 if reference not in done:
-                    self.ctx.store.audit(conn, ACTOR, "password_email", reference,
-                                     f"result=not_opened words={len(candidates)}")
+                    self.ctx.store.audit(
+                        conn,
+                        ACTOR,
+                        "password_email",
+                        reference,
+                        f"result=not_opened words={len(candidates)}",
+                    )
             for reference in postponed:
-                self.ctx.store.audit(conn, ACTOR, "password_email", reference,
-                                 "result=not_tried budget=spent")
+                self.ctx.store.audit(
+                    conn, ACTOR, "password_email", reference, "result=not_tried budget=spent"
+                )
             if spent:
-                conn.execute("INSERT INTO password_spend VALUES (?, ?, ?)",
-                             (email.sender, message.received_at.isoformat(), spent))
-            self.ctx.store.ledger_finish(conn, key, kind="password", folder=folder.value,
-                                     reference=min(done) if done
-                                     else waiting[0].reference)
-            self.ctx.store.audit(conn, ACTOR, "password_email", None,
-                             f"waiting={len(waiting)} opened={','.join(sorted(done)) or 'none'}"
-                             f" derivations={spent} postponed={len(postponed)}")
+                conn.execute(
+                    "INSERT INTO password_spend VALUES (?, ?, ?)",
+                    (email.sender, message.received_at.isoformat(), spent),
+                )
+            self.ctx.store.ledger_finish(
+                conn,
+                key,
+                kind="password",
+                folder=folder.value,
+                reference=min(done) if done else waiting[0].reference,
+            )
+            self.ctx.store.audit(
+                conn,
+                ACTOR,
+                "password_email",
+                None,
+                f"waiting={len(waiting)} opened={','.join(sorted(done)) or 'none'}"
+                f" derivations={spent} postponed={len(postponed)}",
+            )
             self._password_replies(conn, waiting, done, postponed)
-        self.ctx.log.info("password_email", waiting=len(waiting), opened=len(opened),
-                      derivations=spent, postponed=len(postponed), folder=folder.value)
+        self.ctx.log.info(
+            "password_email",
+            waiting=len(waiting),
+            opened=len(opened),
+            derivations=spent,
+            postponed=len(postponed),
+            folder=folder.value,
+        )
         self._move(message, key, folder)
         self.reconcile()
 
@@ -126,14 +179,19 @@ class HeldReferrals:
         """The key derivations this sender's password email may still spend."""
         security = self.ctx.config.security
         row = self.ctx.store.conn.execute(
-            "SELECT COALESCE(SUM(derivations), 0) FROM password_spend WHERE sender = ?"
-            " AND at >= ?", (sender, (now - timedelta(days=1)).isoformat())).fetchone()
+            "SELECT COALESCE(SUM(derivations), 0) FROM password_spend WHERE sender = ? AND at >= ?",
+            (sender, (now - timedelta(days=1)).isoformat()),
+        ).fetchone()
         left = security.password_attempts_per_sender_per_day - int(row[0])
         return max(0, min(security.password_email_max_attempts, left))
 
-    def _password_replies(self: _Intake, conn: sqlite3.Connection,
-                          waiting: list[HeldMessage], done: set[str],
-                          postponed: list[str]) -> None:
+    def _password_replies(
+        self: _Intake,
+        conn: sqlite3.Connection,
+        waiting: list[HeldMessage],
+        done: set[str],
+        postponed: list[str],
+    ) -> None:
         """Tell the sender which waiting referrals the password did not open (those opened
         are answered by their decision), and the team which ones wait for a person."""
         planner = self.ctx.dispatch.planner
@@ -147,39 +205,60 @@ class HeldReferrals:
             for planned in planner.password_not_opened(case, later=reference in postponed):
                 self.ctx.notices.enqueue_one(conn, planned, reference)
         if postponed:
-            self.ctx.notices.enqueue_one(conn, planner.team_notice(
-                "passwords not tried", f"A password email tried the passwords it offered on"
-                f" as many waiting referrals as its budget allowed; {len(postponed)} more"
-                f" ({', '.join(postponed)}) wait for an administrator: try the password with"
-                " mailbot queue retry.", None, variant=f"password-budget-{postponed[0]}"),
-                postponed[0])
+            self.ctx.notices.enqueue_one(
+                conn,
+                planner.team_notice(
+                    "passwords not tried",
+                    f"A password email tried the passwords it offered on"
+                    f" as many waiting referrals as its budget allowed; {len(postponed)} more"
+                    f" ({', '.join(postponed)}) wait for an administrator: try the password with"
+                    " mailbot queue retry.",
+                    None,
+                    variant=f"password-budget-{postponed[0]}",
+                ),
+                postponed[0],
+            )
 
-    def _resolve_held(self: _Intake, conn: sqlite3.Connection, held: HeldMessage,
-                      assessed: Assessed, *, actor: str = ACTOR,
-                      how: str = "separate_email") -> None:
+    def _resolve_held(
+        self: _Intake,
+        conn: sqlite3.Connection,
+        held: HeldMessage,
+        assessed: Assessed,
+        *,
+        actor: str = ACTOR,
+        how: str = "separate_email",
+    ) -> None:
         reference = held.reference
         original = self.ctx.casebook.get(reference)
         if original is None:
             return
         decision = assessed.decision
-        case = original.model_copy(update={
-            "decision": decision, "decided_at": self.ctx.clock.now(), "area": assessed.report_area,
-            "doc_sha256": assessed.opened.doc_sha256 if assessed.opened else None,
-            "victim_key": assessed.victim_key, "incident_date": assessed.incident,
-            "referral_date": assessed.referral_date, "encrypted": True,
-            "form": assessed.opened.form if assessed.opened else None,
-        })
+        case = original.model_copy(
+            update={
+                "decision": decision,
+                "decided_at": self.ctx.clock.now(),
+                "area": assessed.report_area,
+                "doc_sha256": assessed.opened.doc_sha256 if assessed.opened else None,
+                "victim_key": assessed.victim_key,
+                "incident_date": assessed.incident,
+                "referral_date": assessed.referral_date,
+                "encrypted": True,
+                "form": assessed.opened.form if assessed.opened else None,
+            }
+        )
         self._commit_case(conn, case, assessed.victim, None, actor=actor, blind=assessed.blind)
         self.ctx.store.ledger_refile(conn, original.message_key, folder_for(decision).value)
         self.ctx.store.audit(conn, actor, "password_supplied", reference, f"by={how}")
 
-    def retry_held(self: _Intake, reference: str, passwords: tuple[str, ...],
-                   actor: str) -> Decision | None:
+    def retry_held(
+        self: _Intake, reference: str, passwords: tuple[str, ...], actor: str
+    ) -> Decision | None:
         """Assess a case's held email again from the start, trying `passwords` as well as the
         agency's (never stored or logged). When they open it, the new decision is committed
         exactly as a password email's would be; None when it stays locked (or is not held)."""
         rows = self.ctx.store.records(
-            HeldMessage, "SELECT * FROM held_messages WHERE reference = ?", [reference])
+            HeldMessage, "SELECT * FROM held_messages WHERE reference = ?", [reference]
+        )
         if not rows:
             return None
         held = rows[0]
@@ -193,8 +272,14 @@ class HeldReferrals:
             self._resolve_held(conn, held, assessed, actor=actor, how="administrator")
         return assessed.decision
 
-    def commit_decision(self: _Intake, conn: sqlite3.Connection, case: CaseRecord,
-                        actor: str, *, note: str | None = None) -> None:
+    def commit_decision(
+        self: _Intake,
+        conn: sqlite3.Connection,
+        case: CaseRecord,
+        actor: str,
+        *,
+        note: str | None = None,
+    ) -> None:
         """Commit an administrator's decision on a held case (caller's transaction) through
         the same steps as an automatic one: listing, hearing, audit, messages, then refile."""
         victim = None

@@ -120,11 +120,16 @@ class Lookahead:
     workers (what they had not finished is dropped; nothing of it was committed).
     """
 
-    def __init__(self, messages: Iterator[MailboxMessage], *,
-                 passwords_for: Callable[[ParsedEmail], Sequence[str]],
-                 limits: Callable[[], DocumentLimits], workers: int,
-                 opener: Opener = stages.open_referral,
-                 max_bytes: int = LOOKAHEAD_BYTES) -> None:
+    def __init__(
+        self,
+        messages: Iterator[MailboxMessage],
+        *,
+        passwords_for: Callable[[ParsedEmail], Sequence[str]],
+        limits: Callable[[], DocumentLimits],
+        workers: int,
+        opener: Opener = stages.open_referral,
+        max_bytes: int = LOOKAHEAD_BYTES,
+    ) -> None:
         self._source = messages
         self._passwords_for = passwords_for
         self._limits = limits
@@ -142,8 +147,9 @@ class Lookahead:
     def __enter__(self) -> Lookahead:
         return self
 
-    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.close()
 
     def __iter__(self) -> Iterator[tuple[MailboxMessage, Prepared | None]]:
@@ -168,8 +174,11 @@ class Lookahead:
         self._pending.clear()
 
     def _fill(self) -> None:
-        while (not self._exhausted and len(self._pending) < 2 * self.workers
-               and self._pending_bytes < self._max_bytes):
+        while (
+            not self._exhausted
+            and len(self._pending) < 2 * self.workers
+            and self._pending_bytes < self._max_bytes
+        ):
             message = next(self._source, None)
             if message is None:
                 self._exhausted = True
@@ -185,8 +194,7 @@ class Lookahead:
         if self._pool is None and len(self._pending) < 2:
             return  # no backlog: the caller opens this one itself, as without workers
         for _, ahead in self._pending:
-            if ahead is not None and ahead.future is None \
-                    and not is_password_email(ahead.email):
+            if ahead is not None and ahead.future is None and not is_password_email(ahead.email):
                 ahead.future = self._submit(ahead)
 
     def _submit(self, prepared: Prepared) -> Future[Opened | None] | None:
@@ -195,15 +203,24 @@ class Lookahead:
                 # More slots than messages can be ahead at once, so none is reused while a
                 # worker may still look at it.
                 self._claims = Claims(slots=4 * self.workers + 8)
-                self._pool = ProcessPoolExecutor(self.workers, mp_context=get_context("spawn"),
-                                                 initializer=start_worker,
-                                                 initargs=(os.getpid(), self._claims))
+                self._pool = ProcessPoolExecutor(
+                    self.workers,
+                    mp_context=get_context("spawn"),
+                    initializer=start_worker,
+                    initargs=(os.getpid(), self._claims),
+                )
                 self.pools_started += 1
             self._submitted += 1
             prepared.number, prepared.claims = self._submitted, self._claims
             try:
-                return self._pool.submit(open_unclaimed, self._opener, prepared.number,
-                                         prepared.email, prepared.passwords, prepared.limits)
+                return self._pool.submit(
+                    open_unclaimed,
+                    self._opener,
+                    prepared.number,
+                    prepared.email,
+                    prepared.passwords,
+                    prepared.limits,
+                )
             except (BrokenProcessPool, RuntimeError):
                 self._pool.shutdown(wait=False, cancel_futures=True)
                 self._pool = None
@@ -219,8 +236,13 @@ def start_worker(parent: int, claims: Claims) -> None:
     _IN_WORKER["claims"] = claims
 
 
-def open_unclaimed(opener: Opener, number: int, email: ParsedEmail, passwords: Sequence[str],
-                   limits: DocumentLimits) -> Opened | None:
+def open_unclaimed(
+    opener: Opener,
+    number: int,
+    email: ParsedEmail,
+    passwords: Sequence[str],
+    limits: DocumentLimits,
+) -> Opened | None:
     """In a worker: open the email, unless the caller has claimed it already (None)."""
     claims = _IN_WORKER.get("claims")
     if claims is not None and not claims.take(number):

@@ -48,8 +48,10 @@ def source_of(config: Config, sender: str) -> str:
     return agency.id if agency else sender.lower()
 
 
-_BUSY = ("the database cannot be written now (locked, read-only or full): the email waits in"
-         " the Inbox for the next pass; if this lasts, see mailbot status")
+_BUSY = (
+    "the database cannot be written now (locked, read-only or full): the email waits in"
+    " the Inbox for the next pass; if this lasts, see mailbot status"
+)
 
 
 @dataclass
@@ -66,8 +68,11 @@ class Intake(HeldReferrals):
         opened in a worker process (`mailbot.intake.prefetch`), used instead of doing that again."""
         if prepared is not None and prepared.limits != self.ctx.config.limits:
             prepared = None  # parsed before a reload changed the limits
-        email = prepared.email if prepared is not None \
+        email = (
+            prepared.email
+            if prepared is not None
             else parse_email(message.raw, self.ctx.config.limits)
+        )
         raw_sha = hashlib.sha256(message.raw).hexdigest()
         key = email.message_id
         row = self.ctx.store.ledger_get(key)
@@ -78,8 +83,9 @@ class Intake(HeldReferrals):
             self._refile_seen(message, key, row)
             return
         try:
-            attempts = self.ctx.store.ledger_begin(key, raw_sha, message.ref, email.sender,
-                                               message.received_at)
+            attempts = self.ctx.store.ledger_begin(
+                key, raw_sha, message.ref, email.sender, message.received_at
+            )
         except sqlite3.OperationalError as exc:
             if not unwritable(exc):
                 raise
@@ -130,19 +136,31 @@ class Intake(HeldReferrals):
             return False
         with self.ctx.store.transaction() as conn:
             dispatch = self.ctx.dispatch
-            recorded = record_bounce(conn, dispatch.outbox, dispatch.planner, bounce,
-                                     self.ctx.clock.now())
+            recorded = record_bounce(
+                conn, dispatch.outbox, dispatch.planner, bounce, self.ctx.clock.now()
+            )
             if not recorded.matched:
                 return False  # about mail that is not ours: rolled back, decided as any email
-            row = conn.execute("SELECT reference FROM outbox WHERE id = ?",
-                               (recorded.matched[0],)).fetchone()
-            self.ctx.store.ledger_finish(conn, key, kind="bounce", folder=Folder.PROCESSED.value,
-                                     reference=row[0] if row else None)
-            self.ctx.store.audit(conn, ACTOR, "bounce", row[0] if row else None,
-                             f"outbox={','.join(map(str, recorded.matched))}"
-                             f" failed={len(recorded.failed)}")
-        self.ctx.log.info("message.bounce", matched=len(recorded.matched),
-                      failed=len(recorded.failed))
+            row = conn.execute(
+                "SELECT reference FROM outbox WHERE id = ?", (recorded.matched[0],)
+            ).fetchone()
+            self.ctx.store.ledger_finish(
+                conn,
+                key,
+                kind="bounce",
+                folder=Folder.PROCESSED.value,
+                reference=row[0] if row else None,
+            )
+            self.ctx.store.audit(
+                conn,
+                ACTOR,
+                "bounce",
+                row[0] if row else None,
+                f"outbox={','.join(map(str, recorded.matched))} failed={len(recorded.failed)}",
+            )
+        self.ctx.log.info(
+            "message.bounce", matched=len(recorded.matched), failed=len(recorded.failed)
+        )
         self._move(message, key, Folder.PROCESSED)
         return True
 
@@ -151,8 +169,11 @@ class Intake(HeldReferrals):
         long lock does not turn a good email into a 'repeated crash'."""
         try:
             with self.ctx.store.transaction() as conn:
-                conn.execute("UPDATE messages SET attempts = MAX(attempts - 1, 0)"
-                             " WHERE message_key = ? AND state = 'processing'", (key,))
+                conn.execute(
+                    "UPDATE messages SET attempts = MAX(attempts - 1, 0)"
+                    " WHERE message_key = ? AND state = 'processing'",
+                    (key,),
+                )
         except sqlite3.OperationalError:
             pass  # still locked: counted, and bounded by MAX_ATTEMPTS all the same
 
@@ -178,8 +199,9 @@ class Intake(HeldReferrals):
                     self.ctx.store.ledger_moved(key, ref, target.value)
             except MessageNotFoundError:
                 self.ctx.store.ledger_moved(key, ref, "Missing")
-                self.ctx.log.error("message.missing", reference=row.reference,
-                               folder=location.value)
+                self.ctx.log.error(
+                    "message.missing", reference=row.reference, folder=location.value
+                )
                 continue
             except FolderUnwritable as exc:  # that folder refuses: the other moves go on
                 refused = refused or exc
@@ -190,8 +212,7 @@ class Intake(HeldReferrals):
 
     # -- assessing a referral -----------------------------------------------------------
 
-    def candidate_passwords(self, email: ParsedEmail,
-                            extra: tuple[str, ...] = ()) -> list[str]:
+    def candidate_passwords(self, email: ParsedEmail, extra: tuple[str, ...] = ()) -> list[str]:
         """The passwords to try on the email's documents: its agency's, then `extra`."""
         agency = self.ctx.config.agency_for(email.sender)
         return [*self.ctx.secrets.passwords_for(agency.id if agency else None), *extra]
@@ -203,58 +224,104 @@ class Intake(HeldReferrals):
         window = timedelta(hours=self.ctx.config.security.password_email_window_hours)
         return self.ctx.store.waiting_for_password(email.sender, message.received_at - window)
 
-    def _assess(self, email: ParsedEmail, extra_passwords: tuple[str, ...] = (),
-                prepared: Prepared | None = None, *, agency: bool = True) -> Assessed:
+    def _assess(
+        self,
+        email: ParsedEmail,
+        extra_passwords: tuple[str, ...] = (),
+        prepared: Prepared | None = None,
+        *,
+        agency: bool = True,
+    ) -> Assessed:
         """`agency`: False to try only `extra_passwords` (the agency's failed already)."""
-        passwords = self.candidate_passwords(email, extra_passwords) if agency \
-            else list(extra_passwords)
-        opened = prepared.opened(passwords, self.ctx.config.limits) if prepared is not None \
-            else None
-        return stages.assess(email, passwords, config=self.ctx.config, today=self.ctx.today(),
-                             records=self.ctx.casebook, opened=opened,
-                             source=source_of(self.ctx.config, email.sender))
+        passwords = (
+            self.candidate_passwords(email, extra_passwords) if agency else list(extra_passwords)
+        )
+        opened = (
+            prepared.opened(passwords, self.ctx.config.limits) if prepared is not None else None
+        )
+        return stages.assess(
+            email,
+            passwords,
+            config=self.ctx.config,
+            today=self.ctx.today(),
+            records=self.ctx.casebook,
+            opened=opened,
+            source=source_of(self.ctx.config, email.sender),
+        )
 
-    def _record(self, message: MailboxMessage, email: ParsedEmail, key: str,
-                assessed: Assessed, reference: str | None = None) -> str:
+    def _record(
+        self,
+        message: MailboxMessage,
+        email: ParsedEmail,
+        key: str,
+        assessed: Assessed,
+        reference: str | None = None,
+    ) -> str:
         """Commit the case, then move the message out of the inbox."""
         decision = assessed.decision
         folder = folder_for(decision)
         agency = self.ctx.config.agency_for(email.sender)
-        held_raw = self._raw(message, key) if Reason.CANNOT_DECRYPT in decision.reasons \
-            else None
+        held_raw = self._raw(message, key) if Reason.CANNOT_DECRYPT in decision.reasons else None
         with self.ctx.store.transaction() as conn:
             ref = reference or self.ctx.store.next_reference(conn, message.received_at.year)
             case = CaseRecord(
-                reference=ref, message_key=key, message_id=email.message_id,
-                received_at=message.received_at, decided_at=self.ctx.clock.now(),
-                sender=email.sender, agency=agency.name if agency else None,
-                decision=decision, area=assessed.report_area,
+                reference=ref,
+                message_key=key,
+                message_id=email.message_id,
+                received_at=message.received_at,
+                decided_at=self.ctx.clock.now(),
+                sender=email.sender,
+                agency=agency.name if agency else None,
+                decision=decision,
+                area=assessed.report_area,
                 doc_sha256=assessed.opened.doc_sha256 if assessed.opened else None,
-                victim_key=assessed.victim_key, incident_date=assessed.incident,
+                victim_key=assessed.victim_key,
+                incident_date=assessed.incident,
                 referral_date=assessed.referral_date,
                 encrypted=bool(assessed.opened and assessed.opened.encrypted),
                 form=assessed.opened.form if assessed.opened else None,
                 source=source_of(self.ctx.config, email.sender),
             )
-            self._commit_case(conn, case, assessed.victim, held_raw, blind=assessed.blind,
-                              answer=not email.automatic)
+            self._commit_case(
+                conn,
+                case,
+                assessed.victim,
+                held_raw,
+                blind=assessed.blind,
+                answer=not email.automatic,
+            )
             if assessed.error:
-                self.ctx.store.audit(conn, ACTOR, "processing_error", ref,
-                                     f"error={assessed.error}")
-            self.ctx.store.ledger_finish(conn, key, kind="referral", folder=folder.value,
-                                     reference=ref)
+                self.ctx.store.audit(
+                    conn, ACTOR, "processing_error", ref, f"error={assessed.error}"
+                )
+            self.ctx.store.ledger_finish(
+                conn, key, kind="referral", folder=folder.value, reference=ref
+            )
         # As bare strings: the key=value renderer prints a list by the repr of its items.
-        self.ctx.log.info("message.decided", reference=ref, outcome=decision.outcome.value,
-                      reasons=[str(c) for c in decision.reasons],
-                      warnings=[str(c) for c in decision.warnings],
-                      criteria=[str(c) for c in decision.criteria], folder=folder.value)
+        self.ctx.log.info(
+            "message.decided",
+            reference=ref,
+            outcome=decision.outcome.value,
+            reasons=[str(c) for c in decision.reasons],
+            warnings=[str(c) for c in decision.warnings],
+            criteria=[str(c) for c in decision.criteria],
+            folder=folder.value,
+        )
         self._move(message, key, folder)
         return ref
 
-    def _commit_case(self, conn: sqlite3.Connection, case: CaseRecord, victim: Person | None,
-                     held_raw: bytes | None, *, actor: str = ACTOR,
-                     note: str | None = None, blind: Decision | None = None,
-                     answer: bool = True) -> None:
+    def _commit_case(
+        self,
+        conn: sqlite3.Connection,
+        case: CaseRecord,
+        victim: Person | None,
+        held_raw: bytes | None,
+        *,
+        actor: str = ACTOR,
+        note: str | None = None,
+        blind: Decision | None = None,
+        answer: bool = True,
+    ) -> None:
         """Inside one transaction: put the referral in its case (the open case it joined,
         or its own), list the case at a meeting if it is not listed yet, write the referral,
         keep its victim findable, hold the email (if any), and enqueue every message the
@@ -274,8 +341,13 @@ class Intake(HeldReferrals):
         warnings: list[Caution] = [w for w in decision.warnings if w != Caution.ALREADY_LISTED]
         if joined and current is not None and decision.outcome in LISTED_OUTCOMES:
             warnings.append(Caution.ALREADY_LISTED)
-        case = case.model_copy(update={"decision": decision.model_copy(
-            update={"joined": joined, "warnings": tuple(warnings)})})
+        case = case.model_copy(
+            update={
+                "decision": decision.model_copy(
+                    update={"joined": joined, "warnings": tuple(warnings)}
+                )
+            }
+        )
         meeting = None
         if case.decision.outcome in LISTED_OUTCOMES and case.area:
             meeting = self._listing(conn, case_ref, case.area, current, today)
@@ -285,8 +357,9 @@ class Intake(HeldReferrals):
         received = case.received_at.astimezone(self.ctx.config.zone).date()
         sync_person(conn, case_ref, victim, received)
         if held_raw is not None:
-            self.ctx.store.hold_message(conn, case.reference, case.message_key, case.sender,
-                                    case.received_at, held_raw)
+            self.ctx.store.hold_message(
+                conn, case.reference, case.message_key, case.sender, case.received_at, held_raw
+            )
         else:
             self.ctx.store.release_held(conn, case.reference)
         detail = f"outcome={case.decision.outcome.value} reasons={','.join(case.decision.reasons)}"
@@ -295,8 +368,14 @@ class Intake(HeldReferrals):
         self.ctx.store.audit(conn, actor, "decided", case.reference, detail)
         self.ctx.notices.enqueue(conn, case, meeting, note=note, blind=blind, answer=answer)
 
-    def _listing(self, conn: sqlite3.Connection, case_ref: str, area: str,
-                 current: Listing | None, today: date) -> Meeting | None:
+    def _listing(
+        self,
+        conn: sqlite3.Connection,
+        case_ref: str,
+        area: str,
+        current: Listing | None,
+        today: date,
+    ) -> Meeting | None:
         """The meeting the case is listed at: its current listing, or the first meeting of
         `area` with room (then recorded as the case's listing)."""
         calendar = self.ctx.listings.calendar
@@ -326,8 +405,7 @@ class Intake(HeldReferrals):
         new_ref = self.mailbox.mark_done(message.ref, folder)
         if row.location == Folder.INBOX.value:
             self.ctx.store.ledger_moved(key, new_ref, folder.value)
-        self.ctx.log.info("message.already_processed", reference=row.reference,
-                      folder=folder.value)
+        self.ctx.log.info("message.already_processed", reference=row.reference, folder=folder.value)
 
     def _move(self, message: MailboxMessage, key: str, folder: Folder) -> None:
         new_ref = self.mailbox.mark_done(message.ref, folder)

@@ -17,8 +17,9 @@ from mailbot.intake import stages
 from mailbot.models import Decision
 
 
-def reassess(ctx: Context, case: CaseRecord, *, same_as: str | None = None,
-             new_person: bool = False) -> Decision | None:
+def reassess(
+    ctx: Context, case: CaseRecord, *, same_as: str | None = None, new_person: bool = False
+) -> Decision | None:
     """The decision for `case`'s form when its victim is the one heard as `same_as` (a
     repeat) or is a `new_person` (near matches no longer count).
 
@@ -36,21 +37,32 @@ def reassess(ctx: Context, case: CaseRecord, *, same_as: str | None = None,
     open_cases = [c for c in known.open_cases if c.reference != case.case]  # not its own
     if same_as is not None and victim is not None:
         # The administrator says this hearing (or open case) is the victim: match it so.
-        history = [h.model_copy(update={"person": victim}) if h.reference == same_as else h
-                   for h in history]
-        open_cases = [c.model_copy(update={"person": victim}) if c.reference == same_as
-                      else c for c in open_cases]
+        history = [
+            h.model_copy(update={"person": victim}) if h.reference == same_as else h
+            for h in history
+        ]
+        open_cases = [
+            c.model_copy(update={"person": victim}) if c.reference == same_as else c
+            for c in open_cases
+        ]
     repeat = stages.find_repeats(report, history, config)
     open_match = stages.find_open_case(report, open_cases)
     joins = open_match.exact is not None and open_match.exact.reference == same_as
-    if same_as is not None and not joins and all(h.reference != same_as
-                                                 for h in repeat.exact):
+    if same_as is not None and not joins and all(h.reference != same_as for h in repeat.exact):
         return None
     if new_person:
         repeat = repeat.model_copy(update={"near": ()})
         open_match = open_match.model_copy(update={"near": ()})
-    opened = stages.OpenedForm(form=case.form, doc_sha256=case.doc_sha256 or "",
-                                 encrypted=case.encrypted)
-    return stages.decide_referral(opened, report, repeat, duplicate_of=None,
-                                    sender=case.sender, config=config, today=today,
-                                    open_match=open_match)
+    opened = stages.OpenedForm(
+        form=case.form, doc_sha256=case.doc_sha256 or "", encrypted=case.encrypted
+    )
+    return stages.decide_referral(
+        opened,
+        report,
+        repeat,
+        duplicate_of=None,
+        sender=case.sender,
+        config=config,
+        today=today,
+        open_match=open_match,
+    )

@@ -78,7 +78,9 @@ class Unopened(Frozen):
 
 
 def open_referral(
-    email: ParsedEmail, passwords: Sequence[str], limits: DocumentLimits,
+    email: ParsedEmail,
+    passwords: Sequence[str],
+    limits: DocumentLimits,
 ) -> OpenedForm | Unopened:
     """Find, decrypt and read the referral form in an email.
 
@@ -92,15 +94,16 @@ def open_referral(
 
 
 def _open_referral(
-    email: ParsedEmail, passwords: Sequence[str], limits: DocumentLimits,
+    email: ParsedEmail,
+    passwords: Sequence[str],
+    limits: DocumentLimits,
 ) -> OpenedForm | Unopened:
     if not email.attachments:
         return Unopened(code=Reason.NO_ATTACHMENT)
     documents = [a for a in email.attachments if a.kind in WORD_KINDS]
     oversized = any(is_oversized(a) for a in email.attachments)
     if not documents:
-        return Unopened(code=Reason.UNREADABLE_DOCUMENT if oversized
-                        else Reason.NOT_WORD_DOCUMENT)
+        return Unopened(code=Reason.UNREADABLE_DOCUMENT if oversized else Reason.NOT_WORD_DOCUMENT)
     forms: dict[str, OpenedForm] = {}
     failures: list[Reason] = [Reason.UNREADABLE_DOCUMENT] if oversized else []
     for attachment in documents:
@@ -117,7 +120,9 @@ def _open_referral(
 
 
 def open_document(
-    attachment: Attachment, passwords: Sequence[str], limits: DocumentLimits,
+    attachment: Attachment,
+    passwords: Sequence[str],
+    limits: DocumentLimits,
 ) -> OpenedForm | Reason:
     """One Word attachment read as a form, or the reason code why it cannot be."""
     kind, encrypted = attachment.kind, False
@@ -151,13 +156,16 @@ def check_referral(form: FormData, config: Config, today: date) -> FieldReport:
     return check_fields(form, today=today, pj_min_words=config.threshold.pj_rationale_min_words)
 
 
-def find_repeats(report: FieldReport, history: Sequence[HistoryEntry],
-                 config: Config) -> RepeatMatch:
+def find_repeats(
+    report: FieldReport, history: Sequence[HistoryEntry], config: Config
+) -> RepeatMatch:
     facts = report.facts
     if facts.victim is None or facts.victim.dob is None or facts.incident_date is None:
         return RepeatMatch()
     return match_history(
-        facts.victim, facts.incident_date, history,
+        facts.victim,
+        facts.incident_date,
+        history,
         window_months=config.threshold.repeat_window_months,
         desktop_window_months=config.threshold.desktop_review_window_months,
     )
@@ -183,9 +191,15 @@ def decide_referral(
 ) -> Decision:
     insecure = not opened.encrypted and not config.is_secure_address(sender)
     return decide(
-        opened.form, report, repeat, duplicate_of=duplicate_of, today=today,
-        rules=config.threshold, below_threshold=config.below_threshold_policy(report.facts.area),
-        insecure=insecure, open_match=open_match,
+        opened.form,
+        report,
+        repeat,
+        duplicate_of=duplicate_of,
+        today=today,
+        rules=config.threshold,
+        below_threshold=config.below_threshold_policy(report.facts.area),
+        insecure=insecure,
+        open_match=open_match,
     )
 
 
@@ -211,8 +225,9 @@ class Assessed:
 
 def processing_error(kind: str) -> Assessed:
     """Held for an administrator: processing failed with exception class `kind`."""
-    return Assessed(decision=Decision(outcome=Outcome.HELD, reasons=(Reason.PROCESSING_ERROR,)),
-                    error=kind)
+    return Assessed(
+        decision=Decision(outcome=Outcome.HELD, reasons=(Reason.PROCESSING_ERROR,)), error=kind
+    )
 
 
 def folder_for(decision: Decision) -> Folder:
@@ -224,13 +239,13 @@ def folder_for(decision: Decision) -> Folder:
 
 # The pipeline, in order: each name is one step of `assess` below.
 STAGES = (
-    "open",        # open_referral: the one form in the email, decrypted and read safely
-    "check",       # check_referral: mandatory fields, threshold, age
-    "look_up",     # Records.known: hearings and open cases of people who could be the victim
-    "repeats",     # find_repeats: heard within the window (repeat, desktop review)
-    "open_case",   # find_open_case: listed at a meeting not yet held (joins it)
-    "duplicate",   # Records.find_duplicate: the same document or victim again
-    "decide",      # decide_referral: the outcome with its codes (and the history-blind one)
+    "open",  # open_referral: the one form in the email, decrypted and read safely
+    "check",  # check_referral: mandatory fields, threshold, age
+    "look_up",  # Records.known: hearings and open cases of people who could be the victim
+    "repeats",  # find_repeats: heard within the window (repeat, desktop review)
+    "open_case",  # find_open_case: listed at a meeting not yet held (joins it)
+    "duplicate",  # Records.find_duplicate: the same document or victim again
+    "decide",  # decide_referral: the outcome with its codes (and the history-blind one)
 )
 
 
@@ -239,13 +254,21 @@ class Records(Protocol):
 
     def known(self, person: Person, today: date) -> Known: ...
 
-    def find_duplicate(self, doc_sha256: str, victim_key: str | None, incident: date | None,
-                       source: str) -> str | None: ...
+    def find_duplicate(
+        self, doc_sha256: str, victim_key: str | None, incident: date | None, source: str
+    ) -> str | None: ...
 
 
-def assess(email: ParsedEmail, passwords: Sequence[str], *, config: Config, today: date,
-           records: Records, source: str,
-           opened: OpenedForm | Unopened | None = None) -> Assessed:
+def assess(
+    email: ParsedEmail,
+    passwords: Sequence[str],
+    *,
+    config: Config,
+    today: date,
+    records: Records,
+    source: str,
+    opened: OpenedForm | Unopened | None = None,
+) -> Assessed:
     """Run `STAGES` over one email. `opened`: the first stage already done (in a worker,
     `mailbot.intake.prefetch`); `source`: who referred, as duplicates are found."""
     if opened is None:
@@ -257,12 +280,28 @@ def assess(email: ParsedEmail, passwords: Sequence[str], *, config: Config, toda
     known = records.known(facts.victim, today) if facts.victim else Known()
     repeat = find_repeats(report, known.hearings, config)
     open_match = find_open_case(report, known.open_cases)
-    vkey = victim_key(facts.victim.forenames, facts.victim.surname, facts.victim.dob) \
-        if facts.victim else None
+    vkey = (
+        victim_key(facts.victim.forenames, facts.victim.surname, facts.victim.dob)
+        if facts.victim
+        else None
+    )
     duplicate_of = records.find_duplicate(opened.doc_sha256, vkey, facts.incident_date, source)
-    decide = partial(decide_referral, opened, report, duplicate_of=duplicate_of,
-                     sender=email.sender, config=config, today=today)
-    return Assessed(decision=decide(repeat, open_match=open_match), opened=opened,
-                    report_area=facts.area, victim=facts.victim, victim_key=vkey,
-                    incident=facts.incident_date, referral_date=facts.referral_date,
-                    blind=decide(RepeatMatch()))
+    decide = partial(
+        decide_referral,
+        opened,
+        report,
+        duplicate_of=duplicate_of,
+        sender=email.sender,
+        config=config,
+        today=today,
+    )
+    return Assessed(
+        decision=decide(repeat, open_match=open_match),
+        opened=opened,
+        report_area=facts.area,
+        victim=facts.victim,
+        victim_key=vkey,
+        incident=facts.incident_date,
+        referral_date=facts.referral_date,
+        blind=decide(RepeatMatch()),
+    )

@@ -89,42 +89,53 @@ def meeting_title(meeting: Meeting) -> str:
     return f"{meeting.area} MARAC, {d:%A} {d.day} {d:%B %Y} {meeting.time:%H:%M}"
 
 
-def case_entry(case: CaseRecord, previous_marac: date | None, idva_service: str,
-               joined: Sequence[CaseRecord] = ()) -> CaseEntry:
+def case_entry(
+    case: CaseRecord,
+    previous_marac: date | None,
+    idva_service: str,
+    joined: Sequence[CaseRecord] = (),
+) -> CaseEntry:
     """The agenda entry of a listed case: `case` is its first referral, `joined` the
     referrals of the same victim by other agencies that joined it (one entry per victim,
     naming every referring agency); `previous_marac` is the repeat's earlier hearing."""
     form = case.form
     value = form.value if form else (lambda _: "")
     everyone = (case, *joined)
-    repeat = any(r.decision.repeat_of or Criterion.REPEAT in r.decision.criteria
-                 or (r.form is not None and r.form.value("referral_type") == "Repeat referral")
-                 for r in everyone)
+    repeat = any(
+        r.decision.repeat_of
+        or Criterion.REPEAT in r.decision.criteria
+        or (r.form is not None and r.form.value("referral_type") == "Repeat referral")
+        for r in everyone
+    )
     previous = f"{previous_marac:%d/%m/%Y}" if previous_marac else value("previous_marac_date")
     status = value("idva_status")
     agencies = (r.form.value("referrer_agency") if r.form else "" for r in everyone)
-    children = {(c.name, c.dob): None for r in everyone for c in (r.form.children if r.form
-                                                                  else ())}
+    children = {
+        (c.name, c.dob): None for r in everyone for c in (r.form.children if r.form else ())
+    }
     aware = value("victim_aware")
     return CaseEntry(
         reference=case.case,
         information_only=all(r.decision.outcome is Outcome.INFO_ONLY for r in everyone),
         victim_name=_name(value("victim_forenames"), value("victim_surname")),
-        victim_aliases=value("victim_aliases"), victim_dob=value("victim_dob"),
+        victim_aliases=value("victim_aliases"),
+        victim_dob=value("victim_dob"),
         victim_address=address(value("victim_address"), value("victim_postcode")),
         perp_name=_name(value("perp_forenames"), value("perp_surname")),
         perp_dob=value("perp_dob"),
         perp_address=address(value("perp_address"), value("perp_postcode")),
         children=tuple(children),
-        referring_agency="; ".join(dict.fromkeys(
-            a or r.agency or "" for a, r in zip(agencies, everyone, strict=True))),
-        repeat=repeat, previous_marac=previous if repeat else "",
-        victim_aware=aware, idva_service=" - ".join(
-            x for x in (idva_service or value("idva_service"), status) if x),
+        referring_agency="; ".join(
+            dict.fromkeys(a or r.agency or "" for a, r in zip(agencies, everyone, strict=True))
+        ),
+        repeat=repeat,
+        previous_marac=previous if repeat else "",
+        victim_aware=aware,
+        idva_service=" - ".join(x for x in (idva_service or value("idva_service"), status) if x),
         victim_not_aware_reason=value("victim_not_aware_reason")
-        if aware.strip().lower() == "no" else "",
-        markers=tuple(dict.fromkeys(_marker(m, r) for r in everyone
-                                    for m in markers(r.decision))),
+        if aware.strip().lower() == "no"
+        else "",
+        markers=tuple(dict.fromkeys(_marker(m, r) for r in everyone for m in markers(r.decision))),
         referrals=tuple(r.reference for r in everyone),
     )
 

@@ -35,13 +35,16 @@ def build_agenda(issue: AgendaIssue) -> bytes:
     props.author = props.last_modified_by = "MARAC Coordination Team"
     props.comments = props.keywords = props.subject = ""
     _header_and_footer(document, f"{title} - {issue.name}")
-    document.add_heading(f"{issue.name} to the MARAC agenda" if issue.number
-                         else "MARAC agenda", level=1)
+    document.add_heading(
+        f"{issue.name} to the MARAC agenda" if issue.number else "MARAC agenda", level=1
+    )
     m = issue.meeting
     document.add_paragraph(f"{title}. Venue: {m.venue}.")
-    document.add_paragraph("The risk narrative for each case is shared at the meeting, not in"
-                           " this document. Please research each case in your agency's"
-                           " records and bring what is relevant and proportionate to share.")
+    document.add_paragraph(
+        "The risk narrative for each case is shared at the meeting, not in"
+        " this document. Please research each case in your agency's"
+        " records and bring what is relevant and proportionate to share."
+    )
     number = 0
     for heading, cases in ((SECTIONS[0], issue.discussion), (SECTIONS[1], issue.information)):
         document.add_heading(heading, level=2)
@@ -59,13 +62,17 @@ def build_agenda(issue: AgendaIssue) -> bytes:
     for transfer in issue.transfers:
         number += 1
         document.add_heading(f"{number}. {transfer.reference} (transfer out)", level=3)
-        _table(document, [
-            ("Case reference", transfer.reference), ("Victim", transfer.victim_name),
-            ("Date of birth", transfer.victim_dob),
-            ("Previous address", transfer.previous_address),
-            ("Transferred to", transfer.transferred_to),
-            ("Transfer recorded", f"{transfer.recorded:%d/%m/%Y}"),
-        ])
+        _table(
+            document,
+            [
+                ("Case reference", transfer.reference),
+                ("Victim", transfer.victim_name),
+                ("Date of birth", transfer.victim_dob),
+                ("Previous address", transfer.previous_address),
+                ("Transferred to", transfer.transferred_to),
+                ("Transfer recorded", f"{transfer.recorded:%d/%m/%Y}"),
+            ],
+        )
     out = io.BytesIO()
     document.save(out)
     return out.getvalue()
@@ -73,20 +80,27 @@ def build_agenda(issue: AgendaIssue) -> bytes:
 
 def _case_rows(case: CaseEntry) -> list[tuple[str, str]]:
     children = "; ".join(f"{name} (born {dob or 'not known'})" for name, dob in case.children)
-    repeat = f"Yes, previous MARAC {case.previous_marac or 'date not known'}" if case.repeat \
-        else "No"
+    repeat = (
+        f"Yes, previous MARAC {case.previous_marac or 'date not known'}" if case.repeat else "No"
+    )
     aware = case.victim_aware or "Not stated"
     if case.victim_not_aware_reason:
         aware += f" (why not: {case.victim_not_aware_reason})"
     rows = [
-        ("Case reference", case.reference), ("Victim", case.victim_name),
+        ("Case reference", case.reference),
+        ("Victim", case.victim_name),
         ("Victim aliases", case.victim_aliases or "None given"),
-        ("Victim date of birth", case.victim_dob), ("Victim address", case.victim_address),
-        ("Perpetrator", case.perp_name), ("Perpetrator date of birth", case.perp_dob),
+        ("Victim date of birth", case.victim_dob),
+        ("Victim address", case.victim_address),
+        ("Perpetrator", case.perp_name),
+        ("Perpetrator date of birth", case.perp_dob),
         ("Perpetrator address", case.perp_address),
         ("Children in the household", children or "None recorded"),
-        ("Referring agencies" if len(case.referrals) > 1 else "Referring agency",
-         case.referring_agency), ("Repeat", repeat),
+        (
+            "Referring agencies" if len(case.referrals) > 1 else "Referring agency",
+            case.referring_agency,
+        ),
+        ("Repeat", repeat),
         ("Victim aware of referral", aware),
         ("IDVA service", case.idva_service or "Not known"),
     ]

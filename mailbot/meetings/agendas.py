@@ -69,8 +69,9 @@ class Agendas:
         out = []
         for area in sorted(config.areas):
             for m in calendar.meetings(area, today, ahead):
-                if m.agenda_date > today or (m.agenda_date == today
-                                             and clock < config.agenda_send_time):
+                if m.agenda_date > today or (
+                    m.agenda_date == today and clock < config.agenda_send_time
+                ):
                     continue
                 if m.date == today and clock >= m.time:
                     continue  # the meeting has started: a document now would help no one
@@ -102,8 +103,11 @@ class Agendas:
         if meeting is None:
             return None
         conn = self.ctx.store.conn
-        full = _Snapshot(0, self._cases(conn, meeting),
-                         tuple(k for k, _ in self.transfers.entries(conn, area, day)))
+        full = _Snapshot(
+            0,
+            self._cases(conn, meeting),
+            tuple(k for k, _ in self.transfers.entries(conn, area, day)),
+        )
         return build_agenda(self._issue(conn, meeting, full))
 
     # -- reading what is listed ---------------------------------------------------------
@@ -134,36 +138,48 @@ class Agendas:
             " AND t.meeting_date BETWEEN ? AND ?"
             " AND NOT EXISTS (SELECT 1 FROM agenda_items i WHERE i.area = t.from_area"
             " AND i.date = t.meeting_date AND i.item = 'transfer:' || t.id) LIMIT 1",
-            (*areas, *days, *areas, *days)).fetchone()
+            (*areas, *days, *areas, *days),
+        ).fetchone()
         return row is not None
 
     def _snapshot(self, conn: sqlite3.Connection, meeting: Meeting) -> _Snapshot:
         key = (meeting.area, meeting.date.isoformat())
-        issued = {r[0] for r in conn.execute(
-            "SELECT item FROM agenda_items WHERE area = ? AND date = ?", key)}
-        number = conn.execute("SELECT COALESCE(MAX(number) + 1, 0) FROM agenda_issues"
-                              " WHERE area = ? AND date = ?", key).fetchone()[0]
+        issued = {
+            r[0]
+            for r in conn.execute("SELECT item FROM agenda_items WHERE area = ? AND date = ?", key)
+        }
+        number = conn.execute(
+            "SELECT COALESCE(MAX(number) + 1, 0) FROM agenda_issues WHERE area = ? AND date = ?",
+            key,
+        ).fetchone()[0]
         cases = tuple(r for r in self._cases(conn, meeting) if r not in issued)
-        transfers = tuple(k for k, _ in self.transfers.entries(
-            conn, meeting.area, meeting.date, exclude=issued))
+        transfers = tuple(
+            k for k, _ in self.transfers.entries(conn, meeting.area, meeting.date, exclude=issued)
+        )
         return _Snapshot(int(number), cases, transfers)
 
     def _cases(self, conn: sqlite3.Connection, meeting: Meeting) -> tuple[str, ...]:
         """The cases listed at the meeting (one per victim, however many referrals)."""
         return tuple(listed_cases(conn, meeting.area, meeting.date))
 
-    def _issue(self, conn: sqlite3.Connection, meeting: Meeting,
-               snapshot: _Snapshot) -> AgendaIssue:
+    def _issue(
+        self, conn: sqlite3.Connection, meeting: Meeting, snapshot: _Snapshot
+    ) -> AgendaIssue:
         wanted = set(snapshot.transfers)
-        transfers = [e for k, e in self.transfers.entries(conn, meeting.area, meeting.date)
-                     if k in wanted]
+        transfers = [
+            e for k, e in self.transfers.entries(conn, meeting.area, meeting.date) if k in wanted
+        ]
         entries = [self._entry(conn, ref, meeting) for ref in snapshot.cases]
-        return AgendaIssue(meeting=meeting, number=snapshot.number,
-                           cases=tuple(e for e in entries if e is not None),
-                           transfers=tuple(transfers))
+        return AgendaIssue(
+            meeting=meeting,
+            number=snapshot.number,
+            cases=tuple(e for e in entries if e is not None),
+            transfers=tuple(transfers),
+        )
 
-    def _entry(self, conn: sqlite3.Connection, reference: str,
-               meeting: Meeting) -> CaseEntry | None:
+    def _entry(
+        self, conn: sqlite3.Connection, reference: str, meeting: Meeting
+    ) -> CaseEntry | None:
         found = [self.ctx.casebook.get(r) for r in referrals(conn, reference)]
         listed = [r for r in found if r is not None]
         if not listed:
@@ -171,9 +187,10 @@ class Agendas:
         case, joined = listed[0], listed[1:]
         previous = None
         if case.decision.repeat_of:
-            row = conn.execute("SELECT MAX(marac_date) FROM people WHERE reference = ?"
-                               " AND marac_date < ?",
-                               (case.decision.repeat_of, meeting.date.isoformat())).fetchone()
+            row = conn.execute(
+                "SELECT MAX(marac_date) FROM people WHERE reference = ? AND marac_date < ?",
+                (case.decision.repeat_of, meeting.date.isoformat()),
+            ).fetchone()
             previous = date.fromisoformat(row[0]) if row and row[0] else None
         service = self._dispatch.planner.idva_service(case)
         return case_entry(case, previous, service.name if service else "", joined)
@@ -190,10 +207,16 @@ class Agendas:
         m = issue.meeting
         variant = f"{m.area}:{m.date.isoformat()}:{issue.number}"
         context: dict[str, Any] = {
-            "meeting": {"area": m.area, "date": f"{m.date:%A} {m.date.day} {m.date:%B %Y}",
-                        "time": f"{m.time:%H:%M}", "venue": m.venue},
-            "addendum": issue.number, "discussion": len(issue.discussion),
-            "information": len(issue.information), "transfers": len(issue.transfers),
+            "meeting": {
+                "area": m.area,
+                "date": f"{m.date:%A} {m.date.day} {m.date:%B %Y}",
+                "time": f"{m.time:%H:%M}",
+                "venue": m.venue,
+            },
+            "addendum": issue.number,
+            "discussion": len(issue.discussion),
+            "information": len(issue.information),
+            "transfers": len(issue.transfers),
             "team_address": config.team.address,
         }
         out: list[Planned] = []
@@ -205,34 +228,55 @@ class Agendas:
                 subject, body = planner.templates.render("agenda_encrypted", **context)
                 data = encrypt_docx(document, r.route.password)
             else:
-                out.append(no_route_notice(planner, r.address, f"{m.area} MARAC"
-                                           f" {issue.name.lower()} of {m.date.isoformat()}",
-                                           f"agenda-no-route:{variant}:{r.address.lower()}"))
+                out.append(
+                    no_route_notice(
+                        planner,
+                        r.address,
+                        f"{m.area} MARAC {issue.name.lower()} of {m.date.isoformat()}",
+                        f"agenda-no-route:{variant}:{r.address.lower()}",
+                    )
+                )
                 continue
-            attachment = FileAttachment(filename=issue.filename, data=data,
-                                        content_type=DOCX_TYPE)
-            out.append(Planned(kind="agenda", recipient=r.address, subject=subject, body=body,
-                               attachments=(attachment,), variant=variant))
+            attachment = FileAttachment(filename=issue.filename, data=data, content_type=DOCX_TYPE)
+            out.append(
+                Planned(
+                    kind="agenda",
+                    recipient=r.address,
+                    subject=subject,
+                    body=body,
+                    attachments=(attachment,),
+                    variant=variant,
+                )
+            )
         return out
 
-    def _record(self, conn: sqlite3.Connection, meeting: Meeting, snapshot: _Snapshot,
-                now: datetime) -> None:
+    def _record(
+        self, conn: sqlite3.Connection, meeting: Meeting, snapshot: _Snapshot, now: datetime
+    ) -> None:
         key = (meeting.area, meeting.date.isoformat())
-        conn.execute("INSERT INTO agenda_issues (area, date, number, sent_at)"
-                     " VALUES (?, ?, ?, ?)", (*key, snapshot.number, now.isoformat()))
-        conn.executemany("INSERT INTO agenda_items (area, date, item, number)"
-                         " VALUES (?, ?, ?, ?)",
-                         [(*key, item, snapshot.number)
-                          for item in (*snapshot.cases, *snapshot.transfers)])
+        conn.execute(
+            "INSERT INTO agenda_issues (area, date, number, sent_at) VALUES (?, ?, ?, ?)",
+            (*key, snapshot.number, now.isoformat()),
+        )
+        conn.executemany(
+            "INSERT INTO agenda_items (area, date, item, number) VALUES (?, ?, ?, ?)",
+            [(*key, item, snapshot.number) for item in (*snapshot.cases, *snapshot.transfers)],
+        )
         # Closes the meeting to new listings (`listing.Listings.choose`).
-        conn.execute("INSERT INTO meetings (area, date, agenda_sent_at) VALUES (?, ?, ?)"
-                     " ON CONFLICT (area, date) DO UPDATE SET agenda_sent_at ="
-                     " COALESCE(meetings.agenda_sent_at, excluded.agenda_sent_at)",
-                     (*key, now.isoformat()))
+        conn.execute(
+            "INSERT INTO meetings (area, date, agenda_sent_at) VALUES (?, ?, ?)"
+            " ON CONFLICT (area, date) DO UPDATE SET agenda_sent_at ="
+            " COALESCE(meetings.agenda_sent_at, excluded.agenda_sent_at)",
+            (*key, now.isoformat()),
+        )
         self.ctx.store.audit(
-            conn, "mailbot", "agenda_sent", None,
+            conn,
+            "mailbot",
+            "agenda_sent",
+            None,
             f"area={meeting.area} meeting={key[1]} issue={snapshot.number}"
-            f" cases={len(snapshot.cases)} transfers={len(snapshot.transfers)}")
+            f" cases={len(snapshot.cases)} transfers={len(snapshot.transfers)}",
+        )
 
     @property
     def _dispatch(self) -> Dispatch:

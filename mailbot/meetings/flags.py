@@ -46,7 +46,9 @@ class FlagExpiry:
             " AND n.meeting_date > l.meeting_date AND (nc.repeat_of = l.case_ref"
             " OR nc.victim_key IN (SELECT victim_key FROM cases c WHERE c.case_ref = l.case_ref"
             " AND c.victim_key IS NOT NULL)))"
-            " ORDER BY l.meeting_date, l.case_ref", (latest.isoformat(),)).fetchall()
+            " ORDER BY l.meeting_date, l.case_ref",
+            (latest.isoformat(),),
+        ).fetchall()
         out = []
         for case_ref, area, heard in rows:
             day = date.fromisoformat(heard)
@@ -68,37 +70,52 @@ class FlagExpiry:
         assert case.meeting_date is not None
         dispatch = self.ctx.dispatch
         with self.ctx.store.transaction() as conn:
-            cursor = conn.execute("INSERT OR IGNORE INTO flag_expiry VALUES (?, ?, ?)",
-                                  (case.reference, case.meeting_date.isoformat(),
-                                   now.isoformat()))
+            cursor = conn.execute(
+                "INSERT OR IGNORE INTO flag_expiry VALUES (?, ?, ?)",
+                (case.reference, case.meeting_date.isoformat(), now.isoformat()),
+            )
             if cursor.rowcount != 1:
                 return  # another process got there first
             for planned in self._messages(case):
                 dispatch.outbox.enqueue(conn, planned, case.reference, now)
-            self.ctx.store.audit(conn, "mailbot", "flag_expiry", case.reference,
-                                    f"last_marac={case.meeting_date.isoformat()}")
+            self.ctx.store.audit(
+                conn,
+                "mailbot",
+                "flag_expiry",
+                case.reference,
+                f"last_marac={case.meeting_date.isoformat()}",
+            )
 
     def _messages(self, case: CaseRecord) -> list[Planned]:
         assert case.area is not None
         planner = self.ctx.dispatch.planner
         value = case.form.value if case.form else (lambda _: "")
-        victim = {"name": " ".join(x for x in (value("victim_forenames"),
-                                               value("victim_surname")) if x),
-                  "dob": value("victim_dob")}
-        context = {"reference": case.reference, "area": case.area,
-                   "last_marac": f"{case.meeting_date:%d/%m/%Y}" if case.meeting_date else "",
-                   "months": self.ctx.config.flag_expiry_months,
-                   "team_address": self.ctx.config.team.address}
+        victim = {
+            "name": " ".join(x for x in (value("victim_forenames"), value("victim_surname")) if x),
+            "dob": value("victim_dob"),
+        }
+        context = {
+            "reference": case.reference,
+            "area": case.area,
+            "last_marac": f"{case.meeting_date:%d/%m/%Y}" if case.meeting_date else "",
+            "months": self.ctx.config.flag_expiry_months,
+            "team_address": self.ctx.config.team.address,
+        }
         out: list[Planned] = []
         for r in recipients(self.ctx.config, self.ctx.secrets, case.area):
             if r.route.kind is RouteKind.NONE:
-                out.append(no_route_notice(planner, r.address, "flag expiry notice",
-                                           f"flag-expiry-no-route:{r.address.lower()}",
-                                           case.reference))
+                out.append(
+                    no_route_notice(
+                        planner,
+                        r.address,
+                        "flag expiry notice",
+                        f"flag-expiry-no-route:{r.address.lower()}",
+                        case.reference,
+                    )
+                )
                 continue
             # Personal details only where the route allows them; a reference alone elsewhere.
             shown = victim if r.route.kind is RouteKind.SECURE else None
             subject, body = planner.templates.render("flag_expiry", **context, victim=shown)
-            out.append(Planned(kind="flag_expiry", recipient=r.address, subject=subject,
-                               body=body))
+            out.append(Planned(kind="flag_expiry", recipient=r.address, subject=subject, body=body))
         return out

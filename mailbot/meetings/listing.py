@@ -36,7 +36,9 @@ class Listings:
     def choose(self, conn: sqlite3.Connection, area: str, today: date) -> Meeting | None:
         """The meeting a newly accepted case of `area` is listed at."""
         return choose_meeting(
-            self.calendar, area, today,
+            self.calendar,
+            area,
+            today,
             listed=lambda a, d: count_listed(conn, a, d, discussion=True),
             agenda_sent=lambda a, d: agenda_sent(conn, a, d),
         )
@@ -49,14 +51,19 @@ class Listings:
         for name in areas:
             for meeting in self.calendar.meetings(name, today, end):
                 conn = self.store.conn
-                loads.append(MeetingLoad(
-                    meeting, count_listed(conn, name, meeting.date, discussion=True),
-                    count_listed(conn, name, meeting.date, discussion=False),
-                    agenda_sent(conn, name, meeting.date)))
+                loads.append(
+                    MeetingLoad(
+                        meeting,
+                        count_listed(conn, name, meeting.date, discussion=True),
+                        count_listed(conn, name, meeting.date, discussion=False),
+                        agenda_sent(conn, name, meeting.date),
+                    )
+                )
         return sorted(loads, key=lambda m: (m.meeting.date, m.meeting.time, m.meeting.area))
 
 
 def agenda_sent(conn: sqlite3.Connection, area: str, day: date) -> bool:
-    row = conn.execute("SELECT agenda_sent_at FROM meetings WHERE area = ? AND date = ?",
-                       (area, day.isoformat())).fetchone()
+    row = conn.execute(
+        "SELECT agenda_sent_at FROM meetings WHERE area = ? AND date = ?", (area, day.isoformat())
+    ).fetchone()
     return bool(row and row[0])

@@ -53,8 +53,9 @@ class MinutesFile(Frozen):
     data: bytes = Field(repr=False)
 
 
-def check_files(folder: Path, listed: Collection[str],
-                ignore: Collection[str] = ()) -> list[MinutesFile]:
+def check_files(
+    folder: Path, listed: Collection[str], ignore: Collection[str] = ()
+) -> list[MinutesFile]:
     """Every file in `folder` as a checked PDF of a listed case, or MinutesRefused."""
     if not folder.is_dir():
         raise MinutesRefused([f"{folder}: not a folder"])
@@ -65,8 +66,9 @@ def check_files(folder: Path, listed: Collection[str],
         if path.name in ignore:
             continue
         if not path.is_file():
-            problems.append(f"{path.name}: not a file (minutes must be PDFs directly in the"
-                            " folder)")
+            problems.append(
+                f"{path.name}: not a file (minutes must be PDFs directly in the folder)"
+            )
             continue
         data = path.read_bytes()
         wrong: list[str] = []
@@ -79,15 +81,15 @@ def check_files(folder: Path, listed: Collection[str],
         elif match.group(1).upper() not in listed:
             wrong.append(f"{match.group(1).upper()} is not listed at this meeting")
         elif match.group(1).upper() in seen:
-            wrong.append(f"a second file for {match.group(1).upper()} (see"
-                         f" {seen[match.group(1).upper()]})")
+            wrong.append(
+                f"a second file for {match.group(1).upper()} (see {seen[match.group(1).upper()]})"
+            )
         if wrong:
             problems.append(f"{path.name}: {'; '.join(wrong)}")
             continue
         assert match is not None
         seen[match.group(1).upper()] = path.name
-        files.append(MinutesFile(reference=match.group(1).upper(), filename=path.name,
-                                 data=data))
+        files.append(MinutesFile(reference=match.group(1).upper(), filename=path.name, data=data))
     if not files and not problems:
         problems.append(f"{folder}: no minutes in the folder")
     if problems:
@@ -102,8 +104,9 @@ def zip_files(files: Sequence[MinutesFile], password: str) -> bytes:
     import pyzipper
 
     buffer = io.BytesIO()
-    with pyzipper.AESZipFile(buffer, "w", compression=pyzipper.ZIP_DEFLATED,
-                             encryption=pyzipper.WZ_AES) as archive:
+    with pyzipper.AESZipFile(
+        buffer, "w", compression=pyzipper.ZIP_DEFLATED, encryption=pyzipper.WZ_AES
+    ) as archive:
         archive.setpassword(password.encode())
         archive.setencryption(pyzipper.WZ_AES, nbits=256)
         for f in files:
@@ -154,42 +157,78 @@ class MinutesPlan:
             entries = [len(zip_files([f], "size")) - base for f in files]
 
             def size(batch: list[int], part: int, parts: int) -> int:
-                planned = self._planned(recipient, [files[i] for i in batch], part, parts,
-                                        b"")
-                return email_size(planned, None, self.from_address, self.now,
-                                  [base + sum(entries[i] for i in batch)])
+                planned = self._planned(recipient, [files[i] for i in batch], part, parts, b"")
+                return email_size(
+                    planned,
+                    None,
+                    self.from_address,
+                    self.now,
+                    [base + sum(entries[i] for i in batch)],
+                )
         else:
+
             def size(batch: list[int], part: int, parts: int) -> int:
                 chosen = [files[i] for i in batch]
                 planned = self._planned(recipient, chosen, part, parts, None)
-                return email_size(planned, None, self.from_address, self.now,
-                                  [len(f.data) for f in chosen])
+                return email_size(
+                    planned, None, self.from_address, self.now, [len(f.data) for f in chosen]
+                )
 
         batches = pack(len(files), lambda b, k, n: size(b, k, n) <= self.limit)
         if batches is None:
             big = max(files, key=lambda f: len(f.data))
-            raise MinutesRefused([f"{big.filename}: {len(big.data)} bytes is too large to"
-                                  f" email to {recipient.address} (its limit is {self.limit}"
-                                  " bytes a whole email)"])
+            raise MinutesRefused(
+                [
+                    f"{big.filename}: {len(big.data)} bytes is too large to"
+                    f" email to {recipient.address} (its limit is {self.limit}"
+                    " bytes a whole email)"
+                ]
+            )
         password = recipient.route.password
-        return [self._planned(recipient, chosen, k, len(batches),
-                              zip_files(chosen, password) if password else None)
-                for k, chosen in enumerate(([files[i] for i in b] for b in batches), 1)]
+        return [
+            self._planned(
+                recipient,
+                chosen,
+                k,
+                len(batches),
+                zip_files(chosen, password) if password else None,
+            )
+            for k, chosen in enumerate(([files[i] for i in b] for b in batches), 1)
+        ]
 
-    def _planned(self, recipient: Recipient, chosen: list[MinutesFile], part: int, parts: int,
-                 archive: bytes | None) -> Planned:
+    def _planned(
+        self,
+        recipient: Recipient,
+        chosen: list[MinutesFile],
+        part: int,
+        parts: int,
+        archive: bytes | None,
+    ) -> Planned:
         encrypted = recipient.route.kind is RouteKind.PASSWORD
         meeting = self.context["meeting"]
         subject, body = self.templates.render(
-            "minutes_encrypted" if encrypted else "minutes", **self.context, part=part,
-            parts=parts, files=[f.filename for f in chosen])
+            "minutes_encrypted" if encrypted else "minutes",
+            **self.context,
+            part=part,
+            parts=parts,
+            files=[f.filename for f in chosen],
+        )
         if encrypted:
             label = f" part {part} of {parts}" if parts > 1 else ""
             name = f"{meeting['area']} MARAC minutes {meeting['iso']}{label}.zip"
             attachments: tuple[FileAttachment, ...] = (
-                FileAttachment(filename=name, data=archive or b"", content_type=ZIP_TYPE),)
+                FileAttachment(filename=name, data=archive or b"", content_type=ZIP_TYPE),
+            )
         else:
-            attachments = tuple(FileAttachment(filename=f.filename, data=f.data,
-                                               content_type=PDF_TYPE) for f in chosen)
-        return Planned(kind="minutes", recipient=recipient.address, subject=subject,
-                       body=body, attachments=attachments, variant=f"{part}/{parts}")
+            attachments = tuple(
+                FileAttachment(filename=f.filename, data=f.data, content_type=PDF_TYPE)
+                for f in chosen
+            )
+        return Planned(
+            kind="minutes",
+            recipient=recipient.address,
+            subject=subject,
+            body=body,
+            attachments=attachments,
+            variant=f"{part}/{parts}",
+        )

@@ -68,7 +68,8 @@ def read_details_file(path: Path) -> TransferDetails:
     data = read_toml(path, "transfer details")
     try:
         return TransferDetails.model_validate(
-            {k: v.strip() if isinstance(v, str) else v for k, v in data.items()})
+            {k: v.strip() if isinstance(v, str) else v for k, v in data.items()}
+        )
     except ValidationError as exc:
         raise config_error(exc, prefix="details") from None
 
@@ -90,9 +91,11 @@ class Transfers:
         else:
             raise TransferError(f"{to!r} is neither a West Midlands area nor an email address")
         if not route_for(recipient, config, self.ctx.secrets).secure:
-            raise TransferError(f"{recipient} is not on a secure route: transfer details go"
-                                " only to a secure address (e.g. cjsm.net, pnn.police.uk,"
-                                " nhs.net, gcsx.gov.uk)")
+            raise TransferError(
+                f"{recipient} is not on a secure route: transfer details go"
+                " only to a secure address (e.g. cjsm.net, pnn.police.uk,"
+                " nhs.net, gcsx.gov.uk)"
+            )
         return label, recipient
 
     def case(self, reference: str) -> CaseRecord:
@@ -100,12 +103,15 @@ class Transfers:
         if case is None:
             raise TransferError(f"no case {reference}")
         if case.decision.outcome not in (Outcome.ACCEPTED, Outcome.INFO_ONLY) or not case.area:
-            raise TransferError(f"{reference} is {case.decision.outcome.value}: only listed"
-                                " cases can be transferred")
+            raise TransferError(
+                f"{reference} is {case.decision.outcome.value}: only listed"
+                " cases can be transferred"
+            )
         return case
 
-    def record(self, reference: str, to: str, details: TransferDetails, actor: str,
-               now: datetime) -> Transfer:
+    def record(
+        self, reference: str, to: str, details: TransferDetails, actor: str, now: datetime
+    ) -> Transfer:
         """Record the move, list it on the next agenda and email the receiving MARAC."""
         case = self.case(reference)
         label, recipient = self.destination(to, case)
@@ -117,23 +123,43 @@ class Transfers:
             cursor = conn.execute(
                 "INSERT INTO transfers (reference, from_area, to_label, to_address, details,"
                 " meeting_date, recorded_at, actor) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (reference, case.area, label, recipient, details.model_dump_json(),
-                 meeting.date.isoformat() if meeting else None, now.isoformat(), actor))
+                (
+                    reference,
+                    case.area,
+                    label,
+                    recipient,
+                    details.model_dump_json(),
+                    meeting.date.isoformat() if meeting else None,
+                    now.isoformat(),
+                    actor,
+                ),
+            )
             transfer_id = int(cursor.lastrowid or 0)
             planned = self._email(case, label, recipient, details, transfer_id)
             self.ctx.dispatch.outbox.enqueue(conn, planned, reference, now)
-            store.audit(conn, actor, "transfer_out", reference,
-                        f"to={label} agenda={meeting.date.isoformat() if meeting else '-'}")
-            to_area = next((a for a in self.ctx.config.areas if f"{a} MARAC" == label),
-                           None)
+            store.audit(
+                conn,
+                actor,
+                "transfer_out",
+                reference,
+                f"to={label} agenda={meeting.date.isoformat() if meeting else '-'}",
+            )
+            to_area = next((a for a in self.ctx.config.areas if f"{a} MARAC" == label), None)
             if to_area is not None:
                 self._relist(conn, case, to_area, today, actor)
-        return Transfer(id=transfer_id, reference=reference, from_area=case.area,
-                        to_label=label, to_address=recipient,
-                        meeting_date=meeting.date if meeting else None, recorded_at=now)
+        return Transfer(
+            id=transfer_id,
+            reference=reference,
+            from_area=case.area,
+            to_label=label,
+            to_address=recipient,
+            meeting_date=meeting.date if meeting else None,
+            recorded_at=now,
+        )
 
-    def _relist(self, conn: sqlite3.Connection, case: CaseRecord, area: str, today: date,
-                actor: str) -> None:
+    def _relist(
+        self, conn: sqlite3.Connection, case: CaseRecord, area: str, today: date, actor: str
+    ) -> None:
         """A move within the West Midlands: one team runs all seven MARACs, so the case is
         listed at the new area's next meeting, and off the old area's meeting if it has not
         taken place (its agenda not sent yet: it simply drops off; sent: the transfer
@@ -147,51 +173,91 @@ class Transfers:
         if meeting is None:
             if current is not None:
                 end_listing(conn, case.case, MOVED, now)
-            dispatch.outbox.enqueue(conn, dispatch.planner.team_notice(
-                "transferred case not listed", f"No {area} meeting with room was found for"
-                f" this case transferred from {case.area}; list it by hand (mailbot cases"
-                " list-at).", case.case, variant=f"transfer-unlisted-{area}"), case.case, now)
+            dispatch.outbox.enqueue(
+                conn,
+                dispatch.planner.team_notice(
+                    "transferred case not listed",
+                    f"No {area} meeting with room was found for"
+                    f" this case transferred from {case.area}; list it by hand (mailbot cases"
+                    " list-at).",
+                    case.case,
+                    variant=f"transfer-unlisted-{area}",
+                ),
+                case.case,
+                now,
+            )
             return
         list_case(conn, case.case, area, meeting.date, now)
-        self.ctx.store.audit(conn, actor, "listed_at", case.case,
-                                f"area={area} meeting={meeting.date.isoformat()}"
-                                f" previous={current.meeting_date.isoformat() if current else '-'}"
-                                " by=transfer")
+        self.ctx.store.audit(
+            conn,
+            actor,
+            "listed_at",
+            case.case,
+            f"area={area} meeting={meeting.date.isoformat()}"
+            f" previous={current.meeting_date.isoformat() if current else '-'}"
+            " by=transfer",
+        )
         for ref in referrals(conn, case.case):
             listed = self.ctx.casebook.get(ref)
             if listed is not None:  # referrers told the new meeting; the new area's IDVA once
-                self.ctx.notices.enqueue(conn, listed.model_copy(update={"area": area}),
-                                            meeting, idva=listed.joined is None)
+                self.ctx.notices.enqueue(
+                    conn,
+                    listed.model_copy(update={"area": area}),
+                    meeting,
+                    idva=listed.joined is None,
+                )
 
     def _next_agenda(self, conn: sqlite3.Connection, area: str, today: date) -> Meeting | None:
 
         def sent(a: str, d: date) -> bool:
-            row = conn.execute("SELECT agenda_sent_at FROM meetings WHERE area = ? AND"
-                               " date = ?", (a, d.isoformat())).fetchone()
+            row = conn.execute(
+                "SELECT agenda_sent_at FROM meetings WHERE area = ? AND date = ?",
+                (a, d.isoformat()),
+            ).fetchone()
             return bool(row and row[0])
 
         # Transfers take no discussion slot, so capacity does not apply.
-        return choose_meeting(self.ctx.listings.calendar, area, today,
-                              listed=lambda a, d: 0, agenda_sent=sent)
+        return choose_meeting(
+            self.ctx.listings.calendar, area, today, listed=lambda a, d: 0, agenda_sent=sent
+        )
 
-    def _email(self, case: CaseRecord, label: str, recipient: str,
-               details: TransferDetails, transfer_id: int) -> Planned:
+    def _email(
+        self,
+        case: CaseRecord,
+        label: str,
+        recipient: str,
+        details: TransferDetails,
+        transfer_id: int,
+    ) -> Planned:
         planner = self.ctx.dispatch.planner
         service = planner.idva_service(case)
         entry = case_entry(case, None, service.name if service else "")
         subject, body = planner.templates.render(
-            "transfer_out", case=entry, area=case.area, to=label,
+            "transfer_out",
+            case=entry,
+            area=case.area,
+            to=label,
             last_marac=f"{case.meeting_date:%d/%m/%Y}" if case.meeting_date else "",
-            details=details, team_address=self.ctx.config.team.address)
-        return Planned(kind="transfer", recipient=recipient, subject=subject, body=body,
-                       variant=f"transfer-{transfer_id}")
+            details=details,
+            team_address=self.ctx.config.team.address,
+        )
+        return Planned(
+            kind="transfer",
+            recipient=recipient,
+            subject=subject,
+            body=body,
+            variant=f"transfer-{transfer_id}",
+        )
 
-    def entries(self, conn: sqlite3.Connection, area: str, day: date,
-                exclude: Collection[str] = ()) -> list[tuple[str, TransferEntry]]:
+    def entries(
+        self, conn: sqlite3.Connection, area: str, day: date, exclude: Collection[str] = ()
+    ) -> list[tuple[str, TransferEntry]]:
         """(item key, agenda entry) of the transfers listed on the area's agenda for `day`."""
-        rows = conn.execute("SELECT id, reference, to_label, recorded_at FROM transfers"
-                            " WHERE from_area = ? AND meeting_date = ? ORDER BY id",
-                            (area, day.isoformat())).fetchall()
+        rows = conn.execute(
+            "SELECT id, reference, to_label, recorded_at FROM transfers"
+            " WHERE from_area = ? AND meeting_date = ? ORDER BY id",
+            (area, day.isoformat()),
+        ).fetchall()
         out = []
         for transfer_id, reference, to_label, recorded_at in rows:
             key = f"transfer:{transfer_id}"
@@ -199,14 +265,21 @@ class Transfers:
             if case is None:
                 continue
             value = case.form.value if case.form else (lambda _: "")
-            out.append((key, TransferEntry(
-                reference=reference,
-                victim_name=" ".join(x for x in (value("victim_forenames"),
-                                                 value("victim_surname")) if x),
-                victim_dob=value("victim_dob"),
-                previous_address=address(value("victim_address"), value("victim_postcode")),
-                transferred_to=to_label,
-                recorded=datetime.fromisoformat(recorded_at).astimezone(
-                    self.ctx.config.zone).date())))
+            out.append(
+                (
+                    key,
+                    TransferEntry(
+                        reference=reference,
+                        victim_name=" ".join(
+                            x for x in (value("victim_forenames"), value("victim_surname")) if x
+                        ),
+                        victim_dob=value("victim_dob"),
+                        previous_address=address(value("victim_address"), value("victim_postcode")),
+                        transferred_to=to_label,
+                        recorded=datetime.fromisoformat(recorded_at)
+                        .astimezone(self.ctx.config.zone)
+                        .date(),
+                    ),
+                )
+            )
         return out
-

@@ -40,8 +40,7 @@ class ServerMailbox(Mailbox, Protocol):
     def check(self) -> list[str]: ...
 
 
-def check_mailbox(config: Config, secrets: Secrets,
-                  store: Store) -> tuple[list[str], list[str]]:
+def check_mailbox(config: Config, secrets: Secrets, store: Store) -> tuple[list[str], list[str]]:
     """Open the configured mailbox as the daemon would, and close it again: (folders mailbot
     will use, problems found). `MailbotError` when it cannot be opened at all."""
     mailbox = open_mailbox(config, secrets, store)
@@ -68,8 +67,9 @@ def _check_folders(config: Config, mailbox: Mailbox) -> tuple[list[str], list[st
 
 EWS_BLOCKED = date(2026, 10, 1)  # blocked by default in Exchange Online unless allowed
 EWS_OFF = date(2027, 4, 1)  # switched off in Exchange Online, no exceptions
-EXCHANGE_ONLINE_HOSTS = frozenset({"outlook.office365.com", "outlook.office.com",
-                                   "outlook.office365.us"})
+EXCHANGE_ONLINE_HOSTS = frozenset(
+    {"outlook.office365.com", "outlook.office.com", "outlook.office365.us"}
+)
 
 
 def exchange_online_ews(config: Config, today: date) -> tuple[list[str], list[str]]:
@@ -82,26 +82,33 @@ def exchange_online_ews(config: Config, today: date) -> tuple[list[str], list[st
     if host not in EXCHANGE_ONLINE_HOSTS:
         return [], []
     if today >= EWS_OFF:
-        return [], ["EWS: this is Exchange Online, where Microsoft switched EWS off on 1 April "
-                    '2027; use kind = "graph" (or "imap" with auth = "oauth2")']
-    when = "blocks EWS by default since" if today >= EWS_BLOCKED \
-        else "will block EWS by default from"
-    return [f"EWS: this is Exchange Online, where Microsoft {when} 1 October 2026 unless an "
-            "administrator allows this app, and switches it off on 1 April 2027; use "
-            'kind = "graph" (or "imap" with auth = "oauth2")'], []
+        return [], [
+            "EWS: this is Exchange Online, where Microsoft switched EWS off on 1 April "
+            '2027; use kind = "graph" (or "imap" with auth = "oauth2")'
+        ]
+    when = (
+        "blocks EWS by default since" if today >= EWS_BLOCKED else "will block EWS by default from"
+    )
+    return [
+        f"EWS: this is Exchange Online, where Microsoft {when} 1 October 2026 unless an "
+        "administrator allows this app, and switches it off on 1 April 2027; use "
+        'kind = "graph" (or "imap" with auth = "oauth2")'
+    ], []
 
 
 def check_sender(config: Config, secrets: Secrets) -> list[str]:
     settings = config.sender
     mailbox = config.mailbox
-    if (isinstance(mailbox, ExchangeMailboxSettings) and mailbox.send_via_ews) or \
-            (isinstance(mailbox, GraphMailboxSettings) and mailbox.send_via_graph):
+    if (isinstance(mailbox, ExchangeMailboxSettings) and mailbox.send_via_ews) or (
+        isinstance(mailbox, GraphMailboxSettings) and mailbox.send_via_graph
+    ):
         return []  # checked with the mailbox
     if settings.kind == "maildir":
         return _check_dirs([config.mail_dir / Folder.OUTBOX.value])
     try:
-        password = credential(secrets, settings.password_credential,
-                              required=bool(settings.username))
+        password = credential(
+            secrets, settings.password_credential, required=bool(settings.username)
+        )
     except ConfigError as exc:
         return [str(exc)]
     return _check_smtp(settings, password)
@@ -114,8 +121,7 @@ def _check_dirs(paths: list[Path]) -> list[str]:
             directory = path / sub
             if directory.exists() and not directory.is_dir():
                 problems.append(f"folders: {directory} is not a directory")
-            elif not directory.exists() and path.parent.exists() and \
-                    not _writable(path.parent):
+            elif not directory.exists() and path.parent.exists() and not _writable(path.parent):
                 problems.append(f"folders: cannot create {directory} (permissions)")
     return problems
 
@@ -131,8 +137,7 @@ def _check_smtp(settings: SenderSettings, password: str | None) -> list[str]:
     import smtplib  # here: only `mailbot check` needs it, not the daemon's start-up
 
     try:
-        with smtplib.SMTP(settings.host, settings.port,
-                          timeout=settings.timeout_seconds) as client:
+        with smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout_seconds) as client:
             client.ehlo()
             if settings.starttls:
                 if not client.has_extn("starttls"):
@@ -149,6 +154,5 @@ def _check_smtp(settings: SenderSettings, password: str | None) -> list[str]:
     except smtplib.SMTPAuthenticationError:
         return ["authentication: the SMTP server refused the login"]
     except (OSError, smtplib.SMTPException) as exc:
-        return [f"network: cannot talk to {settings.host}:{settings.port}"
-                f" ({type(exc).__name__})"]
+        return [f"network: cannot talk to {settings.host}:{settings.port} ({type(exc).__name__})"]
     return []

@@ -50,9 +50,15 @@ def worst_stop_seconds(config: Config) -> float:
 
 
 class Supervisor:
-    def __init__(self, app: App, runner: Runner, config_path: Path,
-                 log: structlog.typing.FilteringBoundLogger, notifier: Notifier | None = None,
-                 watchdog: Watchdog | None = None) -> None:
+    def __init__(
+        self,
+        app: App,
+        runner: Runner,
+        config_path: Path,
+        log: structlog.typing.FilteringBoundLogger,
+        notifier: Notifier | None = None,
+        watchdog: Watchdog | None = None,
+    ) -> None:
         self.app = app
         self.runner = runner
         self.config_path = config_path
@@ -72,8 +78,9 @@ class Supervisor:
     def ready(self) -> None:
         """The database and the mailbox are open and the loop is about to start."""
         self.notifier.ready(f"Started; watching the {self.app.config.mailbox.kind} mailbox")
-        self.log.info("service.ready", mailbox=self.app.config.mailbox.kind,
-                      seconds=self.watchdog.interval)
+        self.log.info(
+            "service.ready", mailbox=self.app.config.mailbox.kind, seconds=self.watchdog.interval
+        )
 
     def install_signal_handlers(self) -> None:
         signal.signal(signal.SIGTERM, self.request_stop)
@@ -121,8 +128,11 @@ class Supervisor:
             self._heartbeat_at = ticks  # tried: again in 30 s, whether it was written or not
         self.watchdog.beat()
         blocked = runner.dispatcher.blocked if runner.dispatcher is not None else None
-        self.notifier.status(blocked or f"Waiting for mail; {runner.processed} message(s)"
-                             f" processed since start; last poll {now:%Y-%m-%d %H:%M:%S} UTC")
+        self.notifier.status(
+            blocked
+            or f"Waiting for mail; {runner.processed} message(s)"
+            f" processed since start; last poll {now:%Y-%m-%d %H:%M:%S} UTC"
+        )
 
     def _heartbeat(self, now: datetime) -> None:
         """Record the last poll. A database that refuses is logged, not a crash: `mailbot
@@ -130,8 +140,10 @@ class Supervisor:
         try:
             self.app.store.state_set(LAST_POLL_KEY, now.isoformat())
         except sqlite3.Error as exc:
-            self.log.error("service.heartbeat_unwritten",
-                           error=getattr(exc, "sqlite_errorname", None) or type(exc).__name__)
+            self.log.error(
+                "service.heartbeat_unwritten",
+                error=getattr(exc, "sqlite_errorname", None) or type(exc).__name__,
+            )
 
     def _apply_reload(self) -> None:
         self.notifier.reloading()
@@ -150,6 +162,9 @@ class Supervisor:
         for name in result.restart_needed:
             self.log.warning("config.restart_needed", kind=name)
         self.log.info("config.reloaded", count=len(result.applied))
-        pending = f"; restart needed for {', '.join(result.restart_needed)}" \
-            if result.restart_needed else ""
+        pending = (
+            f"; restart needed for {', '.join(result.restart_needed)}"
+            if result.restart_needed
+            else ""
+        )
         self.notifier.ready(f"Configuration reloaded ({len(result.applied)} change(s)){pending}")

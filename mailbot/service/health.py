@@ -93,24 +93,30 @@ class Health:
 _MISSING = "SELECT COUNT(*) FROM messages WHERE location = 'Missing'"  # `Intake.reconcile`
 
 
-def check_health(config: Config, store: Store, now: datetime,
-                 limits: Limits = Limits()) -> Health:
+def check_health(config: Config, store: Store, now: datetime, limits: Limits = Limits()) -> Health:
     last_poll = _parse(store.state_get(LAST_POLL_KEY))
     backlog, oldest = inbox_backlog(config)
     counts = _outbox_counts(store)
     if limits.outbox_minutes is None:
         limits = replace(limits, outbox_minutes=float(config.outbox.alert_after_minutes))
     health = Health(
-        checked_at=now, last_poll=last_poll, backlog=backlog, oldest_waiting=oldest,
+        checked_at=now,
+        last_poll=last_poll,
+        backlog=backlog,
+        oldest_waiting=oldest,
         held=_count(store, "SELECT COUNT(*) FROM cases WHERE outcome = 'held'"),
         outbox_pending=counts.get("pending", 0) + counts.get("sending", 0),
-        outbox_failed=counts.get("failed", 0), outbox_unknown=counts.get("unknown", 0),
+        outbox_failed=counts.get("failed", 0),
+        outbox_unknown=counts.get("unknown", 0),
         outbox_held=counts.get("held", 0),
         outbox_unrecorded=_count(store, _UNRECORDED, ((now - STALE_CLAIM).isoformat(),)),
         oldest_unsent=_parse(store.conn.execute(_OLDEST_UNSENT).fetchone()[0]),
-        store_problem=store_problem(store), folder_errors=_folder_errors(store),
+        store_problem=store_problem(store),
+        folder_errors=_folder_errors(store),
         daemon=_daemon(config),
-        next_agenda=None, overdue_agendas=0, problems=(),
+        next_agenda=None,
+        overdue_agendas=0,
+        problems=(),
         missing_emails=_count(store, _MISSING),
     )
     health = replace(health, **_agendas(config, store, now))
@@ -181,12 +187,19 @@ def _agendas(config: Config, store: Store, now: datetime) -> dict[str, Any]:
     listings = Listings(store, Calendar(config), list(config.areas))
     unsent = [m for m in listings.upcoming(today, AGENDA_LOOKAHEAD_DAYS) if not m.agenda_sent]
     coming = [m for m in unsent if m.meeting.agenda_date >= today]
-    first = min(coming, default=None,
-                key=lambda m: (m.meeting.agenda_date, m.meeting.date, m.meeting.area))
-    due = None if first is None else AgendaDue(
-        area=first.meeting.area, meeting_date=first.meeting.date.isoformat(),
-        agenda_date=first.meeting.agenda_date.isoformat(),
-        listed=first.discussion + first.information)
+    first = min(
+        coming, default=None, key=lambda m: (m.meeting.agenda_date, m.meeting.date, m.meeting.area)
+    )
+    due = (
+        None
+        if first is None
+        else AgendaDue(
+            area=first.meeting.area,
+            meeting_date=first.meeting.date.isoformat(),
+            agenda_date=first.meeting.agenda_date.isoformat(),
+            listed=first.discussion + first.information,
+        )
+    )
     return {"next_agenda": due, "overdue_agendas": len(unsent) - len(coming)}
 
 
@@ -196,42 +209,66 @@ def _problems(health: Health, limits: Limits) -> list[str]:
     if health.last_poll is None:
         problems.append("mailbot has never completed a mailbox poll")
     elif now - health.last_poll > timedelta(minutes=limits.poll_minutes):
-        problems.append(f"no successful mailbox poll for {_minutes(now - health.last_poll)}"
-                        " (is the service running? journalctl -u mailbot)")
+        problems.append(
+            f"no successful mailbox poll for {_minutes(now - health.last_poll)}"
+            " (is the service running? journalctl -u mailbot)"
+        )
     elif health.last_poll - now > CLOCK_SKEW:
-        problems.append(f"the last mailbox poll is recorded {_minutes(health.last_poll - now)}"
-                        " in the future: the clock jumped back, and no poll has been recorded"
-                        " since (is the service running? journalctl -u mailbot)")
+        problems.append(
+            f"the last mailbox poll is recorded {_minutes(health.last_poll - now)}"
+            " in the future: the clock jumped back, and no poll has been recorded"
+            " since (is the service running? journalctl -u mailbot)"
+        )
     if health.store_problem is not None:
-        problems.append(f"the database cannot be written: {health.store_problem}; nothing is"
-                        " decided or sent until it can")
+        problems.append(
+            f"the database cannot be written: {health.store_problem}; nothing is"
+            " decided or sent until it can"
+        )
     for folder, error in sorted(health.folder_errors.items()):
-        problems.append(f"the {folder} folder cannot be written ({error.get('error')}):"
-                        f" {error.get('waiting', 0)} email(s) wait in the Inbox for it; fix its"
-                        " permissions (the rest of the mail goes on)")
+        problems.append(
+            f"the {folder} folder cannot be written ({error.get('error')}):"
+            f" {error.get('waiting', 0)} email(s) wait in the Inbox for it; fix its"
+            " permissions (the rest of the mail goes on)"
+        )
     if health.outbox_failed:
-        problems.append(f"{health.outbox_failed} outgoing message(s) failed"
-                        " (mailbot outbox list --state failed; then outbox retry or dismiss)")
+        problems.append(
+            f"{health.outbox_failed} outgoing message(s) failed"
+            " (mailbot outbox list --state failed; then outbox retry or dismiss)"
+        )
     if health.outbox_unknown:
-        problems.append(f"{health.outbox_unknown} outgoing message(s) may not have arrived"
-                        " (sent twice, never confirmed): ask the recipient, then mailbot"
-                        " outbox dismiss ID or retry ID (mailbot outbox list --state unknown)")
+        problems.append(
+            f"{health.outbox_unknown} outgoing message(s) may not have arrived"
+            " (sent twice, never confirmed): ask the recipient, then mailbot"
+            " outbox dismiss ID or retry ID (mailbot outbox list --state unknown)"
+        )
     if health.outbox_unrecorded:
-        problems.append(f"{health.outbox_unrecorded} outgoing message(s) were handed to the"
-                        f" mail server over {_minutes(STALE_CLAIM)} ago with no result recorded"
-                        " (can the daemon write the database? is it running?)")
-    if health.oldest_unsent is not None and limits.outbox_minutes is not None and \
-            now - health.oldest_unsent > timedelta(minutes=limits.outbox_minutes):
-        problems.append(f"the oldest unsent message has waited"
-                        f" {_minutes(now - health.oldest_unsent)} (is the mail server"
-                        " reachable? mailbot outbox list --state pending)")
-    if health.oldest_waiting is not None and \
-            now - health.oldest_waiting > timedelta(minutes=limits.backlog_minutes):
-        problems.append(f"{health.backlog} message(s) waiting in the inbox, the oldest for"
-                        f" {_minutes(now - health.oldest_waiting)}")
+        problems.append(
+            f"{health.outbox_unrecorded} outgoing message(s) were handed to the"
+            f" mail server over {_minutes(STALE_CLAIM)} ago with no result recorded"
+            " (can the daemon write the database? is it running?)"
+        )
+    if (
+        health.oldest_unsent is not None
+        and limits.outbox_minutes is not None
+        and now - health.oldest_unsent > timedelta(minutes=limits.outbox_minutes)
+    ):
+        problems.append(
+            f"the oldest unsent message has waited"
+            f" {_minutes(now - health.oldest_unsent)} (is the mail server"
+            " reachable? mailbot outbox list --state pending)"
+        )
+    if health.oldest_waiting is not None and now - health.oldest_waiting > timedelta(
+        minutes=limits.backlog_minutes
+    ):
+        problems.append(
+            f"{health.backlog} message(s) waiting in the inbox, the oldest for"
+            f" {_minutes(now - health.oldest_waiting)}"
+        )
     if health.missing_emails:
-        problems.append(f"{health.missing_emails} decided email(s) no longer found in the"
-                        " mailbox (journalctl -u mailbot | grep message.missing)")
+        problems.append(
+            f"{health.missing_emails} decided email(s) no longer found in the"
+            " mailbox (journalctl -u mailbot | grep message.missing)"
+        )
     return problems
 
 

@@ -44,9 +44,12 @@ class Holder:
     host: str
 
     def describe(self) -> str:
-        parts = [f"pid {self.pid}" if self.pid else "", f"`{self.command}`" if self.command
-                 else "", f"since {self.since}" if self.since else "",
-                 f"on {self.host}" if self.host and self.host != socket.gethostname() else ""]
+        parts = [
+            f"pid {self.pid}" if self.pid else "",
+            f"`{self.command}`" if self.command else "",
+            f"since {self.since}" if self.since else "",
+            f"on {self.host}" if self.host and self.host != socket.gethostname() else "",
+        ]
         return ", ".join(p for p in parts if p) or "details not written yet"
 
 
@@ -57,7 +60,8 @@ class InstanceLocked(MailbotError):
         who = holder.describe() if holder is not None else "details unknown"
         super().__init__(
             f"another mailbot is already running on {state_dir} ({who}): stop it first"
-            " (systemctl stop mailbot), or leave the work to it")
+            " (systemctl stop mailbot), or leave the work to it"
+        )
         self.holder = holder
 
 
@@ -85,8 +89,14 @@ class InstanceLock:
                 time.sleep(_RETRY_SECONDS)
         self._fd = fd
         since = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-        record = json.dumps({"pid": os.getpid(), "command": self.command, "since": since,
-                             "host": socket.gethostname()})
+        record = json.dumps(
+            {
+                "pid": os.getpid(),
+                "command": self.command,
+                "since": since,
+                "host": socket.gethostname(),
+            }
+        )
         os.ftruncate(fd, 0)
         os.pwrite(fd, record.encode() + b"\n", 0)
         return self
@@ -116,9 +126,12 @@ def read_holder(path: Path) -> Holder | None:
     if not isinstance(data, dict):
         return None
     pid = data.get("pid")
-    return Holder(pid=pid if isinstance(pid, int) else None,
-                  command=str(data.get("command", "")), since=str(data.get("since", "")),
-                  host=str(data.get("host", "")))
+    return Holder(
+        pid=pid if isinstance(pid, int) else None,
+        command=str(data.get("command", "")),
+        since=str(data.get("since", "")),
+        host=str(data.get("host", "")),
+    )
 
 
 def holder(state_dir: Path) -> Holder | None:

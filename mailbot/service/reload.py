@@ -67,8 +67,9 @@ def reload_config(app: App, runner: Runner, path: Path) -> Reloaded:
 def _keep_running(new: Config, old: Config) -> Config:
     """`new`, with the restart-only settings still at their running values."""
     service = new.service.model_copy(update={"state_dir": old.service.state_dir})
-    return new.model_copy(update={"mailbox": old.mailbox, "sender": old.sender,
-                                  "service": service, "web": old.web})
+    return new.model_copy(
+        update={"mailbox": old.mailbox, "sender": old.sender, "service": service, "web": old.web}
+    )
 
 
 def _apply(app: App, runner: Runner, config: Config, secrets: Secrets) -> None:

@@ -67,8 +67,9 @@ class Notifier:
     def reloading(self) -> bool:
         # MONOTONIC_USEC lets systemd >= 253 match this to the reload it asked for.
         usec = time.clock_gettime_ns(time.CLOCK_MONOTONIC) // 1000
-        return self.notify("RELOADING=1", f"MONOTONIC_USEC={usec}",
-                           "STATUS=Reloading the configuration")
+        return self.notify(
+            "RELOADING=1", f"MONOTONIC_USEC={usec}", "STATUS=Reloading the configuration"
+        )
 
     def stopping(self, status: str) -> bool:
         return self.notify("STOPPING=1", f"STATUS={_one_line(status)}")
@@ -88,8 +89,7 @@ class Watchdog:
         self._last = float("-inf")
 
     @classmethod
-    def from_environ(cls, notifier: Notifier,
-                     environ: Mapping[str, str] | None = None) -> Watchdog:
+    def from_environ(cls, notifier: Notifier, environ: Mapping[str, str] | None = None) -> Watchdog:
         """The watchdog systemd asked for ($WATCHDOG_USEC, for this process: $WATCHDOG_PID)."""
         env = os.environ if environ is None else environ
         usec, pid = env.get("WATCHDOG_USEC", ""), env.get("WATCHDOG_PID", "")

@@ -44,8 +44,12 @@ def decide(
     """The decision for one referral form (pure: all lookups were done by the caller)."""
     transport = (Caution.INSECURE_TRANSPORT,) if insecure else ()
     if duplicate_of is not None:
-        return Decision(outcome=Outcome.RETURNED, reasons=(Reason.DUPLICATE,), warnings=transport,
-                        duplicate_of=duplicate_of)
+        return Decision(
+            outcome=Outcome.RETURNED,
+            reasons=(Reason.DUPLICATE,),
+            warnings=transport,
+            duplicate_of=duplicate_of,
+        )
     facts = report.facts
     threshold = assess_threshold(form, facts, repeat, rules)
     warnings: list[Caution] = [*transport, *threshold.warnings]
@@ -72,26 +76,37 @@ def decide(
         "repeat_of": latest.reference if latest else None,
     }
     only_threshold = bool(returned) and set(returned) <= _BELOW_THRESHOLD
-    own = Outcome.INFO_ONLY if Criterion.REPEAT in threshold.criteria \
-        and facts.repeat_needs_discussion is False else Outcome.ACCEPTED
+    own = (
+        Outcome.INFO_ONLY
+        if Criterion.REPEAT in threshold.criteria and facts.repeat_needs_discussion is False
+        else Outcome.ACCEPTED
+    )
     match = open_match or OpenMatch()
     if match.exact is not None and (not returned or only_threshold):
         return _join(match.exact, own, tuple(returned), common)
     if returned:
         if only_threshold and below_threshold == "chair_review":
-            return Decision(outcome=Outcome.HELD, reasons=(Reason.CHAIR_REVIEW, *returned),
-                            **common)
+            return Decision(
+                outcome=Outcome.HELD, reasons=(Reason.CHAIR_REVIEW, *returned), **common
+            )
         return Decision(outcome=Outcome.RETURNED, reasons=tuple(returned), **common)
-    near = (*(h.reference for h in repeat.near if latest is None),
-            *(c.reference for c in match.near))
+    near = (
+        *(h.reference for h in repeat.near if latest is None),
+        *(c.reference for c in match.near),
+    )
     if near:
-        return Decision(outcome=Outcome.HELD, reasons=(Reason.POSSIBLE_REPEAT,),
-                        possible_repeats=tuple(dict.fromkeys(near)), **common)
+        return Decision(
+            outcome=Outcome.HELD,
+            reasons=(Reason.POSSIBLE_REPEAT,),
+            possible_repeats=tuple(dict.fromkeys(near)),
+            **common,
+        )
     return Decision(outcome=own, **common)
 
 
-_BELOW_THRESHOLD: frozenset[ReasonCode] = frozenset({Reason.THRESHOLD_NOT_MET,
-                                                      Reason.NO_REASON_TICKED})
+_BELOW_THRESHOLD: frozenset[ReasonCode] = frozenset(
+    {Reason.THRESHOLD_NOT_MET, Reason.NO_REASON_TICKED}
+)
 
 
 class _Common(TypedDict):
@@ -102,21 +117,25 @@ class _Common(TypedDict):
     repeat_of: str | None
 
 
-def _join(case: OpenCase, own: Outcome, below: tuple[ReasonCode, ...],
-          common: _Common) -> Decision:
+def _join(case: OpenCase, own: Outcome, below: tuple[ReasonCode, ...], common: _Common) -> Decision:
     """The referral joins the victim's open case.
 
     On its own merits it is decided as usual (accepted, or information only). Below the
     threshold it still joins: listed with the case (for information when the case is), or,
     when the case is only held in the queue, held beside it for the administrator."""
-    warnings = (*common["warnings"], Caution.ALREADY_LISTED) if case.meeting_date else \
-        common["warnings"]
+    warnings = (
+        (*common["warnings"], Caution.ALREADY_LISTED) if case.meeting_date else common["warnings"]
+    )
     rest: _Common = {**common, "warnings": warnings}
     if not below:
         return Decision(outcome=own, joined=case.reference, **rest)
     if case.meeting_date is None:
-        return Decision(outcome=Outcome.HELD, reasons=(Reason.OPEN_CASE_IN_QUEUE, *below),
-                        joined=case.reference, **rest)
+        return Decision(
+            outcome=Outcome.HELD,
+            reasons=(Reason.OPEN_CASE_IN_QUEUE, *below),
+            joined=case.reference,
+            **rest,
+        )
     outcome = Outcome.INFO_ONLY if case.information_only else Outcome.ACCEPTED
     rest["warnings"] = (*warnings, Caution.BELOW_THRESHOLD_JOINED)
     return Decision(outcome=outcome, joined=case.reference, **rest)

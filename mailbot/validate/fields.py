@@ -73,8 +73,11 @@ def check_fields(form: FormData, *, today: date, pj_min_words: int = 20) -> Fiel
     """Every missing or invalid field of `form`, and the facts read from the valid ones."""
     codes: list[ReasonCode] = []
     parsed: dict[str, object] = {}
-    choice = {f.id: canonical_choice(f, form.value(f.id)) for f in formdef.VALUE_FIELDS
-              if f.kind is Kind.CHOICE}
+    choice = {
+        f.id: canonical_choice(f, form.value(f.id))
+        for f in formdef.VALUE_FIELDS
+        if f.kind is Kind.CHOICE
+    }
     needed = _conditions(form, choice)
     for field in formdef.VALUE_FIELDS:
         text = form.value(field.id)
@@ -170,8 +173,12 @@ def _facts(form: FormData, parsed: dict[str, object], pj_words: int) -> Facts:
     surname, forenames = form.value("victim_surname"), form.value("victim_forenames")
     victim = None
     if surname and forenames:
-        victim = Person(surname=surname, forenames=forenames, dob=get_date("victim_dob"),
-                        aliases=split_aliases(form.value("victim_aliases")))
+        victim = Person(
+            surname=surname,
+            forenames=forenames,
+            dob=get_date("victim_dob"),
+            aliases=split_aliases(form.value("victim_aliases")),
+        )
     area = parsed.get("marac_area")
     kind = parsed.get("referral_type")
     return Facts(

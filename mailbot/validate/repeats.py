@@ -74,8 +74,9 @@ def match_history(
     in_window.sort(key=lambda h: (h.marac_date, h.reference), reverse=True)
     exact = tuple(h for h in in_window if is_same_person(person, h.person))
     exact_refs = {h.reference for h in exact}
-    near = tuple(h for h in in_window
-                 if h.reference not in exact_refs and is_near_match(person, h.person))
+    near = tuple(
+        h for h in in_window if h.reference not in exact_refs and is_near_match(person, h.person)
+    )
     recent = {(h.reference, h.marac_date) for h in exact if h.marac_date >= desktop_since}
     return RepeatMatch(exact=exact, near=near, recent_hearings=len(recent))
 

@@ -20,16 +20,24 @@ class ThresholdResult(Frozen):
 
 
 def assess_threshold(
-    form: FormData, facts: Facts, repeat: RepeatMatch, rules: ThresholdSettings,
+    form: FormData,
+    facts: Facts,
+    repeat: RepeatMatch,
+    rules: ThresholdSettings,
 ) -> ThresholdResult:
     criteria: list[Criterion] = []
     if form.dash_yes_count >= rules.dash_yes_minimum:
         criteria.append(Criterion.VISIBLE_HIGH_RISK)
-    if (form.ticked("reason_professional_judgement")
-            and facts.pj_words >= rules.pj_rationale_min_words):
+    if (
+        form.ticked("reason_professional_judgement")
+        and facts.pj_words >= rules.pj_rationale_min_words
+    ):
         criteria.append(Criterion.PROFESSIONAL_JUDGEMENT)
-    if (form.ticked("reason_escalation") and facts.police_callouts is not None
-            and facts.police_callouts >= rules.escalation_callouts_minimum):
+    if (
+        form.ticked("reason_escalation")
+        and facts.police_callouts is not None
+        and facts.police_callouts >= rules.escalation_callouts_minimum
+    ):
         criteria.append(Criterion.ESCALATION)
     if repeat.exact or _declared_repeat_in_window(form, facts, rules):
         criteria.append(Criterion.REPEAT)

@@ -34,16 +34,27 @@ STATIC = Path(__file__).resolve().parent / "static"
 FORBIDDEN = 403
 
 
-def create_app(ctx: Context, settings: WebSettings, *, clock: Clock | None = None,
-               hasher: PasswordHasher | None = None) -> Starlette:
+def create_app(
+    ctx: Context,
+    settings: WebSettings,
+    *,
+    clock: Clock | None = None,
+    hasher: PasswordHasher | None = None,
+) -> Starlette:
     """The ASGI app for `ctx`'s database; `clock` and `hasher` are for tests."""
     clock = clock or ctx.clock
     users = Users(ctx.store, hasher)
     web = Web(
-        ctx=ctx, users=users, settings=settings, clock=clock,
-        sessions=Sessions(ctx.store, clock,
-                          idle=timedelta(minutes=settings.session_idle_minutes),
-                          absolute=timedelta(hours=settings.session_max_hours)),
+        ctx=ctx,
+        users=users,
+        settings=settings,
+        clock=clock,
+        sessions=Sessions(
+            ctx.store,
+            clock,
+            idle=timedelta(minutes=settings.session_idle_minutes),
+            absolute=timedelta(hours=settings.session_max_hours),
+        ),
         throttle=LoginThrottle(ctx.store, clock, users.exists),
     )
     routes = [
@@ -52,18 +63,22 @@ def create_app(ctx: Context, settings: WebSettings, *, clock: Clock | None = Non
         Route("/login", auth.login, methods=["POST"]),
         Route("/logout", auth.logout, methods=["POST"]),
         Route("/case/{reference}", pages.case_page, methods=["GET"]),
-        *(Route(f"/case/{{reference}}/{name}", forms.handler(name), methods=["POST"])
-          for name in forms.ACTIONS),
+        *(
+            Route(f"/case/{{reference}}/{name}", forms.handler(name), methods=["POST"])
+            for name in forms.ACTIONS
+        ),
         Route("/meetings", pages.meetings, methods=["GET"]),
         Route("/audit", pages.audit, methods=["GET"]),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
     app = Starlette(
         routes=routes,
-        middleware=[Middleware(Guard, store=ctx.store,
-                               allowed_hosts=settings.allowed_hosts)],
-        exception_handlers={LoginRequired: _to_login, CsrfRefused: _csrf_refused,
-                            HTTPException: _http_error},
+        middleware=[Middleware(Guard, store=ctx.store, allowed_hosts=settings.allowed_hosts)],
+        exception_handlers={
+            LoginRequired: _to_login,
+            CsrfRefused: _csrf_refused,
+            HTTPException: _http_error,
+        },
     )
     app.state.web = web
     return app
@@ -74,10 +89,16 @@ async def _to_login(request: Request, exc: Exception) -> Response:
 
 
 async def _csrf_refused(request: Request, exc: Exception) -> Response:
-    return render(request, "error.html", {
-        "title": "Form refused", "message": "This form had expired or did not come from"
-        " this page, so nothing was done. Go back, reload the page and try again."},
-        status=FORBIDDEN)
+    return render(
+        request,
+        "error.html",
+        {
+            "title": "Form refused",
+            "message": "This form had expired or did not come from"
+            " this page, so nothing was done. Go back, reload the page and try again.",
+        },
+        status=FORBIDDEN,
+    )
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:

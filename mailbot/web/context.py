@@ -44,9 +44,15 @@ class Web:
     throttle: LoginThrottle
     settings: WebSettings
     clock: Clock
-    env: jinja2.Environment = field(default_factory=lambda: jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(TEMPLATES)), autoescape=True,
-        undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True))
+    env: jinja2.Environment = field(
+        default_factory=lambda: jinja2.Environment(
+            loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+            autoescape=True,
+            undefined=jinja2.StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+    )
 
     @property
     def cookie_name(self) -> str:
@@ -76,21 +82,32 @@ def session_of(request: Request) -> Session:
 async def checked_form(request: Request, session: Session) -> dict[str, Any]:
     """The POSTed form, after checking its CSRF token against the session's."""
     form = await request.form(max_files=0, max_fields=200)
-    values: dict[str, Any] = {k: form.getlist(k) if len(form.getlist(k)) > 1 else form[k]
-                              for k in form}
+    values: dict[str, Any] = {
+        k: form.getlist(k) if len(form.getlist(k)) > 1 else form[k] for k in form
+    }
     token = values.get("csrf")
     if not isinstance(token, str) or not tokens_match(token, session.csrf):
         raise CsrfRefused
     return values
 
 
-def render(request: Request, name: str, context: dict[str, Any], *,
-           session: Session | None = None, status: int = 200) -> HTMLResponse:
+def render(
+    request: Request,
+    name: str,
+    context: dict[str, Any],
+    *,
+    session: Session | None = None,
+    status: int = 200,
+) -> HTMLResponse:
     web = web_of(request)
     flash = web.sessions.pop_flash(session) if session is not None else None
     html = web.env.get_template(name).render(
-        user=session.user if session else None, csrf=session.csrf if session else "",
-        flash=flash, path=request.url.path, **context)
+        user=session.user if session else None,
+        csrf=session.csrf if session else "",
+        flash=flash,
+        path=request.url.path,
+        **context,
+    )
     return HTMLResponse(html, status_code=status)
 
 

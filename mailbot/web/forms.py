@@ -38,10 +38,14 @@ def outcome_message(web: Web, case: CaseRecord) -> str:
     d = case.decision
     if d.outcome in (Outcome.ACCEPTED, Outcome.INFO_ONLY):
         how = "accepted" if d.outcome is Outcome.ACCEPTED else "listed for information only"
-        where = (f", listed at the {case.area} MARAC on {case.meeting_date:%A %d %B %Y}"
-                 if case.meeting_date else ", but no meeting had room: list it by hand")
-        return (f"{case.reference} {how}{where}. The confirmation and the IDVA alert are in"
-                " the outbox.")
+        where = (
+            f", listed at the {case.area} MARAC on {case.meeting_date:%A %d %B %Y}"
+            if case.meeting_date
+            else ", but no meeting had room: list it by hand"
+        )
+        return (
+            f"{case.reference} {how}{where}. The confirmation and the IDVA alert are in the outbox."
+        )
     if d.outcome is Outcome.RETURNED and d.reasons == (actions.NOT_A_REFERRAL,):
         return f"{case.reference} discarded as not a referral. No reply was sent."
     if d.outcome is Outcome.RETURNED:
@@ -63,8 +67,7 @@ async def _act(request: Request, action: str) -> Response:
     return redirect(back)
 
 
-def _dispatch(web: Web, session: Session, action: str, reference: str,
-              form: dict[str, Any]) -> str:
+def _dispatch(web: Web, session: Session, action: str, reference: str, form: dict[str, Any]) -> str:
     ctx, actor = web.ctx, session.user
     if action == "retry":
         case = actions.retry_password(ctx, reference, _text(form, "password"), actor)
@@ -77,8 +80,10 @@ def _dispatch(web: Web, session: Session, action: str, reference: str,
             reasons.append(f"{kind or FieldProblem.MISSING}:{extra_field}")
         note = _text(form, "note")
         if note.strip() and _text(form, "note_checked") != "yes":
-            raise actions.ActionError("tick the box to confirm the note holds no personal"
-                                      " details, or leave the note empty")
+            raise actions.ActionError(
+                "tick the box to confirm the note holds no personal"
+                " details, or leave the note empty"
+            )
         case = actions.return_with_advice(ctx, reference, reasons, note, actor)
     elif action == "link":
         case = actions.link_repeat(ctx, reference, _text(form, "earlier"), actor)
@@ -93,10 +98,13 @@ def _dispatch(web: Web, session: Session, action: str, reference: str,
             day = date.fromisoformat(_text(form, "date"))
         except ValueError:
             raise actions.ActionError("choose a meeting date") from None
-        meeting = actions.list_at(ctx, reference, day, actor,
-                                  addendum=_text(form, "addendum") == "yes")
-        return (f"{reference} listed at the {meeting.area} MARAC on {meeting.date:%A %d %B %Y}"
-                f" {meeting.time:%H:%M}. The referrer and the IDVA service will be told.")
+        meeting = actions.list_at(
+            ctx, reference, day, actor, addendum=_text(form, "addendum") == "yes"
+        )
+        return (
+            f"{reference} listed at the {meeting.area} MARAC on {meeting.date:%A %d %B %Y}"
+            f" {meeting.time:%H:%M}. The referrer and the IDVA service will be told."
+        )
     else:  # the routes only send the names above
         raise actions.ActionError(f"unknown action {action}")
     return outcome_message(web, case)

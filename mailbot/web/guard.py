@@ -19,8 +19,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from mailbot.store import Store
 
 SECURITY_HEADERS: tuple[tuple[str, str], ...] = (
-    ("content-security-policy", "default-src 'self'; base-uri 'none'; form-action 'self';"
-     " frame-ancestors 'none'"),
+    (
+        "content-security-policy",
+        "default-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+    ),
     ("x-frame-options", "DENY"),
     ("referrer-policy", "no-referrer"),
     ("x-content-type-options", "nosniff"),
@@ -55,8 +57,11 @@ class Guard:
         async def send_guarded(message: Message) -> None:
             if message["type"] == "http.response.start":
                 self._audit(scope, int(message["status"]))
-                headers = [(k, v) for k, v in message.get("headers", [])
-                           if k.decode().lower() not in _REPLACED]
+                headers = [
+                    (k, v)
+                    for k, v in message.get("headers", [])
+                    if k.decode().lower() not in _REPLACED
+                ]
                 headers += [(k.encode(), v.encode()) for k, v in SECURITY_HEADERS]
                 message = {**message, "headers": headers}
             await send(message)
@@ -78,8 +83,10 @@ class Guard:
 
     async def _plain(self, scope: Scope, send: Send, status: int, text: str) -> None:
         self._audit(scope, status)
-        headers = [(b"content-type", b"text/plain; charset=utf-8"),
-                   *((k.encode(), v.encode()) for k, v in SECURITY_HEADERS)]
+        headers = [
+            (b"content-type", b"text/plain; charset=utf-8"),
+            *((k.encode(), v.encode()) for k, v in SECURITY_HEADERS),
+        ]
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": text.encode()})
 
@@ -89,8 +96,13 @@ class Guard:
         shown = path if _SAFE_PATH.match(path) else "(unusual path)"
         user = scope["state"].get("user") or ANONYMOUS
         with self.store.transaction() as conn:
-            self.store.audit(conn, str(user), "web_request", found.group(0) if found else None,
-                             f"{scope['method']} {shown} {status}")
+            self.store.audit(
+                conn,
+                str(user),
+                "web_request",
+                found.group(0) if found else None,
+                f"{scope['method']} {shown} {status}",
+            )
 
 
 _REPLACED = frozenset(name for name, _ in SECURITY_HEADERS)

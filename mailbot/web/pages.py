@@ -30,12 +30,25 @@ async def queue(request: Request) -> Response:
     web = web_of(request)
     reason = request.query_params.get("reason", "")
     area = request.query_params.get("area", "")
-    rows = views.queue_rows(web.ctx, web.clock.now(), reason if reason in
-                            views.HELD_REASONS else "", area if area in (*AREAS, "-") else "")
-    return render(request, "queue.html", {
-        "title": "Exceptions queue", "rows": rows, "reason": reason, "area": area,
-        "reasons": [(r, describe(r)) for r in views.HELD_REASONS], "areas": AREAS,
-    }, session=session)
+    rows = views.queue_rows(
+        web.ctx,
+        web.clock.now(),
+        reason if reason in views.HELD_REASONS else "",
+        area if area in (*AREAS, "-") else "",
+    )
+    return render(
+        request,
+        "queue.html",
+        {
+            "title": "Exceptions queue",
+            "rows": rows,
+            "reason": reason,
+            "area": area,
+            "reasons": [(r, describe(r)) for r in views.HELD_REASONS],
+            "areas": AREAS,
+        },
+        session=session,
+    )
 
 
 async def case_page(request: Request) -> Response:
@@ -45,8 +58,13 @@ async def case_page(request: Request) -> Response:
     reference = request.path_params["reference"]
     case = ctx.casebook.get(reference)
     if case is None:
-        return render(request, "error.html", {"title": "Not found", "message":
-                      f"There is no case {reference}."}, session=session, status=404)
+        return render(
+            request,
+            "error.html",
+            {"title": "Not found", "message": f"There is no case {reference}."},
+            session=session,
+            status=404,
+        )
     today = web.today()
     d = case.decision
     sections = views.field_sections(ctx, case, today)
@@ -57,26 +75,40 @@ async def case_page(request: Request) -> Response:
         end = today + timedelta(weeks=LIST_AT_WEEKS)
         meetings = ctx.listings.calendar.meetings(case.area, today, end)
     field_codes = _field_codes(ctx, case, today)
-    return render(request, "case.html", {
-        "title": f"Case {reference}", "case": case, "decision": d,
-        "outcome": d.outcome.value, "held": d.outcome is Outcome.HELD,
-        "received": views.local(ctx, case.received_at),
-        "age": views.age_words(web.clock.now() - case.received_at),
-        "agency": views.agency_of(case),
-        "reasons": [(c, views.words(c)) for c in d.reasons],
-        "warnings": [(c, describe(c)) for c in d.warnings],
-        "criteria_met": [(c, describe(c)) for c in d.criteria],
-        "tried": views.tried(ctx, case), "sections": sections,
-        "has_problems": any(marked), "comparison": views.comparison(ctx, case, today),
-        "criteria": list(CRITERIA.items()),
-        "return_codes": [(c, describe(c), c in d.reasons or c in field_codes)
-                         for c in (*RETURN_CODES, *field_codes)],
-        "fields": [(f.id, FIELD_LABELS[f.id]) for f in VALUE_FIELDS],
-        "note_secure": secure, "note_insecure": insecure,
-        "discard_reasons": list(DISCARD_REASONS.items()), "meetings": meetings,
-        "messages": ctx.dispatch.outbox.messages(reference),
-        "history": views.audit_rows(ctx, reference=reference),
-    }, session=session)
+    return render(
+        request,
+        "case.html",
+        {
+            "title": f"Case {reference}",
+            "case": case,
+            "decision": d,
+            "outcome": d.outcome.value,
+            "held": d.outcome is Outcome.HELD,
+            "received": views.local(ctx, case.received_at),
+            "age": views.age_words(web.clock.now() - case.received_at),
+            "agency": views.agency_of(case),
+            "reasons": [(c, views.words(c)) for c in d.reasons],
+            "warnings": [(c, describe(c)) for c in d.warnings],
+            "criteria_met": [(c, describe(c)) for c in d.criteria],
+            "tried": views.tried(ctx, case),
+            "sections": sections,
+            "has_problems": any(marked),
+            "comparison": views.comparison(ctx, case, today),
+            "criteria": list(CRITERIA.items()),
+            "return_codes": [
+                (c, describe(c), c in d.reasons or c in field_codes)
+                for c in (*RETURN_CODES, *field_codes)
+            ],
+            "fields": [(f.id, FIELD_LABELS[f.id]) for f in VALUE_FIELDS],
+            "note_secure": secure,
+            "note_insecure": insecure,
+            "discard_reasons": list(DISCARD_REASONS.items()),
+            "meetings": meetings,
+            "messages": ctx.dispatch.outbox.messages(reference),
+            "history": views.audit_rows(ctx, reference=reference),
+        },
+        session=session,
+    )
 
 
 def _field_codes(ctx: Context, case: CaseRecord, today: date) -> list[ReasonCode]:
@@ -93,23 +125,44 @@ async def meetings(request: Request) -> Response:
     area = request.query_params.get("area", "")
     chosen = area if area in web.ctx.config.areas else None
     only_listed = request.query_params.get("listed") == "yes"
-    groups = [g for g in views.meeting_groups(web.ctx, web.today(), 28, chosen)
-              if g["cases"] or not only_listed]
-    return render(request, "meetings.html", {
-        "title": "Upcoming meetings", "groups": groups, "area": area,
-        "only_listed": only_listed,
-        "areas": sorted(web.ctx.config.areas),
-    }, session=session)
+    groups = [
+        g
+        for g in views.meeting_groups(web.ctx, web.today(), 28, chosen)
+        if g["cases"] or not only_listed
+    ]
+    return render(
+        request,
+        "meetings.html",
+        {
+            "title": "Upcoming meetings",
+            "groups": groups,
+            "area": area,
+            "only_listed": only_listed,
+            "areas": sorted(web.ctx.config.areas),
+        },
+        session=session,
+    )
 
 
 async def audit(request: Request) -> Response:
     session = session_of(request)
     web = web_of(request)
     q = request.query_params
-    rows = views.audit_rows(web.ctx, reference=q.get("reference", "").strip(),
-                            actor=q.get("actor", "").strip(),
-                            page_views=q.get("page_views") == "yes")
-    return render(request, "audit.html", {
-        "title": "Audit log", "rows": rows, "reference": q.get("reference", ""),
-        "actor": q.get("actor", ""), "page_views": q.get("page_views") == "yes",
-    }, session=session)
+    rows = views.audit_rows(
+        web.ctx,
+        reference=q.get("reference", "").strip(),
+        actor=q.get("actor", "").strip(),
+        page_views=q.get("page_views") == "yes",
+    )
+    return render(
+        request,
+        "audit.html",
+        {
+            "title": "Audit log",
+            "rows": rows,
+            "reference": q.get("reference", ""),
+            "actor": q.get("actor", ""),
+            "page_views": q.get("page_views") == "yes",
+        },
+        session=session,
+    )

@@ -26,8 +26,16 @@ STARTUP_SECONDS = 10.0
 
 
 def server_for(app: Starlette, host: str, port: int) -> uvicorn.Server:
-    config = uvicorn.Config(app, host=host, port=port, access_log=False, log_config=None,
-                            server_header=False, date_header=False, lifespan="off")
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        access_log=False,
+        log_config=None,
+        server_header=False,
+        date_header=False,
+        lifespan="off",
+    )
     return uvicorn.Server(config)
 
 
@@ -55,8 +63,7 @@ def start_web(app: App) -> Callable[[], None]:
     while not server.started:
         if not thread.is_alive() or time.monotonic() > deadline:
             store.close()
-            raise MailbotError(f"the web page could not listen on {settings.host}:"
-                               f"{settings.port}")
+            raise MailbotError(f"the web page could not listen on {settings.host}:{settings.port}")
         time.sleep(0.05)
 
     def stop() -> None:

@@ -39,8 +39,7 @@ def tokens_match(given: str | None, expected: str) -> bool:
 
 
 class Sessions:
-    def __init__(self, store: Store, clock: Clock, *, idle: timedelta,
-                 absolute: timedelta) -> None:
+    def __init__(self, store: Store, clock: Clock, *, idle: timedelta, absolute: timedelta) -> None:
         self.store = store
         self.clock = clock
         self.idle = idle
@@ -53,10 +52,11 @@ class Sessions:
         session = Session(_hash(token), user, secrets.token_urlsafe(32), now, now)
         with self.store.transaction() as conn:
             self._purge(conn, now)
-            conn.execute("INSERT INTO web_sessions (token_hash, user, csrf, created_at,"
-                         " last_seen) VALUES (?, ?, ?, ?, ?)",
-                         (session.token_hash, user, session.csrf, now.isoformat(),
-                          now.isoformat()))
+            conn.execute(
+                "INSERT INTO web_sessions (token_hash, user, csrf, created_at,"
+                " last_seen) VALUES (?, ?, ?, ?, ?)",
+                (session.token_hash, user, session.csrf, now.isoformat(), now.isoformat()),
+            )
         return token, session
 
     def get(self, token: str | None) -> Session | None:
@@ -66,16 +66,19 @@ class Sessions:
         key = _hash(token)
         now = self.clock.now()
         with self.store.transaction() as conn:
-            row = conn.execute("SELECT user, csrf, created_at, last_seen FROM web_sessions"
-                               " WHERE token_hash = ?", (key,)).fetchone()
+            row = conn.execute(
+                "SELECT user, csrf, created_at, last_seen FROM web_sessions WHERE token_hash = ?",
+                (key,),
+            ).fetchone()
             if row is None:
                 return None
             created, seen = datetime.fromisoformat(row[2]), datetime.fromisoformat(row[3])
             if self._expired(created, seen, now):
                 conn.execute("DELETE FROM web_sessions WHERE token_hash = ?", (key,))
                 return None
-            conn.execute("UPDATE web_sessions SET last_seen = ? WHERE token_hash = ?",
-                         (now.isoformat(), key))
+            conn.execute(
+                "UPDATE web_sessions SET last_seen = ? WHERE token_hash = ?", (now.isoformat(), key)
+            )
         return Session(key, str(row[0]), str(row[1]), created, now)
 
     def end(self, session: Session) -> None:
@@ -84,22 +87,28 @@ class Sessions:
 
     def set_flash(self, session: Session, message: str) -> None:
         with self.store.transaction() as conn:
-            conn.execute("UPDATE web_sessions SET flash = ? WHERE token_hash = ?",
-                         (message, session.token_hash))
+            conn.execute(
+                "UPDATE web_sessions SET flash = ? WHERE token_hash = ?",
+                (message, session.token_hash),
+            )
 
     def pop_flash(self, session: Session) -> str | None:
         with self.store.transaction() as conn:
-            row = conn.execute("SELECT flash FROM web_sessions WHERE token_hash = ?",
-                               (session.token_hash,)).fetchone()
+            row = conn.execute(
+                "SELECT flash FROM web_sessions WHERE token_hash = ?", (session.token_hash,)
+            ).fetchone()
             if row is None or row[0] is None:
                 return None
-            conn.execute("UPDATE web_sessions SET flash = NULL WHERE token_hash = ?",
-                         (session.token_hash,))
+            conn.execute(
+                "UPDATE web_sessions SET flash = NULL WHERE token_hash = ?", (session.token_hash,)
+            )
         return str(row[0])
 
     def _expired(self, created: datetime, seen: datetime, now: datetime) -> bool:
         return now - seen >= self.idle or now - created >= self.absolute
 
     def _purge(self, conn: sqlite3.Connection, now: datetime) -> None:
-        conn.execute("DELETE FROM web_sessions WHERE last_seen <= ? OR created_at <= ?",
-                     ((now - self.idle).isoformat(), (now - self.absolute).isoformat()))
+        conn.execute(
+            "DELETE FROM web_sessions WHERE last_seen <= ? OR created_at <= ?",
+            ((now - self.idle).isoformat(), (now - self.absolute).isoformat()),
+        )

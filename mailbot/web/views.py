@@ -22,13 +22,21 @@ from mailbot.context import Context
 from mailbot.models import HistoryEntry, OpenCase, Outcome
 
 _NOT_COMPARED = frozenset({"MARAC date"})  # always differs, even for the same person
-HELD_REASONS = (Reason.CANNOT_DECRYPT, Reason.CHAIR_REVIEW, Reason.POSSIBLE_REPEAT,
-                Reason.OPEN_CASE_IN_QUEUE, Reason.MULTIPLE_FORMS, Reason.TOO_MANY_ATTACHMENTS,
-                Reason.PROCESSING_ERROR)
-_SHOWN_SECTIONS = (*formdef.SECTIONS,
-                   formdef.Section("Section 5: Risk details", (formdef.PREGNANCY,
-                                                       *formdef.RISK_FIELDS)),
-                   formdef.SUPPORT, formdef.DECLARATION)
+HELD_REASONS = (
+    Reason.CANNOT_DECRYPT,
+    Reason.CHAIR_REVIEW,
+    Reason.POSSIBLE_REPEAT,
+    Reason.OPEN_CASE_IN_QUEUE,
+    Reason.MULTIPLE_FORMS,
+    Reason.TOO_MANY_ATTACHMENTS,
+    Reason.PROCESSING_ERROR,
+)
+_SHOWN_SECTIONS = (
+    *formdef.SECTIONS,
+    formdef.Section("Section 5: Risk details", (formdef.PREGNANCY, *formdef.RISK_FIELDS)),
+    formdef.SUPPORT,
+    formdef.DECLARATION,
+)
 
 
 def words(code: str) -> str:
@@ -48,8 +56,9 @@ def age_words(delta: timedelta) -> str:
     return f"{hours // 24} days"
 
 
-def queue_rows(ctx: Context, now: datetime, reason: str = "",
-               area: str = "") -> list[dict[str, Any]]:
+def queue_rows(
+    ctx: Context, now: datetime, reason: str = "", area: str = ""
+) -> list[dict[str, Any]]:
     """The held cases, oldest first, optionally of one reason and one area ('-': none)."""
     rows = []
     for case in ctx.casebook.cases([Outcome.HELD]):
@@ -58,12 +67,17 @@ def queue_rows(ctx: Context, now: datetime, reason: str = "",
             continue
         if area and (case.area or "-") != area:
             continue
-        rows.append({
-            "reference": case.reference, "received": local(ctx, case.received_at),
-            "age": age_words(now - case.received_at), "agency": agency_of(case),
-            "area": case.area or "not known", "reason": first,
-            "why": describe(first) if first else "",
-        })
+        rows.append(
+            {
+                "reference": case.reference,
+                "received": local(ctx, case.received_at),
+                "age": age_words(now - case.received_at),
+                "agency": agency_of(case),
+                "area": case.area or "not known",
+                "reason": first,
+                "why": describe(first) if first else "",
+            }
+        )
     return rows
 
 
@@ -81,13 +95,17 @@ def tried(ctx: Context, case: CaseRecord) -> str:
         return ""
     agency = ctx.config.agency_for(case.sender)
     if agency is None:
-        return ("The sender is not one of the configured agencies, so there was no agreed"
-                " password to try.")
+        return (
+            "The sender is not one of the configured agencies, so there was no agreed"
+            " password to try."
+        )
     count = len(ctx.secrets.passwords_for(agency.id))
     if count == 0:
         return f"No password is agreed with {agency.name}, so none could be tried."
-    return (f"The {count} password{'s' if count != 1 else ''} agreed with {agency.name}"
-            f" did not open the document.")
+    return (
+        f"The {count} password{'s' if count != 1 else ''} agreed with {agency.name}"
+        f" did not open the document."
+    )
 
 
 def field_sections(ctx: Context, case: CaseRecord, today: date) -> list[dict[str, Any]]:
@@ -100,46 +118,89 @@ def field_sections(ctx: Context, case: CaseRecord, today: date) -> list[dict[str
     for section in _SHOWN_SECTIONS:
         rows = []
         for f in section.fields:
-            state = ("missing" if missing_field(f.id) in codes else
-                     "invalid" if invalid_field(f.id) in codes else "")
+            state = (
+                "missing"
+                if missing_field(f.id) in codes
+                else "invalid"
+                if invalid_field(f.id) in codes
+                else ""
+            )
             rows.append({"label": f.label, "value": form.value(f.id), "state": state})
         sections.append({"title": section.title, "rows": rows})
     ticked = [f.label for f in formdef.REASONS if form.ticked(f.id)]
     reasons_state = "missing" if Reason.NO_REASON_TICKED in codes else ""
-    sections.insert(4, {"title": formdef.REASONS_HEADING, "rows": [
-        {"label": "Reasons ticked", "value": "; ".join(ticked), "state": reasons_state},
-        {"label": "DASH Yes answers ticked (counted)", "value": str(form.dash_yes_count),
-         "state": ""}]})
-    children = [{"label": f"Child {n}", "value": ", ".join(
-        v for v in (c.name, c.dob, c.relationship) if v),
-        "state": "missing" if not (c.name and c.dob) else ""}
-        for n, c in enumerate(form.children, start=1)]
+    sections.insert(
+        4,
+        {
+            "title": formdef.REASONS_HEADING,
+            "rows": [
+                {"label": "Reasons ticked", "value": "; ".join(ticked), "state": reasons_state},
+                {
+                    "label": "DASH Yes answers ticked (counted)",
+                    "value": str(form.dash_yes_count),
+                    "state": "",
+                },
+            ],
+        },
+    )
+    children = [
+        {
+            "label": f"Child {n}",
+            "value": ", ".join(v for v in (c.name, c.dob, c.relationship) if v),
+            "state": "missing" if not (c.name and c.dob) else "",
+        }
+        for n, c in enumerate(form.children, start=1)
+    ]
     if not children:
-        children = [{"label": "Children", "value": "No children in the household"
-                     if form.ticked("no_children") else "",
-                     "state": "missing" if missing_field("children") in codes else ""}]
+        children = [
+            {
+                "label": "Children",
+                "value": "No children in the household" if form.ticked("no_children") else "",
+                "state": "missing" if missing_field("children") in codes else "",
+            }
+        ]
     sections.insert(4, {"title": formdef.CHILDREN_HEADING, "rows": children})
     return sections
 
 
 def comparison(ctx: Context, case: CaseRecord, today: date) -> dict[str, Any] | None:
     """This referral's victim and each possible earlier case, side by side."""
-    wanted = [*case.decision.possible_repeats,
-              *([case.decision.repeat_of] if case.decision.repeat_of else [])]
+    wanted = [
+        *case.decision.possible_repeats,
+        *([case.decision.repeat_of] if case.decision.repeat_of else []),
+    ]
     if not wanted or case.form is None:
         return None
     victim = form_report(ctx, case.form, today).facts.victim
     known = ctx.casebook.known(victim, today) if victim else Known()
     # An open case is shown as a hearing at its meeting to come (or none yet, when held).
-    found = [*known.hearings, *(HistoryEntry(reference=c.reference, area=c.area,
-                                             marac_date=c.meeting_date or today,
-                                             person=c.person) for c in known.open_cases)]
+    found = [
+        *known.hearings,
+        *(
+            HistoryEntry(
+                reference=c.reference,
+                area=c.area,
+                marac_date=c.meeting_date or today,
+                person=c.person,
+            )
+            for c in known.open_cases
+        ),
+    ]
     still_open = {c.reference: c for c in known.open_cases}
     earlier = [h for ref in dict.fromkeys(wanted) for h in found if h.reference == ref]
     columns = [_column_of_form(case, "This referral")]
     columns += [_column_of_hearing(ctx, h, still_open.get(h.reference)) for h in earlier]
-    labels = ["Surname", "Forename(s)", "Aliases", "Date of birth", "Area", "MARAC date",
-              "Address", "Postcode", "Perpetrator"]
+    labels = [
+        "Surname",
+        "Forename(s)",
+        "Aliases",
+        "Date of birth",
+        "Area",
+        "MARAC date",
+        "Address",
+        "Postcode",
+        "Perpetrator",
+    ]
     rows = []
     for label in labels:
         values = [c["values"].get(label, "") for c in columns]
@@ -151,37 +212,53 @@ def comparison(ctx: Context, case: CaseRecord, today: date) -> dict[str, Any] | 
 def _column_of_form(case: CaseRecord, title: str) -> dict[str, Any]:
     assert case.form is not None
     v = case.form.value
-    return {"title": title, "reference": case.reference, "values": {
-        "Surname": v("victim_surname"), "Forename(s)": v("victim_forenames"),
-        "Aliases": v("victim_aliases"), "Date of birth": v("victim_dob"),
-        "Area": case.area or "", "MARAC date": "this referral",
-        "Address": " ".join(v("victim_address").split()), "Postcode": v("victim_postcode"),
-        "Perpetrator": " ".join(x for x in (v("perp_forenames"), v("perp_surname")) if x),
-    }}
+    return {
+        "title": title,
+        "reference": case.reference,
+        "values": {
+            "Surname": v("victim_surname"),
+            "Forename(s)": v("victim_forenames"),
+            "Aliases": v("victim_aliases"),
+            "Date of birth": v("victim_dob"),
+            "Area": case.area or "",
+            "MARAC date": "this referral",
+            "Address": " ".join(v("victim_address").split()),
+            "Postcode": v("victim_postcode"),
+            "Perpetrator": " ".join(x for x in (v("perp_forenames"), v("perp_surname")) if x),
+        },
+    }
 
 
-def _column_of_hearing(ctx: Context, hearing: HistoryEntry,
-                       still_open: OpenCase | None = None) -> dict[str, Any]:
+def _column_of_hearing(
+    ctx: Context, hearing: HistoryEntry, still_open: OpenCase | None = None
+) -> dict[str, Any]:
     p = hearing.person
     when = hearing.marac_date.strftime("%d/%m/%Y")
     if still_open is not None:
         when = f"listed for {when}" if still_open.meeting_date else "held in the queue"
     values = {
-        "Surname": p.surname, "Forename(s)": p.forenames, "Aliases": "; ".join(p.aliases),
+        "Surname": p.surname,
+        "Forename(s)": p.forenames,
+        "Aliases": "; ".join(p.aliases),
         "Date of birth": p.dob.strftime("%d/%m/%Y") if p.dob else "",
-        "Area": hearing.area or "", "MARAC date": when,
+        "Area": hearing.area or "",
+        "MARAC date": when,
     }
     earlier = ctx.casebook.get(hearing.reference)
     if earlier is not None and earlier.form is not None:
         own = _column_of_form(earlier, "")["values"]
         values.update({k: own[k] for k in ("Address", "Postcode", "Perpetrator")})
     title = "Open case" if still_open is not None else "Earlier case"
-    return {"title": f"{title} {hearing.reference}", "reference": hearing.reference,
-            "values": values}
+    return {
+        "title": f"{title} {hearing.reference}",
+        "reference": hearing.reference,
+        "values": values,
+    }
 
 
-def meeting_groups(ctx: Context, today: date, days: int = 28,
-                   area: str | None = None) -> list[dict[str, Any]]:
+def meeting_groups(
+    ctx: Context, today: date, days: int = 28, area: str | None = None
+) -> list[dict[str, Any]]:
     """Upcoming meetings, each with the cases listed at it."""
     conn = ctx.store.conn
     groups = []
@@ -189,24 +266,45 @@ def meeting_groups(ctx: Context, today: date, days: int = 28,
         m = load.meeting
         cases = []
         for case_ref in listed_cases(conn, m.area, m.date):
-            referrals = [r for r in map(ctx.casebook.get, lifecycle_referrals(conn, case_ref))
-                         if r is not None]
+            referrals = [
+                r
+                for r in map(ctx.casebook.get, lifecycle_referrals(conn, case_ref))
+                if r is not None
+            ]
             if not referrals:
                 continue
-            cases.append({"reference": case_ref,
-                          "agency": ", ".join(dict.fromkeys(agency_of(r) for r in referrals)),
-                          "info_only": information_only(conn, case_ref),
-                          "repeat_of": referrals[0].decision.repeat_of})
-        groups.append({
-            "area": m.area, "date": m.date, "time": f"{m.time:%H:%M}", "venue": m.venue,
-            "agenda_date": m.agenda_date, "agenda_sent": load.agenda_sent,
-            "capacity": m.capacity, "discussion": load.discussion, "cases": cases,
-        })
+            cases.append(
+                {
+                    "reference": case_ref,
+                    "agency": ", ".join(dict.fromkeys(agency_of(r) for r in referrals)),
+                    "info_only": information_only(conn, case_ref),
+                    "repeat_of": referrals[0].decision.repeat_of,
+                }
+            )
+        groups.append(
+            {
+                "area": m.area,
+                "date": m.date,
+                "time": f"{m.time:%H:%M}",
+                "venue": m.venue,
+                "agenda_date": m.agenda_date,
+                "agenda_sent": load.agenda_sent,
+                "capacity": m.capacity,
+                "discussion": load.discussion,
+                "cases": cases,
+            }
+        )
     return groups
 
 
-def audit_rows(ctx: Context, *, reference: str = "", actor: str = "",
-               page_views: bool = False, limit: int = 300) -> list[dict[str, Any]]:
+def audit_rows(
+    ctx: Context,
+    *,
+    reference: str = "",
+    actor: str = "",
+    page_views: bool = False,
+    limit: int = 300,
+) -> list[dict[str, Any]]:
     """The newest audit entries first, filtered; page views only when asked for."""
     sql = "SELECT * FROM audit WHERE 1 = 1"
     params: list[Any] = []

@@ -54,8 +54,9 @@ def peak_mb() -> float:
 def main(workspace: Path, files: list[Path]) -> None:
     logs.configure("json", "error", stream=io.StringIO())
     app = open_app(workspace / "mailbot.toml", FixedClock())
-    app.ctx.running.swap(app.config, Secrets.model_validate(
-        {"agencies": {"wmp": {"passwords": [CORPUS_PASSWORD]}}}))
+    app.ctx.running.swap(
+        app.config, Secrets.model_validate({"agencies": {"wmp": {"passwords": [CORPUS_PASSWORD]}}})
+    )
     inbox = MaildirMailbox(app.config.mail_dir, use_inotify=False)
     runner = app.runner()
     for n, path in enumerate([*files, None]):
@@ -76,17 +77,32 @@ def main(workspace: Path, files: list[Path]) -> None:
         seconds = time.monotonic() - started
         new = [c for c in app.casebook.cases() if c.reference not in known]
         codes = [[*c.decision.reasons, *c.decision.warnings, *c.decision.criteria] for c in new]
-        print(json.dumps({"name": name, "seconds": round(seconds, 3),
-                          "peak_mb": round(peak_mb(), 1), "exact_peak": exact,
-                          "outcomes": [c.decision.outcome.value for c in new],
-                          "codes": codes, "message_id": message_id}), flush=True)
+        print(
+            json.dumps(
+                {
+                    "name": name,
+                    "seconds": round(seconds, 3),
+                    "peak_mb": round(peak_mb(), 1),
+                    "exact_peak": exact,
+                    "outcomes": [c.decision.outcome.value for c in new],
+                    "codes": codes,
+                    "message_id": message_id,
+                }
+            ),
+            flush=True,
+        )
     app.close()
 
 
 def _email(message_id: str, document: bytes, filename: str = "MARAC referral.docx") -> bytes:
-    return compose(sender=POLICE, to="marac_referrals@west-midlands.pnn.police.uk",
-                   subject="MARAC referral", attachments=[docx_attachment(filename, document)],
-                   message_id=message_id, sent_at=NOW)
+    return compose(
+        sender=POLICE,
+        to="marac_referrals@west-midlands.pnn.police.uk",
+        subject="MARAC referral",
+        attachments=[docx_attachment(filename, document)],
+        message_id=message_id,
+        sent_at=NOW,
+    )
 
 
 if __name__ == "__main__":

@@ -25,9 +25,23 @@ def test_kill_9_at_random_points_loses_nothing_and_repeats_nothing() -> None:
     uninterrupted run, every outgoing message exists once (twice only with the same Message-ID),
     nothing is left in the Inbox, SIGTERM exits 0 and the database passes integrity_check."""
     done = subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "crash_harness.py"), "--kills", str(KILLS),
-         "--emails", str(EMAILS), "--seed", "7", "--json"],
-        cwd=ROOT, capture_output=True, text=True, timeout=230, check=False)
+        [
+            sys.executable,
+            str(ROOT / "scripts" / "crash_harness.py"),
+            "--kills",
+            str(KILLS),
+            "--emails",
+            str(EMAILS),
+            "--seed",
+            "7",
+            "--json",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=230,
+        check=False,
+    )
     summary = json.loads(done.stdout)
     assert summary["failures"] == [], summary
     assert done.returncode == 0

@@ -36,10 +36,12 @@ def _huge_email(path: Path) -> None:
     """A 100 MB email (a base64 attachment), written in chunks: never held in this process."""
     chunk = b64(os.urandom(3 * 1024 * 1024 // 4 * 4))  # ~4 MB of base64 lines per chunk
     with path.open("wb") as out:
-        out.write(headers("huge-100mb") + b'Content-Type: multipart/mixed; boundary="b"\n\n'
-                  b"--b\nContent-Type: application/octet-stream\n"
-                  b"Content-Transfer-Encoding: base64\n"
-                  b'Content-Disposition: attachment; filename="referral.docx"\n\n')
+        out.write(
+            headers("huge-100mb") + b'Content-Type: multipart/mixed; boundary="b"\n\n'
+            b"--b\nContent-Type: application/octet-stream\n"
+            b"Content-Transfer-Encoding: base64\n"
+            b'Content-Disposition: attachment; filename="referral.docx"\n\n'
+        )
         while out.tell() < HUGE_MB * 1024 * 1024:
             out.write(chunk)
         out.write(b"\n--b--\n")
@@ -63,27 +65,37 @@ def results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any
     large.mkdir()
     for name in corpus.LARGE_EMAILS:
         (large / name).write_bytes(corpus.build_email(name))
-    files = [huge, *(corpus.HOSTILE_DIR / name for name in corpus.expected_codes()),
-             *(large / name for name in corpus.LARGE_EMAILS)]
+    files = [
+        huge,
+        *(corpus.HOSTILE_DIR / name for name in corpus.expected_codes()),
+        *(large / name for name in corpus.LARGE_EMAILS),
+    ]
     done = subprocess.run(
-        [sys.executable, "-m", "tests.crash.hostile_worker", str(workspace),
-         *map(str, files)],
-        cwd=ROOT, capture_output=True, text=True, timeout=300, check=False,
-        env={**os.environ, "PYTHONPATH": str(ROOT)})
+        [sys.executable, "-m", "tests.crash.hostile_worker", str(workspace), *map(str, files)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     lines = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
     return {line["name"]: line for line in lines}
 
 
 def test_every_hostile_input_gets_its_outcome_in_time_and_memory(
-        results: dict[str, dict[str, Any]]) -> None:
+    results: dict[str, dict[str, Any]],
+) -> None:
     """GIVEN every file of the hostile corpus and every large email, one at a time, in a
     separate process
     WHEN each is processed by the daemon's code
     THEN each gets exactly one case with its expected code, within 10 seconds and 400 MB
     peak resident memory (the interpreter included)."""
-    expected = {**corpus.expected_codes(),
-                **{name: code for name, (_, code) in corpus.LARGE_EMAILS.items()}}
+    expected = {
+        **corpus.expected_codes(),
+        **{name: code for name, (_, code) in corpus.LARGE_EMAILS.items()},
+    }
     assert set(expected) <= set(results)
     for name, code in expected.items():
         result = results[name]

@@ -33,15 +33,20 @@ class Crash(BaseException):
 
 
 def _email(n: int, document: bytes | None, **kw: str) -> bytes:
-    return compose(sender=HOMES, to="marac_referrals@west-midlands.pnn.police.uk",
-                   subject=kw.get("subject", "MARAC referral"),
-                   body=kw.get("body", "Referral attached."),
-                   attachments=[docx_attachment("r.docx", document)] if document else [],
-                   message_id=f"<stale-{n}@wolverhamptonhomes.org.uk>", sent_at=NOW)
+    return compose(
+        sender=HOMES,
+        to="marac_referrals@west-midlands.pnn.police.uk",
+        subject=kw.get("subject", "MARAC referral"),
+        body=kw.get("body", "Referral attached."),
+        attachments=[docx_attachment("r.docx", document)] if document else [],
+        message_id=f"<stale-{n}@wolverhamptonhomes.org.uk>",
+        sent_at=NOW,
+    )
 
 
 def test_a_held_email_killed_before_its_move_was_recorded_is_refiled_when_opened(
-        workspace: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    workspace: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """GIVEN a referral held for its password, and the process killed after the email was
     renamed into Exceptions but before that was recorded
     WHEN the daemon restarts and the password email arrives
@@ -68,7 +73,8 @@ def test_a_held_email_killed_before_its_move_was_recorded_is_refiled_when_opened
 
 
 def test_a_filed_email_removed_by_hand_is_recorded_missing_and_the_daemon_carries_on(
-        workspace: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    workspace: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """GIVEN a referral filed in Exceptions by a run killed before it recorded the move, and
     the email then deleted from Exceptions by hand
     WHEN the daemon restarts and another referral arrives
@@ -92,8 +98,10 @@ def test_a_filed_email_removed_by_hand_is_recorded_missing_and_the_daemon_carrie
     inbox.deliver(Folder.INBOX, _email(3, sample("01-accepted-controls.docx")))
     assert restarted.runner().run_once() == 1
     assert restarted.runner().run_once() == 0
-    [row] = restarted.store.db.query("SELECT location FROM messages WHERE message_key = ?",
-                                     ["<stale-1@wolverhamptonhomes.org.uk>"])
+    [row] = restarted.store.db.query(
+        "SELECT location FROM messages WHERE message_key = ?",
+        ["<stale-1@wolverhamptonhomes.org.uk>"],
+    )
     assert row["location"] == "Missing"
     assert restarted.store.pending_moves() == []
     assert folder_count(restarted, "Processed") == 1

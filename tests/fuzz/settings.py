@@ -19,6 +19,9 @@ fuzz = settings(
     derandomize=not EXAMPLES,
     deadline=timedelta(seconds=5),
     database=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
-                           HealthCheck.filter_too_much],
+    suppress_health_check=[
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+        HealthCheck.filter_too_much,
+    ],
 )

@@ -22,28 +22,53 @@ from tests.hostile_blocks import build_zip, parts_of
 from tests.integration.conftest import sample
 
 DOCUMENT = "word/document.xml"
-SAMPLES = ("01-accepted-controls.docx", "04-returned-missing-fields.docx",
-           "05-returned-below-threshold.docx", "06-accepted-professional-judgement.docx",
-           "07-accepted-young-person.docx")
+SAMPLES = (
+    "01-accepted-controls.docx",
+    "04-returned-missing-fields.docx",
+    "05-returned-below-threshold.docx",
+    "06-accepted-professional-judgement.docx",
+    "07-accepted-young-person.docx",
+)
 _TEXT = re.compile(r"(<w:t(?: [^>]*)?>)([^<]*)(</w:t>)")
-_BLOCK = {"row": re.compile(r"<w:tr[ >].*?</w:tr>", re.S),
-          "table": re.compile(r"<w:tbl>.*?</w:tbl>", re.S),
-          "paragraph": re.compile(r"<w:p[ >].*?</w:p>", re.S)}
+_BLOCK = {
+    "row": re.compile(r"<w:tr[ >].*?</w:tr>", re.S),
+    "table": re.compile(r"<w:tbl>.*?</w:tbl>", re.S),
+    "paragraph": re.compile(r"<w:p[ >].*?</w:p>", re.S),
+}
 
 
 @cache
 def base_documents() -> tuple[bytes, ...]:
     """The unencrypted shared samples and one generated referral in each fill style."""
     form = sample_form(random.Random(2024))
-    return (*(sample(name) for name in SAMPLES),
-            *(render_form(form, style) for style in FillStyle))
+    return (*(sample(name) for name in SAMPLES), *(render_form(form, style) for style in FillStyle))
 
 
 xml_text = st.text(st.characters(exclude_categories=("Cs", "Cc")), max_size=60)
-field_words = st.sampled_from([
-    "", "Yes", "No", "Not known", "N/A", "☒", "☐", "X", "01/02/1990", "31/02/2026", "1990-02-01",
-    "Victim", "Surname", "Date of birth", "MARAC", "Birmingham", "99", "-1", "\u200b", "😀",
-])
+field_words = st.sampled_from(
+    [
+        "",
+        "Yes",
+        "No",
+        "Not known",
+        "N/A",
+        "☒",
+        "☐",
+        "X",
+        "01/02/1990",
+        "31/02/2026",
+        "1990-02-01",
+        "Victim",
+        "Surname",
+        "Date of birth",
+        "MARAC",
+        "Birmingham",
+        "99",
+        "-1",
+        "\u200b",
+        "😀",
+    ]
+)
 
 
 @dataclass(frozen=True)
@@ -55,10 +80,19 @@ class Edit:
 
 edits = st.one_of(
     st.builds(Edit, st.just("text"), st.integers(0, 2000), st.one_of(xml_text, field_words)),
-    st.builds(Edit, st.sampled_from(["dup-row", "drop-row", "drop-table", "dup-paragraph",
-                                     "drop-paragraph", "swap-text"]), st.integers(0, 500)),
-    st.builds(Edit, st.just("junk"), st.integers(0, 10**6),
-              st.text(st.sampled_from("<>/&;=\"' wxyz:"), max_size=12)),
+    st.builds(
+        Edit,
+        st.sampled_from(
+            ["dup-row", "drop-row", "drop-table", "dup-paragraph", "drop-paragraph", "swap-text"]
+        ),
+        st.integers(0, 500),
+    ),
+    st.builds(
+        Edit,
+        st.just("junk"),
+        st.integers(0, 10**6),
+        st.text(st.sampled_from("<>/&;=\"' wxyz:"), max_size=12),
+    ),
 )
 
 
@@ -68,9 +102,12 @@ def apply(xml: str, edit: Edit) -> str:
         if not found:
             return xml
         target = found[edit.index % len(found)]
-        text = escape(edit.text) if edit.kind == "text" else \
-            found[(edit.index * 7 + 1) % len(found)].group(2)
-        return xml[:target.start(2)] + text + xml[target.end(2):]
+        text = (
+            escape(edit.text)
+            if edit.kind == "text"
+            else found[(edit.index * 7 + 1) % len(found)].group(2)
+        )
+        return xml[: target.start(2)] + text + xml[target.end(2) :]
     if edit.kind == "junk":
         at = edit.index % (len(xml) + 1)
         return xml[:at] + edit.text + xml[at:]
@@ -80,7 +117,7 @@ def apply(xml: str, edit: Edit) -> str:
         return xml
     target = found[edit.index % len(found)]
     replacement = target.group(0) * 2 if action == "dup" else ""
-    return xml[:target.start()] + replacement + xml[target.end():]
+    return xml[: target.start()] + replacement + xml[target.end() :]
 
 
 @st.composite
@@ -99,21 +136,69 @@ def mutated_forms(draw: st.DrawFn) -> bytes:
 
 header_values = st.one_of(
     st.text(max_size=80),
-    st.sampled_from(["=?utf-8?q?a=0D=0AB?=", "=?x-unknown?b?AAAA?=", "=?utf-8?b?!!!?=", "<>",
-                     "a@b\r\nBcc: c@d", "\x00", "\udcff", "<a@b> (comment (nested))", "@",
-                     "\"quoted\\\" <x@y>\"", "Mon, 99 Foo 2026 99:99:99 +9999"]),
+    st.sampled_from(
+        [
+            "=?utf-8?q?a=0D=0AB?=",
+            "=?x-unknown?b?AAAA?=",
+            "=?utf-8?b?!!!?=",
+            "<>",
+            "a@b\r\nBcc: c@d",
+            "\x00",
+            "\udcff",
+            "<a@b> (comment (nested))",
+            "@",
+            '"quoted\\" <x@y>"',
+            "Mon, 99 Foo 2026 99:99:99 +9999",
+        ]
+    ),
 )
-header_names = st.sampled_from(["From", "To", "Subject", "Message-ID", "Date", "Reply-To",
-                                "In-Reply-To", "X-Junk", "Content-ID", "Sender"])
-filenames = st.one_of(st.none(), st.text(max_size=40), st.sampled_from([
-    "../../etc/passwd.docx", "C:\\x\\form.docx", ".hidden.docx", "a\r\nb.docx",
-    "=?utf-8?q?r=E9f.docx?=", "winmail.dat", "form.docx" * 40]))
-content_types = st.sampled_from([
-    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-    "application/octet-stream", "application/ms-tnef", "text/plain", "text/html", "image/png",
-    "message/rfc822", "application/pkcs7-signature", "multipart/mixed", "x/y; a=\"", ""])
-encodings = st.sampled_from(["base64", "quoted-printable", "7bit", "8bit", "binary",
-                             "x-uuencode", "BASE64", ""])
+header_names = st.sampled_from(
+    [
+        "From",
+        "To",
+        "Subject",
+        "Message-ID",
+        "Date",
+        "Reply-To",
+        "In-Reply-To",
+        "X-Junk",
+        "Content-ID",
+        "Sender",
+    ]
+)
+filenames = st.one_of(
+    st.none(),
+    st.text(max_size=40),
+    st.sampled_from(
+        [
+            "../../etc/passwd.docx",
+            "C:\\x\\form.docx",
+            ".hidden.docx",
+            "a\r\nb.docx",
+            "=?utf-8?q?r=E9f.docx?=",
+            "winmail.dat",
+            "form.docx" * 40,
+        ]
+    ),
+)
+content_types = st.sampled_from(
+    [
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "application/octet-stream",
+        "application/ms-tnef",
+        "text/plain",
+        "text/html",
+        "image/png",
+        "message/rfc822",
+        "application/pkcs7-signature",
+        "multipart/mixed",
+        'x/y; a="',
+        "",
+    ]
+)
+encodings = st.sampled_from(
+    ["base64", "quoted-printable", "7bit", "8bit", "binary", "x-uuencode", "BASE64", ""]
+)
 
 
 @dataclass(frozen=True)
@@ -133,17 +218,24 @@ class Multi:
 
 payloads = st.one_of(st.binary(max_size=200), st.just(0).map(lambda _: base_documents()[0]))
 leaves = st.builds(Leaf, content_types, encodings, filenames, payloads)
-trees = st.recursive(leaves, lambda inner: st.builds(
-    Multi, st.sampled_from(["mixed", "related", "alternative", "signed", "digest"]),
-    st.text(st.sampled_from("abcXYZ=_-'()+,./:?"), min_size=0, max_size=20),
-    st.lists(inner, max_size=4).map(tuple)), max_leaves=10)
+trees = st.recursive(
+    leaves,
+    lambda inner: st.builds(
+        Multi,
+        st.sampled_from(["mixed", "related", "alternative", "signed", "digest"]),
+        st.text(st.sampled_from("abcXYZ=_-'()+,./:?"), min_size=0, max_size=20),
+        st.lists(inner, max_size=4).map(tuple),
+    ),
+    max_leaves=10,
+)
 
 
 def render(node: Leaf | Multi, eol: bytes) -> bytes:
     if isinstance(node, Multi):
         head = f'Content-Type: multipart/{node.subtype}; boundary="{node.boundary}"'
-        body = b"".join(b"--" + node.boundary.encode() + eol + render(c, eol) + eol
-                        for c in node.children)
+        body = b"".join(
+            b"--" + node.boundary.encode() + eol + render(c, eol) + eol for c in node.children
+        )
         return _line(head, eol) + eol + body + b"--" + node.boundary.encode() + b"--" + eol
     lines = [f"Content-Type: {node.content_type}", f"Content-Transfer-Encoding: {node.encoding}"]
     if node.filename is not None:

@@ -55,7 +55,8 @@ def parse_and_check(raw: bytes) -> ParsedEmail:
     assert sum(len(a.data) for a in parsed.attachments) <= len(raw)
     for attachment in parsed.attachments:
         name = attachment.filename
-        assert name is None or ("/" not in name and len(name) <= 255
-                                and not any(c in name for c in _UNSAFE)), name
+        assert name is None or (
+            "/" not in name and len(name) <= 255 and not any(c in name for c in _UNSAFE)
+        ), name
         assert is_oversized(attachment) or len(attachment.data) <= LIMITS.max_attachment_bytes
     return parsed

@@ -21,9 +21,16 @@ REFERRALS = "marac_referrals@west-midlands.pnn.police.uk"
 
 
 class Send(Protocol):
-    def __call__(self, sender: str, doc: bytes | None = ..., *, subject: str = ...,
-                 body: str = ..., filename: str = ...,
-                 extra: list[tuple[str, bytes, str]] | None = ...) -> str: ...
+    def __call__(
+        self,
+        sender: str,
+        doc: bytes | None = ...,
+        *,
+        subject: str = ...,
+        body: str = ...,
+        filename: str = ...,
+        extra: list[tuple[str, bytes, str]] | None = ...,
+    ) -> str: ...
 
 
 @pytest.fixture
@@ -39,15 +46,27 @@ def send(app: App) -> Send:
     counter = itertools.count(1)
     mailbox = MaildirMailbox(app.config.mail_dir, use_inotify=False)
 
-    def _send(sender: str, doc: bytes | None = None, *, subject: str = "MARAC referral",
-              body: str = "Please find attached a MARAC referral.",
-              filename: str = "MARAC referral.docx",
-              extra: list[tuple[str, bytes, str]] | None = None) -> str:
+    def _send(
+        sender: str,
+        doc: bytes | None = None,
+        *,
+        subject: str = "MARAC referral",
+        body: str = "Please find attached a MARAC referral.",
+        filename: str = "MARAC referral.docx",
+        extra: list[tuple[str, bytes, str]] | None = None,
+    ) -> str:
         message_id = f"<test-{next(counter)}@{sender.rpartition('@')[2]}>"
         attachments = [docx_attachment(filename, doc)] if doc is not None else []
         attachments += extra or []
-        raw = compose(sender=sender, to=REFERRALS, subject=subject, body=body,
-                      attachments=attachments, message_id=message_id, sent_at=NOW)
+        raw = compose(
+            sender=sender,
+            to=REFERRALS,
+            subject=subject,
+            body=body,
+            attachments=attachments,
+            message_id=message_id,
+            sent_at=NOW,
+        )
         mailbox.deliver(Folder.INBOX, raw)
         return message_id
 

@@ -56,7 +56,8 @@ _SBIN = ("/usr/sbin", "/usr/local/sbin", "/usr/bin")
 def find_binary(name: str) -> str:
     """The path of a Dovecot program; skip the test (or fail, in CI) when it is missing."""
     found = shutil.which(name) or next(
-        (f"{d}/{name}" for d in _SBIN if os.access(f"{d}/{name}", os.X_OK)), None)
+        (f"{d}/{name}" for d in _SBIN if os.access(f"{d}/{name}", os.X_OK)), None
+    )
     if found is None:
         reason = f"{name} is not installed (apt-get install dovecot-imapd)"
         if os.environ.get(REQUIRE_ENV) == "1":
@@ -68,16 +69,18 @@ def find_binary(name: str) -> str:
 class Dovecot:
     """One running server, with helpers that act as another mail client would."""
 
-    def __init__(self, root: Path, capabilities: str | None,
-                 introspection_url: str | None = None) -> None:
+    def __init__(
+        self, root: Path, capabilities: str | None, introspection_url: str | None = None
+    ) -> None:
         self.root = root
         self.port, self.starttls_port = _free_port(), _free_port()
         self.ca_file = root / "cert.pem"
         self._binary = find_binary("dovecot")
         self._process: subprocess.Popen[bytes] | None = None
         _write_certificate(root)
-        mail_uid, mail_gid = _write_config(root, self.port, self.starttls_port, capabilities,
-                                           introspection_url)
+        mail_uid, mail_gid = _write_config(
+            root, self.port, self.starttls_port, capabilities, introspection_url
+        )
         for sub in ("mail", "home"):
             (root / sub).mkdir()
             os.chown(root / sub, mail_uid, mail_gid)
@@ -88,9 +91,13 @@ class Dovecot:
 
     def start(self) -> None:
         with (self.root / "stderr.log").open("ab") as errors:
-            self._process = subprocess.Popen([self._binary, "-F", "-c", str(self.conf)],
-                                             stdout=errors, stderr=errors, umask=0o022,
-                                             start_new_session=True)
+            self._process = subprocess.Popen(
+                [self._binary, "-F", "-c", str(self.conf)],
+                stdout=errors,
+                stderr=errors,
+                umask=0o022,
+                start_new_session=True,
+            )
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
@@ -125,13 +132,20 @@ class Dovecot:
         self.start()
 
     def log(self) -> str:
-        return "\n".join(p.read_text(errors="replace")[-3000:]
-                         for p in (self.root / "dovecot.log", self.root / "stderr.log")
-                         if p.exists())
+        return "\n".join(
+            p.read_text(errors="replace")[-3000:]
+            for p in (self.root / "dovecot.log", self.root / "stderr.log")
+            if p.exists()
+        )
 
     def doveadm(self, *args: str) -> str:
-        result = subprocess.run([find_binary("doveadm"), "-c", str(self.conf), *args],
-                                capture_output=True, text=True, check=False, timeout=60)
+        result = subprocess.run(
+            [find_binary("doveadm"), "-c", str(self.conf), *args],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=60,
+        )
         if result.returncode != 0:
             raise RuntimeError(f"doveadm {args[0]} failed: {result.stderr.strip()}")
         return result.stdout
@@ -148,9 +162,15 @@ class Dovecot:
 
     def settings(self, **changes: object) -> ImapMailboxSettings:
         values: dict[str, object] = {
-            "kind": "imap", "address": "marac_referrals@example.org", "host": HOST,
-            "port": self.port, "username": USER, "ca_file": self.ca_file,
-            "idle_seconds": 10, "timeout_seconds": 10.0}
+            "kind": "imap",
+            "address": "marac_referrals@example.org",
+            "host": HOST,
+            "port": self.port,
+            "username": USER,
+            "ca_file": self.ca_file,
+            "idle_seconds": 10,
+            "timeout_seconds": 10.0,
+        }
         return ImapMailboxSettings.model_validate(values | changes)
 
     @contextmanager
@@ -164,8 +184,7 @@ class Dovecot:
             with suppress(imaplib.IMAP4.error, OSError):
                 client.logout()
 
-    def append(self, raw: bytes, folder: str = "INBOX",
-               when: dt.datetime | None = None) -> None:
+    def append(self, raw: bytes, folder: str = "INBOX", when: dt.datetime | None = None) -> None:
         """Deliver a message with IMAP APPEND (`when` becomes its INTERNALDATE)."""
         moment = when or dt.datetime.now(dt.UTC)
         with self.client() as client:
@@ -190,13 +209,17 @@ class Dovecot:
     def folders(self) -> set[str]:
         with self.client() as client:
             _, data = client.list()
-            return {item.decode().rpartition(" ")[2].strip('"')
-                    for item in data if isinstance(item, bytes)}
+            return {
+                item.decode().rpartition(" ")[2].strip('"')
+                for item in data
+                if isinstance(item, bytes)
+            }
 
 
 @contextmanager
-def running_dovecot(*, capabilities: str | None = None,
-                    introspection_url: str | None = None) -> Iterator[Dovecot]:
+def running_dovecot(
+    *, capabilities: str | None = None, introspection_url: str | None = None
+) -> Iterator[Dovecot]:
     """A started private Dovecot; `capabilities` replaces what it advertises after login;
     with `introspection_url` it also accepts XOAUTH2 and OAUTHBEARER, asking that URL (an
     OAuth 2.0 token introspection endpoint, RFC 7662, POST) whether a bearer token is valid
@@ -231,8 +254,9 @@ class Introspection:
                 token = parse_qs(self.rfile.read(length).decode()).get("token", [""])[0]
                 endpoint.asked.append(token)
                 user = endpoint.valid.get(token)
-                body = json.dumps({"active": True, "username": user} if user
-                                  else {"active": False}).encode()
+                body = json.dumps(
+                    {"active": True, "username": user} if user else {"active": False}
+                ).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))
@@ -283,15 +307,21 @@ def _accounts() -> tuple[str, str, int, int]:
     return account("dovecot"), account("dovenull"), nobody.pw_uid, nobody.pw_gid
 
 
-def _write_config(root: Path, port: int, starttls_port: int, capabilities: str | None,
-                  introspection_url: str | None = None) -> tuple[int, int]:
+def _write_config(
+    root: Path,
+    port: int,
+    starttls_port: int,
+    capabilities: str | None,
+    introspection_url: str | None = None,
+) -> tuple[int, int]:
     internal, login, uid, gid = _accounts()
     oauth2 = ""
     if introspection_url:
         (root / "oauth2.conf").write_text(
             f"introspection_mode = post\nintrospection_url = {introspection_url}\n"
             "username_attribute = username\nactive_attribute = active\nactive_value = true\n"
-            "force_introspection = yes\n")
+            "force_introspection = yes\n"
+        )
         (root / "oauth2.conf").chmod(0o644)
         oauth2 = f"""passdb {{
   driver = oauth2
@@ -355,23 +385,32 @@ def _write_certificate(root: Path) -> None:
     now = dt.datetime.now(dt.UTC)
     certificate = (
         x509.CertificateBuilder()
-        .subject_name(name).issuer_name(name).public_key(key.public_key())
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - dt.timedelta(hours=1))
         .not_valid_after(now + dt.timedelta(days=2))
-        .add_extension(x509.SubjectAlternativeName([
-            x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address(HOST))]),
-            critical=False)
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address(HOST))]
+            ),
+            critical=False,
+        )
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()),
-                       critical=False)
-        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(key.public_key()),
-                       critical=False)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(key.public_key()), critical=False
+        )
         .sign(key, hashes.SHA256())
     )
     (root / "cert.pem").write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
     key_path = root / "key.pem"
-    key_path.write_bytes(key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption()))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
     key_path.chmod(0o600)

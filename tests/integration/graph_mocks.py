@@ -68,27 +68,37 @@ class FakeTime:
 
 
 def settings(**overrides: Any) -> GraphMailboxSettings:
-    values: dict[str, Any] = {"kind": "graph", "address": MAILBOX, "tenant_id": TENANT,
-                              "client_id": CLIENT_ID, **overrides}
+    values: dict[str, Any] = {
+        "kind": "graph",
+        "address": MAILBOX,
+        "tenant_id": TENANT,
+        "client_id": CLIENT_ID,
+        **overrides,
+    }
     return GraphMailboxSettings.model_validate(values)
 
 
-def mock_login(router: respx.MockRouter, answer: str = "token.json",
-               status: int = 200) -> respx.Route:
+def mock_login(
+    router: respx.MockRouter, answer: str = "token.json", status: int = 200
+) -> respx.Route:
     """Entra's discovery documents and the tenant's token endpoint; returns the token route."""
     router.get(f"{LOGIN}/v2.0/.well-known/openid-configuration").respond(
-        json=reply("openid-configuration.json"))
+        json=reply("openid-configuration.json")
+    )
     router.get("https://login.microsoftonline.com/common/discovery/instance").respond(
-        json=reply("instance-discovery.json"))  # MSAL asks this after a refusal
+        json=reply("instance-discovery.json")
+    )  # MSAL asks this after a refusal
     return router.post(f"{LOGIN}/oauth2/v2.0/token").respond(status, json=reply(answer))
 
 
 def mock_delta_round(router: respx.MockRouter) -> tuple[respx.Route, respx.Route]:
     """The two pages of the documented first round: (first page, second page) routes."""
     second = router.get(path__regex=DELTA_PATH, params={"$skiptoken": SKIP_TOKEN}).respond(
-        json=reply("delta-page-2.json"))
+        json=reply("delta-page-2.json")
+    )
     first = router.get(f"{USER}/mailFolders/inbox/messages/delta").respond(
-        json=reply("delta-page-1.json"))
+        json=reply("delta-page-1.json")
+    )
     return first, second
 
 
@@ -96,34 +106,51 @@ def mock_value(router: respx.MockRouter, ref: str, raw: bytes) -> respx.Route:
     """The message `ref`: its size (asked first) and its MIME (`$value`)."""
     mock_item(router, ref, len(raw))
     return router.get(f"{USER}/messages/{ref}/$value").respond(
-        200, content=raw, headers={"Content-Type": "message/rfc822"})
+        200, content=raw, headers={"Content-Type": "message/rfc822"}
+    )
 
 
-def mock_item(router: respx.MockRouter, ref: str, size: int | None,
-              headers: Sequence[tuple[str, str]] = ()) -> respx.Route:
+def mock_item(
+    router: respx.MockRouter, ref: str, size: int | None, headers: Sequence[tuple[str, str]] = ()
+) -> respx.Route:
     """GET of message `ref` as Graph answers it: with PidTagMessageSize when the extended
     property is expanded (Graph writes the tag in its short form), with
     internetMessageHeaders when those are selected."""
+
     def answer(request: httpx.Request) -> httpx.Response:
         params = request.url.params
         if "internetMessageHeaders" in params.get("$select", ""):
-            return httpx.Response(200, json={
-                "id": ref, "internetMessageHeaders": [
-                    {"name": name, "value": value} for name, value in headers]})
+            return httpx.Response(
+                200,
+                json={
+                    "id": ref,
+                    "internetMessageHeaders": [
+                        {"name": name, "value": value} for name, value in headers
+                    ],
+                },
+            )
         props = [] if size is None else [{"id": "Integer 0xe08", "value": str(size)}]
         return httpx.Response(200, json={"id": ref, "singleValueExtendedProperties": props})
 
     return router.get(f"{USER}/messages/{ref}").mock(side_effect=answer)
 
 
-def open_mailbox(store: Store, time: FakeTime, *, max_bytes: int | None = None,
-                 **overrides: Any) -> GraphMailbox:
+def open_mailbox(
+    store: Store, time: FakeTime, *, max_bytes: int | None = None, **overrides: Any
+) -> GraphMailbox:
     """A mailbox with the real MSAL and transport (mocked by respx) on fake time."""
     if max_bytes is None:
-        return GraphMailbox(settings(**overrides), SECRETS, store, sleep=time.sleep,
-                            clock=time.clock)
-    return GraphMailbox(settings(**overrides), SECRETS, store, sleep=time.sleep,
-                        clock=time.clock, max_bytes=max_bytes)
+        return GraphMailbox(
+            settings(**overrides), SECRETS, store, sleep=time.sleep, clock=time.clock
+        )
+    return GraphMailbox(
+        settings(**overrides),
+        SECRETS,
+        store,
+        sleep=time.sleep,
+        clock=time.clock,
+        max_bytes=max_bytes,
+    )
 
 
 class Chunks(httpx.SyncByteStream):
@@ -136,7 +163,7 @@ class Chunks(httpx.SyncByteStream):
 
     def __iter__(self) -> Iterator[bytes]:
         for start in range(0, len(self.data), self.chunk):
-            piece = self.data[start:start + self.chunk]
+            piece = self.data[start : start + self.chunk]
             self.pulled += len(piece)
             yield piece
 
@@ -146,12 +173,22 @@ class Chunks(httpx.SyncByteStream):
 REQUEST_LIMIT = 4 * 1024 * 1024  # Graph's limit on a request body ("maximum request length")
 OUTLOOK = "https://outlook.office.com/api/v2.0"
 UPLOAD_PATH = r"/api/v2\.0/Users\('[^']+'\)/Messages\('([^']+)'\)/AttachmentSessions\('([^']+)'\)"
-TOO_LARGE = {"error": {"code": "RequestEntityTooLarge",
-                       "message": "The maximum request length supported is 4MB.",
-                       "innerError": {"date": "2026-11-02T09:00:00",
-                                      "request-id": "0c2e7f5a-1b3d-4e6f-8a9b-0c1d2e3f4a5b"}}}
-NOT_FOUND = {"error": {"code": "ErrorItemNotFound",
-                       "message": "The specified object was not found in the store."}}
+TOO_LARGE = {
+    "error": {
+        "code": "RequestEntityTooLarge",
+        "message": "The maximum request length supported is 4MB.",
+        "innerError": {
+            "date": "2026-11-02T09:00:00",
+            "request-id": "0c2e7f5a-1b3d-4e6f-8a9b-0c1d2e3f4a5b",
+        },
+    }
+}
+NOT_FOUND = {
+    "error": {
+        "code": "ErrorItemNotFound",
+        "message": "The specified object was not found in the store.",
+    }
+}
 
 
 @dataclass
@@ -194,17 +231,24 @@ class GraphMail:
         router.get(f"{USER}/messages").mock(side_effect=self._find)
         router.post(f"{USER}/messages").mock(side_effect=self._draft)
         router.route(method="PATCH", url__regex=rf"{re.escape(USER)}/messages/[^/]+$").mock(
-            side_effect=self._patch)
+            side_effect=self._patch
+        )
         router.post(url__regex=rf"{re.escape(USER)}/messages/[^/]+/attachments$").mock(
-            side_effect=self._attach)
+            side_effect=self._attach
+        )
         router.get(url__regex=rf"{re.escape(USER)}/messages/[^/]+/attachments(\?.*)?$").mock(
-            side_effect=self._attachments)
-        router.post(url__regex=rf"{re.escape(USER)}/messages/[^/]+/attachments/"
-                               r"createUploadSession$").mock(side_effect=self._session)
+            side_effect=self._attachments
+        )
+        router.post(
+            url__regex=rf"{re.escape(USER)}/messages/[^/]+/attachments/"
+            r"createUploadSession$"
+        ).mock(side_effect=self._session)
         router.put(host="outlook.office.com", path__regex=UPLOAD_PATH).mock(
-            side_effect=self._upload)
+            side_effect=self._upload
+        )
         router.post(url__regex=rf"{re.escape(USER)}/messages/[^/]+/send$").mock(
-            side_effect=self._send)
+            side_effect=self._send
+        )
 
     def whole(self, item: Item) -> EmailMessage:
         """A sent item as its recipients get it: the draft's MIME with its files attached."""
@@ -252,13 +296,19 @@ class GraphMail:
         return self._answer("sendMail", httpx.Response(202))
 
     def _find(self, request: httpx.Request) -> httpx.Response:
-        wanted = re.fullmatch(r"internetMessageId eq '(.*)'",
-                              request.url.params.get("$filter", ""))
+        wanted = re.fullmatch(r"internetMessageId eq '(.*)'", request.url.params.get("$filter", ""))
         assert wanted is not None, "only the lookup by internetMessageId is modelled"
         value = wanted[1].replace("''", "'")
-        return httpx.Response(200, json={"value": [
-            {"id": item.ref, "isDraft": item.draft} for item in self.items.values()
-            if item.internet_message_id == value]})
+        return httpx.Response(
+            200,
+            json={
+                "value": [
+                    {"id": item.ref, "isDraft": item.draft}
+                    for item in self.items.values()
+                    if item.internet_message_id == value
+                ]
+            },
+        )
 
     def _draft(self, request: httpx.Request) -> httpx.Response:
         refused = self._received(request)
@@ -270,8 +320,17 @@ class GraphMail:
         item = self._new(mime, draft=True)
         if not self.keeps_message_id:
             item.internet_message_id = f"<{item.ref}@GBR01.PROD.OUTLOOK.COM>"
-        return self._answer("draft", httpx.Response(201, json={
-            "id": item.ref, "internetMessageId": item.internet_message_id, "isDraft": True}))
+        return self._answer(
+            "draft",
+            httpx.Response(
+                201,
+                json={
+                    "id": item.ref,
+                    "internetMessageId": item.internet_message_id,
+                    "isDraft": True,
+                },
+            ),
+        )
 
     def _item(self, request: httpx.Request) -> Item | None:
         ref = unquote(request.url.path.split("/messages/")[1].split("/")[0])
@@ -292,18 +351,26 @@ class GraphMail:
         if item is None or not item.draft:
             return httpx.Response(404, json=NOT_FOUND)
         body = json.loads(request.content)
-        item.attachments.append((body["name"], body["contentType"],
-                                 base64.b64decode(body["contentBytes"])))
-        return httpx.Response(201, json={"id": f"att-{len(item.attachments)}",
-                                         "name": body["name"]})
+        item.attachments.append(
+            (body["name"], body["contentType"], base64.b64decode(body["contentBytes"]))
+        )
+        return httpx.Response(
+            201, json={"id": f"att-{len(item.attachments)}", "name": body["name"]}
+        )
 
     def _attachments(self, request: httpx.Request) -> httpx.Response:
         item = self._item(request)
         if item is None:
             return httpx.Response(404, json=NOT_FOUND)
-        return httpx.Response(200, json={"value": [
-            {"id": f"att-{n}", "name": name, "size": len(data)}
-            for n, (name, _, data) in enumerate(item.attachments, start=1)]})
+        return httpx.Response(
+            200,
+            json={
+                "value": [
+                    {"id": f"att-{n}", "name": name, "size": len(data)}
+                    for n, (name, _, data) in enumerate(item.attachments, start=1)
+                ]
+            },
+        )
 
     def _session(self, request: httpx.Request) -> httpx.Response:
         item = self._item(request)
@@ -313,16 +380,21 @@ class GraphMail:
         if attachment["size"] > 150 * 1024 * 1024:
             return httpx.Response(413, json=TOO_LARGE)
         session = f"AAMkAGI2SES{next(self._ids):04d}="
-        self._sessions[session] = _Session(item.ref, attachment["name"],
-                                           attachment["contentType"], attachment["size"])
-        return httpx.Response(201, json={
-            "@odata.context": "https://graph.microsoft.com/v1.0/$metadata"
-                              "#microsoft.graph.uploadSession",
-            "uploadUrl": f"{OUTLOOK}/Users('a8e8e219-4931-95c1-b73d-62626fd79c32@{TENANT}')"
-                         f"/Messages('{item.ref}')/AttachmentSessions('{session}')"
-                         "?authtoken=eyJhbGciOiJSUzI1NiIsImtpZCI6IktmYUNIUlN6bllHMmNI",
-            "expirationDateTime": "2026-11-02T10:09:30.7671707Z",
-            "nextExpectedRanges": ["0-"]})
+        self._sessions[session] = _Session(
+            item.ref, attachment["name"], attachment["contentType"], attachment["size"]
+        )
+        return httpx.Response(
+            201,
+            json={
+                "@odata.context": "https://graph.microsoft.com/v1.0/$metadata"
+                "#microsoft.graph.uploadSession",
+                "uploadUrl": f"{OUTLOOK}/Users('a8e8e219-4931-95c1-b73d-62626fd79c32@{TENANT}')"
+                f"/Messages('{item.ref}')/AttachmentSessions('{session}')"
+                "?authtoken=eyJhbGciOiJSUzI1NiIsImtpZCI6IktmYUNIUlN6bllHMmNI",
+                "expirationDateTime": "2026-11-02T10:09:30.7671707Z",
+                "nextExpectedRanges": ["0-"],
+            },
+        )
 
     def _upload(self, request: httpx.Request) -> httpx.Response:
         if "Authorization" in request.headers:
@@ -336,18 +408,32 @@ class GraphMail:
         span = re.fullmatch(r"bytes (\d+)-(\d+)/(\d+)", request.headers["Content-Range"])
         assert span is not None
         start, end, total = (int(n) for n in span.groups())
-        if start != len(session.received) or total != session.size \
-                or end - start + 1 != len(request.content):
+        if (
+            start != len(session.received)
+            or total != session.size
+            or end - start + 1 != len(request.content)
+        ):
             return httpx.Response(416, json={"error": {"code": "InvalidRange"}})
         session.received += request.content
         if len(session.received) < session.size:
-            return httpx.Response(200, json={
-                "expirationDateTime": "2026-11-02T10:09:30.7671707Z",
-                "nextExpectedRanges": [str(len(session.received))]})
+            return httpx.Response(
+                200,
+                json={
+                    "expirationDateTime": "2026-11-02T10:09:30.7671707Z",
+                    "nextExpectedRanges": [str(len(session.received))],
+                },
+            )
         item = self.items[session.ref]
         item.attachments.append((session.name, session.content_type, bytes(session.received)))
-        return self._answer("upload", httpx.Response(201, headers={
-            "Location": f"{OUTLOOK}/Users('x')/Messages('{item.ref}')/Attachments('att')"}))
+        return self._answer(
+            "upload",
+            httpx.Response(
+                201,
+                headers={
+                    "Location": f"{OUTLOOK}/Users('x')/Messages('{item.ref}')/Attachments('att')"
+                },
+            ),
+        )
 
     def _send(self, request: httpx.Request) -> httpx.Response:
         item = self._item(request)

@@ -48,8 +48,9 @@ def chair_review(send: Send, run: Run, sender: str = POLICE, **values: str) -> C
     return run()[message_id]
 
 
-def possible_repeat(app: App, send: Send, run: Run, *, seed: int = 41,
-                    **values: str) -> tuple[CaseRecord, str]:
+def possible_repeat(
+    app: App, send: Send, run: Run, *, seed: int = 41, **values: str
+) -> tuple[CaseRecord, str]:
     """A Dudley referral whose victim is a near match (another forename) of OLD-1."""
     f = form(seed=seed, area="Dudley")
     if values:
@@ -60,28 +61,34 @@ def possible_repeat(app: App, send: Send, run: Run, *, seed: int = 41,
     app.casebook.import_history(
         "reference,marac_area,marac_date,victim_surname,victim_forenames,victim_aliases,"
         "victim_dob,perp_surname,perp_forenames,perp_dob\n"
-        f"OLD-1,Dudley,2026-08-05,{f.value('victim_surname')},Somebodyelse,,{dob},,,\n")
+        f"OLD-1,Dudley,2026-08-05,{f.value('victim_surname')},Somebodyelse,,{dob},,,\n"
+    )
     message_id = send(POLICE, render_form(f))
     return run()[message_id], "OLD-1"
 
 
 def two_forms(send: Send, run: Run) -> CaseRecord:
-    message_id = send(POLICE, render_form(form(seed=51)),
-                      extra=[("b.docx", render_form(form(seed=52)), "application/octet-stream")])
+    message_id = send(
+        POLICE,
+        render_form(form(seed=51)),
+        extra=[("b.docx", render_form(form(seed=52)), "application/octet-stream")],
+    )
     return run()[message_id]
 
 
 def outbox(app: App, reference: str) -> list[tuple[str, str]]:
     assert app.ctx.dispatch is not None
-    return sorted((m.kind, m.recipient)
-                  for m in app.ctx.dispatch.outbox.messages(reference))
+    return sorted((m.kind, m.recipient) for m in app.ctx.dispatch.outbox.messages(reference))
 
 
 def raw_messages(app: App, reference: str, kind: str) -> dict[str, str]:
     """Recipient -> the raw message text, for the messages of `kind` about the case."""
     assert app.ctx.dispatch is not None
-    return {m.recipient: m.raw.decode()
-            for m in app.ctx.dispatch.outbox.messages(reference) if m.kind == kind}
+    return {
+        m.recipient: m.raw.decode()
+        for m in app.ctx.dispatch.outbox.messages(reference)
+        if m.kind == kind
+    }
 
 
 def audit_actions(app: App, reference: str) -> list[tuple[str, str, str]]:

@@ -37,32 +37,38 @@ W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 
 
 def wolverhampton_form(seed: int, **values: str) -> FormData:
-    form = sample_form(random.Random(seed), area="Wolverhampton", referral_date=TODAY,
-                       referrer_email=POLICE)
+    form = sample_form(
+        random.Random(seed), area="Wolverhampton", referral_date=TODAY, referrer_email=POLICE
+    )
     return with_values(form, **values) if values else form
 
 
 def list_cases(app: App, send: Send, run: Run) -> dict[str, CaseRecord]:
     """A new case, a detected repeat and an information-only repeat, all listed on 11 Nov."""
     new, repeat = wolverhampton_form(201), wolverhampton_form(202)
-    info = with_values(with_ticks(wolverhampton_form(203), reason_repeat=True),
-                       referral_type="Repeat referral", previous_marac_date="01/06/2026",
-                       repeat_needs_discussion="No")
+    info = with_values(
+        with_ticks(wolverhampton_form(203), reason_repeat=True),
+        referral_type="Repeat referral",
+        previous_marac_date="01/06/2026",
+        repeat_needs_discussion="No",
+    )
     dob = "-".join(reversed(repeat.value("victim_dob").split("/")))
     app.casebook.import_history(
         "reference,marac_area,marac_date,victim_surname,victim_forenames,victim_aliases,"
         "victim_dob,perp_surname,perp_forenames,perp_dob\n"
         f"OLD-7,Wolverhampton,2026-05-06,{repeat.value('victim_surname')},"
-        f"{repeat.value('victim_forenames')},,{dob},,,\n")
-    ids = {name: send(POLICE, render_form(form))
-           for name, form in (("new", new), ("repeat", repeat), ("info", info))}
+        f"{repeat.value('victim_forenames')},,{dob},,,\n"
+    )
+    ids = {
+        name: send(POLICE, render_form(form))
+        for name, form in (("new", new), ("repeat", repeat), ("info", info))
+    }
     cases = run()
     return {name: cases[message_id] for name, message_id in ids.items()}
 
 
 def rows(app: App, kind: str | None = None) -> list[OutboxMessage]:
-    return [r for r in app.ctx.dispatch.outbox.messages()
-            if kind is None or r.kind == kind]
+    return [r for r in app.ctx.dispatch.outbox.messages() if kind is None or r.kind == kind]
 
 
 def parse(row: OutboxMessage) -> EmailMessage:
@@ -78,8 +84,7 @@ def body(row: OutboxMessage) -> str:
 
 
 def attachments(row: OutboxMessage) -> list[tuple[str, bytes]]:
-    return [(str(a.get_filename()), a.get_content())
-            for a in parse(row).iter_attachments()]
+    return [(str(a.get_filename()), a.get_content()) for a in parse(row).iter_attachments()]
 
 
 def password_for(app: App, address: str) -> str:
@@ -105,5 +110,6 @@ def docx_lines(data: bytes) -> list[str]:
 
 def docx_header(data: bytes) -> str:
     with zipfile.ZipFile(io.BytesIO(data)) as package:
-        return "\n".join(package.read(n).decode() for n in package.namelist()
-                         if n.startswith("word/header"))
+        return "\n".join(
+            package.read(n).decode() for n in package.namelist() if n.startswith("word/header")
+        )

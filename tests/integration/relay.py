@@ -64,7 +64,11 @@ class Relay:
         return self.defaults.get(recipient, self.default)
 
     async def handle_MAIL(  # aiosmtpd's hook name
-        self, server: SMTP, session: Session, envelope: Envelope, address: str,
+        self,
+        server: SMTP,
+        session: Session,
+        envelope: Envelope,
+        address: str,
         mail_options: list[str],
     ) -> str:
         self.attempts += 1
@@ -73,7 +77,11 @@ class Relay:
         return "250 OK"
 
     async def handle_RCPT(  # aiosmtpd's hook name
-        self, server: SMTP, session: Session, envelope: Envelope, address: str,
+        self,
+        server: SMTP,
+        session: Session,
+        envelope: Envelope,
+        address: str,
         rcpt_options: list[str],
     ) -> str:
         step = self._step(address)
@@ -115,8 +123,7 @@ class RunningRelay:
 
 
 @contextmanager
-def running_relay(relay: Relay | None = None, port: int | None = None
-                  ) -> Iterator[RunningRelay]:
+def running_relay(relay: Relay | None = None, port: int | None = None) -> Iterator[RunningRelay]:
     """`relay` listening on 127.0.0.1 (on `port`, or a free one) for the duration; slow
     answers are let go on exit."""
     relay = relay or Relay()

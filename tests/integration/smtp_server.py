@@ -64,7 +64,11 @@ class ScriptedHandler:
     connections: list[SMTP] = field(default_factory=list)
 
     async def handle_RCPT(  # aiosmtpd's hook name
-        self, server: SMTP, session: Session, envelope: Envelope, address: str,
+        self,
+        server: SMTP,
+        session: Session,
+        envelope: Envelope,
+        address: str,
         rcpt_options: list[str],
     ) -> str:
         self.rcpt_count += 1
@@ -101,7 +105,8 @@ class PasswordCheck:
         self, server: SMTP, session: Session, envelope: Envelope, mechanism: str, auth_data: Any
     ) -> AuthResult:
         ok = isinstance(auth_data, LoginPassword) and (auth_data.login, auth_data.password) == (
-            self.username.encode(), self.password.encode()
+            self.username.encode(),
+            self.password.encode(),
         )
         return AuthResult(success=ok, handled=False)
 
@@ -125,13 +130,17 @@ class RunningServer:
 
     def settings(self, **overrides: Any) -> SenderSettings:
         values: dict[str, Any] = {
-            "kind": "smtp", "host": HOST, "port": self.port, "starttls": False,
+            "kind": "smtp",
+            "host": HOST,
+            "port": self.port,
+            "starttls": False,
             "timeout_seconds": 10.0,
         }
         return SenderSettings.model_validate(values | overrides)
 
     def drop_connections(self) -> None:
         """Hang up every connection that delivered a message, as an idle timeout would."""
+
         async def drop() -> None:
             for server in self.handler.connections:
                 hang_up(server)
@@ -200,8 +209,9 @@ def make_local_ca(directory: Path) -> LocalCA:
     key = ec.generate_private_key(ec.SECP256R1())
     names = [x509.IPAddress(ipaddress.ip_address(HOST)), x509.DNSName("localhost")]
     leaf = (
-        _certificate(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, HOST)]),
-                     key.public_key(), now)
+        _certificate(
+            x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, HOST)]), key.public_key(), now
+        )
         .issuer_name(ca_name)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(x509.SubjectAlternativeName(names), critical=False)
@@ -215,10 +225,13 @@ def make_local_ca(directory: Path) -> LocalCA:
     ca_file.write_bytes(ca_cert.public_bytes(serialization.Encoding.PEM))
     cert_file, key_file = directory / "server.pem", directory / "server.key"
     cert_file.write_bytes(leaf.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    ))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
     server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     server_context.load_cert_chain(cert_file, key_file)
     return LocalCA(ca_file, server_context)
@@ -243,7 +256,13 @@ def _certificate(
 
 def _ca_usage() -> x509.KeyUsage:
     return x509.KeyUsage(
-        digital_signature=False, content_commitment=False, key_encipherment=False,
-        data_encipherment=False, key_agreement=False, key_cert_sign=True, crl_sign=True,
-        encipher_only=False, decipher_only=False,
+        digital_signature=False,
+        content_commitment=False,
+        key_encipherment=False,
+        data_encipherment=False,
+        key_agreement=False,
+        key_cert_sign=True,
+        crl_sign=True,
+        encipher_only=False,
+        decipher_only=False,
     )

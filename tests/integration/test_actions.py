@@ -35,12 +35,14 @@ ADMIN = "j.bloggs"
 def _stored_bytes(app: App) -> bytes:
     """Everything SQLite has on disk (the database and its write-ahead log)."""
     path = app.config.database_path
-    return b"".join(p.read_bytes() for p in (path, path.with_name(path.name + "-wal"))
-                    if p.exists())
+    return b"".join(
+        p.read_bytes() for p in (path, path.with_name(path.name + "-wal")) if p.exists()
+    )
 
 
-def test_a_password_from_the_referrer_opens_and_decides_the_case(app: App, send: Send,
-                                                                 run: Run) -> None:
+def test_a_password_from_the_referrer_opens_and_decides_the_case(
+    app: App, send: Send, run: Run
+) -> None:
     """GIVEN the shared sample held as cannot_decrypt
     WHEN an administrator first types a wrong password, then the right one
     THEN the wrong one changes nothing but is audited; the right one decides the case as a
@@ -72,8 +74,9 @@ def test_a_password_from_the_referrer_opens_and_decides_the_case(app: App, send:
     assert b"Wrong-Guess-1" not in _stored_bytes(app)
 
 
-def test_accepting_after_the_chairs_decision_lists_and_alerts(app: App, send: Send,
-                                                              run: Run) -> None:
+def test_accepting_after_the_chairs_decision_lists_and_alerts(
+    app: App, send: Send, run: Run
+) -> None:
     """GIVEN a Wolverhampton referral held for the Chair
     WHEN accepted on professional judgement
     THEN it is listed at the next meeting with that criterion, the referrer is confirmed,
@@ -87,22 +90,28 @@ def test_accepting_after_the_chairs_decision_lists_and_alerts(app: App, send: Se
     assert str(done.meeting_date) == "2026-11-11"
     team = app.config.team.address
     assert outbox(app, case.reference) == [
-        ("acknowledgement", POLICE), ("confirmation", POLICE),
-        ("idva_alert", "idva@havenwolverhampton.cjsm.net"), ("team_notice", team),
-        ("team_notice", team)]
+        ("acknowledgement", POLICE),
+        ("confirmation", POLICE),
+        ("idva_alert", "idva@havenwolverhampton.cjsm.net"),
+        ("team_notice", team),
+        ("team_notice", team),
+    ]
     notices = raw_messages(app, case.reference, "team_notice")[team]
     assert "for the Chair: below the threshold: accepted by the chair" in notices
     assert "Professional judgement" in raw_messages(app, case.reference, "confirmation")[POLICE]
     audit = audit_actions(app, case.reference)
-    assert (ADMIN, "accept", "criteria=professional_judgement was=chair_review,"
-            "no_reason_ticked,threshold_not_met") in audit
-    heard = app.store.conn.execute("SELECT COUNT(*) FROM people WHERE reference = ?",
-                                   (case.reference,)).fetchone()[0]
+    assert (
+        ADMIN,
+        "accept",
+        "criteria=professional_judgement was=chair_review,no_reason_ticked,threshold_not_met",
+    ) in audit
+    heard = app.store.conn.execute(
+        "SELECT COUNT(*) FROM people WHERE reference = ?", (case.reference,)
+    ).fetchone()[0]
     assert heard == 1  # the victim's hearing is recorded, so a later referral is a repeat
 
 
-def test_accept_refuses_without_criteria_or_without_a_form(app: App, send: Send,
-                                                           run: Run) -> None:
+def test_accept_refuses_without_criteria_or_without_a_form(app: App, send: Send, run: Run) -> None:
     """GIVEN a chair-review case and a locked one
     WHEN accepted with no criterion, an unknown one, or before the form was read
     THEN each is refused with a reason and nothing is sent."""
@@ -113,13 +122,16 @@ def test_accept_refuses_without_criteria_or_without_a_form(app: App, send: Send,
         actions.accept(app.ctx, chair.reference, ["gut_feeling"], ADMIN)
     with pytest.raises(actions.ActionError, match="no referral form has been read"):
         actions.accept(app.ctx, closed.reference, ["visible_high_risk"], ADMIN)
-    assert outbox(app, chair.reference) == [("acknowledgement", POLICE),
-                                            ("team_notice", app.config.team.address)]
+    assert outbox(app, chair.reference) == [
+        ("acknowledgement", POLICE),
+        ("team_notice", app.config.team.address),
+    ]
     assert app.casebook.get(closed.reference).decision.outcome is Outcome.HELD  # type: ignore[union-attr]
 
 
-def test_returning_with_a_note_keeps_the_note_off_insecure_addresses(app: App, send: Send,
-                                                                     run: Run) -> None:
+def test_returning_with_a_note_keeps_the_note_off_insecure_addresses(
+    app: App, send: Send, run: Run
+) -> None:
     """GIVEN a held referral from the police whose form gives a gmail referrer address
     WHEN returned as below threshold with a note
     THEN both get the rejection explaining the reason; only the secure police address gets
@@ -129,8 +141,9 @@ def test_returning_with_a_note_keeps_the_note_off_insecure_addresses(app: App, s
     secure, insecure = actions.note_recipients(app.ctx, case)
     assert (secure, insecure) == ([POLICE], [GMAIL])
     note = "Please ask the DASH questions again with the victim and resend the form."
-    done = actions.return_with_advice(app.ctx, case.reference, ["threshold_not_met"],
-                                      note + "\x07", ADMIN)
+    done = actions.return_with_advice(
+        app.ctx, case.reference, ["threshold_not_met"], note + "\x07", ADMIN
+    )
     assert done.decision.outcome is Outcome.RETURNED
     assert done.decision.reasons == ("threshold_not_met",)
     replies = raw_messages(app, case.reference, "rejection")
@@ -142,32 +155,37 @@ def test_returning_with_a_note_keeps_the_note_off_insecure_addresses(app: App, s
     assert "DASH questions again" not in replies[GMAIL]
     assert "not on a secure email service" in " ".join(replies[GMAIL].split())
     [entry] = [a for a in audit_actions(app, case.reference) if a[1] == "return"]
-    assert entry == (ADMIN, "return", "reasons=threshold_not_met note=yes note_to=1"
-                     " note_withheld=1 was=chair_review,no_reason_ticked,threshold_not_met")
+    assert entry == (
+        ADMIN,
+        "return",
+        "reasons=threshold_not_met note=yes note_to=1"
+        " note_withheld=1 was=chair_review,no_reason_ticked,threshold_not_met",
+    )
 
 
-def test_return_refuses_codes_that_are_not_return_reasons(app: App, send: Send,
-                                                          run: Run) -> None:
+def test_return_refuses_codes_that_are_not_return_reasons(app: App, send: Send, run: Run) -> None:
     """GIVEN a held case
     WHEN returned with no reason, a held-only code, an unknown field, or a huge note
     THEN each is refused and the case stays held."""
     case = two_forms(send, run)
-    for reasons, note, words in ((["chair_review"], "", "not a reason: chair_review"),
-                                 (["missing_field:shoe_size"], "", "not a reason"),
-                                 ([], "", "at least one reason"),
-                                 (["wrong_form"], "x" * 3000, "longer than")):
+    for reasons, note, words in (
+        (["chair_review"], "", "not a reason: chair_review"),
+        (["missing_field:shoe_size"], "", "not a reason"),
+        ([], "", "at least one reason"),
+        (["wrong_form"], "x" * 3000, "longer than"),
+    ):
         with pytest.raises(actions.ActionError, match=words):
             actions.return_with_advice(app.ctx, case.reference, reasons, note, ADMIN)
-    done = actions.return_with_advice(app.ctx, case.reference,
-                                      ["missing_field:victim_dob", "wrong_form"], "", ADMIN)
+    done = actions.return_with_advice(
+        app.ctx, case.reference, ["missing_field:victim_dob", "wrong_form"], "", ADMIN
+    )
     assert done.decision.reasons == ("missing_field:victim_dob", "wrong_form")
     body = raw_messages(app, case.reference, "rejection")[POLICE]
     assert "'Victim date of birth' is empty" in body
     assert "Note from" not in body
 
 
-def test_linking_a_possible_repeat_decides_it_as_a_repeat(app: App, send: Send,
-                                                          run: Run) -> None:
+def test_linking_a_possible_repeat_decides_it_as_a_repeat(app: App, send: Send, run: Run) -> None:
     """GIVEN a referral held as a possible repeat of OLD-1 (another forename)
     WHEN the administrator says it is the same person
     THEN it is accepted as a repeat of OLD-1 with the repeat criterion and repeat_detected
@@ -184,28 +202,37 @@ def test_linking_a_possible_repeat_decides_it_as_a_repeat(app: App, send: Send,
     assert "repeat_detected" in d.warnings
     assert done.meeting_date is not None
     assert [k for k, _ in outbox(app, case.reference)] == [
-        "acknowledgement", "confirmation", "idva_alert"]
+        "acknowledgement",
+        "confirmation",
+        "idva_alert",
+    ]
     assert (ADMIN, "link", "earlier=OLD-1 was=possible_repeat") in audit_actions(
-        app, case.reference)
+        app, case.reference
+    )
 
 
-def test_a_linked_repeat_that_needs_no_discussion_is_for_information(app: App, send: Send,
-                                                                    run: Run) -> None:
+def test_a_linked_repeat_that_needs_no_discussion_is_for_information(
+    app: App, send: Send, run: Run
+) -> None:
     """GIVEN a declared repeat that needs no further discussion, held as a possible repeat
     WHEN linked to the earlier case
     THEN it is listed for information only, as an automatic decision would list it."""
-    case, earlier = possible_repeat(app, send, run, seed=43,
-                                    referral_type="Repeat referral",
-                                    previous_marac_date="05/08/2026",
-                                    repeat_needs_discussion="No")
+    case, earlier = possible_repeat(
+        app,
+        send,
+        run,
+        seed=43,
+        referral_type="Repeat referral",
+        previous_marac_date="05/08/2026",
+        repeat_needs_discussion="No",
+    )
     assert case.decision.reasons == ("possible_repeat",)
     done = actions.link_repeat(app.ctx, case.reference, earlier, ADMIN)
     assert done.decision.outcome is Outcome.INFO_ONLY
     assert done.decision.repeat_of == earlier
 
 
-def test_a_new_person_is_decided_without_the_near_match(app: App, send: Send,
-                                                        run: Run) -> None:
+def test_a_new_person_is_decided_without_the_near_match(app: App, send: Send, run: Run) -> None:
     """GIVEN a possible repeat
     WHEN the administrator says it is someone else
     THEN it is accepted as a new referral (no repeat), and the audit names the match
@@ -217,7 +244,8 @@ def test_a_new_person_is_decided_without_the_near_match(app: App, send: Send,
     assert "repeat" not in d.criteria
     assert "confirmation" in [k for k, _ in outbox(app, case.reference)]
     assert (ADMIN, "new_person", f"not={earlier} was=possible_repeat") in audit_actions(
-        app, case.reference)
+        app, case.reference
+    )
 
 
 def test_new_person_only_applies_to_a_possible_repeat(app: App, send: Send, run: Run) -> None:
@@ -240,7 +268,8 @@ def test_discarding_sends_nothing_and_files_the_email(app: App, send: Send, run:
     assert done.decision.reasons == (actions.NOT_A_REFERRAL,)
     assert outbox(app, case.reference) == before
     assert (ADMIN, "discard", "reason=misdirected was=multiple_forms") in audit_actions(
-        app, case.reference)
+        app, case.reference
+    )
     assert app.casebook.cases([Outcome.HELD]) == []
     app.runner().run_once()
     assert folder_count(app, Folder.EXCEPTIONS.value) == 0
@@ -267,5 +296,4 @@ def test_only_held_cases_can_be_acted_on(app: App, send: Send, run: Run) -> None
             attempt("MARAC-2026-99999")
     held = locked(send, run)
     with pytest.raises(actions.ActionError, match="only accepted or information-only"):
-        actions.list_at(app.ctx, held.reference, case.meeting_date or case.decided_at.date(),
-                        ADMIN)
+        actions.list_at(app.ctx, held.reference, case.meeting_date or case.decided_at.date(), ADMIN)

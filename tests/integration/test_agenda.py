@@ -44,14 +44,22 @@ from tests.integration.papers import (
 )
 from tests.pii import leaks, personal_values
 
-WOLVERHAMPTON_LIST = {TEAM, "sv-idva@havenwolverhampton.cjsm.net",
-                      "idva@havenwolverhampton.cjsm.net", HOMES, "rwt.marac@nhs.net",
-                      "marac@justice.gov.uk.cjsm.net"}
+WOLVERHAMPTON_LIST = {
+    TEAM,
+    "sv-idva@havenwolverhampton.cjsm.net",
+    "idva@havenwolverhampton.cjsm.net",
+    HOMES,
+    "rwt.marac@nhs.net",
+    "marac@justice.gov.uk.cjsm.net",
+}
 
 
 def _agendas(app: App, day: date = MEETING) -> list[OutboxMessage]:
-    return [r for r in rows(app, "agenda") if f"{day:%B}" in parse(r)["Subject"]
-            and f" {day.day} " in parse(r)["Subject"]]
+    return [
+        r
+        for r in rows(app, "agenda")
+        if f"{day:%B}" in parse(r)["Subject"] and f" {day.day} " in parse(r)["Subject"]
+    ]
 
 
 def _document(app: App, row: OutboxMessage) -> bytes:
@@ -66,8 +74,9 @@ def _document(app: App, row: OutboxMessage) -> bytes:
     return decrypt_docx(data, password_for(app, recipient))
 
 
-def test_the_agenda_goes_on_its_date_to_everyone_by_route(app: App, send: Send, run: Run,
-                                                           clock: FixedClock) -> None:
+def test_the_agenda_goes_on_its_date_to_everyone_by_route(
+    app: App, send: Send, run: Run, clock: FixedClock
+) -> None:
     """GIVEN a new case, a repeat, an information-only repeat and an outgoing transfer
     WHEN the daemon runs before and then at 16:00 on the agenda date
     THEN the agenda goes once to each of the six addresses on the Wolverhampton list (the
@@ -78,8 +87,11 @@ def test_the_agenda_goes_on_its_date_to_everyone_by_route(app: App, send: Send, 
     moved_id = send(POLICE, render_form(wolverhampton_form(204)))
     moved = run()[moved_id]
     list_at(app.ctx, moved.reference, date(2026, 11, 4), actor="admin")  # heard earlier
-    details = TransferDetails(new_address="99 Unheard Road, Coventry CV9 9ZZ",
-                              moved_with="Nobody", concerns="Unseen concern")
+    details = TransferDetails(
+        new_address="99 Unheard Road, Coventry CV9 9ZZ",
+        moved_with="Nobody",
+        concerns="Unseen concern",
+    )
     Transfers(app.ctx).record(moved.reference, "Coventry", details, "admin", clock.now())
     clock.current = AGENDA_DUE - timedelta(minutes=1)
     run()
@@ -96,19 +108,30 @@ def test_the_agenda_goes_on_its_date_to_everyone_by_route(app: App, send: Send, 
         document = _document(app, row)
         lines = docx_lines(document)
         text = "\n".join(lines)
-        headings = [lines.index(h) for h in ("Cases for discussion", "For information only",
-                                              "Outgoing MARAC transfers")]
+        headings = [
+            lines.index(h)
+            for h in ("Cases for discussion", "For information only", "Outgoing MARAC transfers")
+        ]
         assert headings == sorted(headings)
-        places = [next(i for i, line in enumerate(lines) if ref in line and "(" in line)
-                  for ref in (*order, moved.reference)]
+        places = [
+            next(i for i, line in enumerate(lines) if ref in line and "(" in line)
+            for ref in (*order, moved.reference)
+        ]
         assert places == sorted(places)
-        assert headings[0] < places[0] < places[1] < headings[1] < places[2] < headings[2] \
-            < places[3]
+        assert (
+            headings[0] < places[0] < places[1] < headings[1] < places[2] < headings[2] < places[3]
+        )
         for case in (cases["new"], cases["repeat"], cases["info"]):
             form = case.form
             assert form is not None
-            for field in ("victim_surname", "victim_dob", "victim_postcode", "perp_surname",
-                          "perp_dob", "victim_aware"):
+            for field in (
+                "victim_surname",
+                "victim_dob",
+                "victim_postcode",
+                "perp_surname",
+                "perp_dob",
+                "victim_aware",
+            ):
                 assert form.value(field) in text
             for child in form.children:
                 assert child.name in text
@@ -132,23 +155,31 @@ def test_the_agenda_goes_on_its_date_to_everyone_by_route(app: App, send: Send, 
     [encrypted] = [r for r in sent if r.recipient == HOMES]
     assert "enter the password when asked" in body(encrypted)
     assert password_for(app, HOMES) not in encrypted.raw.decode()
-    row = app.store.conn.execute("SELECT agenda_sent_at FROM meetings WHERE area ="
-                                 " 'Wolverhampton' AND date = '2026-11-11'").fetchone()
+    row = app.store.conn.execute(
+        "SELECT agenda_sent_at FROM meetings WHERE area = 'Wolverhampton' AND date = '2026-11-11'"
+    ).fetchone()
     assert row[0] == AGENDA_DUE.isoformat()
 
 
-def test_nothing_personal_reaches_a_non_secure_address(app: App, send: Send, run: Run,
-                                                       clock: FixedClock) -> None:
+def test_nothing_personal_reaches_a_non_secure_address(
+    app: App, send: Send, run: Run, clock: FixedClock
+) -> None:
     """GIVEN listed cases in Wolverhampton and an address with no route on its list
     WHEN the agenda goes
     THEN no message to a non-secure address holds any personal value outside an encrypted
     attachment, the address with no route gets nothing and the team is told."""
     area = app.config.areas["Wolverhampton"]
     stranger = "marac@unknown-charity.org.uk"
-    moved = app.config.model_copy(update={"areas": {
-        **app.config.areas,
-        "Wolverhampton": area.model_copy(update={"distribution": (*area.distribution,
-                                                                  stranger)})}})
+    moved = app.config.model_copy(
+        update={
+            "areas": {
+                **app.config.areas,
+                "Wolverhampton": area.model_copy(
+                    update={"distribution": (*area.distribution, stranger)}
+                ),
+            }
+        }
+    )
     app.ctx.running.swap(moved, app.secrets)
     cases = list_cases(app, send, run)
     clock.current = AGENDA_DUE
@@ -163,16 +194,19 @@ def test_nothing_personal_reaches_a_non_secure_address(app: App, send: Send, run
     assert len(notices) == 1
 
 
-def test_a_missed_agenda_goes_once_after_a_restart(workspace: Path, app: App, send: Send,
-                                                   run: Run) -> None:
+def test_a_missed_agenda_goes_once_after_a_restart(
+    workspace: Path, app: App, send: Send, run: Run
+) -> None:
     """GIVEN cases listed on 11 November and the daemon down through the agenda date
     WHEN mailbot is reopened from its files on 6 November, twice
     THEN the agenda goes out on the first pass after the restart, and only then."""
     list_cases(app, send, run)
     app.close()
     for _ in range(2):
-        again = open_app(workspace / "mailbot.toml",
-                         FixedClock(datetime.fromisoformat("2026-11-06T10:00:00+00:00")))
+        again = open_app(
+            workspace / "mailbot.toml",
+            FixedClock(datetime.fromisoformat("2026-11-06T10:00:00+00:00")),
+        )
         again.runner().run_once()
         again.runner().run_once()
         assert len(_agendas(again)) == len(WOLVERHAMPTON_LIST)
@@ -180,8 +214,8 @@ def test_a_missed_agenda_goes_once_after_a_restart(workspace: Path, app: App, se
 
 
 def test_a_crash_while_enqueueing_sends_nothing_and_leaves_the_meeting_open(
-        app: App, send: Send, run: Run, clock: FixedClock,
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    app: App, send: Send, run: Run, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """GIVEN the agenda due
     WHEN the process dies while the third copy is being put in the outbox
     THEN no copy is queued and the meeting is still open; the next pass sends each once."""
@@ -204,15 +238,20 @@ def test_a_crash_while_enqueueing_sends_nothing_and_leaves_the_meeting_open(
         run()
     monkeypatch.setattr(Outbox, "enqueue", real)
     assert _agendas(app) == []
-    assert app.store.conn.execute("SELECT COUNT(*) FROM meetings WHERE agenda_sent_at IS NOT"
-                                  " NULL").fetchone()[0] == 0
+    assert (
+        app.store.conn.execute(
+            "SELECT COUNT(*) FROM meetings WHERE agenda_sent_at IS NOT NULL"
+        ).fetchone()[0]
+        == 0
+    )
     run()
     run()
     assert len(_agendas(app)) == len(WOLVERHAMPTON_LIST)
 
 
-def test_cases_listed_later_go_as_numbered_addenda(app: App, send: Send, run: Run,
-                                                   clock: FixedClock) -> None:
+def test_cases_listed_later_go_as_numbered_addenda(
+    app: App, send: Send, run: Run, clock: FixedClock
+) -> None:
     """GIVEN the 11 November agenda already sent
     WHEN two more cases are listed at that meeting (emergency listings), one after the other
     THEN each goes as its own addendum, numbered 1 then 2, holding only that case."""
@@ -242,20 +281,41 @@ def test_cases_listed_later_go_as_numbered_addenda(app: App, send: Send, run: Ru
             assert f"Addendum {number}" in docx_header(document)
 
 
-def test_preview_writes_the_agenda_without_sending(workspace: Path, app: App, send: Send,
-                                                   run: Run, tmp_path: Path) -> None:
+def test_preview_writes_the_agenda_without_sending(
+    workspace: Path, app: App, send: Send, run: Run, tmp_path: Path
+) -> None:
     """GIVEN cases listed on 11 November
     WHEN `mailbot agenda preview Wolverhampton 2026-11-11 OUT.docx` runs
     THEN OUT.docx is the agenda with every case, and nothing is queued to send."""
     cases = list_cases(app, send, run)
     out = tmp_path / "preview.docx"
-    result = CliRunner().invoke(main, ["--config", str(workspace / "mailbot.toml"), "agenda",
-                                       "preview", "wolverhampton", "2026-11-11", str(out)])
+    result = CliRunner().invoke(
+        main,
+        [
+            "--config",
+            str(workspace / "mailbot.toml"),
+            "agenda",
+            "preview",
+            "wolverhampton",
+            "2026-11-11",
+            str(out),
+        ],
+    )
     assert result.exit_code == 0, result.output
     text = "\n".join(docx_lines(out.read_bytes()))
     assert all(c.reference in text for c in cases.values())
     assert rows(app, "agenda") == []
-    refused = CliRunner().invoke(main, ["--config", str(workspace / "mailbot.toml"), "agenda",
-                                        "preview", "Wolverhampton", "2026-11-12", str(out)])
+    refused = CliRunner().invoke(
+        main,
+        [
+            "--config",
+            str(workspace / "mailbot.toml"),
+            "agenda",
+            "preview",
+            "Wolverhampton",
+            "2026-11-12",
+            str(out),
+        ],
+    )
     assert refused.exit_code != 0
     assert "no meeting on 2026-11-12" in refused.output

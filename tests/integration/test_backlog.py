@@ -38,19 +38,26 @@ from tests.conftest import NOW, TODAY, FixedClock
 from tests.integration.conftest import REFERRALS, folder_count
 from tests.photos import png
 
-SENDERS = (("s.worker@birminghamchildrenstrust.co.uk", "BCT-Marac-7731"),
-           ("k.smith@coventryhaven.co.uk", "Haven-CV-6620"),
-           ("outreach@blackcountrywomensaid.co.uk", "BCWA-Refer-1187"),  # the previous one
-           ("tenancy@wolverhamptonhomes.org.uk", "Not-The-Agreed-One"))  # held
+SENDERS = (
+    ("s.worker@birminghamchildrenstrust.co.uk", "BCT-Marac-7731"),
+    ("k.smith@coventryhaven.co.uk", "Haven-CV-6620"),
+    ("outreach@blackcountrywomensaid.co.uk", "BCWA-Refer-1187"),  # the previous one
+    ("tenancy@wolverhamptonhomes.org.uk", "Not-The-Agreed-One"),
+)  # held
 
 
 def _email(n: int, spin_count: int = 1000) -> bytes:
     sender, password = SENDERS[n % len(SENDERS)]
     form = sample_form(random.Random(n), referral_date=TODAY, referrer_email=sender)
     document = encrypt_docx(render_form(form), password, spin_count=spin_count)
-    return compose(sender=sender, to=REFERRALS, subject="MARAC referral",
-                   attachments=[docx_attachment("r.docx", document)],
-                   message_id=f"<backlog-{n}@example.org>", sent_at=NOW)
+    return compose(
+        sender=sender,
+        to=REFERRALS,
+        subject="MARAC referral",
+        attachments=[docx_attachment("r.docx", document)],
+        message_id=f"<backlog-{n}@example.org>",
+        sent_at=NOW,
+    )
 
 
 @pytest.fixture
@@ -74,8 +81,9 @@ def opened_by_workers(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     from_workers: list[str] = []
     real = Prepared.opened
 
-    def counting(self: Prepared, passwords: Sequence[str], limits: DocumentLimits) -> (
-            stages.OpenedForm | stages.Unopened | None):
+    def counting(
+        self: Prepared, passwords: Sequence[str], limits: DocumentLimits
+    ) -> stages.OpenedForm | stages.Unopened | None:
         result = real(self, passwords, limits)
         if result is not None:
             from_workers.append(self.email.message_id)
@@ -86,7 +94,8 @@ def opened_by_workers(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 
 def test_a_backlog_is_decided_once_each_in_arrival_order(
-        backlog_app: App, monkeypatch: pytest.MonkeyPatch) -> None:
+    backlog_app: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """GIVEN twelve encrypted referrals from four agencies waiting, and two workers
     WHEN the inbox is processed once
     THEN the workers' openings are used (the main process opens only what no worker has
@@ -115,13 +124,19 @@ def _photo_email(n: int) -> bytes:
     buffer = io.BytesIO()
     document.save(buffer)
     encrypted = encrypt_docx(buffer.getvalue(), password, spin_count=1000)
-    return compose(sender=sender, to=REFERRALS, subject="MARAC referral (photos)",
-                   attachments=[docx_attachment("r.docx", encrypted)],
-                   message_id=f"<backlog-{n}@example.org>", sent_at=NOW)
+    return compose(
+        sender=sender,
+        to=REFERRALS,
+        subject="MARAC referral (photos)",
+        attachments=[docx_attachment("r.docx", encrypted)],
+        message_id=f"<backlog-{n}@example.org>",
+        sent_at=NOW,
+    )
 
 
 def test_photo_referrals_are_let_go_of_once_processed_and_opened_in_the_main_process(
-        backlog_app: App, monkeypatch: pytest.MonkeyPatch) -> None:
+    backlog_app: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """GIVEN a backlog mixing ordinary referrals and referrals with 5 MB photos, two workers
     WHEN the inbox is processed once
     THEN every one is decided in arrival order; no photo referral is sent to a worker (it
@@ -151,8 +166,9 @@ def test_photo_referrals_are_let_go_of_once_processed_and_opened_in_the_main_pro
             del message
             held_when_reading.append(still_held(read[:done]))
 
-    def watched_process(self: Intake, message: MailboxMessage,
-                        prepared: Prepared | None = None) -> None:
+    def watched_process(
+        self: Intake, message: MailboxMessage, prepared: Prepared | None = None
+    ) -> None:
         nonlocal done
         held_when_processing.append(still_held(read[:done]))
         real_process(self, message, prepared)
@@ -173,8 +189,7 @@ def test_photo_referrals_are_let_go_of_once_processed_and_opened_in_the_main_pro
     assert held_when_reading == [0] * 6
 
 
-def test_a_photo_referrals_documents_are_freed_before_the_next_email(
-        backlog_app: App) -> None:
+def test_a_photo_referrals_documents_are_freed_before_the_next_email(backlog_app: App) -> None:
     """GIVEN a referral with a 5 MB photo waiting, and the automatic cycle collector off (so
     nothing is freed by luck of timing)
     WHEN the inbox is processed
@@ -224,8 +239,11 @@ def test_kill_9_during_a_backlog_leaves_no_workers_and_loses_nothing(two_workers
     workers: set[int] = set()
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and len(workers) < 2:
-        workers = {p for p in _children(daemon.pid)
-                   if b"spawn_main" in Path(f"/proc/{p}/cmdline").read_bytes()}
+        workers = {
+            p
+            for p in _children(daemon.pid)
+            if b"spawn_main" in Path(f"/proc/{p}/cmdline").read_bytes()
+        }
         time.sleep(0.05)
     assert len(workers) == 2
     daemon.send_signal(signal.SIGKILL)
@@ -234,10 +252,12 @@ def test_kill_9_during_a_backlog_leaves_no_workers_and_loses_nothing(two_workers
     while time.monotonic() < deadline and any(_alive(p) for p in workers):
         time.sleep(0.05)
     assert not any(_alive(p) for p in workers)
-    subprocess.run([*command, "run", "--once"], env=env, check=True,
-                   stderr=subprocess.DEVNULL, timeout=300)
+    subprocess.run(
+        [*command, "run", "--once"], env=env, check=True, stderr=subprocess.DEVNULL, timeout=300
+    )
     cases = app.casebook.cases()
     assert sorted(c.message_id for c in cases) == sorted(
-        f"<backlog-{n}@example.org>" for n in range(16))
+        f"<backlog-{n}@example.org>" for n in range(16)
+    )
     assert folder_count(app, "Inbox") == 0
     app.close()

@@ -31,26 +31,37 @@ THEIRS = "<5f1d2c3b4a5968778695a4b3c2d1e0f9@west-midlands.pnn.police.uk>"  # in 
 
 def _alert(app: App) -> OutboxMessage:
     with app.store.transaction() as conn:
-        app.ctx.dispatch.outbox.enqueue(conn, Planned(
-            kind="idva_alert", recipient=IDVA, subject="MARAC-2026-00042: new case",
-            body="A case was listed."), "MARAC-2026-00042", app.ctx.clock.now())
+        app.ctx.dispatch.outbox.enqueue(
+            conn,
+            Planned(
+                kind="idva_alert",
+                recipient=IDVA,
+                subject="MARAC-2026-00042: new case",
+                body="A case was listed.",
+            ),
+            "MARAC-2026-00042",
+            app.ctx.clock.now(),
+        )
     [row] = app.ctx.dispatch.outbox.messages()
     return row
 
 
 def _notice(name: str, message_id: str) -> Bounce:
     raw = (DATA / "bounces" / f"{name}.eml").read_bytes()
-    bounce = read_bounce(raw.replace(THEIRS.encode(), message_id.encode()).replace(
-        b"<99887766554433221100ffeeddccbbaa@west-midlands.pnn.police.uk>",
-        message_id.encode()))
+    bounce = read_bounce(
+        raw.replace(THEIRS.encode(), message_id.encode()).replace(
+            b"<99887766554433221100ffeeddccbbaa@west-midlands.pnn.police.uk>", message_id.encode()
+        )
+    )
     assert bounce is not None
     return bounce
 
 
 def _record(app: App, bounce: Bounce) -> tuple[tuple[int, ...], tuple[int, ...]]:
     with app.store.transaction() as conn:
-        done = record_bounce(conn, app.ctx.dispatch.outbox, app.ctx.dispatch.planner,
-                             bounce, app.ctx.clock.now())
+        done = record_bounce(
+            conn, app.ctx.dispatch.outbox, app.ctx.dispatch.planner, bounce, app.ctx.clock.now()
+        )
     return done.matched, done.failed
 
 
@@ -66,12 +77,12 @@ def test_a_bounced_alert_is_failed_and_the_team_told_once(app: App) -> None:
     assert _record(app, bounce) == ((alert.id,), ())
     rows = {r.kind: r for r in app.ctx.dispatch.outbox.messages()}
     assert rows["idva_alert"].state == "failed"
-    assert rows["idva_alert"].last_error == \
-        "returned by the recipient's mail system (550 5.1.1)"
+    assert rows["idva_alert"].last_error == "returned by the recipient's mail system (550 5.1.1)"
     assert rows["team_notice"].state == "pending"
     assert "outbox retry" in rows["team_notice"].raw.decode()
-    assert [a.detail for a in app.store.audit_log() if a.action == "send_bounced"] == \
-        [f"kind=idva_alert outbox={alert.id} status=5.1.1 code=550"]
+    assert [a.detail for a in app.store.audit_log() if a.action == "send_bounced"] == [
+        f"kind=idva_alert outbox={alert.id} status=5.1.1 code=550"
+    ]
     health = check_health(app.config, app.store, app.ctx.clock.now())
     assert any("1 outgoing message(s) failed" in p for p in health.problems)
 
@@ -83,8 +94,7 @@ def test_a_delay_notice_and_a_notice_about_other_mail_change_nothing(app: App) -
     the team is made."""
     alert = _alert(app)
     app.runner().run_once()
-    assert _record(app, _notice("exim-delayed", str(alert.message_id))) == \
-        ((alert.id,), ())
+    assert _record(app, _notice("exim-delayed", str(alert.message_id))) == ((alert.id,), ())
     assert _record(app, _notice("not-ours", "<unused@x>")) == ((), ())
     assert app.ctx.dispatch is not None
     assert [r.state for r in app.ctx.dispatch.outbox.messages()] == ["sent"]
@@ -103,8 +113,7 @@ class BouncingSender:
         pass
 
 
-def test_a_notice_landing_while_a_copy_is_resent_is_not_undone(app: App,
-                                                                workspace: Path) -> None:
+def test_a_notice_landing_while_a_copy_is_resent_is_not_undone(app: App, workspace: Path) -> None:
     """GIVEN an alert in the outbox, and a notice that it failed arriving while it is
     being sent (an earlier copy bounced during a resend)
     WHEN the send then succeeds
@@ -113,8 +122,9 @@ def test_a_notice_landing_while_a_copy_is_resent_is_not_undone(app: App,
     assert app.ctx.dispatch is not None
     dispatch = app.ctx.dispatch
     bounce = _notice("postfix-550", str(alert.message_id))
-    dispatcher = Dispatcher(dispatch.outbox, BouncingSender(app, bounce), dispatch.planner,
-                            8, get_logger())
+    dispatcher = Dispatcher(
+        dispatch.outbox, BouncingSender(app, bounce), dispatch.planner, 8, get_logger()
+    )
     dispatcher.deliver_due(app.ctx.clock.now())
     [row] = [r for r in dispatch.outbox.messages() if r.kind == "idva_alert"]
     assert row.state == "failed"
@@ -127,19 +137,30 @@ def test_a_bounce_in_the_inbox_fails_the_alert_and_is_no_referral(app: App) -> N
     THEN the daemon marks the alert failed and tells the team, records no case for the
     notice, answers nobody, and files it in Processed."""
     inbox = MaildirMailbox(app.config.mail_dir, use_inotify=False)
-    inbox.deliver(Folder.INBOX, compose(
-        sender=POLICE, to=app.config.mailbox.address, subject="MARAC referral",
-        attachments=[docx_attachment("referral.docx", render_form(form(95)))],
-        message_id="<referral-95@west-midlands.pnn.police.uk>", sent_at=NOW))
+    inbox.deliver(
+        Folder.INBOX,
+        compose(
+            sender=POLICE,
+            to=app.config.mailbox.address,
+            subject="MARAC referral",
+            attachments=[docx_attachment("referral.docx", render_form(form(95)))],
+            message_id="<referral-95@west-midlands.pnn.police.uk>",
+            sent_at=NOW,
+        ),
+    )
     runner = app.runner()
     runner.run_once()
     [case] = app.casebook.cases()
     assert app.ctx.dispatch is not None
-    [alert] = [m for m in app.ctx.dispatch.outbox.messages(case.reference)
-               if m.kind == "idva_alert"]
+    [alert] = [
+        m for m in app.ctx.dispatch.outbox.messages(case.reference) if m.kind == "idva_alert"
+    ]
     assert alert.state == "sent"
-    raw = (DATA / "bounces" / "postfix-550.eml").read_bytes().replace(
-        THEIRS.encode(), str(alert.message_id).encode())
+    raw = (
+        (DATA / "bounces" / "postfix-550.eml")
+        .read_bytes()
+        .replace(THEIRS.encode(), str(alert.message_id).encode())
+    )
     inbox.deliver(Folder.INBOX, raw)
     runner.run_once()
     assert [c.reference for c in app.casebook.cases()] == [case.reference]  # no new case
@@ -149,6 +170,7 @@ def test_a_bounce_in_the_inbox_fails_the_alert_and_is_no_referral(app: App) -> N
     kinds = sorted(m.kind for m in rows.values())
     assert kinds.count("team_notice") == 1
     assert {"rejection", "acknowledgement"}.isdisjoint(kinds)
-    done = app.store.conn.execute("SELECT kind, folder FROM messages WHERE kind = 'bounce'"
-                                  ).fetchall()
+    done = app.store.conn.execute(
+        "SELECT kind, folder FROM messages WHERE kind = 'bounce'"
+    ).fetchall()
     assert done == [("bounce", "Processed")]

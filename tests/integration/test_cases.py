@@ -53,8 +53,13 @@ AGENCIES = {
 
 def by(base: FormData, sender: str, **values: str) -> FormData:
     """The same victim and incident, referred by another agency's worker."""
-    return with_values(base, referrer_email=sender, referrer_agency=AGENCIES[sender],
-                       referrer_name=f"Worker {sender.partition('@')[0]}", **values)
+    return with_values(
+        base,
+        referrer_email=sender,
+        referrer_agency=AGENCIES[sender],
+        referrer_name=f"Worker {sender.partition('@')[0]}",
+        **values,
+    )
 
 
 def refer(send: Send, run: Run, sender: str, form: FormData) -> CaseRecord:
@@ -64,8 +69,7 @@ def refer(send: Send, run: Run, sender: str, form: FormData) -> CaseRecord:
 
 def text_of(app: App, reference: str, kind: str) -> str:
     assert app.ctx.dispatch is not None
-    found = [m.raw.decode() for m in app.ctx.dispatch.outbox.messages(reference)
-             if m.kind == kind]
+    found = [m.raw.decode() for m in app.ctx.dispatch.outbox.messages(reference) if m.kind == kind]
     assert found, f"no {kind} for {reference}"
     return "\n".join(found)
 
@@ -77,8 +81,11 @@ def agenda_text(app: App, day: date = MEETING) -> str:
 
 
 def load(app: App, day: date = MEETING) -> tuple[int, int]:
-    found = [m for m in app.ctx.listings.upcoming(NOW.date(), 40, "Wolverhampton")
-             if m.meeting.date == day]
+    found = [
+        m
+        for m in app.ctx.listings.upcoming(NOW.date(), 40, "Wolverhampton")
+        if m.meeting.date == day
+    ]
     return (found[0].discussion, found[0].information) if found else (0, 0)
 
 
@@ -86,8 +93,9 @@ def later(clock: FixedClock, days: float) -> None:
     clock.current += timedelta(days=days)
 
 
-def test_two_agencies_in_one_week_make_one_case(app: App, send: Send, run: Run,
-                                                clock: FixedClock, workspace: Path) -> None:
+def test_two_agencies_in_one_week_make_one_case(
+    app: App, send: Send, run: Run, clock: FixedClock, workspace: Path
+) -> None:
     """GIVEN a victim referred by the police on Monday
     WHEN the NHS trust refers her for the same incident on Wednesday
     THEN the second referral joins the first case: its own reference and outcome, not a
@@ -119,16 +127,18 @@ def test_two_agencies_in_one_week_make_one_case(app: App, send: Send, run: Run,
     assert agenda.count("Case reference") == 1
     assert "West Midlands Police; The Royal Wolverhampton NHS Trust" in agenda
     assert f"{first.reference}, {second.reference}" in agenda
-    listed = CliRunner().invoke(main, ["--config", str(workspace / "mailbot.toml"), "cases",
-                                       "list", "--json"])
+    listed = CliRunner().invoke(
+        main, ["--config", str(workspace / "mailbot.toml"), "cases", "list", "--json"]
+    )
     rows = {r["reference"]: r for r in json.loads(listed.output)}
     assert rows[second.reference]["joined"] == first.reference
     assert rows[first.reference]["joined"] is None
     assert rows[second.reference]["outcome"] == "accepted"
 
 
-def test_three_agencies_one_below_the_threshold_all_join(app: App, send: Send, run: Run,
-                                                         clock: FixedClock) -> None:
+def test_three_agencies_one_below_the_threshold_all_join(
+    app: App, send: Send, run: Run, clock: FixedClock
+) -> None:
     """GIVEN a victim's case opened by the police
     WHEN the NHS trust refers her too, then probation with only 5 DASH ticks
     THEN all three are one case: the third is not returned (nor held for the Chair, as
@@ -151,8 +161,9 @@ def test_three_agencies_one_below_the_threshold_all_join(app: App, send: Send, r
     assert "does not meet the MARAC threshold" in text_of(app, third.reference, "confirmation")
 
 
-def test_four_referrals_in_one_week_are_no_desktop_review(app: App, send: Send, run: Run,
-                                                          clock: FixedClock) -> None:
+def test_four_referrals_in_one_week_are_no_desktop_review(
+    app: App, send: Send, run: Run, clock: FixedClock
+) -> None:
     """GIVEN four agencies referring the same victim for one incident within a week
     WHEN the fourth is decided
     THEN none is a repeat and none is a desktop review: no meeting has taken place."""
@@ -170,8 +181,7 @@ def test_four_referrals_in_one_week_are_no_desktop_review(app: App, send: Send, 
     assert idva == ["idva_alert", "idva_additional", "idva_additional", "idva_additional"]
 
 
-def test_the_same_agency_twice_is_a_duplicate_even_edited(app: App, send: Send,
-                                                          run: Run) -> None:
+def test_the_same_agency_twice_is_a_duplicate_even_edited(app: App, send: Send, run: Run) -> None:
     """GIVEN a police referral accepted
     WHEN the same officer sends a slightly edited form for the same victim and incident,
     and a colleague at the same agency sends their own
@@ -201,15 +211,19 @@ def test_an_unconfigured_sender_twice_is_a_duplicate(app: App, send: Send, run: 
     assert again.decision.duplicate_of == first.reference
 
 
-@pytest.mark.parametrize(("heard", "repeat"), [
-    ("2025-10-31", True),   # 12 months before the incident of 31 October 2026
-    ("2025-10-30", False),  # a day more
-    ("2025-11-01", True),   # a day less
-    ("2026-10-31", True),   # on the incident's day
-    ("2026-11-01", False),  # after the incident: a later meeting, not this incident's past
-])
+@pytest.mark.parametrize(
+    ("heard", "repeat"),
+    [
+        ("2025-10-31", True),  # 12 months before the incident of 31 October 2026
+        ("2025-10-30", False),  # a day more
+        ("2025-11-01", True),  # a day less
+        ("2026-10-31", True),  # on the incident's day
+        ("2026-11-01", False),  # after the incident: a later meeting, not this incident's past
+    ],
+)
 def test_a_repeat_is_a_hearing_within_twelve_months_before_the_incident(
-        app: App, send: Send, run: Run, heard: str, repeat: bool) -> None:
+    app: App, send: Send, run: Run, heard: str, repeat: bool
+) -> None:
     """GIVEN an imported hearing of the victim on `heard`
     WHEN she is referred for an incident on 31 October 2026
     THEN it is a repeat exactly when the hearing was held in the 12 months before the
@@ -221,15 +235,17 @@ def test_a_repeat_is_a_hearing_within_twelve_months_before_the_incident(
         "reference,marac_area,marac_date,victim_surname,victim_forenames,victim_aliases,"
         "victim_dob,perp_surname,perp_forenames,perp_dob\n"
         f"OLD-1,Wolverhampton,{heard},{base.value('victim_surname')},"
-        f"{base.value('victim_forenames')},,{dob},,,\n")
+        f"{base.value('victim_forenames')},,{dob},,,\n"
+    )
     case = refer(send, run, POLICE, base)
     assert case.decision.outcome is Outcome.ACCEPTED
     assert (case.decision.repeat_of == "OLD-1") is repeat
     assert ("repeat_detected" in case.decision.warnings) is repeat
 
 
-def test_a_moved_listing_is_never_a_hearing(app: App, send: Send, run: Run,
-                                            clock: FixedClock) -> None:
+def test_a_moved_listing_is_never_a_hearing(
+    app: App, send: Send, run: Run, clock: FixedClock
+) -> None:
     """GIVEN a case listed on 11 November, then moved by an administrator to 18 November
     WHEN, on 12 November, another agency refers the victim for a new incident
     THEN it joins the case (still to be heard on the 18th), not a repeat of the 11th."""
@@ -237,18 +253,22 @@ def test_a_moved_listing_is_never_a_hearing(app: App, send: Send, run: Run,
     first = refer(send, run, POLICE, base)
     list_at(app.ctx, first.reference, date(2026, 11, 18), "admin")
     clock.current = datetime(2026, 11, 12, 10, 0, tzinfo=NOW.tzinfo)
-    second = refer(send, run, NHS, by(base, NHS, incident_date="11/11/2026",
-                                      referral_date="12/11/2026"))
+    second = refer(
+        send, run, NHS, by(base, NHS, incident_date="11/11/2026", referral_date="12/11/2026")
+    )
     assert second.joined == first.reference
     assert second.decision.repeat_of is None
     assert second.meeting_date == date(2026, 11, 18)
-    states = app.store.conn.execute("SELECT meeting_date, state FROM listings WHERE case_ref"
-                                    " = ? ORDER BY id", (first.reference,)).fetchall()
+    states = app.store.conn.execute(
+        "SELECT meeting_date, state FROM listings WHERE case_ref = ? ORDER BY id",
+        (first.reference,),
+    ).fetchall()
     assert states == [("2026-11-11", "moved"), ("2026-11-18", "listed")]
 
 
-def test_a_listing_becomes_a_hearing_once_its_date_has_passed(app: App, send: Send, run: Run,
-                                                              clock: FixedClock) -> None:
+def test_a_listing_becomes_a_hearing_once_its_date_has_passed(
+    app: App, send: Send, run: Run, clock: FixedClock
+) -> None:
     """GIVEN a case listed on 11 November
     WHEN the clock moves to 12 November and another agency refers the victim for an
     incident on the 11th
@@ -256,8 +276,9 @@ def test_a_listing_becomes_a_hearing_once_its_date_has_passed(app: App, send: Se
     base = wolverhampton_form(508)
     first = refer(send, run, POLICE, base)
     clock.current = datetime(2026, 11, 12, 10, 0, tzinfo=NOW.tzinfo)
-    second = refer(send, run, NHS, by(base, NHS, incident_date="11/11/2026",
-                                      referral_date="12/11/2026"))
+    second = refer(
+        send, run, NHS, by(base, NHS, incident_date="11/11/2026", referral_date="12/11/2026")
+    )
     assert second.joined is None
     assert second.case == second.reference
     assert second.decision.repeat_of == first.reference
@@ -267,7 +288,8 @@ def test_a_listing_becomes_a_hearing_once_its_date_has_passed(app: App, send: Se
 
 
 def test_a_listing_becomes_a_hearing_once_its_minutes_are_sent(
-        app: App, send: Send, run: Run, clock: FixedClock, tmp_path: Path) -> None:
+    app: App, send: Send, run: Run, clock: FixedClock, tmp_path: Path
+) -> None:
     """GIVEN a case heard at the 11 November meeting, on that afternoon
     WHEN a referral of the victim arrives before the minutes are sent, and another after
     THEN the first still joins the case; the second, once the minutes are sent, is a repeat."""
@@ -280,16 +302,20 @@ def test_a_listing_becomes_a_hearing_once_its_minutes_are_sent(
     folder = tmp_path / "minutes"
     folder.mkdir()
     (folder / f"{first.reference}.pdf").write_bytes(make_pdf("Minutes", extra_bytes=100))
-    Minutes(app.ctx).send("Wolverhampton", MEETING, folder, actor="admin",
-                             now=AFTER_MEETING)
-    after = refer(send, run, SANDWELL, by(base, SANDWELL, incident_date="11/11/2026",
-                                          referral_date="11/11/2026"))
+    Minutes(app.ctx).send("Wolverhampton", MEETING, folder, actor="admin", now=AFTER_MEETING)
+    after = refer(
+        send,
+        run,
+        SANDWELL,
+        by(base, SANDWELL, incident_date="11/11/2026", referral_date="11/11/2026"),
+    )
     assert after.joined is None
     assert after.decision.repeat_of == first.reference
 
 
 def test_a_near_match_against_an_open_case_is_held_and_can_be_joined(
-        app: App, send: Send, run: Run) -> None:
+    app: App, send: Send, run: Run
+) -> None:
     """GIVEN a victim's open case
     WHEN another agency refers a victim with her surname and date of birth but another
     forename
@@ -326,8 +352,9 @@ def test_a_referral_joins_a_case_held_in_the_queue(app: App, send: Send, run: Ru
     assert load(app) == (1, 0)
 
 
-def test_a_second_below_threshold_referral_waits_beside_a_held_one(app: App, send: Send,
-                                                                   run: Run) -> None:
+def test_a_second_below_threshold_referral_waits_beside_a_held_one(
+    app: App, send: Send, run: Run
+) -> None:
     """GIVEN a victim's referral held for the Chair
     WHEN another agency refers her, below the threshold too
     THEN it is held beside the first for the same decision, in the same case."""
@@ -339,16 +366,20 @@ def test_a_second_below_threshold_referral_waits_beside_a_held_one(app: App, sen
     assert second.joined == held.reference
 
 
-def test_cases_list_shows_the_case_each_referral_joined(app: App, send: Send, run: Run,
-                                                        workspace: Path) -> None:
+def test_cases_list_shows_the_case_each_referral_joined(
+    app: App, send: Send, run: Run, workspace: Path
+) -> None:
     """GIVEN two referrals of one victim
     WHEN the team lists cases as a table
     THEN the second row names the case it joined."""
     base = wolverhampton_form(513)
     first = refer(send, run, POLICE, base)
     second = refer(send, run, NHS, by(base, NHS))
-    out = CliRunner().invoke(main, ["--config", str(workspace / "mailbot.toml"), "cases",
-                                    "list"]).output
+    out = (
+        CliRunner()
+        .invoke(main, ["--config", str(workspace / "mailbot.toml"), "cases", "list"])
+        .output
+    )
     line = next(x for x in out.splitlines() if x.startswith(second.reference))
     assert first.reference in line
     assert "CASE" in out.splitlines()[0]

@@ -30,15 +30,17 @@ def test_check_passes_on_the_embedded_default(workspace: Path) -> None:
 def _use_smtp(workspace: Path, port: int) -> None:
     path = workspace / "mailbot.toml"
     head, _, tail = path.read_text().partition("[sender]")
-    for old, new in (('kind = "maildir"', 'kind = "smtp"'), ("starttls = true", "starttls = false"),
-                     ('host = "localhost"', 'host = "127.0.0.1"')):
+    for old, new in (
+        ('kind = "maildir"', 'kind = "smtp"'),
+        ("starttls = true", "starttls = false"),
+        ('host = "localhost"', 'host = "127.0.0.1"'),
+    ):
         tail = tail.replace(old, new, 1)
     tail = re.sub(r"^port = \d+", f"port = {port}", tail, count=1, flags=re.M)
     path.write_text(head + "[sender]" + tail)
 
 
-def test_check_reaches_a_real_smtp_server_and_names_an_unreachable_one(
-        workspace: Path) -> None:
+def test_check_reaches_a_real_smtp_server_and_names_an_unreachable_one(workspace: Path) -> None:
     """GIVEN the sender pointed at a real SMTP server, then at a closed port
     WHEN `mailbot check` runs
     THEN the first passes without sending anything, the second fails naming the network."""
@@ -59,11 +61,23 @@ def _use_exchange(workspace: Path, ews_url: str) -> None:
     secrets file, so opening the mailbox stops before any network traffic)."""
     path = workspace / "mailbot.toml"
     head, _, tail = path.read_text().partition("[mailbox]\n")
-    rest = tail[tail.index("\n["):]  # the next table
-    path.write_text(head + "[mailbox]\n" + "\n".join([
-        'kind = "exchange"', 'address = "marac_referrals@west-midlands.pnn.police.uk"',
-        f'ews_url = "{ews_url}"', 'auth = "basic"', 'username = "svc-mailbot@example.org"',
-        'password_credential = "no_such_credential"']) + "\n" + rest)
+    rest = tail[tail.index("\n[") :]  # the next table
+    path.write_text(
+        head
+        + "[mailbox]\n"
+        + "\n".join(
+            [
+                'kind = "exchange"',
+                'address = "marac_referrals@west-midlands.pnn.police.uk"',
+                f'ews_url = "{ews_url}"',
+                'auth = "basic"',
+                'username = "svc-mailbot@example.org"',
+                'password_credential = "no_such_credential"',
+            ]
+        )
+        + "\n"
+        + rest
+    )
 
 
 def test_check_says_plainly_that_exchange_online_is_retiring_ews(workspace: Path) -> None:

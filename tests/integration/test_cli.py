@@ -24,23 +24,43 @@ from tests.integration.conftest import sample
 
 POLICE = "pc.adams@west-midlands.pnn.police.uk"
 WEDNESDAY = 2
-FIELDS = {"reference", "message_id", "received_at", "sender", "agency", "outcome", "reasons",
-          "warnings", "criteria", "area", "meeting_date", "repeat_of", "case", "joined"}
+FIELDS = {
+    "reference",
+    "message_id",
+    "received_at",
+    "sender",
+    "agency",
+    "outcome",
+    "reasons",
+    "warnings",
+    "criteria",
+    "area",
+    "meeting_date",
+    "repeat_of",
+    "case",
+    "joined",
+}
 
 
 def _deliver(workspace: Path, doc: bytes | None, n: int, sender: str = POLICE) -> str:
     config = open_app(workspace / "mailbot.toml", with_mailbox=False).config
     message_id = f"<cli-{n}@example.pnn.police.uk>"
-    raw = compose(sender=sender, to="marac_referrals@west-midlands.pnn.police.uk",
-                  subject="MARAC referral", message_id=message_id, sent_at=NOW,
-                  attachments=[docx_attachment("r.docx", doc)] if doc else [])
+    raw = compose(
+        sender=sender,
+        to="marac_referrals@west-midlands.pnn.police.uk",
+        subject="MARAC referral",
+        message_id=message_id,
+        sent_at=NOW,
+        attachments=[docx_attachment("r.docx", doc)] if doc else [],
+    )
     MaildirMailbox(config.mail_dir, use_inotify=False).deliver(Folder.INBOX, raw)
     return message_id
 
 
 def _cli(workspace: Path, *args: str) -> str:
-    result = CliRunner().invoke(main, ["--config", str(workspace / "mailbot.toml"), *args],
-                                catch_exceptions=False)
+    result = CliRunner().invoke(
+        main, ["--config", str(workspace / "mailbot.toml"), *args], catch_exceptions=False
+    )
     assert result.exit_code == 0, result.output
     return result.output
 
@@ -51,8 +71,12 @@ def test_run_once_then_list_cases_and_the_queue_as_json(workspace: Path) -> None
     THEN every email has one object with the documented fields, and the queue holds one."""
     accepted = _deliver(workspace, sample("01-accepted-controls.docx"), 1)
     returned = _deliver(workspace, None, 2)
-    held = _deliver(workspace, sample("08-encrypted-unknown-password.docx"), 3,
-                    sender="tenancy@wolverhamptonhomes.org.uk")
+    held = _deliver(
+        workspace,
+        sample("08-encrypted-unknown-password.docx"),
+        3,
+        sender="tenancy@wolverhamptonhomes.org.uk",
+    )
     _cli(workspace, "run", "--once")
     cases = json.loads(_cli(workspace, "cases", "list", "--json"))
     assert [set(c) for c in cases] == [FIELDS] * 3
@@ -82,8 +106,9 @@ def test_cases_show_explains_a_returned_referral(workspace: Path) -> None:
     assert "'Victim postcode' is empty" in text
 
 
-def test_history_import_reports_bad_lines_and_imports_nothing(workspace: Path,
-                                                              tmp_path: Path) -> None:
+def test_history_import_reports_bad_lines_and_imports_nothing(
+    workspace: Path, tmp_path: Path
+) -> None:
     """GIVEN a history CSV with a bad date on line 3
     WHEN imported
     THEN the command fails naming line 3 and nothing was imported."""
@@ -92,9 +117,11 @@ def test_history_import_reports_bad_lines_and_imports_nothing(workspace: Path,
         "reference,marac_area,marac_date,victim_surname,victim_forenames,victim_aliases,"
         "victim_dob,perp_surname,perp_forenames,perp_dob\n"
         "A-1,Dudley,2026-05-01,Smith,Jo,,1990-01-01,,,\n"
-        "A-2,Dudley,May 2026,Smith,Al,,1990-01-01,,,\n")
-    result = CliRunner().invoke(main, ["--config", str(workspace / "mailbot.toml"),
-                                       "history", "import", str(csv)])
+        "A-2,Dudley,May 2026,Smith,Al,,1990-01-01,,,\n"
+    )
+    result = CliRunner().invoke(
+        main, ["--config", str(workspace / "mailbot.toml"), "history", "import", str(csv)]
+    )
     assert result.exit_code == 1
     assert "line 3: marac_date" in result.output
     assert "nothing was imported" in result.output
@@ -110,8 +137,10 @@ def test_form_blank_writes_the_official_form(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["form", "blank", str(out)])
     assert result.exit_code == 0
     properties = docx.Document(str(out)).core_properties
-    assert (properties.title, properties.subject) == ("West Midlands MARAC Referral Form",
-                                                       "WM-MARAC-RF v3.1")
+    assert (properties.title, properties.subject) == (
+        "West Midlands MARAC Referral Form",
+        "WM-MARAC-RF v3.1",
+    )
 
 
 def test_demo_processes_its_sample_referrals(tmp_path: Path) -> None:
@@ -120,11 +149,20 @@ def test_demo_processes_its_sample_referrals(tmp_path: Path) -> None:
     THEN it prints a table in which accepted, returned and password-opened cases appear,
     and leaves an empty inbox."""
     workspace = tmp_path / "demo"
-    result = CliRunner().invoke(main, ["demo", "--workspace", str(workspace)],
-                                catch_exceptions=False)
+    result = CliRunner().invoke(
+        main, ["demo", "--workspace", str(workspace)], catch_exceptions=False
+    )
     assert result.exit_code == 0, result.output
-    for expected in ("accepted", "returned", "insecure_transport", "repeat_detected",
-                     "duplicate", "no_attachment", "professional_judgement", "already_listed"):
+    for expected in (
+        "accepted",
+        "returned",
+        "insecure_transport",
+        "repeat_detected",
+        "duplicate",
+        "no_attachment",
+        "professional_judgement",
+        "already_listed",
+    ):
         assert expected in result.output
     inbox = workspace / "var" / "mail" / "Inbox"
     assert not any((inbox / "new").iterdir())

@@ -48,7 +48,11 @@ class Daemon:
         env.pop("NOTIFY_SOCKET", None)
         self.process = subprocess.Popen(
             [sys.executable, "-m", "mailbot", "--config", str(config), "run", *args],
-            env=env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+            env=env,
+            stderr=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            text=True,
+        )
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
 
@@ -65,8 +69,9 @@ class Daemon:
     def wait_for_line(self, text: str) -> None:
         deadline = time.monotonic() + WAIT_SECONDS
         while not any(text in line for line in self.lines):
-            assert self.process.poll() is None or any(text in x for x in self.lines), \
+            assert self.process.poll() is None or any(text in x for x in self.lines), (
                 f"exited {self.process.returncode} without {text!r}: {self.lines}"
+            )
             assert time.monotonic() < deadline, f"no {text!r} in {self.lines}"
             time.sleep(0.02)
 
@@ -90,11 +95,17 @@ def deliver(workspace: Path, count: int) -> list[str]:
     for n in range(count):
         form = sample_form(random.Random(700 + n), referral_date=today)
         message_id = f"<faults-{n}@example.pnn.police.uk>"
-        inbox.deliver(Folder.INBOX, compose(
-            sender=POLICE, to="marac_referrals@west-midlands.pnn.police.uk",
-            subject="MARAC referral", message_id=message_id,
-            attachments=[docx_attachment("r.docx", render_form(form))],
-            sent_at=datetime.now(UTC)))
+        inbox.deliver(
+            Folder.INBOX,
+            compose(
+                sender=POLICE,
+                to="marac_referrals@west-midlands.pnn.police.uk",
+                subject="MARAC referral",
+                message_id=message_id,
+                attachments=[docx_attachment("r.docx", render_form(form))],
+                sent_at=datetime.now(UTC),
+            ),
+        )
         ids.append(message_id)
     return ids
 
@@ -128,12 +139,15 @@ def cli(config: Path, *args: str) -> tuple[int, str]:
     return result.exit_code, result.output
 
 
-ALL_SENT = ("SELECT COUNT(*) = (SELECT COUNT(*) FROM outbox) AND COUNT(*) > 0 FROM outbox"
-            " WHERE state = 'sent'")
+ALL_SENT = (
+    "SELECT COUNT(*) = (SELECT COUNT(*) FROM outbox) AND COUNT(*) > 0 FROM outbox"
+    " WHERE state = 'sent'"
+)
 
 
 def test_two_daemons_started_at_once_one_runs_and_the_other_says_who(
-        workspace: Path, relay: RunningRelay) -> None:
+    workspace: Path, relay: RunningRelay
+) -> None:
     """GIVEN two referrals waiting and two `mailbot run` started at the same moment on one
     configuration
     WHEN both come up
@@ -172,7 +186,8 @@ def test_two_daemons_started_at_once_one_runs_and_the_other_says_who(
 
 
 def test_a_daemon_killed_after_the_relay_took_a_message_resends_only_that_one(
-        workspace: Path, relay: RunningRelay) -> None:
+    workspace: Path, relay: RunningRelay
+) -> None:
     """GIVEN a referral whose decision enqueues several messages, and a daemon killed
     (SIGKILL) the moment the relay has the first, before the relay's 250 can be recorded
     WHEN the daemon is started again
@@ -199,12 +214,14 @@ def test_a_daemon_killed_after_the_relay_took_a_message_resends_only_that_one(
     rows = query(workspace, "SELECT message_id, doubts FROM outbox ORDER BY id")
     copies = relay.relay.by_message_id()
     assert sorted(copies.values()) == [1] * (len(rows) - 1) + [2]
-    assert {str(mid): copies[str(mid)] for mid, _ in rows} == \
-        {str(mid): 1 + int(str(doubts)) for mid, doubts in rows}
+    assert {str(mid): copies[str(mid)] for mid, _ in rows} == {
+        str(mid): 1 + int(str(doubts)) for mid, doubts in rows
+    }
 
 
 def test_sigterm_while_a_slow_relay_sits_on_a_message_stops_within_the_deadline(
-        workspace: Path, relay: RunningRelay) -> None:
+    workspace: Path, relay: RunningRelay
+) -> None:
     """GIVEN a relay that takes every message and never answers, and the daemon sending to
     it with a 2 s reply timeout
     WHEN SIGTERM arrives while the first message is with the relay

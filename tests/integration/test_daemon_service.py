@@ -35,11 +35,19 @@ class Daemon:
 
     def __init__(self, workspace: Path, notify: Path) -> None:
         self.lines: list[str] = []
-        env = {**os.environ, "PYTHONPATH": str(ROOT), "NOTIFY_SOCKET": str(notify),
-               "WATCHDOG_USEC": "800000"}
+        env = {
+            **os.environ,
+            "PYTHONPATH": str(ROOT),
+            "NOTIFY_SOCKET": str(notify),
+            "WATCHDOG_USEC": "800000",
+        }
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "mailbot", "--config", str(workspace / "mailbot.toml"),
-             "run"], env=env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+            [sys.executable, "-m", "mailbot", "--config", str(workspace / "mailbot.toml"), "run"],
+            env=env,
+            stderr=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            text=True,
+        )
         threading.Thread(target=self._read, daemon=True).start()
 
     def _read(self) -> None:
@@ -78,15 +86,22 @@ def _deliver(workspace: Path, count: int) -> None:
     today = datetime.now(UTC).date()
     for n in range(count):
         form = sample_form(random.Random(900 + n), referral_date=today)
-        inbox.deliver(Folder.INBOX, compose(
-            sender=POLICE, to="marac_referrals@west-midlands.pnn.police.uk",
-            subject="MARAC referral", message_id=f"<daemon-{n}@example.pnn.police.uk>",
-            attachments=[docx_attachment("r.docx", render_form(form))],
-            sent_at=datetime.now(UTC)))
+        inbox.deliver(
+            Folder.INBOX,
+            compose(
+                sender=POLICE,
+                to="marac_referrals@west-midlands.pnn.police.uk",
+                subject="MARAC referral",
+                message_id=f"<daemon-{n}@example.pnn.police.uk>",
+                attachments=[docx_attachment("r.docx", render_form(form))],
+                sent_at=datetime.now(UTC),
+            ),
+        )
 
 
-def test_ready_status_watchdog_then_a_clean_stop(workspace: Path,
-                                                 notify: tuple[socket.socket, Path]) -> None:
+def test_ready_status_watchdog_then_a_clean_stop(
+    workspace: Path, notify: tuple[socket.socket, Path]
+) -> None:
     """GIVEN the daemon started with a notify socket and WatchdogSec=0.8s
     WHEN it has opened the database and the mailbox, idles, then gets SIGTERM
     THEN it says READY=1 (as its own MAINPID), keeps sending WATCHDOG=1 and STATUS= while it
@@ -104,7 +119,8 @@ def test_ready_status_watchdog_then_a_clean_stop(workspace: Path,
 
 
 def test_a_mailbox_that_cannot_open_never_reports_ready(
-        workspace: Path, notify: tuple[socket.socket, Path]) -> None:
+    workspace: Path, notify: tuple[socket.socket, Path]
+) -> None:
     """GIVEN a mailbox path that is a file, not a folder
     WHEN the daemon starts
     THEN it fails with a non-zero exit and never tells systemd it is ready."""
@@ -120,7 +136,8 @@ def test_a_mailbox_that_cannot_open_never_reports_ready(
 
 
 def test_sighup_applies_a_good_configuration_and_refuses_a_bad_one(
-        workspace: Path, notify: tuple[socket.socket, Path]) -> None:
+    workspace: Path, notify: tuple[socket.socket, Path]
+) -> None:
     """GIVEN the daemon running
     WHEN the config file's log level is changed and SIGHUP sent, then a broken file and SIGHUP
     THEN the first reload is applied and reported (RELOADING=1 then READY=1); the second is
@@ -147,7 +164,8 @@ def test_sighup_applies_a_good_configuration_and_refuses_a_bad_one(
 
 
 def test_sigterm_in_a_backlog_finishes_the_current_message_and_send(
-        workspace: Path, notify: tuple[socket.socket, Path]) -> None:
+    workspace: Path, notify: tuple[socket.socket, Path]
+) -> None:
     """GIVEN 15 referrals in the inbox and the daemon working through them
     WHEN SIGTERM arrives after the third decision
     THEN it exits 0 within the stop timeout, with nothing half-done: no message mid-processing,
@@ -189,12 +207,16 @@ def _enable_web(workspace: Path, port: int) -> None:
     config = workspace / "mailbot.toml"
     text = config.read_text()
     assert "[web]\n" in text
-    config.write_text(text.replace("enabled = false", "enabled = true", 1)
-                      .replace("port = 8080", f"port = {port}", 1))
+    config.write_text(
+        text.replace("enabled = false", "enabled = true", 1).replace(
+            "port = 8080", f"port = {port}", 1
+        )
+    )
 
 
-def test_the_daemon_serves_the_web_page_when_enabled(workspace: Path,
-                                                     notify: tuple[socket.socket, Path]) -> None:
+def test_the_daemon_serves_the_web_page_when_enabled(
+    workspace: Path, notify: tuple[socket.socket, Path]
+) -> None:
     """GIVEN `[web] enabled = true` on a free port
     WHEN the daemon has said READY=1
     THEN the exceptions-queue login page answers on that port, and SIGTERM stops both."""
@@ -212,7 +234,8 @@ def test_the_daemon_serves_the_web_page_when_enabled(workspace: Path,
 
 
 def test_a_web_page_that_cannot_listen_does_not_stop_referrals(
-        workspace: Path, notify: tuple[socket.socket, Path]) -> None:
+    workspace: Path, notify: tuple[socket.socket, Path]
+) -> None:
     """GIVEN `[web] enabled = true` on a port another program holds
     WHEN the daemon starts and a referral arrives
     THEN it logs web.failed, says READY=1 and processes the referral."""

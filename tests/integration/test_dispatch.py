@@ -55,8 +55,7 @@ def _form(seed: int = 1, **kw: Any) -> FormData:
 
 def _outbox(app: App, reference: str) -> list[tuple[str, str]]:
     assert app.ctx.dispatch is not None
-    return sorted((m.kind, m.recipient)
-                  for m in app.ctx.dispatch.outbox.messages(reference))
+    return sorted((m.kind, m.recipient) for m in app.ctx.dispatch.outbox.messages(reference))
 
 
 def _raw(app: App, reference: str, kind: str) -> bytes:
@@ -66,14 +65,14 @@ def _raw(app: App, reference: str, kind: str) -> bytes:
     return rows[0].raw
 
 
-def test_an_accepted_case_is_confirmed_listed_and_alerted(app: App, send: Send,
-                                                          run: Run) -> None:
+def test_an_accepted_case_is_confirmed_listed_and_alerted(app: App, send: Send, run: Run) -> None:
     """GIVEN a good referral for Wolverhampton
     WHEN processed on Monday 2 November 2026
     THEN it is listed at the first Wednesday whose agenda has not gone (11 November), the
     sender and the form's referrer get a threaded confirmation and the IDVA is alerted."""
-    form = with_values(_form(area="Wolverhampton"),
-                       referrer_email="pc.lee@west-midlands.pnn.police.uk")
+    form = with_values(
+        _form(area="Wolverhampton"), referrer_email="pc.lee@west-midlands.pnn.police.uk"
+    )
     message_id = send(POLICE, render_form(form))
     case = run()[message_id]
     assert str(case.meeting_date) == "2026-11-11"
@@ -89,16 +88,23 @@ def test_an_accepted_case_is_confirmed_listed_and_alerted(app: App, send: Send,
     assert reply["X-Mailbot-Kind"] == "confirmation"
     assert case.reference in reply["Subject"]
     body = reply.get_body().get_content()  # type: ignore[union-attr]
-    for words in ("Wolverhampton MARAC", "Wednesday 11 November 2026", "10:00",
-                  "Microsoft Teams", "book a time slot", "no referrer present are\nnot heard"):
+    for words in (
+        "Wolverhampton MARAC",
+        "Wednesday 11 November 2026",
+        "10:00",
+        "Microsoft Teams",
+        "book a time slot",
+        "no referrer present are\nnot heard",
+    ):
         assert words in body
     alert = _raw(app, case.reference, "idva_alert").decode()
     assert form.value("victim_surname") in alert
     assert form.value("victim_postcode") in alert
 
 
-def test_sexual_violence_cases_in_wolverhampton_go_to_the_sv_idva(app: App, send: Send,
-                                                                  run: Run) -> None:
+def test_sexual_violence_cases_in_wolverhampton_go_to_the_sv_idva(
+    app: App, send: Send, run: Run
+) -> None:
     """GIVEN a Wolverhampton referral with DASH question 16 answered Yes
     WHEN accepted
     THEN the alert goes to the sexual-violence IDVA, not the general one."""
@@ -120,8 +126,13 @@ def test_each_outcome_sends_exactly_its_messages(app: App, send: Send, run: Run)
     THEN each sends exactly the reply its outcome implies, and no IDVA alert."""
     returned = run_one(send, run, POLICE, render_form(with_values(_form(), victim_dob="")))
     locked = run_one(send, run, HOMES, sample("08-encrypted-unknown-password.docx"))
-    two = run_one(send, run, POLICE, render_form(_form(seed=4)),
-                  extra=[("b.docx", render_form(_form(seed=5)), "application/octet-stream")])
+    two = run_one(
+        send,
+        run,
+        POLICE,
+        render_form(_form(seed=4)),
+        extra=[("b.docx", render_form(_form(seed=5)), "application/octet-stream")],
+    )
     doc = render_form(_form(seed=6))
     first = run_one(send, run, POLICE, doc)
     again = run_one(send, run, POLICE, doc)
@@ -164,8 +175,9 @@ def _corpus() -> list[tuple[str, bytes, FormData | None]]:
         form = _form(seed=100 + seed, referrer_email=GMAIL)
         items.append((GMAIL, render_form(form), form))
         items.append((BCT, encrypt_docx(render_form(form), "BCT-Marac-7731"), form))
-    broken = with_values(_form(seed=120, referrer_email=GMAIL), victim_postcode="nowhere",
-                         victim_dob="")
+    broken = with_values(
+        _form(seed=120, referrer_email=GMAIL), victim_postcode="nowhere", victim_dob=""
+    )
     items.append((GMAIL, render_form(broken), broken))
     return items
 
@@ -178,9 +190,16 @@ def test_nothing_personal_reaches_a_non_secure_address(app: App, send: Send, run
     an encrypted attachment, and the IDVA gets the details encrypted with its password."""
     config = app.config
     bswa = next(s for s in config.idva_services if s.id == "bswa")
-    moved = config.model_copy(update={"idva_services": tuple(
-        s.model_copy(update={"address": "idva@birminghamchildrenstrust.co.uk"})
-        if s is bswa else s for s in config.idva_services)})
+    moved = config.model_copy(
+        update={
+            "idva_services": tuple(
+                s.model_copy(update={"address": "idva@birminghamchildrenstrust.co.uk"})
+                if s is bswa
+                else s
+                for s in config.idva_services
+            )
+        }
+    )
     app.ctx.running.swap(moved, app.secrets)
     planner = app.ctx.dispatch.planner
     object.__setattr__(planner, "config", moved)
@@ -229,16 +248,25 @@ def smtp() -> Iterator[ServerFactory]:
 
 def _smtp_app(workspace: Path, port: int) -> App:
     path = workspace / "mailbot.toml"
-    text = re.sub(r'\[sender\]\n(.*?)kind = "maildir"', r'[sender]\n\1kind = "smtp"',
-                  path.read_text(), count=1, flags=re.S)
-    text = text.replace("port = 587", f"port = {port}").replace(
-        'host = "localhost"', 'host = "127.0.0.1"').replace("starttls = true", "starttls = false")
+    text = re.sub(
+        r'\[sender\]\n(.*?)kind = "maildir"',
+        r'[sender]\n\1kind = "smtp"',
+        path.read_text(),
+        count=1,
+        flags=re.S,
+    )
+    text = (
+        text.replace("port = 587", f"port = {port}")
+        .replace('host = "localhost"', 'host = "127.0.0.1"')
+        .replace("starttls = true", "starttls = false")
+    )
     path.write_text(text)
     return open_app(path, FixedClock())
 
 
-def test_messages_go_out_by_smtp_exactly_once(workspace: Path, send: Send,
-                                               smtp: ServerFactory) -> None:
+def test_messages_go_out_by_smtp_exactly_once(
+    workspace: Path, send: Send, smtp: ServerFactory
+) -> None:
     """GIVEN mailbot sending through a real SMTP server
     WHEN a referral is accepted and the daemon runs twice
     THEN the server receives each outbox message once, with its own Message-ID intact."""
@@ -261,8 +289,9 @@ def _message_id(raw: bytes) -> str:
     return str(message_from_bytes(raw, policy=policy.default)["Message-ID"])
 
 
-def test_a_refused_recipient_is_failed_and_the_team_told(workspace: Path, send: Send,
-                                                         smtp: ServerFactory) -> None:
+def test_a_refused_recipient_is_failed_and_the_team_told(
+    workspace: Path, send: Send, smtp: ServerFactory
+) -> None:
     """GIVEN an SMTP server that permanently refuses the referrer's address
     WHEN the reply is sent
     THEN it is marked failed with the reason, the team gets a notice, the alert still goes."""
@@ -305,27 +334,28 @@ def test_an_smtp_outage_retries_later_without_losing_anything(workspace: Path, s
         app.close()
 
 
-def test_a_full_meeting_pushes_the_case_to_the_next(workspace: Path, send: Send,
-                                                    run: Run, app: App) -> None:
+def test_a_full_meeting_pushes_the_case_to_the_next(
+    workspace: Path, send: Send, run: Run, app: App
+) -> None:
     """GIVEN the 11 November Wolverhampton meeting already holding its capacity
     WHEN another case is accepted
     THEN it is listed at the following Wednesday."""
     capacity = app.config.areas["Wolverhampton"].meetings.capacity
     with app.store.transaction() as conn:
         for n in range(capacity):
-            conn.execute("INSERT INTO cases (reference, message_key, message_id, received_at,"
-                         " decided_at, sender, outcome, reasons, warnings, criteria, area,"
-                         " meeting_date, case_ref) VALUES (?, ?, ?, ?, ?, '', 'accepted', '[]',"
-                         " '[]', '[]', 'Wolverhampton', '2026-11-11', ?)",
-                         (f"X-{n}", f"k{n}", f"m{n}", NOW.isoformat(), NOW.isoformat(),
-                          f"X-{n}"))
+            conn.execute(
+                "INSERT INTO cases (reference, message_key, message_id, received_at,"
+                " decided_at, sender, outcome, reasons, warnings, criteria, area,"
+                " meeting_date, case_ref) VALUES (?, ?, ?, ?, ?, '', 'accepted', '[]',"
+                " '[]', '[]', 'Wolverhampton', '2026-11-11', ?)",
+                (f"X-{n}", f"k{n}", f"m{n}", NOW.isoformat(), NOW.isoformat(), f"X-{n}"),
+            )
             list_case(conn, f"X-{n}", "Wolverhampton", date(2026, 11, 11), NOW)
     case = run_one(send, run, POLICE, render_form(_form(area="Wolverhampton")))
     assert str(case.meeting_date) == "2026-11-18"
 
 
-def test_an_information_only_case_takes_no_discussion_slot(send: Send, run: Run,
-                                                           app: App) -> None:
+def test_an_information_only_case_takes_no_discussion_slot(send: Send, run: Run, app: App) -> None:
     """GIVEN the 11 November Wolverhampton meeting one place short of its capacity, plus
     information-only cases listed there
     WHEN another case is accepted
@@ -334,22 +364,27 @@ def test_an_information_only_case_takes_no_discussion_slot(send: Send, run: Run,
     with app.store.transaction() as conn:
         for n in range(capacity + 3):
             outcome = "accepted" if n < capacity - 1 else "info_only"
-            conn.execute("INSERT INTO cases (reference, message_key, message_id, received_at,"
-                         " decided_at, sender, outcome, reasons, warnings, criteria, area,"
-                         " meeting_date, case_ref) VALUES (?, ?, ?, ?, ?, '', ?, '[]', '[]',"
-                         " '[]', 'Wolverhampton', '2026-11-11', ?)",
-                         (f"X-{n}", f"k{n}", f"m{n}", NOW.isoformat(), NOW.isoformat(),
-                          outcome, f"X-{n}"))
+            conn.execute(
+                "INSERT INTO cases (reference, message_key, message_id, received_at,"
+                " decided_at, sender, outcome, reasons, warnings, criteria, area,"
+                " meeting_date, case_ref) VALUES (?, ?, ?, ?, ?, '', ?, '[]', '[]',"
+                " '[]', 'Wolverhampton', '2026-11-11', ?)",
+                (f"X-{n}", f"k{n}", f"m{n}", NOW.isoformat(), NOW.isoformat(), outcome, f"X-{n}"),
+            )
             list_case(conn, f"X-{n}", "Wolverhampton", date(2026, 11, 11), NOW)
     case = run_one(send, run, POLICE, render_form(_form(area="Wolverhampton")))
     assert str(case.meeting_date) == "2026-11-11"
-    load = next(m for m in app.ctx.listings.upcoming(TODAY, 14, "Wolverhampton")
-                if m.meeting.date == date(2026, 11, 11))
+    load = next(
+        m
+        for m in app.ctx.listings.upcoming(TODAY, 14, "Wolverhampton")
+        if m.meeting.date == date(2026, 11, 11)
+    )
     assert (load.discussion, load.information) == (capacity, 4)
 
 
-def test_emergency_listing_tells_the_referrer_and_the_idva(workspace: Path, app: App,
-                                                           send: Send, run: Run) -> None:
+def test_emergency_listing_tells_the_referrer_and_the_idva(
+    workspace: Path, app: App, send: Send, run: Run
+) -> None:
     """GIVEN an accepted case listed on 11 November
     WHEN an administrator lists it at the 4 November meeting (past its cut-off)
     THEN the case moves, the referrer and IDVA are told the new date, and it is audited."""
@@ -362,8 +397,17 @@ def test_emergency_listing_tells_the_referrer_and_the_idva(workspace: Path, app:
     assert kinds.count("confirmation") == 2
     assert kinds.count("idva_alert") == 2
     assert any(a.action == "listed_at" for a in app.store.audit_log(case.reference))
-    refused = CliRunner().invoke(main, ["--config", str(workspace / "mailbot.toml"), "cases",
-                                        "list-at", case.reference, "2026-11-05"])
+    refused = CliRunner().invoke(
+        main,
+        [
+            "--config",
+            str(workspace / "mailbot.toml"),
+            "cases",
+            "list-at",
+            case.reference,
+            "2026-11-05",
+        ],
+    )
     assert refused.exit_code != 0
     assert "no meeting on 2026-11-05" in refused.output
     assert Outcome.ACCEPTED is case.decision.outcome

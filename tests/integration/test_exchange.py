@@ -74,24 +74,36 @@ def xml(name: str, **values: object) -> bytes:
     return Template((EWS / name).read_text()).substitute(values).encode()
 
 
-def sync_reply(state: str, *creates: tuple[str, str], last: bool = True,
-               updated: str | None = None) -> bytes:
-    changes = "".join(Template((EWS / "sync_create.xml").read_text()).substitute(
-        item_id=ref, received=received) for ref, received in creates)
+def sync_reply(
+    state: str, *creates: tuple[str, str], last: bool = True, updated: str | None = None
+) -> bytes:
+    changes = "".join(
+        Template((EWS / "sync_create.xml").read_text()).substitute(item_id=ref, received=received)
+        for ref, received in creates
+    )
     if updated:
         changes += Template((EWS / "sync_update.xml").read_text()).substitute(item_id=updated)
-    return xml("sync_folder_items.xml", sync_state=state, last=str(last).lower(),
-               changes=changes)
+    return xml("sync_folder_items.xml", sync_state=state, last=str(last).lower(), changes=changes)
 
 
 def item_reply(ref: str, raw: bytes, received: str, message_id: str) -> bytes:
-    return xml("get_item.xml", item_id=ref, mime=base64.b64encode(raw).decode(),
-               received=received, message_id=escape(message_id))
+    return xml(
+        "get_item.xml",
+        item_id=ref,
+        mime=base64.b64encode(raw).decode(),
+        received=received,
+        message_id=escape(message_id),
+    )
 
 
 def email(n: int, sender: str = POLICE) -> bytes:
-    return compose(sender=sender, to=ADDRESS, subject=f"Referral {n}",
-                   message_id=f"<ref-{n}@west-midlands.pnn.police.uk>", sent_at=NOW)
+    return compose(
+        sender=sender,
+        to=ADDRESS,
+        subject=f"Referral {n}",
+        message_id=f"<ref-{n}@west-midlands.pnn.police.uk>",
+        sent_at=NOW,
+    )
 
 
 class Stream(io.RawIOBase):
@@ -134,8 +146,9 @@ class FakeEws:
 
     def __init__(self, mocker: requests_mock.Mocker) -> None:
         self.requests: list[tuple[str, str]] = []
-        self.replies: dict[str, deque[tuple[int, bytes | Stream | Exception,
-                                            dict[str, str]]]] = defaultdict(deque)
+        self.replies: dict[str, deque[tuple[int, bytes | Stream | Exception, dict[str, str]]]] = (
+            defaultdict(deque)
+        )
         self.streams: queue.Queue[Stream] = queue.Queue()
         self.unexpected: list[str] = []
         self.folders = {
@@ -148,15 +161,27 @@ class FakeEws:
         mocker.post(URL, body=self._answer)
 
     @staticmethod
-    def _folder(folder_id: str, parent: str, name: str, kind: str, total: int,
-                children: int) -> bytes:
+    def _folder(
+        folder_id: str, parent: str, name: str, kind: str, total: int, children: int
+    ) -> bytes:
         folder_class = f"<t:FolderClass>{kind}</t:FolderClass>" if kind else ""
-        return xml("get_folder.xml", folder_id=folder_id, parent_id=parent or folder_id,
-                   folder_class=folder_class, display_name=name, total=total,
-                   children=children)
+        return xml(
+            "get_folder.xml",
+            folder_id=folder_id,
+            parent_id=parent or folder_id,
+            folder_class=folder_class,
+            display_name=name,
+            total=total,
+            children=children,
+        )
 
-    def reply(self, operation: str, body: bytes | Stream | Exception,
-              status: int = HTTP_OK, headers: dict[str, str] | None = None) -> None:
+    def reply(
+        self,
+        operation: str,
+        body: bytes | Stream | Exception,
+        status: int = HTTP_OK,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         self.replies[operation].append((status, body, headers or {}))
 
     def sent(self, operation: str) -> list[str]:
@@ -175,8 +200,9 @@ class FakeEws:
             context.headers.update(headers)
         elif operation == "ConvertId":
             reply = xml("convert_id.xml")
-        elif operation == "GetFolder" and (folder := _DISTINGUISHED.search(body)
-                                           or _FOLDER.search(body)):
+        elif operation == "GetFolder" and (
+            folder := _DISTINGUISHED.search(body) or _FOLDER.search(body)
+        ):
             reply = self.folders[folder.group(1).decode()]
         elif operation == "Unsubscribe":
             reply = xml("unsubscribe.xml")
@@ -195,8 +221,13 @@ class FakeEws:
 
 
 def settings(**overrides: Any) -> ExchangeMailboxSettings:
-    values: dict[str, Any] = {"kind": "exchange", "address": ADDRESS, "ews_url": URL,
-                              "auth": "basic", "username": "WMP\\svc-marac"}
+    values: dict[str, Any] = {
+        "kind": "exchange",
+        "address": ADDRESS,
+        "ews_url": URL,
+        "auth": "basic",
+        "username": "WMP\\svc-marac",
+    }
     return ExchangeMailboxSettings(**(values | overrides))
 
 
@@ -222,8 +253,9 @@ def sleeps() -> list[float]:
 
 
 @pytest.fixture
-def open_mailbox(ews: FakeEws, store: Store,
-                 sleeps: list[float]) -> Iterator[Callable[..., ExchangeMailbox]]:
+def open_mailbox(
+    ews: FakeEws, store: Store, sleeps: list[float]
+) -> Iterator[Callable[..., ExchangeMailbox]]:
     opened: list[ExchangeMailbox] = []
 
     def _open(**overrides: Any) -> ExchangeMailbox:
@@ -244,18 +276,35 @@ def sync_state_of(store: Store) -> str | None:
 
 
 def test_first_sync_yields_every_new_message_oldest_first_with_its_mime(
-        ews: FakeEws, open_mailbox: Callable[..., ExchangeMailbox], store: Store) -> None:
+    ews: FakeEws, open_mailbox: Callable[..., ExchangeMailbox], store: Store
+) -> None:
     """GIVEN an inbox whose sync comes in two pages, newest first, plus a read-flag change
     WHEN mailbot syncs it for the first time
     THEN it yields the three new messages in arrival order with their exact MIME bytes,
     ignores the update, and keeps the final sync state."""
-    ews.reply("SyncFolderItems", sync_reply("STATE-1", (item_id(3), "2026-11-02T08:20:00Z"),
-                                            (item_id(1), "2026-11-02T08:00:00Z"), last=False))
-    ews.reply("SyncFolderItems", sync_reply("STATE-2", (item_id(2), "2026-11-02T08:10:00Z"),
-                                            updated=item_id(9)))
+    ews.reply(
+        "SyncFolderItems",
+        sync_reply(
+            "STATE-1",
+            (item_id(3), "2026-11-02T08:20:00Z"),
+            (item_id(1), "2026-11-02T08:00:00Z"),
+            last=False,
+        ),
+    )
+    ews.reply(
+        "SyncFolderItems",
+        sync_reply("STATE-2", (item_id(2), "2026-11-02T08:10:00Z"), updated=item_id(9)),
+    )
     for n, minute in ((1, "00"), (2, "10"), (3, "20")):
-        ews.reply("GetItem", item_reply(item_id(n), email(n), f"2026-11-02T08:{minute}:00Z",
-                                        f"<ref-{n}@west-midlands.pnn.police.uk>"))
+        ews.reply(
+            "GetItem",
+            item_reply(
+                item_id(n),
+                email(n),
+                f"2026-11-02T08:{minute}:00Z",
+                f"<ref-{n}@west-midlands.pnn.police.uk>",
+            ),
+        )
 
     messages = list(open_mailbox().fetch_new())
 
@@ -272,7 +321,8 @@ def test_first_sync_yields_every_new_message_oldest_first_with_its_mime(
 
 
 def test_a_restarted_mailbox_resumes_from_the_saved_sync_state(
-        ews: FakeEws, open_mailbox: Callable[..., ExchangeMailbox], store: Store) -> None:
+    ews: FakeEws, open_mailbox: Callable[..., ExchangeMailbox], store: Store
+) -> None:
     """GIVEN a sync whose state was saved, and mail that arrived while mailbot was stopped
     WHEN a new mailbox on the same database syncs
     THEN its request carries the saved state, and it yields only the new message."""
@@ -290,12 +340,20 @@ def test_a_restarted_mailbox_resumes_from_the_saved_sync_state(
 
 
 def test_the_sync_state_is_not_saved_before_every_message_was_handed_back(
-        ews: FakeEws, open_mailbox: Callable[..., ExchangeMailbox], store: Store) -> None:
+    ews: FakeEws, open_mailbox: Callable[..., ExchangeMailbox], store: Store
+) -> None:
     """GIVEN a sync reporting three messages over two pages
     WHEN the runner stops after handling two of them (a crash, or SIGTERM)
     THEN no sync state is saved, so the next sync offers the unhandled message again."""
-    ews.reply("SyncFolderItems", sync_reply("STATE-1", (item_id(1), "2026-11-02T08:00:00Z"),
-                                            (item_id(3), "2026-11-02T08:20:00Z"), last=False))
+    ews.reply(
+        "SyncFolderItems",
+        sync_reply(
+            "STATE-1",
+            (item_id(1), "2026-11-02T08:00:00Z"),
+            (item_id(3), "2026-11-02T08:20:00Z"),
+            last=False,
+        ),
+    )
     ews.reply("SyncFolderItems", sync_reply("STATE-2", (item_id(2), "2026-11-02T08:10:00Z")))
     for n in (1, 2):
         ews.reply("GetItem", item_reply(item_id(n), email(n), "2026-11-02T08:00:00Z", "<x@y>"))
@@ -310,7 +368,8 @@ def test_the_sync_state_is_not_saved_before_every_message_was_handed_back(
 
 
 def test_an_unusable_saved_state_restarts_the_sync_from_scratch(
-        ews: FakeEws, open_mailbox: Callable[..., ExchangeMailbox], store: Store) -> None:
+    ews: FakeEws, open_mailbox: Callable[..., ExchangeMailbox], store: Store
+) -> None:
     """GIVEN a saved sync state the server no longer accepts
     WHEN mailbot syncs
     THEN it syncs again without a state (the ledger skips what was already done)."""
@@ -327,23 +386,38 @@ def test_an_unusable_saved_state_restarts_the_sync_from_scratch(
 
 
 def test_an_item_synced_over_the_size_limit_is_fetched_as_its_headers_only(
-        ews: FakeEws, store: Store, sleeps: list[float]) -> None:
+    ews: FakeEws, store: Store, sleeps: list[float]
+) -> None:
     """GIVEN a new item whose size the sync gives as 100 MB, and a 60 MB email limit
     WHEN mailbot fetches new mail
     THEN it asks for the item's Internet headers, never its MIME, and hands on a stand-in
     with the email's own Message-ID and sender whose body parses as past the limit."""
     limit = 60 * 1024 * 1024
     create = Template((EWS / "sync_create_sized.xml").read_text()).substitute(
-        item_id=item_id(4), received="2026-11-02T08:00:00Z", size=100 * 1024 * 1024)
-    ews.reply("SyncFolderItems", xml("sync_folder_items.xml", sync_state="SIZED", last="true",
-                                     changes=create))
+        item_id=item_id(4), received="2026-11-02T08:00:00Z", size=100 * 1024 * 1024
+    )
+    ews.reply(
+        "SyncFolderItems",
+        xml("sync_folder_items.xml", sync_state="SIZED", last="true", changes=create),
+    )
     headers = "".join(
         f'<t:InternetMessageHeader HeaderName="{name}">{escape(value)}</t:InternetMessageHeader>'
-        for name, value in (("From", f"PC Lee Adams <{POLICE}>"), ("Subject", "Referral 4"),
-                            ("Message-ID", "<ref-4@west-midlands.pnn.police.uk>")))
-    ews.reply("GetItem", xml("get_item_headers.xml", item_id=item_id(4), headers=headers,
-                             received="2026-11-02T08:00:00Z",
-                             message_id=escape("<ref-4@west-midlands.pnn.police.uk>")))
+        for name, value in (
+            ("From", f"PC Lee Adams <{POLICE}>"),
+            ("Subject", "Referral 4"),
+            ("Message-ID", "<ref-4@west-midlands.pnn.police.uk>"),
+        )
+    )
+    ews.reply(
+        "GetItem",
+        xml(
+            "get_item_headers.xml",
+            item_id=item_id(4),
+            headers=headers,
+            received="2026-11-02T08:00:00Z",
+            message_id=escape("<ref-4@west-midlands.pnn.police.uk>"),
+        ),
+    )
     mailbox = ExchangeMailbox(settings(), SECRETS, store, sleep=sleeps.append, max_bytes=limit)
     try:
         [message] = list(mailbox.fetch_new())
@@ -363,7 +437,8 @@ def test_an_item_synced_over_the_size_limit_is_fetched_as_its_headers_only(
 
 
 def test_a_new_mail_event_wakes_wait_for_mail(
-        ews: FakeEws, open_mailbox: Callable[..., ExchangeMailbox]) -> None:
+    ews: FakeEws, open_mailbox: Callable[..., ExchangeMailbox]
+) -> None:
     """GIVEN a streaming subscription on the inbox, its connection open and quiet
     WHEN Exchange pushes a NewMail notification
     THEN wait_for_mail returns True at once, having returned False while nothing came."""
@@ -373,8 +448,15 @@ def test_a_new_mail_event_wakes_wait_for_mail(
     stream = ews.next_stream()
     assert mailbox.wait_for_mail(timeout=0.2) is False
 
-    stream.feed(xml("streaming_new_mail.xml", subscription_id=SUBSCRIPTION, item_id=item_id(4),
-                    inbox_id=INBOX_ID, timestamp="2026-11-02T09:00:10Z"))
+    stream.feed(
+        xml(
+            "streaming_new_mail.xml",
+            subscription_id=SUBSCRIPTION,
+            item_id=item_id(4),
+            inbox_id=INBOX_ID,
+            timestamp="2026-11-02T09:00:10Z",
+        )
+    )
     started = time.monotonic()
     assert mailbox.wait_for_mail(timeout=5) is True
     assert time.monotonic() - started < 4
@@ -382,12 +464,14 @@ def test_a_new_mail_event_wakes_wait_for_mail(
     [subscribe] = ews.sent("Subscribe")
     assert '<t:DistinguishedFolderId Id="inbox">' in subscribe
     assert "<t:EventType>NewMailEvent</t:EventType>" in subscribe
-    assert f"<t:SubscriptionId>{SUBSCRIPTION}</t:SubscriptionId>" in \
-        ews.sent("GetStreamingEvents")[0]
+    assert (
+        f"<t:SubscriptionId>{SUBSCRIPTION}</t:SubscriptionId>" in ews.sent("GetStreamingEvents")[0]
+    )
 
 
 def test_a_dropped_stream_wakes_wait_for_mail_and_the_next_sync_catches_up(
-        ews: FakeEws, open_mailbox: Callable[..., ExchangeMailbox]) -> None:
+    ews: FakeEws, open_mailbox: Callable[..., ExchangeMailbox]
+) -> None:
     """GIVEN an open streaming connection
     WHEN it drops without Exchange's closing status (events may have been lost)
     THEN wait_for_mail returns True and the sync that follows yields the missed message."""
@@ -403,7 +487,8 @@ def test_a_dropped_stream_wakes_wait_for_mail_and_the_next_sync_catches_up(
 
 
 def test_an_expired_subscription_is_replaced(
-        ews: FakeEws, open_mailbox: Callable[..., ExchangeMailbox]) -> None:
+    ews: FakeEws, open_mailbox: Callable[..., ExchangeMailbox]
+) -> None:
     """GIVEN a subscription Exchange has forgotten (ErrorSubscriptionNotFound)
     WHEN the watcher reconnects to it
     THEN wait_for_mail returns True (events may be lost) and a new subscription is made."""
@@ -424,7 +509,8 @@ def test_an_expired_subscription_is_replaced(
 
 
 def test_mark_done_moves_to_processed_creating_the_folder_once(
-        ews: FakeEws, open_mailbox: Callable[..., ExchangeMailbox]) -> None:
+    ews: FakeEws, open_mailbox: Callable[..., ExchangeMailbox]
+) -> None:
     """GIVEN a mailbox with no Processed folder
     WHEN two messages are marked done into Processed
     THEN the folder is created once under the top of the mailbox, each message is moved
@@ -451,20 +537,23 @@ def test_mark_done_moves_to_processed_creating_the_folder_once(
 
 
 def test_a_move_lost_in_a_crash_is_found_by_message_id_after_a_restart(
-        ews: FakeEws, open_mailbox: Callable[..., ExchangeMailbox]) -> None:
+    ews: FakeEws, open_mailbox: Callable[..., ExchangeMailbox]
+) -> None:
     """GIVEN a message moved to Processed by a run that crashed before recording the move
     WHEN a restarted mailbox refiles it again by its old id
     THEN it finds the message in Processed by its Message-ID and returns that id."""
-    processed = xml("find_folder_entry.xml", folder_id=PROCESSED_ID, parent_id=TOP_ID,
-                    display_name="Processed")
+    processed = xml(
+        "find_folder_entry.xml", folder_id=PROCESSED_ID, parent_id=TOP_ID, display_name="Processed"
+    )
     for _ in range(2):
         ews.reply("FindFolder", xml("find_folder.xml", count=1, folders=processed))
     ews.reply("GetItem", item_reply(item_id(1), b"", "2026-11-02T08:00:00Z", "<lost@x>"))
     ews.reply("MoveItem", xml("move_item.xml", item_id=item_id(101)))
     open_mailbox().mark_done(item_id(1), Folder.PROCESSED)  # ... and the process died
     ews.reply("GetItem", xml("get_item_not_found.xml"))
-    ews.reply("FindItem", xml("find_item.xml", item_id=item_id(101),
-                              received="2026-11-02T08:00:00Z"))
+    ews.reply(
+        "FindItem", xml("find_item.xml", item_id=item_id(101), received="2026-11-02T08:00:00Z")
+    )
 
     again = open_mailbox().refile(item_id(1), Folder.INBOX, Folder.PROCESSED)
 
@@ -477,12 +566,14 @@ def test_a_move_lost_in_a_crash_is_found_by_message_id_after_a_restart(
 
 
 def test_a_message_that_is_nowhere_raises_message_not_found(
-        ews: FakeEws, open_mailbox: Callable[..., ExchangeMailbox]) -> None:
+    ews: FakeEws, open_mailbox: Callable[..., ExchangeMailbox]
+) -> None:
     """GIVEN an id that matches no item and no recorded move
     WHEN it is refiled
     THEN MessageNotFoundError says so, and nothing is moved."""
-    processed = xml("find_folder_entry.xml", folder_id=PROCESSED_ID, parent_id=TOP_ID,
-                    display_name="Processed")
+    processed = xml(
+        "find_folder_entry.xml", folder_id=PROCESSED_ID, parent_id=TOP_ID, display_name="Processed"
+    )
     ews.reply("FindFolder", xml("find_folder.xml", count=1, folders=processed))
     ews.reply("GetItem", xml("get_item_not_found.xml"))
 
@@ -495,7 +586,8 @@ def test_a_message_that_is_nowhere_raises_message_not_found(
 
 
 def test_server_busy_is_retried_after_the_back_off_the_server_asked_for(
-        ews: FakeEws, open_mailbox: Callable[..., ExchangeMailbox], sleeps: list[float]) -> None:
+    ews: FakeEws, open_mailbox: Callable[..., ExchangeMailbox], sleeps: list[float]
+) -> None:
     """GIVEN a throttled server answering ErrorServerBusy with BackOffMilliseconds
     WHEN mailbot syncs
     THEN it sleeps exactly that long, asks again, and the sync succeeds."""
@@ -509,7 +601,8 @@ def test_server_busy_is_retried_after_the_back_off_the_server_asked_for(
 
 
 def test_a_back_off_beyond_the_budget_fails_without_retrying_or_leaking(
-        ews: FakeEws, open_mailbox: Callable[..., ExchangeMailbox], sleeps: list[float]) -> None:
+    ews: FakeEws, open_mailbox: Callable[..., ExchangeMailbox], sleeps: list[float]
+) -> None:
     """GIVEN a server asking for a back-off (5 minutes) longer than timeout_seconds
     WHEN mailbot syncs, and then tries again at once
     THEN a MailboxError names the throttling but no credential, and the server is not asked
@@ -529,7 +622,8 @@ def test_a_back_off_beyond_the_budget_fails_without_retrying_or_leaking(
 
 
 def test_http_503_is_retried_with_growing_waits_then_given_up(
-        ews: FakeEws, open_mailbox: Callable[..., ExchangeMailbox], sleeps: list[float]) -> None:
+    ews: FakeEws, open_mailbox: Callable[..., ExchangeMailbox], sleeps: list[float]
+) -> None:
     """GIVEN a server answering HTTP 503 every time
     WHEN mailbot syncs
     THEN it retries after 10 s and 20 s, then gives up within its 60 s budget."""
@@ -544,7 +638,8 @@ def test_http_503_is_retried_with_growing_waits_then_given_up(
 
 
 def test_a_401_after_a_working_login_is_throttling_and_retried(
-        ews: FakeEws, open_mailbox: Callable[..., ExchangeMailbox], sleeps: list[float]) -> None:
+    ews: FakeEws, open_mailbox: Callable[..., ExchangeMailbox], sleeps: list[float]
+) -> None:
     """GIVEN a mailbox whose login has worked (the server answered), then a sync answered
     with HTTP 401, as Exchange does when it throttles connections
     WHEN mailbot syncs
@@ -563,7 +658,8 @@ def test_a_401_after_a_working_login_is_throttling_and_retried(
 
 
 def test_a_401_throttle_that_outlasts_the_budget_is_named_not_fatal(
-        ews: FakeEws, open_mailbox: Callable[..., ExchangeMailbox], sleeps: list[float]) -> None:
+    ews: FakeEws, open_mailbox: Callable[..., ExchangeMailbox], sleeps: list[float]
+) -> None:
     """GIVEN a working login, then a server answering every request with HTTP 401
     WHEN mailbot syncs
     THEN it retries within its 60 s budget (10 s, 20 s), then fails with one line naming the
@@ -583,12 +679,14 @@ def test_a_401_throttle_that_outlasts_the_budget_is_named_not_fatal(
 
 
 def test_a_fractional_retry_after_is_waited_exactly(
-        ews: FakeEws, open_mailbox: Callable[..., ExchangeMailbox], sleeps: list[float]) -> None:
+    ews: FakeEws, open_mailbox: Callable[..., ExchangeMailbox], sleeps: list[float]
+) -> None:
     """GIVEN a server answering HTTP 503 with Retry-After "2.5"
     WHEN mailbot syncs
     THEN it waits 2.5 s (not exchangelib's own guess) and the retry succeeds."""
-    ews.reply("SyncFolderItems", b"Service Unavailable", HTTP_UNAVAILABLE,
-              headers={"Retry-After": "2.5"})
+    ews.reply(
+        "SyncFolderItems", b"Service Unavailable", HTTP_UNAVAILABLE, headers={"Retry-After": "2.5"}
+    )
     ews.reply("SyncFolderItems", sync_reply("AFTER"))
 
     assert list(open_mailbox().fetch_new()) == []
@@ -597,7 +695,8 @@ def test_a_fractional_retry_after_is_waited_exactly(
 
 
 def test_check_reports_a_rejected_login_in_words(
-        ews: FakeEws, open_mailbox: Callable[..., ExchangeMailbox]) -> None:
+    ews: FakeEws, open_mailbox: Callable[..., ExchangeMailbox]
+) -> None:
     """GIVEN a server that refuses the login (HTTP 401)
     WHEN the operator runs the check
     THEN it reports an authentication failure, once, without the password."""
@@ -612,18 +711,29 @@ def test_check_reports_a_rejected_login_in_words(
 
 
 def test_check_tells_dns_and_tls_failures_apart(
-        ews: FakeEws, open_mailbox: Callable[..., ExchangeMailbox]) -> None:
+    ews: FakeEws, open_mailbox: Callable[..., ExchangeMailbox]
+) -> None:
     """GIVEN an EWS host name that does not resolve, then a certificate that is not trusted
     WHEN the operator runs the check each time
     THEN each report names its cause (DNS, TLS) at the first failure, without retrying."""
-    pool = "HTTPSConnectionPool(host='mail.west-midlands.example', port=443): Max retries " \
-           "exceeded with url: /EWS/Exchange.asmx"
-    ews.reply("ConvertId", requests.exceptions.ConnectionError(
-        f"{pool} (Caused by NameResolutionError(\"Failed to resolve "
-        f"'mail.west-midlands.example' ([Errno -2] Name or service not known)\"))"))
-    ews.reply("ConvertId", requests.exceptions.SSLError(
-        f"{pool} (Caused by SSLError(SSLCertVerificationError(1, '[SSL: "
-        f"CERTIFICATE_VERIFY_FAILED] certificate verify failed: self-signed certificate')))"))
+    pool = (
+        "HTTPSConnectionPool(host='mail.west-midlands.example', port=443): Max retries "
+        "exceeded with url: /EWS/Exchange.asmx"
+    )
+    ews.reply(
+        "ConvertId",
+        requests.exceptions.ConnectionError(
+            f'{pool} (Caused by NameResolutionError("Failed to resolve '
+            f"'mail.west-midlands.example' ([Errno -2] Name or service not known)\"))"
+        ),
+    )
+    ews.reply(
+        "ConvertId",
+        requests.exceptions.SSLError(
+            f"{pool} (Caused by SSLError(SSLCertVerificationError(1, '[SSL: "
+            f"CERTIFICATE_VERIFY_FAILED] certificate verify failed: self-signed certificate')))"
+        ),
+    )
     mailbox = open_mailbox()
 
     [dns] = mailbox.check()
@@ -635,7 +745,8 @@ def test_check_tells_dns_and_tls_failures_apart(
 
 
 def test_check_looks_at_every_folder_and_changes_nothing(
-        ews: FakeEws, open_mailbox: Callable[..., ExchangeMailbox]) -> None:
+    ews: FakeEws, open_mailbox: Callable[..., ExchangeMailbox]
+) -> None:
     """GIVEN a healthy mailbox without its Exceptions and Processed folders yet
     WHEN the operator runs the check
     THEN nothing is reported wrong, and nothing was created, moved or synced."""
@@ -649,16 +760,14 @@ def test_check_looks_at_every_folder_and_changes_nothing(
     assert touched == {"ConvertId", "GetFolder", "FindFolder", "Subscribe", "Unsubscribe"}
 
 
-def test_the_configuration_is_checked_before_any_connection(
-        ews: FakeEws, store: Store) -> None:
+def test_the_configuration_is_checked_before_any_connection(ews: FakeEws, store: Store) -> None:
     """GIVEN settings without the password in the secrets, or a plain-http EWS URL
     WHEN an ExchangeMailbox is made
     THEN a ConfigError names the setting, and no request was sent."""
     with pytest.raises(ConfigError, match="exchange_password"):
         ExchangeMailbox(settings(), {}, store)
     with pytest.raises(ConfigError, match="ews_url"):
-        ExchangeMailbox(settings(ews_url="http://mail.example/EWS/Exchange.asmx"), SECRETS,
-                        store)
+        ExchangeMailbox(settings(ews_url="http://mail.example/EWS/Exchange.asmx"), SECRETS, store)
     with pytest.raises(ConfigError, match="tenant_id"):
         ExchangeMailbox(settings(auth="oauth2"), SECRETS, store)
     assert ews.requests == []
@@ -676,9 +785,13 @@ def test_oauth2_logs_in_as_the_app_acting_for_the_mailbox(ews: FakeEws, store: S
         raise RuntimeError("no further")
 
     mailbox = ExchangeMailbox(
-        settings(auth="oauth2", tenant_id="tenant-guid", client_id="client-guid",
-                 access="impersonation"),
-        {"exchange_client_secret": "s3cret"}, store, account_factory=factory)
+        settings(
+            auth="oauth2", tenant_id="tenant-guid", client_id="client-guid", access="impersonation"
+        ),
+        {"exchange_client_secret": "s3cret"},
+        store,
+        account_factory=factory,
+    )
     with pytest.raises(MailboxError, match="unexpected error"):
         list(mailbox.fetch_new())
 
@@ -696,15 +809,17 @@ def test_oauth2_logs_in_as_the_app_acting_for_the_mailbox(ews: FakeEws, store: S
 
 
 def test_the_sender_sends_the_mime_and_saves_it_in_sent_items(
-        ews: FakeEws, open_mailbox: Callable[..., ExchangeMailbox]) -> None:
+    ews: FakeEws, open_mailbox: Callable[..., ExchangeMailbox]
+) -> None:
     """GIVEN a reply addressed in its headers to the referrer, and the team copied by envelope
     WHEN it is sent through EWS
     THEN Exchange gets the MIME unchanged (CRLF), SendAndSaveCopy into Sent Items, and the
     envelope-only recipient as Bcc."""
     ews.reply("CreateItem", xml("create_item.xml"))
     sender = ExchangeSender(open_mailbox(send_via_ews=True).connection)
-    raw = compose(sender=ADDRESS, to=POLICE, subject="Referral accepted", message_id="<a@b>",
-                  sent_at=NOW)
+    raw = compose(
+        sender=ADDRESS, to=POLICE, subject="Referral accepted", message_id="<a@b>", sent_at=NOW
+    )
 
     sender.send(raw, ADDRESS, [POLICE, "marac_team@west-midlands.pnn.police.uk"])
 
@@ -719,7 +834,8 @@ def test_the_sender_sends_the_mime_and_saves_it_in_sent_items(
 
 
 def test_the_sender_refuses_what_exchange_would_deliver_wrongly_or_never(
-        ews: FakeEws, open_mailbox: Callable[..., ExchangeMailbox]) -> None:
+    ews: FakeEws, open_mailbox: Callable[..., ExchangeMailbox]
+) -> None:
     """GIVEN a message whose headers name someone outside the envelope, and one too big
     WHEN they are sent
     THEN the first is refused before any request, the second fails permanently."""
@@ -738,18 +854,27 @@ def test_the_sender_refuses_what_exchange_would_deliver_wrongly_or_never(
 
 
 def test_a_referral_in_exchange_is_accepted_and_moved_to_processed(
-        ews: FakeEws, config: Config, store: Store, clock: FixedClock,
-        sleeps: list[float]) -> None:
+    ews: FakeEws, config: Config, store: Store, clock: FixedClock, sleeps: list[float]
+) -> None:
     """GIVEN the accepted sample referral, emailed by West Midlands Police into Exchange
     WHEN the runner processes the mailbox once
     THEN the case is accepted, and the message is moved (MoveItem) into a new Processed."""
     doc = (SAMPLES / "01-accepted-controls.docx").read_bytes()
-    raw = compose(sender=POLICE, to=ADDRESS, subject="MARAC referral",
-                  attachments=[docx_attachment("MARAC referral.docx", doc)],
-                  message_id="<exchange-1@west-midlands.pnn.police.uk>", sent_at=NOW)
+    raw = compose(
+        sender=POLICE,
+        to=ADDRESS,
+        subject="MARAC referral",
+        attachments=[docx_attachment("MARAC referral.docx", doc)],
+        message_id="<exchange-1@west-midlands.pnn.police.uk>",
+        sent_at=NOW,
+    )
     ews.reply("SyncFolderItems", sync_reply("AFTER-1", (item_id(1), "2026-11-02T08:55:00Z")))
-    ews.reply("GetItem", item_reply(item_id(1), raw, "2026-11-02T08:55:00Z",
-                                    "<exchange-1@west-midlands.pnn.police.uk>"))
+    ews.reply(
+        "GetItem",
+        item_reply(
+            item_id(1), raw, "2026-11-02T08:55:00Z", "<exchange-1@west-midlands.pnn.police.uk>"
+        ),
+    )
     ews.reply("FindFolder", xml("find_folder.xml", count=0, folders=""))
     ews.reply("CreateFolder", xml("create_folder.xml", folder_id=PROCESSED_ID))
     ews.reply("MoveItem", xml("move_item.xml", item_id=item_id(101)))
@@ -785,13 +910,19 @@ def test_live_exchange_mailbox_checks_and_syncs(tmp_path: Path) -> None:
     url = os.environ.get("MAILBOT_LIVE_EWS_URL")
     if not url:
         pytest.skip("MAILBOT_LIVE_EWS_URL is not set")
-    live = ExchangeMailboxSettings.model_validate({
-        "kind": "exchange", "address": os.environ["MAILBOT_LIVE_EWS_ADDRESS"], "ews_url": url,
-        "auth": os.environ.get("MAILBOT_LIVE_EWS_AUTH", "ntlm"),
-        "username": os.environ["MAILBOT_LIVE_EWS_USERNAME"]})
+    live = ExchangeMailboxSettings.model_validate(
+        {
+            "kind": "exchange",
+            "address": os.environ["MAILBOT_LIVE_EWS_ADDRESS"],
+            "ews_url": url,
+            "auth": os.environ.get("MAILBOT_LIVE_EWS_AUTH", "ntlm"),
+            "username": os.environ["MAILBOT_LIVE_EWS_USERNAME"],
+        }
+    )
     database = Store(tmp_path / "live.db")
-    mailbox = ExchangeMailbox(live, {"exchange_password": os.environ[
-        "MAILBOT_LIVE_EWS_PASSWORD"]}, database)
+    mailbox = ExchangeMailbox(
+        live, {"exchange_password": os.environ["MAILBOT_LIVE_EWS_PASSWORD"]}, database
+    )
     try:
         assert mailbox.check() == []
         for message in mailbox.fetch_new():

@@ -56,7 +56,8 @@ def _held(send: Send, n: int) -> str:
 
 
 def test_an_unwritable_exceptions_folder_holds_back_only_its_emails(
-        app: App, send: Send, immutable_exceptions: Path) -> None:
+    app: App, send: Send, immutable_exceptions: Path
+) -> None:
     """GIVEN Exceptions/cur immutable, and in the Inbox two held emails between good referrals
     WHEN the daemon passes several times
     THEN every email is decided exactly once, the good referrals are in Processed, the held
@@ -79,10 +80,13 @@ def test_an_unwritable_exceptions_folder_holds_back_only_its_emails(
     assert folder_count(app, "Inbox") == len(held)
     assert folder_count(app, "Exceptions") == 0
     health = check_health(app.config, app.store, app.ctx.clock.now())
-    assert health.folder_errors == {"Exceptions": {"error": "Operation not permitted",
-                                                   "waiting": 2}}
-    assert any("the Exceptions folder cannot be written" in p and "2 email(s) wait" in p
-               for p in health.problems)
+    assert health.folder_errors == {
+        "Exceptions": {"error": "Operation not permitted", "waiting": 2}
+    }
+    assert any(
+        "the Exceptions folder cannot be written" in p and "2 email(s) wait" in p
+        for p in health.problems
+    )
     subprocess.run(["chattr", "-i", str(immutable_exceptions)], check=True)
     runner.run_once()
     assert folder_count(app, "Exceptions") == len(held)
@@ -94,8 +98,8 @@ def test_an_unwritable_exceptions_folder_holds_back_only_its_emails(
 
 
 def test_a_refused_move_does_not_hold_back_the_later_ones(
-        app: App, send: Send, immutable_exceptions: Path,
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    app: App, send: Send, immutable_exceptions: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """GIVEN a held email whose move to Exceptions is refused, and after it a good referral
     decided and committed whose move to Processed a crash interrupted
     WHEN the moves are reconciled

@@ -41,7 +41,8 @@ POLICE = "pc.lee.adams@west-midlands.pnn.police.uk"
 HOMES = "tenancy@wolverhamptonhomes.org.uk"
 SAMPLES = DATA / "forms" / "samples"
 REFS = [entry["id"] for entry in reply("delta-page-1.json")["value"][::-1]] + [
-    reply("delta-page-2.json")["value"][0]["id"]]  # oldest arrival first
+    reply("delta-page-2.json")["value"][0]["id"]
+]  # oldest arrival first
 
 
 @pytest.fixture
@@ -53,14 +54,21 @@ def store(tmp_path: Path) -> Iterator[Store]:
 
 def _referral(n: int, sender: str, sample: str) -> bytes:
     form = (SAMPLES / sample).read_bytes()
-    return compose(sender=sender, to=MAILBOX, subject="MARAC referral",
-                   attachments=[docx_attachment("MARAC referral.docx", form)],
-                   message_id=f"<graph-{n}@{sender.rpartition('@')[2]}>", sent_at=NOW)
+    return compose(
+        sender=sender,
+        to=MAILBOX,
+        subject="MARAC referral",
+        attachments=[docx_attachment("MARAC referral.docx", form)],
+        message_id=f"<graph-{n}@{sender.rpartition('@')[2]}>",
+        sent_at=NOW,
+    )
 
 
 def _intake(config: Config, store: Store, mailbox: GraphMailbox) -> Intake:
-    return Intake(Context.of(config, load_secrets(config, environ={}), store, FixedClock(),
-                               get_logger()), mailbox)
+    return Intake(
+        Context.of(config, load_secrets(config, environ={}), store, FixedClock(), get_logger()),
+        mailbox,
+    )
 
 
 def test_the_intake_pipeline_runs_on_graph(config: Config, store: Store) -> None:
@@ -77,13 +85,19 @@ def test_the_intake_pipeline_runs_on_graph(config: Config, store: Store) -> None
         mock_value(router, REFS[0], _referral(1, POLICE, "01-accepted-controls.docx"))
         mock_value(router, REFS[1], _referral(2, HOMES, "08-encrypted-unknown-password.docx"))
         mock_value(router, REFS[2], _referral(3, POLICE, "04-returned-missing-fields.docx"))
-        router.get(f"{USER}/mailFolders", params={"$filter": "displayName eq 'Processed'"}) \
-            .respond(json=reply("mail-folders-processed.json"))
+        router.get(f"{USER}/mailFolders", params={"$filter": "displayName eq 'Processed'"}).respond(
+            json=reply("mail-folders-processed.json")
+        )
         router.get(f"{USER}/mailFolders").respond(json=reply("mail-folders-none.json"))
         created = router.post(f"{USER}/mailFolders").respond(
-            201, json=reply("mail-folder-created.json"))
-        moves = [router.post(f"{USER}/messages/{ref}/move").respond(
-            201, json={**reply("message-moved.json"), "id": ref}) for ref in REFS]
+            201, json=reply("mail-folder-created.json")
+        )
+        moves = [
+            router.post(f"{USER}/messages/{ref}/move").respond(
+                201, json={**reply("message-moved.json"), "id": ref}
+            )
+            for ref in REFS
+        ]
         mailbox = open_mailbox(store, time, max_bytes=config.limits.max_email_bytes)
         intake = _intake(config, store, mailbox)
         try:
@@ -105,6 +119,7 @@ def test_the_intake_pipeline_runs_on_graph(config: Config, store: Store) -> None
     entry = store.ledger_get(accepted.message_key)
     assert entry is not None
     assert entry.folder == Folder.PROCESSED.value
-    assert store.state_get(f"graph:{MAILBOX}:inbox:delta_link") == \
-        reply("delta-page-2.json")["@odata.deltaLink"]
-
+    assert (
+        store.state_get(f"graph:{MAILBOX}:inbox:delta_link")
+        == reply("delta-page-2.json")["@odata.deltaLink"]
+    )

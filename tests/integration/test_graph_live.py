@@ -25,12 +25,16 @@ def test_live_graph_mailbox_checks_and_reads(tmp_path: Path) -> None:
     missing = [ENV + name for name in names if not os.environ.get(ENV + name)]
     if missing:
         pytest.skip(f"{', '.join(missing)} not set")
-    live = GraphMailboxSettings(kind="graph", address=os.environ[ENV + "ADDRESS"],
-                                tenant_id=os.environ[ENV + "TENANT_ID"],
-                                client_id=os.environ[ENV + "CLIENT_ID"])
+    live = GraphMailboxSettings(
+        kind="graph",
+        address=os.environ[ENV + "ADDRESS"],
+        tenant_id=os.environ[ENV + "TENANT_ID"],
+        client_id=os.environ[ENV + "CLIENT_ID"],
+    )
     database = Store(tmp_path / "live.db")
-    mailbox = GraphMailbox(live, {"graph_client_secret": os.environ[ENV + "CLIENT_SECRET"]},
-                           database)
+    mailbox = GraphMailbox(
+        live, {"graph_client_secret": os.environ[ENV + "CLIENT_SECRET"]}, database
+    )
     try:
         assert mailbox.check(sending=False) == []
         for message in mailbox.fetch_new():

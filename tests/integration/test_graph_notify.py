@@ -43,26 +43,39 @@ def _address(receiver: Receiver) -> tuple[str, int]:
     return host, port
 
 
-def _post(receiver_address: tuple[str, int], query: str = "",
-          body: object = None) -> tuple[int, bytes]:
+def _post(
+    receiver_address: tuple[str, int], query: str = "", body: object = None
+) -> tuple[int, bytes]:
     host, port = receiver_address
     data = json.dumps(body).encode() if body is not None else b""
-    request = urllib.request.Request(f"http://{host}:{port}/{query}", data=data,
-                                     method="POST", headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        f"http://{host}:{port}/{query}",
+        data=data,
+        method="POST",
+        headers={"Content-Type": "application/json"},
+    )
     with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310 (loopback)
         return response.status, response.read()
 
 
 def _notification(client_state: str) -> dict[str, object]:
-    return {"value": [{
-        "subscriptionId": "7f105c7d-2dc5-4530-97cd-4e7ae6534c07",
-        "subscriptionExpirationDateTime": "2026-11-04T09:00:00.0000000Z",
-        "changeType": "created",
-        "resource": "Users/marac_referrals/Messages/AAkALgAAAAAAHYQDEapmEc2byACqAC-EWg0AEVAAAAA9",
-        "resourceData": {"@odata.type": "#Microsoft.Graph.Message",
-                         "id": "AAkALgAAAAAAHYQDEapmEc2byACqAC-EWg0AEVAAAAA9"},
-        "clientState": client_state,
-        "tenantId": "6f1c2c4e-7b0d-4f8e-9d65-2f3f4a1b8c9d"}]}
+    return {
+        "value": [
+            {
+                "subscriptionId": "7f105c7d-2dc5-4530-97cd-4e7ae6534c07",
+                "subscriptionExpirationDateTime": "2026-11-04T09:00:00.0000000Z",
+                "changeType": "created",
+                "resource": "Users/marac_referrals/Messages/"
+                "AAkALgAAAAAAHYQDEapmEc2byACqAC-EWg0AEVAAAAA9",
+                "resourceData": {
+                    "@odata.type": "#Microsoft.Graph.Message",
+                    "id": "AAkALgAAAAAAHYQDEapmEc2byACqAC-EWg0AEVAAAAA9",
+                },
+                "clientState": client_state,
+                "tenantId": "6f1c2c4e-7b0d-4f8e-9d65-2f3f4a1b8c9d",
+            }
+        ]
+    }
 
 
 @pytest.fixture
@@ -96,28 +109,34 @@ def test_the_subscription_is_made_renewed_and_cancelled(receiver: Receiver) -> N
     subscription expires, and cancels it at the end."""
     now = [datetime(2026, 11, 2, 9, 0, tzinfo=UTC)]
     with respx.mock() as router:
-        made = router.post(f"{GRAPH}/subscriptions").respond(CREATED, json={
-            "id": "7f105c7d-2dc5-4530-97cd-4e7ae6534c07", "changeType": "created"})
+        made = router.post(f"{GRAPH}/subscriptions").respond(
+            CREATED, json={"id": "7f105c7d-2dc5-4530-97cd-4e7ae6534c07", "changeType": "created"}
+        )
         renewed = router.patch(f"{GRAPH}/subscriptions/7f105c7d-2dc5-4530-97cd-4e7ae6534c07")
         renewed.respond(OK, json={"id": "7f105c7d-2dc5-4530-97cd-4e7ae6534c07"})
         cancelled = router.delete(f"{GRAPH}/subscriptions/7f105c7d-2dc5-4530-97cd-4e7ae6534c07")
         cancelled.respond(204)
         client = GraphClient(_Token(), httpx.Client(), base_url=GRAPH)
-        notifications = Notifications(client, settings(notification_url=URL), receiver,
-                                      now=lambda: now[0])
+        notifications = Notifications(
+            client, settings(notification_url=URL), receiver, now=lambda: now[0]
+        )
         notifications.keep_alive()
         notifications.keep_alive()  # fresh: nothing to do
         now[0] += timedelta(days=1, hours=13)
         notifications.keep_alive()
         notifications.close()
     body = json.loads(made.calls[0].request.content)
-    assert body == {"changeType": "created", "notificationUrl": URL,
-                    "resource": f"users/{MAILBOX}/mailFolders('inbox')/messages",
-                    "expirationDateTime": "2026-11-04T09:00:00.0000000Z",
-                    "clientState": STATE}
+    assert body == {
+        "changeType": "created",
+        "notificationUrl": URL,
+        "resource": f"users/{MAILBOX}/mailFolders('inbox')/messages",
+        "expirationDateTime": "2026-11-04T09:00:00.0000000Z",
+        "clientState": STATE,
+    }
     assert made.call_count == renewed.call_count == cancelled.call_count == 1
     assert json.loads(renewed.calls[0].request.content) == {
-        "expirationDateTime": "2026-11-05T22:00:00.0000000Z"}
+        "expirationDateTime": "2026-11-05T22:00:00.0000000Z"
+    }
 
 
 def test_a_notification_makes_the_mailbox_poll_at_once(tmp_path: Path) -> None:
@@ -132,8 +151,7 @@ def test_a_notification_makes_the_mailbox_poll_at_once(tmp_path: Path) -> None:
         router.delete(f"{GRAPH}/subscriptions/sub-1").respond(204)
         router.route(host="127.0.0.1").pass_through()
         delta = router.get(path__regex=DELTA_PATH).respond(json=reply("delta-empty.json"))
-        mailbox = open_mailbox(store, time, notification_url=URL,
-                               notification_listen="127.0.0.1:0")
+        mailbox = open_mailbox(store, time, notification_url=URL, notification_listen="127.0.0.1:0")
         try:
             assert list(mailbox.fetch_new()) == []
             assert mailbox.notifications is None  # nothing listens until mailbot waits

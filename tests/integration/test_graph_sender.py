@@ -30,9 +30,11 @@ FORBIDDEN = 403
 SERVICE_UNAVAILABLE = 503
 IDVA = "idva@bswaid.cjsm.net"
 TEAM = "marac_team@west-midlands.pnn.police.uk"
-MESSAGE = (f"From: {MAILBOX}\nTo: {IDVA}\nSubject: MARAC alert\n"
-           "Message-ID: <alert-1@mailbot>\nX-Mailbot-Reference: MARAC-2026-0001\n\n"
-           "A case was accepted.\n").encode()
+MESSAGE = (
+    f"From: {MAILBOX}\nTo: {IDVA}\nSubject: MARAC alert\n"
+    "Message-ID: <alert-1@mailbot>\nX-Mailbot-Reference: MARAC-2026-0001\n\n"
+    "A case was accepted.\n"
+).encode()
 
 
 @pytest.fixture
@@ -58,8 +60,9 @@ def sender(mailbox: GraphMailbox) -> GraphSender:
     return GraphSender(mailbox.client, MAILBOX)
 
 
-def test_a_message_goes_as_base64_mime_through_sendmail(sender: GraphSender,
-                                                        router: respx.MockRouter) -> None:
+def test_a_message_goes_as_base64_mime_through_sendmail(
+    sender: GraphSender, router: respx.MockRouter
+) -> None:
     """GIVEN a message mailbot built (X-Mailbot-* headers included)
     WHEN it is sent THEN Graph's sendMail gets exactly its wire bytes (CRLF), base64-encoded,
     as text/plain, so it is saved to Sent Items like the team's own mail."""
@@ -73,7 +76,8 @@ def test_a_message_goes_as_base64_mime_through_sendmail(sender: GraphSender,
 
 
 def test_envelope_recipients_missing_from_the_headers_go_as_bcc(
-        sender: GraphSender, router: respx.MockRouter) -> None:
+    sender: GraphSender, router: respx.MockRouter
+) -> None:
     """GIVEN an envelope naming the team besides the To address
     WHEN sent THEN the team is added as Bcc (Exchange delivers to the headers' addresses)."""
     send = router.post(f"{USER}/sendMail").respond(ACCEPTED)
@@ -83,7 +87,8 @@ def test_envelope_recipients_missing_from_the_headers_go_as_bcc(
 
 
 def test_headers_naming_someone_outside_the_envelope_are_refused(
-        sender: GraphSender, router: respx.MockRouter) -> None:
+    sender: GraphSender, router: respx.MockRouter
+) -> None:
     """GIVEN a message whose To is not among the envelope recipients
     WHEN sent THEN nothing is posted: Exchange would deliver to that address."""
     send = router.post(f"{USER}/sendMail").respond(ACCEPTED)
@@ -92,14 +97,22 @@ def test_headers_naming_someone_outside_the_envelope_are_refused(
     assert send.call_count == 0
 
 
-@pytest.mark.parametrize(("status", "body", "kind"), [
-    (BAD_REQUEST, "invalid-mime.json", PermanentSendError),
-    (FORBIDDEN, "access-denied-policy.json", TransientSendError),
-    (SERVICE_UNAVAILABLE, "throttled.json", TransientSendError),
-])
+@pytest.mark.parametrize(
+    ("status", "body", "kind"),
+    [
+        (BAD_REQUEST, "invalid-mime.json", PermanentSendError),
+        (FORBIDDEN, "access-denied-policy.json", TransientSendError),
+        (SERVICE_UNAVAILABLE, "throttled.json", TransientSendError),
+    ],
+)
 def test_refusals_are_sorted_into_permanent_and_transient(
-        sender: GraphSender, mailbox: GraphMailbox, router: respx.MockRouter, status: int,
-        body: str, kind: type[Exception]) -> None:
+    sender: GraphSender,
+    mailbox: GraphMailbox,
+    router: respx.MockRouter,
+    status: int,
+    body: str,
+    kind: type[Exception],
+) -> None:
     """GIVEN Graph refusing the MIME (400), the app lacking access (403, an administrator
     can fix it) or Graph unavailable past the retry budget (503)
     WHEN sent THEN the first is permanent (a person must look), the others transient."""

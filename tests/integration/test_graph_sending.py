@@ -68,29 +68,41 @@ def _minutes(*sizes: int, message_id: str = MINUTES_ID) -> tuple[bytes, list[byt
     rng = random.Random(sum(sizes))
     files = [rng.randbytes(size) for size in sizes]
     planned = Planned(
-        kind="minutes", recipient=IDVA, subject="MARAC minutes, 2 November 2026",
+        kind="minutes",
+        recipient=IDVA,
+        subject="MARAC minutes, 2 November 2026",
         body="The minutes of the meeting are attached, encrypted.",
-        attachments=tuple(FileAttachment(filename=f"minutes-{n}.zip", data=data,
-                                         content_type="application/zip")
-                          for n, data in enumerate(files, start=1)))
-    raw = build_message(planned, reference=None, from_address=MAILBOX, message_id=message_id,
-                        when=datetime(2026, 11, 2, 10, 0, tzinfo=NOW.tzinfo))
+        attachments=tuple(
+            FileAttachment(filename=f"minutes-{n}.zip", data=data, content_type="application/zip")
+            for n, data in enumerate(files, start=1)
+        ),
+    )
+    raw = build_message(
+        planned,
+        reference=None,
+        from_address=MAILBOX,
+        message_id=message_id,
+        when=datetime(2026, 11, 2, 10, 0, tzinfo=NOW.tzinfo),
+    )
     return raw, files
 
 
 def test_the_fake_refuses_a_request_over_4_mb_as_graph_does(
-        graph: GraphMail, mailbox: GraphMailbox) -> None:
+    graph: GraphMail, mailbox: GraphMailbox
+) -> None:
     """GIVEN the Graph fake WHEN a 4 MB minutes email is posted whole to sendMail (as the
     sender did before: base64 makes it 5.3 MB) THEN it answers 413, as Graph does."""
     del graph
     raw, _ = _minutes(4 * MB)
-    response = mailbox.http.post(f"{USER}/sendMail", content=base64.b64encode(raw),
-                                 headers={"Content-Type": "text/plain"})
+    response = mailbox.http.post(
+        f"{USER}/sendMail", content=base64.b64encode(raw), headers={"Content-Type": "text/plain"}
+    )
     assert response.status_code == httpx.codes.REQUEST_ENTITY_TOO_LARGE
 
 
 def test_a_20_mb_minutes_email_goes_out_as_a_draft_with_its_file_uploaded(
-        graph: GraphMail, sender: GraphSender) -> None:
+    graph: GraphMail, sender: GraphSender
+) -> None:
     """GIVEN a 20 MB minutes email (the configured maximum for minutes)
     WHEN it is sent through Graph
     THEN no request is over 4 MB: a draft is made from its text and headers, the file goes
@@ -111,14 +123,18 @@ def test_a_20_mb_minutes_email_goes_out_as_a_draft_with_its_file_uploaded(
     assert message["To"] == IDVA
 
 
-@pytest.mark.parametrize(("sizes", "whole"), [
-    ((2 * MB,), True),  # base64 2.7 MB: one sendMail
-    ((3 * MB + MB // 2,), False),  # base64 4.7 MB: over the limit, a draft
-    ((MB, 6 * MB), False),  # the 6 MB file uploaded, the 1 MB one left in the draft
-    ((2 * MB, 2 * MB, 2 * MB), False),  # two lifted (one POSTed whole under 3 MB)
-])
+@pytest.mark.parametrize(
+    ("sizes", "whole"),
+    [
+        ((2 * MB,), True),  # base64 2.7 MB: one sendMail
+        ((3 * MB + MB // 2,), False),  # base64 4.7 MB: over the limit, a draft
+        ((MB, 6 * MB), False),  # the 6 MB file uploaded, the 1 MB one left in the draft
+        ((2 * MB, 2 * MB, 2 * MB), False),  # two lifted (one POSTed whole under 3 MB)
+    ],
+)
 def test_the_request_limit_is_enforced_before_sending(
-        graph: GraphMail, sender: GraphSender, sizes: tuple[int, ...], whole: bool) -> None:
+    graph: GraphMail, sender: GraphSender, sizes: tuple[int, ...], whole: bool
+) -> None:
     """GIVEN minutes emails on either side of the 4 MB request limit
     WHEN each is sent THEN those that fit go whole through sendMail, the others as a draft
     with the fewest files taken out; either way every file arrives once and no request
@@ -133,7 +149,8 @@ def test_the_request_limit_is_enforced_before_sending(
 
 
 def test_a_file_graph_cannot_take_is_refused_without_sending(
-        graph: GraphMail, sender: GraphSender, monkeypatch: pytest.MonkeyPatch) -> None:
+    graph: GraphMail, sender: GraphSender, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """GIVEN a file larger than Graph's attachment limit (150 MB; 5 MB here, to keep the
     test small) WHEN the email is sent THEN it is refused permanently, nothing is made."""
     monkeypatch.setattr(graph_upload, "MAX_FILE", 5 * MB)
@@ -145,7 +162,8 @@ def test_a_file_graph_cannot_take_is_refused_without_sending(
 
 @pytest.mark.parametrize("lost", ["sendMail", "draft", "upload", "send"])
 def test_a_lost_reply_never_makes_a_second_copy(
-        graph: GraphMail, sender: GraphSender, lost: str) -> None:
+    graph: GraphMail, sender: GraphSender, lost: str
+) -> None:
     """GIVEN Graph doing what was asked and the reply then lost (sendMail for a small
     email; for a 12 MB one the draft, the last upload range or the send)
     WHEN the outbox tries again, as it does after a transient failure
@@ -164,7 +182,8 @@ def test_a_lost_reply_never_makes_a_second_copy(
 
 
 def test_a_draft_given_exchange_s_own_message_id_is_still_found_again(
-        graph: GraphMail, sender: GraphSender) -> None:
+    graph: GraphMail, sender: GraphSender
+) -> None:
     """GIVEN an Exchange that gives a draft made from MIME a Message-ID of its own
     WHEN a 12 MB email's send reply is lost and the outbox tries again
     THEN the draft was given the outbox's Message-ID (PATCH, allowed while a draft), so the
@@ -181,7 +200,8 @@ def test_a_draft_given_exchange_s_own_message_id_is_still_found_again(
 
 
 def test_a_draft_whose_send_is_still_in_flight_is_not_sent_twice(
-        graph: GraphMail, sender: GraphSender, router: respx.MockRouter) -> None:
+    graph: GraphMail, sender: GraphSender, router: respx.MockRouter
+) -> None:
     """GIVEN an earlier attempt whose send Graph accepted but whose draft the lookup still
     shows as a draft (Exchange moves it to Sent Items a moment later)
     WHEN the outbox tries again THEN sending that draft again is refused by Graph (404),

@@ -40,15 +40,17 @@ def history_csv(rows: int, seed: int = 5) -> str:
     rng = random.Random(seed)
     lines = [",".join(HISTORY_HEADER)]
     for n in range(rows):
-        lines.append(f"H-{n:06d},Wolverhampton,2025-{rng.randint(1, 12):02d}-15,Surname{n},"
-                     f"Forename{n},,19{rng.randint(50, 99)}-0{rng.randint(1, 9)}-1{n % 10},"
-                     ",,")
+        lines.append(
+            f"H-{n:06d},Wolverhampton,2025-{rng.randint(1, 12):02d}-15,Surname{n},"
+            f"Forename{n},,19{rng.randint(50, 99)}-0{rng.randint(1, 9)}-1{n % 10},"
+            ",,"
+        )
     return "\n".join(lines) + "\n"
 
 
-def test_a_crash_part_way_resumes_and_nothing_is_imported_twice(workspace: Path,
-                                                                 monkeypatch: pytest.MonkeyPatch
-                                                                 ) -> None:
+def test_a_crash_part_way_resumes_and_nothing_is_imported_twice(
+    workspace: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """GIVEN a 10-row file imported in batches of 3, and a crash while writing the 8th row
     WHEN the same file is imported again, and then once more
     THEN the first run left 6 rows (two whole batches), the second imports the other 4, the
@@ -93,8 +95,9 @@ def test_a_bad_row_still_imports_nothing(workspace: Path) -> None:
     app.close()
 
 
-def test_a_large_import_never_keeps_another_writer_waiting_long(workspace: Path,
-                                                                tmp_path: Path) -> None:
+def test_a_large_import_never_keeps_another_writer_waiting_long(
+    workspace: Path, tmp_path: Path
+) -> None:
     """GIVEN a 200,000-row history import running as its own process (`mailbot history
     import`), which in one transaction would hold the write lock for seconds on end
     WHEN another process writes a small transaction again and again meanwhile, with a busy
@@ -106,9 +109,21 @@ def test_a_large_import_never_keeps_another_writer_waiting_long(workspace: Path,
     open_app(workspace / "mailbot.toml", with_mailbox=False).close()  # the schema, first
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     importer = subprocess.Popen(
-        [sys.executable, "-m", "mailbot", "--config", str(workspace / "mailbot.toml"),
-         "history", "import", str(csv_file)], env=env, stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-m",
+            "mailbot",
+            "--config",
+            str(workspace / "mailbot.toml"),
+            "history",
+            "import",
+            str(csv_file),
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     db = sqlite3.connect(workspace / "var" / "mailbot.sqlite3", isolation_level=None)
     db.execute(f"PRAGMA busy_timeout={BUSY_MS}")
     writes = 0

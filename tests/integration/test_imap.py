@@ -64,8 +64,9 @@ def make_mailbox(dovecot: Dovecot, store: Store) -> Iterator[MailboxFactory]:
     opened: list[ImapMailbox] = []
 
     def make(**changes: object) -> ImapMailbox:
-        mailbox = ImapMailbox(dovecot.settings(**changes), PASSWORD, store,
-                              ssl_context=dovecot.ssl_context())
+        mailbox = ImapMailbox(
+            dovecot.settings(**changes), PASSWORD, store, ssl_context=dovecot.ssl_context()
+        )
         opened.append(mailbox)
         return mailbox
 
@@ -75,8 +76,9 @@ def make_mailbox(dovecot: Dovecot, store: Store) -> Iterator[MailboxFactory]:
 
 
 def _email(n: int) -> bytes:
-    return (f"From: a@example.org\r\nSubject: message {n}\r\nMessage-ID: <{n}@example.org>\r\n"
-            f"\r\nx\r\n").encode()
+    return (
+        f"From: a@example.org\r\nSubject: message {n}\r\nMessage-ID: <{n}@example.org>\r\n\r\nx\r\n"
+    ).encode()
 
 
 def _subjects(mailbox: ImapMailbox) -> list[str]:
@@ -102,8 +104,9 @@ def test_is_a_mailbox(make_mailbox: MailboxFactory) -> None:
     assert isinstance(make_mailbox(), Mailbox)
 
 
-def test_fetches_in_arrival_order_without_marking_seen(dovecot: Dovecot,
-                                                       make_mailbox: MailboxFactory) -> None:
+def test_fetches_in_arrival_order_without_marking_seen(
+    dovecot: Dovecot, make_mailbox: MailboxFactory
+) -> None:
     """GIVEN three messages appended to the inbox, the first with the latest INTERNALDATE
     WHEN the mailbox fetches new mail
     THEN they come in arrival (UID) order with their INTERNALDATE, and none is marked seen."""
@@ -113,15 +116,17 @@ def test_fetches_in_arrival_order_without_marking_seen(dovecot: Dovecot,
     mailbox = make_mailbox()
     messages = list(mailbox.fetch_new())
     assert [m.raw for m in messages] == [_email(1), _email(2), _email(3)]
-    assert [m.received_at for m in messages] == [base + dt.timedelta(minutes=m)
-                                                 for m in (30, 10, 20)]
+    assert [m.received_at for m in messages] == [
+        base + dt.timedelta(minutes=m) for m in (30, 10, 20)
+    ]
     assert all(m.received_at.tzinfo is not None for m in messages)
     assert len({m.ref for m in messages}) == 3
     assert all("\\Seen" not in flags for _, flags in dovecot.messages("INBOX"))
 
 
 def test_a_message_is_read_again_by_its_ref_while_in_the_inbox(
-        dovecot: Dovecot, make_mailbox: MailboxFactory) -> None:
+    dovecot: Dovecot, make_mailbox: MailboxFactory
+) -> None:
     """GIVEN two messages fetched from the inbox (intake lets go of a large one's bytes)
     WHEN one is read again by its ref, before and after it is moved to Processed, and a ref
     that was never there is read
@@ -142,7 +147,8 @@ def test_a_message_is_read_again_by_its_ref_while_in_the_inbox(
 
 
 def test_mark_done_moves_to_created_folders_and_deletes_nothing(
-        dovecot: Dovecot, make_mailbox: MailboxFactory) -> None:
+    dovecot: Dovecot, make_mailbox: MailboxFactory
+) -> None:
     """GIVEN three messages and no Processed or Exceptions folder
     WHEN one is marked done to Processed and one to Exceptions, then both again
     THEN the folders exist, each message is in exactly one folder, all three still exist,
@@ -178,7 +184,8 @@ def test_refile_moves_between_folders(dovecot: Dovecot, make_mailbox: MailboxFac
 
 
 def test_a_move_interrupted_by_a_crash_is_recognised_after_restart(
-        dovecot: Dovecot, make_mailbox: MailboxFactory) -> None:
+    dovecot: Dovecot, make_mailbox: MailboxFactory
+) -> None:
     """GIVEN a message moved to Processed by a process that then died before recording it
     WHEN a new process (same state store, empty memory) repeats that move by the old ref
     THEN it finds the message in Processed and returns its ref there."""
@@ -232,7 +239,8 @@ def test_wait_for_mail_times_out_without_mail(make_mailbox: MailboxFactory) -> N
 
 
 def test_mail_arriving_between_fetch_and_wait_is_not_missed(
-        dovecot: Dovecot, make_mailbox: MailboxFactory) -> None:
+    dovecot: Dovecot, make_mailbox: MailboxFactory
+) -> None:
     """GIVEN a mailbox that fetched, then looked into another folder (re-selecting the inbox
     later), while a message arrived WHEN it waits THEN it returns True at once."""
     dovecot.append(_email(1))
@@ -295,8 +303,9 @@ def test_a_server_restart_is_survived(dovecot: Dovecot, make_mailbox: MailboxFac
     assert _ids(dovecot, "Processed") == ["<1@example.org>"]
 
 
-def test_uidvalidity_change_offers_messages_again(dovecot: Dovecot, store: Store,
-                                                   make_mailbox: MailboxFactory) -> None:
+def test_uidvalidity_change_offers_messages_again(
+    dovecot: Dovecot, store: Store, make_mailbox: MailboxFactory
+) -> None:
     """GIVEN two fetched messages WHEN the server renumbers the inbox (new UIDVALIDITY)
     THEN both are offered again under new refs, the new UIDVALIDITY is stored, and
     mark_done with an old ref still finds its message by Message-ID."""
@@ -349,10 +358,13 @@ def test_check_reports_what_it_finds(dovecot: Dovecot) -> None:
     WHEN check() runs
     THEN it reports the missing folders (and creates none), then a login failure, an
     untrusted certificate, an unresolvable host and a closed port."""
-    def check(password: str = PASSWORD, context: ssl.SSLContext | None = None,
-              **changes: object) -> list[str]:
-        mailbox = ImapMailbox(dovecot.settings(**changes), password,
-                              ssl_context=context or dovecot.ssl_context())
+
+    def check(
+        password: str = PASSWORD, context: ssl.SSLContext | None = None, **changes: object
+    ) -> list[str]:
+        mailbox = ImapMailbox(
+            dovecot.settings(**changes), password, ssl_context=context or dovecot.ssl_context()
+        )
         return mailbox.check()
 
     found = check()
@@ -366,21 +378,28 @@ def test_check_reports_what_it_finds(dovecot: Dovecot) -> None:
     assert check()[0].startswith("network:")
 
 
-def test_the_intake_pipeline_runs_on_imap(dovecot: Dovecot, config: Config, store: Store,
-                                          workspace: Path) -> None:
+def test_the_intake_pipeline_runs_on_imap(
+    dovecot: Dovecot, config: Config, store: Store, workspace: Path
+) -> None:
     """GIVEN the accepted sample referral emailed by West Midlands Police into the IMAP inbox
     WHEN the runner processes the inbox once
     THEN the case is accepted and the email is in Processed, nothing left in the inbox."""
     del workspace  # copied the example config and secrets (the `config` fixture reads them)
     form = (DATA / "forms" / "samples" / "01-accepted-controls.docx").read_bytes()
-    raw = compose(sender="pc.lee.adams@west-midlands.pnn.police.uk",
-                  to="marac_referrals@west-midlands.pnn.police.uk", subject="MARAC referral",
-                  attachments=[docx_attachment("MARAC referral.docx", form)],
-                  message_id="<imap-1@west-midlands.pnn.police.uk>", sent_at=NOW)
+    raw = compose(
+        sender="pc.lee.adams@west-midlands.pnn.police.uk",
+        to="marac_referrals@west-midlands.pnn.police.uk",
+        subject="MARAC referral",
+        attachments=[docx_attachment("MARAC referral.docx", form)],
+        message_id="<imap-1@west-midlands.pnn.police.uk>",
+        sent_at=NOW,
+    )
     dovecot.append(raw)
     mailbox = ImapMailbox(dovecot.settings(), PASSWORD, store, ssl_context=dovecot.ssl_context())
-    intake = Intake(Context.of(config, load_secrets(config, environ={}), store, FixedClock(),
-                               get_logger()), mailbox)
+    intake = Intake(
+        Context.of(config, load_secrets(config, environ={}), store, FixedClock(), get_logger()),
+        mailbox,
+    )
     try:
         assert Runner(intake, mailbox, get_logger()).run_once() == 1
     finally:
@@ -396,8 +415,8 @@ class _Crash(BaseException):
 
 
 def test_a_move_whose_record_a_kill_lost_is_found_and_refiled_after_restart(
-        dovecot: Dovecot, config: Config, store: Store, workspace: Path,
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    dovecot: Dovecot, config: Config, store: Store, workspace: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """GIVEN a referral held for its password, moved to Exceptions on the IMAP server by a
     process killed before it recorded the move
     WHEN a new process starts and the password email arrives
@@ -405,14 +424,22 @@ def test_a_move_whose_record_a_kill_lost_is_found_and_refiled_after_restart(
     del workspace
     homes = "tenancy@wolverhamptonhomes.org.uk"
     locked = (DATA / "forms" / "encrypted" / "08-encrypted-unknown-password.docx").read_bytes()
-    dovecot.append(compose(sender=homes, to="marac_referrals@west-midlands.pnn.police.uk",
-                           subject="MARAC referral",
-                           attachments=[docx_attachment("r.docx", locked)],
-                           message_id="<locked-1@wolverhamptonhomes.org.uk>", sent_at=NOW))
+    dovecot.append(
+        compose(
+            sender=homes,
+            to="marac_referrals@west-midlands.pnn.police.uk",
+            subject="MARAC referral",
+            attachments=[docx_attachment("r.docx", locked)],
+            message_id="<locked-1@wolverhamptonhomes.org.uk>",
+            sent_at=NOW,
+        )
+    )
 
     def intake_on(mailbox: ImapMailbox) -> Intake:
-        return Intake(Context.of(config, load_secrets(config, environ={}), store, FixedClock(),
-                               get_logger()), mailbox)
+        return Intake(
+            Context.of(config, load_secrets(config, environ={}), store, FixedClock(), get_logger()),
+            mailbox,
+        )
 
     def die(*_: object) -> None:
         raise _Crash
@@ -424,9 +451,16 @@ def test_a_move_whose_record_a_kill_lost_is_found_and_refiled_after_restart(
     monkeypatch.undo()
     first.close()
     assert _ids(dovecot, "Exceptions") == ["<locked-1@wolverhamptonhomes.org.uk>"]
-    dovecot.append(compose(sender=homes, to="marac_referrals@west-midlands.pnn.police.uk",
-                           subject="password", body="Sparrow-Lane-77",
-                           message_id="<pw-1@wolverhamptonhomes.org.uk>", sent_at=NOW))
+    dovecot.append(
+        compose(
+            sender=homes,
+            to="marac_referrals@west-midlands.pnn.police.uk",
+            subject="password",
+            body="Sparrow-Lane-77",
+            message_id="<pw-1@wolverhamptonhomes.org.uk>",
+            sent_at=NOW,
+        )
+    )
     second = ImapMailbox(dovecot.settings(), PASSWORD, store, ssl_context=dovecot.ssl_context())
     intake = intake_on(second)
     try:
@@ -436,15 +470,18 @@ def test_a_move_whose_record_a_kill_lost_is_found_and_refiled_after_restart(
     (case,) = intake.ctx.casebook.cases()
     assert case.decision.outcome is Outcome.ACCEPTED
     assert _ids(dovecot, "Exceptions") == []
-    assert sorted(_ids(dovecot, "Processed")) == ["<locked-1@wolverhamptonhomes.org.uk>",
-                                                  "<pw-1@wolverhamptonhomes.org.uk>"]
+    assert sorted(_ids(dovecot, "Processed")) == [
+        "<locked-1@wolverhamptonhomes.org.uk>",
+        "<pw-1@wolverhamptonhomes.org.uk>",
+    ]
 
 
 # -- size before download, XOAUTH2 ------------------------------------------------------------
 
 
-def test_a_message_over_the_limit_is_not_downloaded(dovecot: Dovecot,
-                                                     make_mailbox: MailboxFactory) -> None:
+def test_a_message_over_the_limit_is_not_downloaded(
+    dovecot: Dovecot, make_mailbox: MailboxFactory
+) -> None:
     """GIVEN a 3 MB message and a 1 MB email limit, beside a small message
     WHEN the mailbox fetches new mail, and reads the large one again by its ref
     THEN the large one is a stand-in of its header section (its own Message-ID, a body that
@@ -454,8 +491,9 @@ def test_a_message_over_the_limit_is_not_downloaded(dovecot: Dovecot,
     big = _email(1).replace(b"\r\n\r\nx", b"\r\n\r\n" + b"A" * 76 * 40_000 + b"x")
     dovecot.append(big)
     dovecot.append(_email(2))
-    mailbox = ImapMailbox(dovecot.settings(), PASSWORD, ssl_context=dovecot.ssl_context(),
-                          max_bytes=limit)
+    mailbox = ImapMailbox(
+        dovecot.settings(), PASSWORD, ssl_context=dovecot.ssl_context(), max_bytes=limit
+    )
     large, small = mailbox.fetch_new()
     assert small.raw == _email(2)
     assert large.size < 16 * 1024
@@ -472,24 +510,34 @@ def test_a_message_over_the_limit_is_not_downloaded(dovecot: Dovecot,
 
 
 def test_an_oversized_referral_is_decided_without_being_downloaded(
-        dovecot: Dovecot, config: Config, store: Store, workspace: Path) -> None:
+    dovecot: Dovecot, config: Config, store: Store, workspace: Path
+) -> None:
     """GIVEN a 3 MB referral email in the IMAP inbox and a 1 MB email limit
     WHEN the runner processes the inbox
     THEN it is decided as any oversize email is (returned, unreadable_document) from its
     headers alone, and the original is filed in the mailbox, not left in the inbox."""
     del workspace
     limit = 1024 * 1024
-    small = config.model_copy(update={"limits": config.limits.model_copy(
-        update={"max_email_bytes": limit})})
-    dovecot.append(compose(sender="pc.lee.adams@west-midlands.pnn.police.uk",
-                           to="marac_referrals@west-midlands.pnn.police.uk",
-                           subject="MARAC referral", message_id="<big-2@wmp.example>",
-                           attachments=[docx_attachment("referral.docx", bytes(3 * limit))],
-                           sent_at=NOW))
-    mailbox = ImapMailbox(dovecot.settings(), PASSWORD, store, ssl_context=dovecot.ssl_context(),
-                          max_bytes=limit)
-    intake = Intake(Context.of(small, load_secrets(small, environ={}), store, FixedClock(),
-                               get_logger()), mailbox)
+    small = config.model_copy(
+        update={"limits": config.limits.model_copy(update={"max_email_bytes": limit})}
+    )
+    dovecot.append(
+        compose(
+            sender="pc.lee.adams@west-midlands.pnn.police.uk",
+            to="marac_referrals@west-midlands.pnn.police.uk",
+            subject="MARAC referral",
+            message_id="<big-2@wmp.example>",
+            attachments=[docx_attachment("referral.docx", bytes(3 * limit))],
+            sent_at=NOW,
+        )
+    )
+    mailbox = ImapMailbox(
+        dovecot.settings(), PASSWORD, store, ssl_context=dovecot.ssl_context(), max_bytes=limit
+    )
+    intake = Intake(
+        Context.of(small, load_secrets(small, environ={}), store, FixedClock(), get_logger()),
+        mailbox,
+    )
     try:
         assert Runner(intake, mailbox, get_logger()).run_once() == 1
     finally:
@@ -523,8 +571,10 @@ def test_xoauth2_signs_in_with_the_app_s_token(entra: respx.MockRouter) -> None:
     WHEN a mailbox with auth = "oauth2" fetches and files mail
     THEN it signs in with XOAUTH2 using exactly that token, for the scope of Exchange
     Online's IMAP, and works as with a password, also when used again after close()."""
-    with token_introspection({token(): USER}) as introspection, \
-            running_dovecot(introspection_url=introspection.url) as dovecot:
+    with (
+        token_introspection({token(): USER}) as introspection,
+        running_dovecot(introspection_url=introspection.url) as dovecot,
+    ):
         dovecot.append(_email(1))
         mailbox = _oauth2_mailbox(dovecot)
         (message,) = mailbox.fetch_new()
@@ -545,14 +595,17 @@ def test_xoauth2_signs_in_with_the_app_s_token(entra: respx.MockRouter) -> None:
 
 
 def test_a_refused_xoauth2_token_is_an_authentication_failure_in_one_line(
-        entra: respx.MockRouter) -> None:
+    entra: respx.MockRouter,
+) -> None:
     """GIVEN a server whose identity provider does not know the app's token
     WHEN the mailbox is used, and checked
     THEN it fails as an authentication failure, and check() says in one line that the
     XOAUTH2 login was refused and what Exchange Online needs; no token appears in either."""
     del entra
-    with token_introspection({}) as introspection, \
-            running_dovecot(introspection_url=introspection.url) as dovecot:
+    with (
+        token_introspection({}) as introspection,
+        running_dovecot(introspection_url=introspection.url) as dovecot,
+    ):
         mailbox = _oauth2_mailbox(dovecot)
         with pytest.raises(MailboxError, match="authentication failed") as refused:
             list(mailbox.fetch_new())
@@ -562,4 +615,3 @@ def test_a_refused_xoauth2_token_is_an_authentication_failure_in_one_line(
     assert "XOAUTH2" in finding
     assert "\n" not in finding
     assert token() not in str(refused.value) + finding
-

@@ -35,8 +35,7 @@ def form_doc(seed: int = 3, style: FillStyle = FillStyle.CONTROLS, **kw: object)
     return render_form(form, style)
 
 
-def test_the_shared_samples_get_their_documented_outcomes(app: App, send: Send,
-                                                          run: Run) -> None:
+def test_the_shared_samples_get_their_documented_outcomes(app: App, send: Send, run: Run) -> None:
     """GIVEN the eight official sample referrals, emailed from their agencies
     WHEN the inbox is processed
     THEN each gets the outcome its README documents, and the inbox is empty."""
@@ -60,8 +59,11 @@ def test_the_shared_samples_get_their_documented_outcomes(app: App, send: Send,
     assert got["03"].decision.outcome is Outcome.ACCEPTED
     assert got["03"].area == "Coventry"
     assert got["04"].decision.outcome is Outcome.RETURNED
-    assert {"missing_field:victim_dob", "missing_field:victim_postcode",
-            "missing_field:perp_relationship"} <= set(got["04"].decision.reasons)
+    assert {
+        "missing_field:victim_dob",
+        "missing_field:victim_postcode",
+        "missing_field:perp_relationship",
+    } <= set(got["04"].decision.reasons)
     assert got["05"].decision.outcome is Outcome.RETURNED
     assert "threshold_not_met" in got["05"].decision.reasons
     assert got["06"].decision.criteria == ("professional_judgement",)
@@ -82,8 +84,11 @@ def test_a_password_email_opens_the_waiting_referral(app: App, send: Send, run: 
     and the password is stored nowhere."""
     held_id = send(HOMES, sample("08-encrypted-unknown-password.docx"))
     assert run()[held_id].decision.reasons == ("cannot_decrypt",)
-    send(HOMES, subject="Password for the referral",
-         body="Hi,\n\nThe password is: Sparrow-Lane-77\n\nKind regards")
+    send(
+        HOMES,
+        subject="Password for the referral",
+        body="Hi,\n\nThe password is: Sparrow-Lane-77\n\nKind regards",
+    )
     cases = run()
     assert len(cases) == 1
     assert cases[held_id].decision.outcome is Outcome.ACCEPTED
@@ -91,8 +96,9 @@ def test_a_password_email_opens_the_waiting_referral(app: App, send: Send, run: 
     assert folder_count(app, "Processed") == 2
     database = app.config.database_path.read_bytes()
     assert b"Sparrow-Lane-77" not in database
-    assert any(a.action == "password_supplied" for a in app.store.audit_log(
-        cases[held_id].reference))
+    assert any(
+        a.action == "password_supplied" for a in app.store.audit_log(cases[held_id].reference)
+    )
 
 
 def test_a_password_from_another_sender_is_not_tried(app: App, send: Send, run: Run) -> None:
@@ -125,7 +131,8 @@ def test_another_agencys_password_is_never_tried(send: Send, run: Run) -> None:
 
 
 def test_unencrypted_from_a_non_secure_domain_is_processed_with_a_warning(
-        send: Send, run: Run) -> None:
+    send: Send, run: Run
+) -> None:
     """GIVEN an unencrypted form from gmail and another from a password-route agency
     WHEN processed
     THEN both are accepted with insecure_transport; a secure-domain one has no warning."""
@@ -143,8 +150,9 @@ def test_every_fill_style_is_read(send: Send, run: Run) -> None:
     """GIVEN one referral written in controls, typed and typed-mark styles
     WHEN processed
     THEN each is accepted."""
-    ids = [send(POLICE, form_doc(seed=s, style=style))
-           for s, style in enumerate(FillStyle, start=10)]
+    ids = [
+        send(POLICE, form_doc(seed=s, style=style)) for s, style in enumerate(FillStyle, start=10)
+    ]
     cases = run()
     assert [cases[i].decision.outcome for i in ids] == [Outcome.ACCEPTED] * 3
 
@@ -170,8 +178,11 @@ def test_two_forms_in_one_email_are_held(send: Send, run: Run) -> None:
     """GIVEN two different referral forms attached to one email
     WHEN processed
     THEN it is held as multiple_forms."""
-    message_id = send(POLICE, form_doc(seed=1),
-                      extra=[("second.docx", form_doc(seed=2), "application/octet-stream")])
+    message_id = send(
+        POLICE,
+        form_doc(seed=1),
+        extra=[("second.docx", form_doc(seed=2), "application/octet-stream")],
+    )
     assert run()[message_id].decision.reasons == ("multiple_forms",)
 
 
@@ -188,8 +199,9 @@ def test_the_same_referral_twice_is_a_duplicate(send: Send, run: Run) -> None:
     assert case.decision.duplicate_of == first_ref
 
 
-def test_a_victim_heard_recently_is_a_repeat(app: App, send: Send, run: Run,
-                                             clock: FixedClock) -> None:
+def test_a_victim_heard_recently_is_a_repeat(
+    app: App, send: Send, run: Run, clock: FixedClock
+) -> None:
     """GIVEN a victim accepted earlier (mailbot's own history) and heard at her meeting
     WHEN a new referral for her arrives from another agency for a later incident
     THEN it is recognised as a repeat of the first case."""
@@ -200,8 +212,16 @@ def test_a_victim_heard_recently_is_a_repeat(app: App, send: Send, run: Run,
     assert accepted.meeting_date is not None
     clock.current = NOW + timedelta(days=(accepted.meeting_date - TODAY).days + 1)
     day = f"{accepted.meeting_date + timedelta(days=1):%d/%m/%Y}"
-    later = with_dash_yes(with_values(form, referrer_email=NHS, risk_summary="New incident.",
-                                      incident_date=day, referral_date=day), 16)
+    later = with_dash_yes(
+        with_values(
+            form,
+            referrer_email=NHS,
+            risk_summary="New incident.",
+            incident_date=day,
+            referral_date=day,
+        ),
+        16,
+    )
     second = send(NHS, render_form(later))
     case = run()[second]
     assert case.decision.repeat_of == first_ref
@@ -210,7 +230,8 @@ def test_a_victim_heard_recently_is_a_repeat(app: App, send: Send, run: Run,
 
 
 def test_a_poison_message_is_held_and_the_rest_carry_on(
-        app: App, send: Send, run: Run, monkeypatch: pytest.MonkeyPatch) -> None:
+    app: App, send: Send, run: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """GIVEN a message whose processing raises an unexpected error, then a good one
     WHEN processed
     THEN the first is held as processing_error (class name audited, nothing personal)

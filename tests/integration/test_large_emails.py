@@ -47,9 +47,14 @@ def photo_referral(sender: str, password: str, message_id: str) -> bytes:
     buffer = io.BytesIO()
     document.save(buffer)
     encrypted = encrypt_docx(buffer.getvalue(), password, spin_count=1000)
-    raw = compose(sender=sender, to=REFERRALS, subject="MARAC referral (photos)",
-                  attachments=[docx_attachment("referral.docx", encrypted)],
-                  message_id=message_id, sent_at=NOW)
+    raw = compose(
+        sender=sender,
+        to=REFERRALS,
+        subject="MARAC referral (photos)",
+        attachments=[docx_attachment("referral.docx", encrypted)],
+        message_id=message_id,
+        sent_at=NOW,
+    )
     assert len(raw) > LARGE_EMAIL_BYTES
     return raw
 
@@ -60,9 +65,11 @@ def deliver(app: App, raw: bytes) -> None:
 
 def held_raw(app: App, message_id: str) -> bytes:
     with sqlite3.connect(app.config.database_path) as db:
-        (raw,) = db.execute("SELECT raw FROM held_messages h JOIN cases c"
-                            " ON c.reference = h.reference WHERE c.message_id = ?",
-                            (message_id,)).fetchone()
+        (raw,) = db.execute(
+            "SELECT raw FROM held_messages h JOIN cases c"
+            " ON c.reference = h.reference WHERE c.message_id = ?",
+            (message_id,),
+        ).fetchone()
     return bytes(raw)
 
 
@@ -81,8 +88,8 @@ def one_worker_app(workspace: Path, clock: FixedClock) -> Iterator[App]:
 
 @pytest.mark.parametrize("workers", [1, 2])
 def test_a_photo_referral_is_not_in_memory_while_its_document_is_opened(
-        workers: int, app: App, one_worker_app: App,
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    workers: int, app: App, one_worker_app: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """GIVEN a referral with a 5 MB photo from an agency whose password is on file, and one
     worker (the mailbox's listing is suspended at that email while it is processed) or two
     WHEN the inbox is processed
@@ -101,10 +108,12 @@ def test_a_photo_referral_is_not_in_memory_while_its_document_is_opened(
         read.extend([raw] if raw is not None else [])
         return raw
 
-    def watching(email: ParsedEmail, passwords: Sequence[str],
-                 limits: DocumentLimits) -> stages.OpenedForm | stages.Unopened:
-        unreleased.extend(o.size for o in gc.get_objects()
-                          if isinstance(o, MailboxMessage) and not o.released)
+    def watching(
+        email: ParsedEmail, passwords: Sequence[str], limits: DocumentLimits
+    ) -> stages.OpenedForm | stages.Unopened:
+        unreleased.extend(
+            o.size for o in gc.get_objects() if isinstance(o, MailboxMessage) and not o.released
+        )
         holders.extend(r for r in gc.get_referrers(read[0]) if r is not read)
         return real_open(email, passwords, limits)
 
@@ -113,7 +122,8 @@ def test_a_photo_referral_is_not_in_memory_while_its_document_is_opened(
     chosen = one_worker_app if workers == 1 else app
     chosen.runner().run_once()
     case = {c.message_id: c for c in chosen.casebook.cases()}[
-        "<photos-1@birminghamchildrenstrust.co.uk>"]
+        "<photos-1@birminghamchildrenstrust.co.uk>"
+    ]
     assert case.decision.outcome is Outcome.ACCEPTED
     assert unreleased == []
     assert len(read) == 1
@@ -122,7 +132,8 @@ def test_a_photo_referral_is_not_in_memory_while_its_document_is_opened(
 
 
 def test_a_photo_referral_waiting_for_its_password_is_kept_exactly_and_then_opened(
-        app: App, run: Run, send: Callable[..., str]) -> None:
+    app: App, run: Run, send: Callable[..., str]
+) -> None:
     """GIVEN a referral with a 5 MB photo, encrypted with a password not on file
     WHEN it is processed, and then its sender emails the password
     THEN it is first held with the exact bytes received (read again from the mailbox, as
@@ -133,13 +144,17 @@ def test_a_photo_referral_waiting_for_its_password_is_kept_exactly_and_then_open
     case = run()[message_id]
     assert case.decision.reasons == ("cannot_decrypt",)
     assert held_raw(app, message_id) == raw
-    send(HOMES, subject="Password for the referral",
-         body=f"Hi,\n\nThe password is: {SEPARATE_PASSWORD}\n\nKind regards")
+    send(
+        HOMES,
+        subject="Password for the referral",
+        body=f"Hi,\n\nThe password is: {SEPARATE_PASSWORD}\n\nKind regards",
+    )
     assert run()[message_id].decision.outcome is Outcome.ACCEPTED
 
 
 def test_a_photo_referral_changed_in_the_mailbox_meanwhile_is_not_kept_from_the_change(
-        app: App, run: Run, monkeypatch: pytest.MonkeyPatch) -> None:
+    app: App, run: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """GIVEN a photo referral whose password is not on file, and a mailbox that returns
     other bytes when it is read again (the file replaced while it was processed)
     WHEN it is processed

@@ -33,8 +33,12 @@ from tests.integration.conftest import SAMPLES, Send, sample
 from tests.pii import personal_values
 
 POLICE = "pc.adams@west-midlands.pnn.police.uk"
-SENDERS = {"02": "s.worker@birminghamchildrenstrust.co.uk", "03": "k.smith@coventryhaven.co.uk",
-           "06": "safeguarding@nhs.net", "08": "tenancy@wolverhamptonhomes.org.uk"}
+SENDERS = {
+    "02": "s.worker@birminghamchildrenstrust.co.uk",
+    "03": "k.smith@coventryhaven.co.uk",
+    "06": "safeguarding@nhs.net",
+    "08": "tenancy@wolverhamptonhomes.org.uk",
+}
 SAMPLE_PASSWORD = "Sparrow-Lane-77"  # sent separately for sample 08 (its README)
 
 
@@ -49,8 +53,9 @@ def _generated() -> list[tuple[FormData, FillStyle]]:
         elif variant == 2:
             form = with_ticks(with_dash_yes(form, 5), reason_visible_high_risk=False)
         forms.append((form, style))
-    young = with_values(sample_form(random.Random(720), referral_date=TODAY),
-                        victim_dob="01/01/2009")
+    young = with_values(
+        sample_form(random.Random(720), referral_date=TODAY), victim_dob="01/01/2009"
+    )
     return [*forms, (young, FillStyle.MARKS)]
 
 
@@ -124,8 +129,9 @@ def test_a_careless_log_call_cannot_leak_a_name(tmp_path: Path) -> None:
     stream = io.StringIO()
     logs.configure("json", "debug", stream=stream)
     try:
-        logs.get_logger().info("message.decided", reference="MARAC-2026-00001",
-                               victim="Siobhán O'Neill")
+        logs.get_logger().info(
+            "message.decided", reference="MARAC-2026-00001", victim="Siobhán O'Neill"
+        )
     finally:
         logs.reset()
     line = json.loads(stream.getvalue())

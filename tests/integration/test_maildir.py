@@ -95,7 +95,8 @@ def test_fetch_new_in_arrival_order(make_mailbox: MailboxFactory) -> None:
 
 
 def test_fetch_new_lets_go_of_a_message_before_reading_the_next(
-        make_mailbox: MailboxFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    make_mailbox: MailboxFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """GIVEN two messages waiting (think of two 34 MB referrals with photos)
     WHEN the first is fetched and let go of, and the second is read
     THEN while the second is being read, nothing in fetch_new still holds the first's bytes
@@ -109,8 +110,9 @@ def test_fetch_new_lets_go_of_a_message_before_reading_the_next(
     real_read = mailbox._read
 
     def read(path: Path, key: str) -> bytes | None:
-        holders.extend(r.gi_code.co_name for r in gc.get_referrers(first)
-                       if isinstance(r, types.GeneratorType))
+        holders.extend(
+            r.gi_code.co_name for r in gc.get_referrers(first) if isinstance(r, types.GeneratorType)
+        )
         return real_read(path, key)
 
     monkeypatch.setattr(mailbox, "_read", read)
@@ -121,7 +123,8 @@ def test_fetch_new_lets_go_of_a_message_before_reading_the_next(
 
 
 def test_a_message_is_read_again_by_its_ref_while_in_the_inbox(
-        make_mailbox: MailboxFactory) -> None:
+    make_mailbox: MailboxFactory,
+) -> None:
     """GIVEN two messages in the inbox (intake lets go of a large one's bytes)
     WHEN one is read again by its ref, before and after it is moved to Processed, and a
     path-like ref is read
@@ -339,7 +342,8 @@ def test_context_manager_closes(tmp_path: Path) -> None:
 
 
 def test_filing_does_not_list_the_folders_however_full_they_are(
-        make_mailbox: MailboxFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    make_mailbox: MailboxFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """GIVEN a Processed folder already holding 500 emails, and a new email in the inbox
     WHEN the new email is filed in Processed and later re-filed to Exceptions
     THEN no folder is listed (each lookup is a stat of the name mailbot gave the file), so a

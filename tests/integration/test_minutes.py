@@ -52,7 +52,8 @@ def _folder(tmp_path: Path, cases: dict[str, CaseRecord], size: int = 20_000) ->
     folder.mkdir(exist_ok=True)
     for n, case in enumerate(cases.values()):
         (folder / f"{case.reference}.pdf").write_bytes(
-            make_pdf(f"Minutes of {case.reference}", extra_bytes=size + n, seed=n))
+            make_pdf(f"Minutes of {case.reference}", extra_bytes=size + n, seed=n)
+        )
     return folder
 
 
@@ -78,12 +79,19 @@ def _received(app: App, row: OutboxMessage) -> dict[str, bytes]:
 
 
 def _send(app: App, folder: Path, **kw: object) -> object:
-    return Minutes(app.ctx).send("Wolverhampton", MEETING, folder, actor="admin",
-                                    now=AFTER_MEETING, **kw)  # type: ignore[arg-type]
+    return Minutes(app.ctx).send(
+        "Wolverhampton",
+        MEETING,
+        folder,
+        actor="admin",
+        now=AFTER_MEETING,
+        **kw,  # type: ignore[arg-type]
+    )
 
 
-def test_minutes_reach_everyone_intact_by_route(app: App, cases: dict[str, CaseRecord],
-                                                tmp_path: Path) -> None:
+def test_minutes_reach_everyone_intact_by_route(
+    app: App, cases: dict[str, CaseRecord], tmp_path: Path
+) -> None:
     """GIVEN one PDF per listed case, well under every size limit
     WHEN the minutes are sent
     THEN each of the six recipients gets one email: the secure ones the PDFs attached, the
@@ -99,8 +107,7 @@ def test_minutes_reach_everyone_intact_by_route(app: App, cases: dict[str, CaseR
         assert "part" not in parse(row)["Subject"]
         assert _received(app, row) == _originals(folder)
     [homes] = [r for r in sent if r.recipient == HOMES]
-    assert [n for n, _ in attachments(homes)] == [
-        "Wolverhampton MARAC minutes 2026-11-11.zip"]
+    assert [n for n, _ in attachments(homes)] == ["Wolverhampton MARAC minutes 2026-11-11.zip"]
     text = body(homes)
     assert "7-Zip" in text
     assert "cannot open AES-encrypted zip files" in text
@@ -114,17 +121,20 @@ def test_minutes_reach_everyone_intact_by_route(app: App, cases: dict[str, CaseR
 def _limited(workspace: Path, limit: int) -> App:
     """mailbot reopened with this email size limit for the NHS trust and Wolverhampton Homes."""
     path = workspace / "mailbot.toml"
-    text = re.sub(r"\[minutes\.agency_max_email_bytes\]\n(?:.*\n)*?\n",
-                  f"[minutes.agency_max_email_bytes]\nrwt = {limit}\nwolvhomes = {limit}\n\n",
-                  path.read_text(), count=1)
+    text = re.sub(
+        r"\[minutes\.agency_max_email_bytes\]\n(?:.*\n)*?\n",
+        f"[minutes.agency_max_email_bytes]\nrwt = {limit}\nwolvhomes = {limit}\n\n",
+        path.read_text(),
+        count=1,
+    )
     path.write_text(text)
     return open_app(path, FixedClock(AFTER_MEETING))
 
 
 @pytest.mark.parametrize("recipient", [NHS, HOMES], ids=["secure", "password"])
 def test_a_set_that_fits_exactly_goes_in_one_email_and_one_byte_over_splits(
-        workspace: Path, app: App, cases: dict[str, CaseRecord], tmp_path: Path,
-        recipient: str) -> None:
+    workspace: Path, app: App, cases: dict[str, CaseRecord], tmp_path: Path, recipient: str
+) -> None:
     """GIVEN the size of the one email that carries the whole set to a recipient
     WHEN the limit is exactly that size, then one byte less
     THEN the set goes in one email, then in two numbered ones ("part 1 of 2"), each within
@@ -138,8 +148,9 @@ def test_a_set_that_fits_exactly_goes_in_one_email_and_one_byte_over_splits(
         limited = _limited(workspace, limit)
         before = {r.id for r in rows(limited, "minutes")}
         _send(limited, folder, again=True)
-        mine = [r for r in rows(limited, "minutes")
-                if r.id not in before and r.recipient == recipient]
+        mine = [
+            r for r in rows(limited, "minutes") if r.id not in before and r.recipient == recipient
+        ]
         assert len(mine) == parts
         carried: dict[str, bytes] = {}
         for n, row in enumerate(mine, 1):
@@ -154,9 +165,9 @@ def test_a_set_that_fits_exactly_goes_in_one_email_and_one_byte_over_splits(
         limited.close()
 
 
-def test_a_file_too_big_for_any_email_is_refused(workspace: Path, app: App,
-                                                 cases: dict[str, CaseRecord],
-                                                 tmp_path: Path) -> None:
+def test_a_file_too_big_for_any_email_is_refused(
+    workspace: Path, app: App, cases: dict[str, CaseRecord], tmp_path: Path
+) -> None:
     """GIVEN a recipient whose limit is smaller than one PDF's email
     WHEN the minutes are sent
     THEN nothing is sent to anyone, and the refusal names the file and the recipient."""
@@ -170,24 +181,44 @@ def test_a_file_too_big_for_any_email_is_refused(workspace: Path, app: App,
     limited.close()
 
 
-@pytest.mark.parametrize(("name", "data", "why"), [
-    ("MARAC-2026-00001.pdf", b"PK\x03\x04 a Word file renamed", "not a PDF"),
-    ("MARAC-2026-09999.pdf", make_pdf("stray"), "MARAC-2026-09999 is not listed"),
-    ("minutes.pdf", make_pdf("unnamed"), "not named after a case"),
-    ("notes.txt", b"typed notes", "not a PDF"),
-], ids=["renamed-docx", "unlisted-case", "unnamed", "text-file"])
-def test_one_wrong_file_stops_the_whole_set(workspace: Path, app: App,
-                                            cases: dict[str, CaseRecord], tmp_path: Path,
-                                            monkeypatch: pytest.MonkeyPatch, name: str,
-                                            data: bytes, why: str) -> None:
+@pytest.mark.parametrize(
+    ("name", "data", "why"),
+    [
+        ("MARAC-2026-00001.pdf", b"PK\x03\x04 a Word file renamed", "not a PDF"),
+        ("MARAC-2026-09999.pdf", make_pdf("stray"), "MARAC-2026-09999 is not listed"),
+        ("minutes.pdf", make_pdf("unnamed"), "not named after a case"),
+        ("notes.txt", b"typed notes", "not a PDF"),
+    ],
+    ids=["renamed-docx", "unlisted-case", "unnamed", "text-file"],
+)
+def test_one_wrong_file_stops_the_whole_set(
+    workspace: Path,
+    app: App,
+    cases: dict[str, CaseRecord],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    name: str,
+    data: bytes,
+    why: str,
+) -> None:
     """GIVEN good PDFs and one wrong file in the folder
     WHEN `mailbot minutes send` runs
     THEN it exits non-zero naming the file and why, and nothing at all is queued."""
     folder = _folder(tmp_path, cases)
     (folder / name).write_bytes(data)
     monkeypatch.setattr(SystemClock, "now", lambda self: AFTER_MEETING)
-    result = CliRunner().invoke(main, ["--config", str(workspace / "mailbot.toml"), "minutes",
-                                       "send", "Wolverhampton", "2026-11-11", str(folder)])
+    result = CliRunner().invoke(
+        main,
+        [
+            "--config",
+            str(workspace / "mailbot.toml"),
+            "minutes",
+            "send",
+            "Wolverhampton",
+            "2026-11-11",
+            str(folder),
+        ],
+    )
     assert result.exit_code == 1
     assert f"{name}: " in result.output
     assert why in result.output
@@ -196,16 +227,27 @@ def test_one_wrong_file_stops_the_whole_set(workspace: Path, app: App,
 
 
 def test_the_command_sends_once_and_needs_again_for_a_second_set(
-        workspace: Path, app: App, cases: dict[str, CaseRecord], tmp_path: Path,
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    workspace: Path,
+    app: App,
+    cases: dict[str, CaseRecord],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """GIVEN minutes for two of the three listed cases
     WHEN the command runs, then runs again without and with --again
     THEN the first sends and names the case without minutes, the second is refused, the
     third sends a new set."""
     folder = _folder(tmp_path, {k: cases[k] for k in ("new", "repeat")})
     monkeypatch.setattr(SystemClock, "now", lambda self: AFTER_MEETING)
-    args = ["--config", str(workspace / "mailbot.toml"), "minutes", "send", "wolverhampton",
-            "2026-11-11", str(folder)]
+    args = [
+        "--config",
+        str(workspace / "mailbot.toml"),
+        "minutes",
+        "send",
+        "wolverhampton",
+        "2026-11-11",
+        str(folder),
+    ]
     first = CliRunner().invoke(main, args)
     assert first.exit_code == 0, first.output
     assert f"no minutes for: {cases['info'].reference}" in first.output
@@ -218,24 +260,33 @@ def test_the_command_sends_once_and_needs_again_for_a_second_set(
     assert len(rows(app, "minutes")) == 12
 
 
-def test_minutes_before_the_meeting_are_refused(app: App, cases: dict[str, CaseRecord],
-                                                tmp_path: Path) -> None:
+def test_minutes_before_the_meeting_are_refused(
+    app: App, cases: dict[str, CaseRecord], tmp_path: Path
+) -> None:
     """GIVEN the meeting has not happened yet
     WHEN minutes are sent for it
     THEN they are refused."""
     with pytest.raises(MinutesRefused, match="has not happened yet"):
-        Minutes(app.ctx).send("Wolverhampton", MEETING, _folder(tmp_path, cases),
-                                 actor="admin", now=AFTER_MEETING - timedelta(days=1))
+        Minutes(app.ctx).send(
+            "Wolverhampton",
+            MEETING,
+            _folder(tmp_path, cases),
+            actor="admin",
+            now=AFTER_MEETING - timedelta(days=1),
+        )
 
 
-def test_the_team_is_reminded_once_when_minutes_are_late(app: App, cases: dict[str, CaseRecord],
-                                                        run: Run, clock: FixedClock) -> None:
+def test_the_team_is_reminded_once_when_minutes_are_late(
+    app: App, cases: dict[str, CaseRecord], run: Run, clock: FixedClock
+) -> None:
     """GIVEN the 11 November meeting (10:00) and no minutes sent
     WHEN the daemon runs just before and after 48 hours, and again later
     THEN the team gets exactly one reminder, after the 48 hours."""
+
     def reminders() -> list[OutboxMessage]:
-        return [r for r in rows(app, "team_notice") if "minutes are late" in
-                str(parse(r)["Subject"])]
+        return [
+            r for r in rows(app, "team_notice") if "minutes are late" in str(parse(r)["Subject"])
+        ]
 
     clock.current = AFTER_MEETING.replace(day=13, hour=9, minute=59)
     run()
@@ -249,7 +300,8 @@ def test_the_team_is_reminded_once_when_minutes_are_late(app: App, cases: dict[s
 
 
 def test_the_watch_folder_sends_a_ready_folder_and_reports_a_bad_one(
-        workspace: Path, app: App, cases: dict[str, CaseRecord], tmp_path: Path) -> None:
+    workspace: Path, app: App, cases: dict[str, CaseRecord], tmp_path: Path
+) -> None:
     """GIVEN a configured watch folder with the minutes in "Wolverhampton 2026-11-11" and a
     stray Word file among them
     WHEN the daemon runs before READY is added, after, and after the Word file is removed
@@ -262,8 +314,9 @@ def test_the_watch_folder_sends_a_ready_folder_and_reports_a_bad_one(
     _folder(tmp_path, cases).rename(folder)
     (folder / "minutes.docx").write_bytes(b"PK\x03\x04")
     path = workspace / "mailbot.toml"
-    path.write_text(path.read_text().replace('# watch_dir = "/srv/marac/minutes"',
-                                             f'watch_dir = "{watch}"'))
+    path.write_text(
+        path.read_text().replace('# watch_dir = "/srv/marac/minutes"', f'watch_dir = "{watch}"')
+    )
     app.close()
     watching = open_app(path, FixedClock(AFTER_MEETING))
     watching.runner().run_once()
@@ -292,5 +345,6 @@ def test_no_meeting_no_minutes(app: App, tmp_path: Path) -> None:
     WHEN minutes are sent for it
     THEN they are refused."""
     with pytest.raises(MinutesRefused, match="no cases are listed"):
-        Minutes(app.ctx).send("Coventry", date(2026, 11, 10), tmp_path, actor="admin",
-                                 now=AFTER_MEETING)
+        Minutes(app.ctx).send(
+            "Coventry", date(2026, 11, 10), tmp_path, actor="admin", now=AFTER_MEETING
+        )

@@ -36,8 +36,10 @@ from tests.integration import graph_mocks
 
 EWS_URL = "https://mail.west-midlands.example/EWS/Exchange.asmx"
 ADDRESS = "marac_referrals@west-midlands.pnn.police.uk"
-RAW = (f"From: <{ADDRESS}>\r\nTo: <jane.chair@agency.example.net>\r\n"
-       "Subject: Referral accepted\r\n\r\nThank you.\r\n").encode()
+RAW = (
+    f"From: <{ADDRESS}>\r\nTo: <jane.chair@agency.example.net>\r\n"
+    "Subject: Referral accepted\r\n\r\nThank you.\r\n"
+).encode()
 
 
 @pytest.fixture
@@ -56,8 +58,10 @@ def test_the_embedded_default_opens_the_maildirs(config: Config, store: Store) -
     WHEN the mailbox and the sender are opened
     THEN they are the Maildir backends, and a message sent lands in the Outbox of the
     configured mail directory."""
-    with closing(open_mailbox(config, Secrets(), store)) as mailbox, \
-            closing(open_outgoing(config, Secrets(), mailbox)) as sender:
+    with (
+        closing(open_mailbox(config, Secrets(), store)) as mailbox,
+        closing(open_outgoing(config, Secrets(), mailbox)) as sender,
+    ):
         assert isinstance(mailbox, MaildirMailbox)
         assert isinstance(sender, MaildirSender)
         sender.send(RAW, ADDRESS, ["jane.chair@agency.example.net"])
@@ -66,7 +70,8 @@ def test_the_embedded_default_opens_the_maildirs(config: Config, store: Store) -
 
 
 def test_an_smtp_sender_is_opened_with_its_password_from_the_secrets(
-        config: Config, store: Store) -> None:
+    config: Config, store: Store
+) -> None:
     """GIVEN `[sender]` set to an SMTP relay with a username
     WHEN the sender is opened with its password in the secrets, then without it
     THEN the first is an SmtpSender that has not connected yet; the second is refused
@@ -84,14 +89,20 @@ def test_an_smtp_sender_is_opened_with_its_password_from_the_secrets(
 
 
 def test_an_exchange_mailbox_with_send_via_ews_sends_through_its_own_login(
-        config: Config, store: Store) -> None:
+    config: Config, store: Store
+) -> None:
     """GIVEN an Exchange mailbox with `send_via_ews`, its password in the secrets
     WHEN the mailbox and the sender are opened
     THEN they are an ExchangeMailbox and an ExchangeSender on that mailbox's connection,
     and no request has gone to the server yet."""
-    settings = ExchangeMailboxSettings(kind="exchange", address=ADDRESS, ews_url=EWS_URL,
-                                       auth="basic", username="WMP\\svc-marac",
-                                       send_via_ews=True)
+    settings = ExchangeMailboxSettings(
+        kind="exchange",
+        address=ADDRESS,
+        ews_url=EWS_URL,
+        auth="basic",
+        username="WMP\\svc-marac",
+        send_via_ews=True,
+    )
     config = config.model_copy(update={"mailbox": settings})
     with requests_mock.Mocker() as server:
         with closing(open_mailbox(config, _secrets(exchange_password="pw"), store)) as mailbox:
@@ -103,7 +114,8 @@ def test_an_exchange_mailbox_with_send_via_ews_sends_through_its_own_login(
 
 
 def test_a_graph_mailbox_with_send_via_graph_sends_through_its_own_client(
-        config: Config, store: Store) -> None:
+    config: Config, store: Store
+) -> None:
     """GIVEN a Graph mailbox (`send_via_graph` is its default)
     WHEN the mailbox and the sender are opened
     THEN they are a GraphMailbox and a GraphSender on that mailbox's client, and no request

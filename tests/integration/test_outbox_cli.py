@@ -42,8 +42,9 @@ def sending(workspace: Path, relay: RunningRelay) -> Iterator[App]:
 
 
 def outbox(workspace: Path, *args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(main, ["--config", str(workspace / "mailbot.toml"), "outbox",
-                                       *args])
+    result = CliRunner().invoke(
+        main, ["--config", str(workspace / "mailbot.toml"), "outbox", *args]
+    )
     return result.exit_code, result.stdout, result.stderr
 
 
@@ -64,8 +65,9 @@ def problems(app: App) -> list[str]:
     return list(check_health(app.config, app.store, app.ctx.clock.now()).problems)
 
 
-def test_failed_mail_is_sent_again_and_status_clears(workspace: Path, relay: RunningRelay,
-                                                     sending: App) -> None:
+def test_failed_mail_is_sent_again_and_status_clears(
+    workspace: Path, relay: RunningRelay, sending: App
+) -> None:
     """GIVEN two alerts the relay refused (550), so failed and counted by status
     WHEN the operator runs `outbox retry --failed` once the address is fixed at the relay
     THEN both go, once each, and status no longer counts them."""
@@ -85,7 +87,8 @@ def test_failed_mail_is_sent_again_and_status_clears(workspace: Path, relay: Run
 
 
 def test_held_mail_waits_until_released_and_flush_overrides_a_retry_delay(
-        workspace: Path, relay: RunningRelay, sending: App) -> None:
+    workspace: Path, relay: RunningRelay, sending: App
+) -> None:
     """GIVEN one alert held by the operator, and another the relay deferred (its retry delay
     kept in the sender's memory)
     WHEN passes run, then the operator releases the first and flushes
@@ -109,7 +112,8 @@ def test_held_mail_waits_until_released_and_flush_overrides_a_retry_delay(
 
 
 def test_mail_in_doubt_is_dismissed_and_a_sent_message_is_not_retried(
-        workspace: Path, relay: RunningRelay, sending: App) -> None:
+    workspace: Path, relay: RunningRelay, sending: App
+) -> None:
     """GIVEN an alert the relay queued twice without answering (unknown), and one sent
     WHEN the operator dismisses the first (the IDVA confirmed it arrived) and tries to retry
     the sent one

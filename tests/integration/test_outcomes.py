@@ -62,54 +62,132 @@ CASES: list[tuple[str, Callable[[], bytes | None], Outcome, str]] = [
     ("macros", hostile_corpus.vba_project_part, Outcome.RETURNED, "macro_content"),
     ("active content", hostile_active.dde_field, Outcome.RETURNED, "active_content"),
     ("truncated", hostile_corpus.truncated_docx, Outcome.RETURNED, "unreadable_document"),
-    ("missing field", lambda: render_form(with_values(_form(), victim_surname="")),
-     Outcome.RETURNED, "missing_field:victim_surname"),
-    ("invalid field", lambda: render_form(with_values(_form(), victim_postcode="WV99")),
-     Outcome.RETURNED, "invalid_field:victim_postcode"),
-    ("no reason", lambda: render_form(_below(_form(area="Dudley"))),
-     Outcome.RETURNED, "no_reason_ticked"),
-    ("no reason, criterion found", lambda: render_form(
-        with_ticks(_form(), reason_visible_high_risk=False)),
-     Outcome.ACCEPTED, "reason_not_ticked"),
-    ("below threshold", lambda: render_form(_below(_form(area="Dudley"))),
-     Outcome.RETURNED, "threshold_not_met"),
-    ("under 16", lambda: render_form(with_values(_form(), victim_dob="01/01/2012")),
-     Outcome.RETURNED, "victim_under_16"),
-    ("chair review", lambda: render_form(_below(_form(area="Wolverhampton"))),
-     Outcome.HELD, "chair_review"),
-    ("unknown password", lambda: encrypt_docx(render_form(_form()), "Nobody-Knows-1"),
-     Outcome.HELD, "cannot_decrypt"),
-    ("score mismatch", lambda: render_form(with_values(_form(), dash_score="20")),
-     Outcome.ACCEPTED, "dash_score_mismatch"),
-    ("young person", lambda: render_form(with_values(_form(), victim_dob="01/01/2009")),
-     Outcome.ACCEPTED, "young_person"),
+    (
+        "missing field",
+        lambda: render_form(with_values(_form(), victim_surname="")),
+        Outcome.RETURNED,
+        "missing_field:victim_surname",
+    ),
+    (
+        "invalid field",
+        lambda: render_form(with_values(_form(), victim_postcode="WV99")),
+        Outcome.RETURNED,
+        "invalid_field:victim_postcode",
+    ),
+    (
+        "no reason",
+        lambda: render_form(_below(_form(area="Dudley"))),
+        Outcome.RETURNED,
+        "no_reason_ticked",
+    ),
+    (
+        "no reason, criterion found",
+        lambda: render_form(with_ticks(_form(), reason_visible_high_risk=False)),
+        Outcome.ACCEPTED,
+        "reason_not_ticked",
+    ),
+    (
+        "below threshold",
+        lambda: render_form(_below(_form(area="Dudley"))),
+        Outcome.RETURNED,
+        "threshold_not_met",
+    ),
+    (
+        "under 16",
+        lambda: render_form(with_values(_form(), victim_dob="01/01/2012")),
+        Outcome.RETURNED,
+        "victim_under_16",
+    ),
+    (
+        "chair review",
+        lambda: render_form(_below(_form(area="Wolverhampton"))),
+        Outcome.HELD,
+        "chair_review",
+    ),
+    (
+        "unknown password",
+        lambda: encrypt_docx(render_form(_form()), "Nobody-Knows-1"),
+        Outcome.HELD,
+        "cannot_decrypt",
+    ),
+    (
+        "score mismatch",
+        lambda: render_form(with_values(_form(), dash_score="20")),
+        Outcome.ACCEPTED,
+        "dash_score_mismatch",
+    ),
+    (
+        "young person",
+        lambda: render_form(with_values(_form(), victim_dob="01/01/2009")),
+        Outcome.ACCEPTED,
+        "young_person",
+    ),
     ("visible high risk", lambda: render_form(_form()), Outcome.ACCEPTED, "visible_high_risk"),
-    ("professional judgement", lambda: render_form(with_values(
-        with_ticks(_below(_form()), reason_professional_judgement=True), pj_rationale=WORDY)),
-     Outcome.ACCEPTED, "professional_judgement"),
-    ("escalation", lambda: render_form(with_values(
-        with_ticks(_below(_form()), reason_escalation=True), police_callouts_12m="4")),
-     Outcome.ACCEPTED, "escalation"),
-    ("declared repeat", lambda: render_form(with_values(
-        with_ticks(_below(_form()), reason_repeat=True), referral_type="Repeat referral",
-        previous_marac_date="01/06/2026", repeat_needs_discussion="Yes")),
-     Outcome.ACCEPTED, "repeat"),
-    ("repeat for information", lambda: render_form(with_values(
-        with_ticks(_below(_form()), reason_repeat=True), referral_type="Repeat referral",
-        previous_marac_date="01/06/2026", repeat_needs_discussion="No")),
-     Outcome.INFO_ONLY, "repeat"),
-    ("transfer", lambda: render_form(with_values(
-        with_ticks(_below(_form()), reason_transfer=True),
-        referral_type="Transfer in from another MARAC", transfer_from="Staffordshire")),
-     Outcome.ACCEPTED, "transfer"),
+    (
+        "professional judgement",
+        lambda: render_form(
+            with_values(
+                with_ticks(_below(_form()), reason_professional_judgement=True), pj_rationale=WORDY
+            )
+        ),
+        Outcome.ACCEPTED,
+        "professional_judgement",
+    ),
+    (
+        "escalation",
+        lambda: render_form(
+            with_values(
+                with_ticks(_below(_form()), reason_escalation=True), police_callouts_12m="4"
+            )
+        ),
+        Outcome.ACCEPTED,
+        "escalation",
+    ),
+    (
+        "declared repeat",
+        lambda: render_form(
+            with_values(
+                with_ticks(_below(_form()), reason_repeat=True),
+                referral_type="Repeat referral",
+                previous_marac_date="01/06/2026",
+                repeat_needs_discussion="Yes",
+            )
+        ),
+        Outcome.ACCEPTED,
+        "repeat",
+    ),
+    (
+        "repeat for information",
+        lambda: render_form(
+            with_values(
+                with_ticks(_below(_form()), reason_repeat=True),
+                referral_type="Repeat referral",
+                previous_marac_date="01/06/2026",
+                repeat_needs_discussion="No",
+            )
+        ),
+        Outcome.INFO_ONLY,
+        "repeat",
+    ),
+    (
+        "transfer",
+        lambda: render_form(
+            with_values(
+                with_ticks(_below(_form()), reason_transfer=True),
+                referral_type="Transfer in from another MARAC",
+                transfer_from="Staffordshire",
+            )
+        ),
+        Outcome.ACCEPTED,
+        "transfer",
+    ),
 ]
 
 
-@pytest.mark.parametrize(("name", "build", "outcome", "code"), CASES,
-                         ids=[c[0] for c in CASES])
-def test_each_code_end_to_end(send: Send, run: Run, name: str,
-                              build: Callable[[], bytes | None], outcome: Outcome,
-                              code: str) -> None:
+@pytest.mark.parametrize(("name", "build", "outcome", "code"), CASES, ids=[c[0] for c in CASES])
+def test_each_code_end_to_end(
+    send: Send, run: Run, name: str, build: Callable[[], bytes | None], outcome: Outcome, code: str
+) -> None:
     """GIVEN an email built to produce one code
     WHEN the daemon processes it
     THEN its recorded decision has the expected outcome and carries the code."""
@@ -120,19 +198,24 @@ def test_each_code_end_to_end(send: Send, run: Run, name: str,
 
 
 def _history(app: App, form: FormData, dates: list[str], **changes: str) -> None:
-    person = {"victim_surname": form.value("victim_surname"),
-              "victim_forenames": form.value("victim_forenames"),
-              "victim_dob": "-".join(reversed(form.value("victim_dob").split("/")))}
+    person = {
+        "victim_surname": form.value("victim_surname"),
+        "victim_forenames": form.value("victim_forenames"),
+        "victim_dob": "-".join(reversed(form.value("victim_dob").split("/"))),
+    }
     person.update(changes)
-    rows = [f"OLD-{n},Dudley,{day},{person['victim_surname']},{person['victim_forenames']},,"
-            f"{person['victim_dob']},,," for n, day in enumerate(dates)]
+    rows = [
+        f"OLD-{n},Dudley,{day},{person['victim_surname']},{person['victim_forenames']},,"
+        f"{person['victim_dob']},,,"
+        for n, day in enumerate(dates)
+    ]
     app.casebook.import_history(
         "reference,marac_area,marac_date,victim_surname,victim_forenames,victim_aliases,"
-        "victim_dob,perp_surname,perp_forenames,perp_dob\n" + "\n".join(rows) + "\n")
+        "victim_dob,perp_surname,perp_forenames,perp_dob\n" + "\n".join(rows) + "\n"
+    )
 
 
-def test_history_gives_possible_repeat_and_desktop_review(app: App, send: Send,
-                                                          run: Run) -> None:
+def test_history_gives_possible_repeat_and_desktop_review(app: App, send: Send, run: Run) -> None:
     """GIVEN imported history: a near match for one victim, three recent MARACs for another
     WHEN referrals for both arrive
     THEN the first is held as possible_repeat, the second accepted with desktop_review."""
@@ -147,7 +230,8 @@ def test_history_gives_possible_repeat_and_desktop_review(app: App, send: Send,
 
 
 def test_the_hostile_corpus_gets_clear_outcomes_and_the_daemon_carries_on(
-        app: App, send: Send, run: Run) -> None:
+    app: App, send: Send, run: Run
+) -> None:
     """GIVEN every file of the hostile corpus emailed, and then a good referral
     WHEN processed in one run
     THEN each hostile email has its expected code, the good one is accepted, the inbox is
@@ -155,12 +239,18 @@ def test_the_hostile_corpus_gets_clear_outcomes_and_the_daemon_carries_on(
     beside the emails held for a person."""
     # The encrypted hostile files use the corpus password: make it the police's, so they
     # are opened and reach the checks they are built to trip.
-    app.ctx.running.swap(app.config, Secrets.model_validate(
-        {"agencies": {"wmp": {"passwords": [hostile_corpus.CORPUS_PASSWORD]}}}))
+    app.ctx.running.swap(
+        app.config,
+        Secrets.model_validate(
+            {"agencies": {"wmp": {"passwords": [hostile_corpus.CORPUS_PASSWORD]}}}
+        ),
+    )
     expected = json.loads((HOSTILE / "expected.json").read_text())
     inbox = MaildirMailbox(app.config.mail_dir, use_inotify=False)
-    sent = {name: send(POLICE, (HOSTILE / name).read_bytes(), filename=name)
-            for name in hostile_corpus.CORPUS}
+    sent = {
+        name: send(POLICE, (HOSTILE / name).read_bytes(), filename=name)
+        for name in hostile_corpus.CORPUS
+    }
     emails = {name: (HOSTILE / name).read_bytes() for name in hostile_corpus.EMAILS}
     for name, (_, code) in hostile_corpus.LARGE_EMAILS.items():
         emails[name], expected[name] = hostile_corpus.build_email(name), code
@@ -187,8 +277,11 @@ def test_no_personal_data_reaches_the_logs(send: Send, run: Run) -> None:
     stream = io.StringIO()
     logs.configure("json", "debug", stream=stream)
     try:
-        for name in ("01-accepted-controls.docx", "04-returned-missing-fields.docx",
-                     "06-accepted-professional-judgement.docx"):
+        for name in (
+            "01-accepted-controls.docx",
+            "04-returned-missing-fields.docx",
+            "06-accepted-professional-judgement.docx",
+        ):
             send(POLICE, sample(name))
         send(POLICE, render_form(_form(seed=40)))
         cases = run()
@@ -196,9 +289,20 @@ def test_no_personal_data_reaches_the_logs(send: Send, run: Run) -> None:
         logs.reset()
     output = stream.getvalue()
     assert "message.decided" in output
-    personal = ("victim_surname", "victim_forenames", "victim_dob", "victim_address",
-                "victim_postcode", "victim_safe_phone", "perp_surname", "perp_forenames",
-                "perp_dob", "perp_address", "referrer_name", "referrer_phone")
+    personal = (
+        "victim_surname",
+        "victim_forenames",
+        "victim_dob",
+        "victim_address",
+        "victim_postcode",
+        "victim_safe_phone",
+        "perp_surname",
+        "perp_forenames",
+        "perp_dob",
+        "perp_address",
+        "referrer_name",
+        "referrer_phone",
+    )
     checked = 0
     for case in cases.values():
         assert case.form is not None

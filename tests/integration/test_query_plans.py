@@ -36,16 +36,21 @@ _DML = re.compile(r"\s*(SELECT|UPDATE|DELETE|INSERT|REPLACE|WITH)\b", re.IGNOREC
 
 
 def _partial_indexes(conn: sqlite3.Connection) -> set[str]:
-    rows = conn.execute("SELECT name, sql FROM sqlite_master WHERE type = 'index'"
-                        " AND sql IS NOT NULL")
+    rows = conn.execute(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
+    )
     return {name for name, sql in rows if " WHERE " in sql.upper()}
 
 
 def _full_scans(conn: sqlite3.Connection, statement: str, partial: set[str]) -> list[str]:
     plan = [row[3] for row in conn.execute("EXPLAIN QUERY PLAN " + statement)]
-    return [step for step in plan if step.startswith("SCAN ")
-            and step != "SCAN CONSTANT ROW"
-            and not any(step.endswith(f"USING INDEX {name}") for name in partial)]
+    return [
+        step
+        for step in plan
+        if step.startswith("SCAN ")
+        and step != "SCAN CONSTANT ROW"
+        and not any(step.endswith(f"USING INDEX {name}") for name in partial)
+    ]
 
 
 def test_every_query_of_a_pass_uses_an_index(app: App, send: Send) -> None:
@@ -55,11 +60,13 @@ def test_every_query_of_a_pass_uses_an_index(app: App, send: Send) -> None:
     app.casebook.import_history(HISTORY)
     send(POLICE, form_doc(11))
     send(POLICE, form_doc(11))  # a duplicate of the first
-    send(BCT, encrypt_docx(form_doc(12, referrer_email=BCT), "BCT-Marac-7731",
-                           spin_count=1000))
-    repeat = with_values(sample_form(random.Random(13), referral_date=TODAY),
-                         victim_surname="Okafor", victim_forenames="Amina",
-                         victim_dob="03/02/1990")
+    send(BCT, encrypt_docx(form_doc(12, referrer_email=BCT), "BCT-Marac-7731", spin_count=1000))
+    repeat = with_values(
+        sample_form(random.Random(13), referral_date=TODAY),
+        victim_surname="Okafor",
+        victim_forenames="Amina",
+        victim_dob="03/02/1990",
+    )
     send(POLICE, render_form(repeat))
     send(HOMES, sample("08-encrypted-unknown-password.docx"))
     send(HOMES, None, subject="password", body="The password is Sparrow-Lane-77")
@@ -98,20 +105,25 @@ def test_a_database_from_before_the_indexes_gets_them_on_upgrade(tmp_path: Path)
 
 
 def test_a_version_3_database_gets_the_filed_column_and_the_new_pending_index(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     """GIVEN a database written by schema version 3 (no `filed` column; the pending-move index
     that left out rows still marked Inbox) holding a decided message
     WHEN this mailbot opens it
     THEN the column is added, the old index replaced, and the message row is kept."""
     path = tmp_path / "mailbot.sqlite3"
     store = Store(path)
-    store.conn.execute("INSERT INTO messages (message_key, raw_sha256, mailbox_ref, folder,"
-                       " location, state, sender, received_at) VALUES ('<m@x>', 'h', 'r',"
-                       " 'Processed', 'Processed', 'done', 's', '2026-01-01')")
+    store.conn.execute(
+        "INSERT INTO messages (message_key, raw_sha256, mailbox_ref, folder,"
+        " location, state, sender, received_at) VALUES ('<m@x>', 'h', 'r',"
+        " 'Processed', 'Processed', 'done', 's', '2026-01-01')"
+    )
     store.conn.execute("DROP INDEX messages_unfiled")
     store.conn.execute("ALTER TABLE messages DROP COLUMN filed")
-    store.conn.execute("CREATE INDEX messages_unmoved ON messages (received_at) WHERE"
-                       " state = 'done' AND location != folder AND location != 'Inbox'")
+    store.conn.execute(
+        "CREATE INDEX messages_unmoved ON messages (received_at) WHERE"
+        " state = 'done' AND location != folder AND location != 'Inbox'"
+    )
     store.conn.execute("UPDATE meta SET value = '3' WHERE key = 'schema_version'")
     store.close()
     reopened = Store(path)

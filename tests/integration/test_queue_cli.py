@@ -38,8 +38,9 @@ def _fixed_now(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def _cli(workspace: Path, *args: str, input: str | None = None) -> Result:
-    return CliRunner().invoke(main, ["--config", str(workspace / "mailbot.toml"), *args],
-                              input=input)
+    return CliRunner().invoke(
+        main, ["--config", str(workspace / "mailbot.toml"), *args], input=input
+    )
 
 
 def test_list_and_show_the_queue(workspace: Path, app: App, send: Send, run: Run) -> None:
@@ -52,20 +53,24 @@ def test_list_and_show_the_queue(workspace: Path, app: App, send: Send, run: Run
     assert listing.exit_code == 0, listing.output
     assert closed.reference in listing.output
     assert near.reference in listing.output
-    only = json.loads(_cli(workspace, "queue", "list", "--json", "--reason",
-                           "possible_repeat").output)
+    only = json.loads(
+        _cli(workspace, "queue", "list", "--json", "--reason", "possible_repeat").output
+    )
     assert [c["reference"] for c in only] == [near.reference]
     shown = _cli(workspace, "queue", "show", near.reference)
     assert shown.exit_code == 0, shown.output
     assert f"Earlier case {earlier}" in shown.output
     assert "* Forename(s):" in shown.output
     assert "Somebodyelse" in shown.output
-    assert "Already tried: The 1 password agreed with Wolverhampton Homes" in _cli(
-        workspace, "queue", "show", closed.reference).output
+    assert (
+        "Already tried: The 1 password agreed with Wolverhampton Homes"
+        in _cli(workspace, "queue", "show", closed.reference).output
+    )
 
 
-def test_retry_reads_the_password_from_a_hidden_prompt(workspace: Path, app: App,
-                                                       send: Send, run: Run) -> None:
+def test_retry_reads_the_password_from_a_hidden_prompt(
+    workspace: Path, app: App, send: Send, run: Run
+) -> None:
     """GIVEN the locked sample
     WHEN `queue retry` is given the password on argv (refused) and then at the prompt
     THEN the case is accepted, audited under the OS user, and the password is not echoed."""
@@ -82,21 +87,28 @@ def test_retry_reads_the_password_from_a_hidden_prompt(workspace: Path, app: App
     assert (me, "password_supplied", "by=administrator") in audit_actions(app, case.reference)
 
 
-def test_accept_return_link_new_person_and_discard(workspace: Path, app: App, send: Send,
-                                                   run: Run) -> None:
+def test_accept_return_link_new_person_and_discard(
+    workspace: Path, app: App, send: Send, run: Run
+) -> None:
     """GIVEN one held case for each action
     WHEN each action is run from the CLI with --actor
     THEN each case gets its outcome and the audit names the actor."""
     chair = chair_review(send, run)
-    to_return = chair_review(send, run, referrer_email=GMAIL,
-                             incident_date="30/10/2026")
+    to_return = chair_review(send, run, referrer_email=GMAIL, incident_date="30/10/2026")
     near, earlier = possible_repeat(app, send, run)
     other, _ = possible_repeat(app, send, run, seed=44)
     two = two_forms(send, run)
     runs = [
         ("accept", chair.reference, "--criterion", "professional_judgement"),
-        ("return", to_return.reference, "--reason", "threshold_not_met", "--note",
-         "Please repeat the DASH with the victim.", "--yes"),
+        (
+            "return",
+            to_return.reference,
+            "--reason",
+            "threshold_not_met",
+            "--note",
+            "Please repeat the DASH with the victim.",
+            "--yes",
+        ),
         ("link", near.reference, earlier),
         ("new-person", other.reference),
         ("discard", two.reference, "--reason", "test", "--yes"),
@@ -104,11 +116,23 @@ def test_accept_return_link_new_person_and_discard(workspace: Path, app: App, se
     for command, *args in runs:
         result = _cli(workspace, "queue", command, *args, "--actor", "k.smith")
         assert result.exit_code == 0, (command, result.output)
-    outcomes = {r: app.casebook.get(r).decision.outcome  # type: ignore[union-attr]
-                for r in (chair.reference, to_return.reference, near.reference,
-                          other.reference, two.reference)}
-    assert list(outcomes.values()) == [Outcome.ACCEPTED, Outcome.RETURNED, Outcome.ACCEPTED,
-                                       Outcome.ACCEPTED, Outcome.RETURNED]
+    outcomes = {
+        r: app.casebook.get(r).decision.outcome  # type: ignore[union-attr]
+        for r in (
+            chair.reference,
+            to_return.reference,
+            near.reference,
+            other.reference,
+            two.reference,
+        )
+    }
+    assert list(outcomes.values()) == [
+        Outcome.ACCEPTED,
+        Outcome.RETURNED,
+        Outcome.ACCEPTED,
+        Outcome.ACCEPTED,
+        Outcome.RETURNED,
+    ]
     for reference in outcomes:
         assert "k.smith" in {a for a, _, _ in audit_actions(app, reference)}
     replies = raw_messages(app, to_return.reference, "rejection")
@@ -118,14 +142,24 @@ def test_accept_return_link_new_person_and_discard(workspace: Path, app: App, se
     assert "is accepted, not held" in refused.output
 
 
-def test_the_note_warning_asks_before_sending(workspace: Path, app: App, send: Send,
-                                              run: Run) -> None:
+def test_the_note_warning_asks_before_sending(
+    workspace: Path, app: App, send: Send, run: Run
+) -> None:
     """GIVEN a held case whose referrer address is not secure
     WHEN returned with a note without --yes, and the administrator answers no
     THEN they were told where the note goes and where it is left out, and nothing happened."""
     case = chair_review(send, run, referrer_email=GMAIL)
-    result = _cli(workspace, "queue", "return", case.reference, "--reason",
-                  "threshold_not_met", "--note", "Advice.", input="n\n")
+    result = _cli(
+        workspace,
+        "queue",
+        "return",
+        case.reference,
+        "--reason",
+        "threshold_not_met",
+        "--note",
+        "Advice.",
+        input="n\n",
+    )
     assert result.exit_code == 1
     assert f"left out of the reply to: {GMAIL}" in result.output
     assert app.casebook.get(case.reference).decision.outcome is Outcome.HELD  # type: ignore[union-attr]

@@ -22,8 +22,9 @@ def _edit(path: Path, old: str, new: str) -> None:
     path.write_text(text.replace(old, new, 1))
 
 
-def test_a_threshold_change_applies_to_the_next_referral(app: App, send: Send,
-                                                         workspace: Path) -> None:
+def test_a_threshold_change_applies_to_the_next_referral(
+    app: App, send: Send, workspace: Path
+) -> None:
     """GIVEN a running app, and the DASH threshold lowered from 14 to 10 in the file
     WHEN the configuration is reloaded and a referral with 12 Yes answers arrives
     THEN it is accepted under the new threshold, and the change is reported as applied."""
@@ -42,7 +43,8 @@ def test_a_threshold_change_applies_to_the_next_referral(app: App, send: Send,
 
 
 def test_an_invalid_file_is_refused_and_the_running_configuration_kept(
-        app: App, workspace: Path) -> None:
+    app: App, workspace: Path
+) -> None:
     """GIVEN a running app
     WHEN the file is changed to an invalid value, and then to broken TOML, and reloaded
     THEN each reload is rejected with the key or the syntax named, and nothing changes."""
@@ -81,16 +83,20 @@ def test_mailbox_and_state_changes_wait_for_a_restart(app: App, workspace: Path)
     assert app.ctx.config.mail_dir == old_mail
 
 
-def test_a_new_agency_password_opens_the_next_referral(app: App, send: Send,
-                                                       workspace: Path) -> None:
+def test_a_new_agency_password_opens_the_next_referral(
+    app: App, send: Send, workspace: Path
+) -> None:
     """GIVEN a running app, and a new agreed password added for an agency in the secrets file
     WHEN the configuration is reloaded and a form encrypted with it arrives
     THEN the form is opened (no restart needed for agency passwords from a secrets file)."""
     from mailbot.dispatch.encrypt import encrypt_docx
 
     runner = app.runner()
-    _edit(workspace / "example-secrets.toml", 'passwords = ["WH-Safe-4482"]',
-          'passwords = ["WH-New-0001", "WH-Safe-4482"]')
+    _edit(
+        workspace / "example-secrets.toml",
+        'passwords = ["WH-Safe-4482"]',
+        'passwords = ["WH-New-0001", "WH-Safe-4482"]',
+    )
     result = reload_config(app, runner, workspace / "mailbot.toml")
     assert result.applied == ("secrets.agencies",)
     form = sample_form(random.Random(4), referral_date=TODAY)
@@ -101,8 +107,9 @@ def test_a_new_agency_password_opens_the_next_referral(app: App, send: Send,
     assert case.decision.outcome is Outcome.ACCEPTED
 
 
-def test_the_message_texts_follow_a_new_templates_folder(app: App, send: Send,
-                                                         workspace: Path) -> None:
+def test_the_message_texts_follow_a_new_templates_folder(
+    app: App, send: Send, workspace: Path
+) -> None:
     """GIVEN a running app, and templates_dir set to a folder with the team's rejection text
     WHEN the configuration is reloaded and a referral is returned
     THEN the rejection sent uses the team's text."""
@@ -110,13 +117,14 @@ def test_the_message_texts_follow_a_new_templates_folder(app: App, send: Send,
     custom = workspace / "texts"
     custom.mkdir()
     (custom / "rejection.txt").write_text(
-        "Subject: Referral {{ reference }} returned\n\nOur own words: please resend.\n")
+        "Subject: Referral {{ reference }} returned\n\nOur own words: please resend.\n"
+    )
     _edit(workspace / "mailbot.toml", '# templates_dir = "templates"', 'templates_dir = "texts"')
-    assert "service.templates_dir" in reload_config(app, runner,
-                                                    workspace / "mailbot.toml").applied
-    form = with_ticks(with_dash_yes(sample_form(random.Random(5), referral_date=TODAY,
-                                                area="Dudley"), 6),
-                      reason_visible_high_risk=False)
+    assert "service.templates_dir" in reload_config(app, runner, workspace / "mailbot.toml").applied
+    form = with_ticks(
+        with_dash_yes(sample_form(random.Random(5), referral_date=TODAY, area="Dudley"), 6),
+        reason_visible_high_risk=False,
+    )
     send(POLICE, render_form(form))
     runner.run_once()
     assert app.ctx.dispatch is not None

@@ -38,11 +38,15 @@ class Crash(BaseException):
 def _email(n: int, doc: bytes | None = None, sender: str = POLICE, **kw: str) -> bytes:
     if doc is None:
         doc = render_form(sample_form(random.Random(n), referral_date=TODAY))
-    return compose(sender=sender, to="marac_referrals@west-midlands.pnn.police.uk",
-                   subject=kw.get("subject", "MARAC referral"),
-                   body=kw.get("body", "Referral attached."),
-                   attachments=[docx_attachment("r.docx", doc)] if doc else [],
-                   message_id=f"<restart-{n}@example.pnn.police.uk>", sent_at=NOW)
+    return compose(
+        sender=sender,
+        to="marac_referrals@west-midlands.pnn.police.uk",
+        subject=kw.get("subject", "MARAC referral"),
+        body=kw.get("body", "Referral attached."),
+        attachments=[docx_attachment("r.docx", doc)] if doc else [],
+        message_id=f"<restart-{n}@example.pnn.police.uk>",
+        sent_at=NOW,
+    )
 
 
 @pytest.fixture
@@ -81,8 +85,9 @@ def test_a_redelivered_copy_is_never_processed_twice(reopen: Callable[[], App]) 
     assert folder_count(second, "Inbox") == 0
 
 
-def test_a_crash_after_commit_before_the_move_only_moves_on_restart(reopen: Callable[[], App],
-        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_crash_after_commit_before_the_move_only_moves_on_restart(
+    reopen: Callable[[], App], monkeypatch: pytest.MonkeyPatch
+) -> None:
     """GIVEN the process dies after the decision is committed but before the move
     WHEN mailbot restarts
     THEN the message is moved without being decided again."""
@@ -108,7 +113,8 @@ def test_a_crash_after_commit_before_the_move_only_moves_on_restart(reopen: Call
 
 
 def test_a_crash_before_commit_leaves_the_message_to_be_processed_once(
-        reopen: Callable[[], App], monkeypatch: pytest.MonkeyPatch) -> None:
+    reopen: Callable[[], App], monkeypatch: pytest.MonkeyPatch
+) -> None:
     """GIVEN the process dies in the middle of deciding a message
     WHEN mailbot restarts
     THEN nothing half-done was recorded, and the message is then decided exactly once."""
@@ -133,8 +139,9 @@ def test_a_crash_before_commit_leaves_the_message_to_be_processed_once(
     assert folder_count(restarted, "Inbox") == 0
 
 
-def test_a_message_that_keeps_killing_the_process_is_held(reopen: Callable[[], App],
-        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_message_that_keeps_killing_the_process_is_held(
+    reopen: Callable[[], App], monkeypatch: pytest.MonkeyPatch
+) -> None:
     """GIVEN a message that crashes the process every time it is read
     WHEN mailbot has restarted three times
     THEN the fourth start holds it as processing_error and moves on to the next message."""
@@ -156,21 +163,23 @@ def test_a_message_that_keeps_killing_the_process_is_held(reopen: Callable[[], A
     _deliver(last, _email(2))
     last.runner().run_once()
     outcomes = sorted((c.message_id, c.decision.reasons) for c in last.casebook.cases())
-    assert outcomes == [("<restart-1@example.pnn.police.uk>", ("processing_error",)),
-                        ("<restart-2@example.pnn.police.uk>", ())]
+    assert outcomes == [
+        ("<restart-1@example.pnn.police.uk>", ("processing_error",)),
+        ("<restart-2@example.pnn.police.uk>", ()),
+    ]
     assert folder_count(last, "Exceptions") == 1
 
 
 def test_a_crash_while_refiling_a_resolved_referral_is_finished_on_restart(
-        reopen: Callable[[], App], monkeypatch: pytest.MonkeyPatch) -> None:
+    reopen: Callable[[], App], monkeypatch: pytest.MonkeyPatch
+) -> None:
     """GIVEN a held referral opened by a password email, and a crash while moving it
     WHEN mailbot restarts
     THEN the referral is moved from Exceptions to Processed, decided once."""
     app = reopen()
     _deliver(app, _email(1, sample("08-encrypted-unknown-password.docx"), sender=HOMES))
     app.runner().run_once()
-    _deliver(app, _email(2, b"", sender=HOMES, subject="password",
-                         body="Sparrow-Lane-77"))
+    _deliver(app, _email(2, b"", sender=HOMES, subject="password", body="Sparrow-Lane-77"))
 
     def die(*_: object) -> str:
         raise Crash
@@ -208,11 +217,17 @@ def test_kill_9_mid_run_then_restart_gives_every_email_one_outcome(workspace: Pa
         time.sleep(0.02)
     daemon.send_signal(signal.SIGKILL)
     daemon.wait(timeout=30)
-    subprocess.run(_cli(workspace, "run", "--once"), env=env, check=True,
-                   stderr=subprocess.DEVNULL, timeout=300)
+    subprocess.run(
+        _cli(workspace, "run", "--once"),
+        env=env,
+        check=True,
+        stderr=subprocess.DEVNULL,
+        timeout=300,
+    )
     cases = config.casebook.cases()
     assert sorted(c.message_id for c in cases) == sorted(
-        f"<restart-{n}@example.pnn.police.uk>" for n in range(12))
+        f"<restart-{n}@example.pnn.police.uk>" for n in range(12)
+    )
     assert folder_count(config, "Inbox") == 0
     assert folder_count(config, "Processed") == 12
     config.close()
@@ -223,8 +238,7 @@ def test_sigterm_finishes_and_exits_zero(workspace: Path) -> None:
     WHEN it receives SIGTERM
     THEN it exits with status 0."""
     env = {**os.environ, "PYTHONPATH": str(Path.cwd())}
-    daemon = subprocess.Popen(_cli(workspace, "run"), env=env, stderr=subprocess.PIPE,
-                              text=True)
+    daemon = subprocess.Popen(_cli(workspace, "run"), env=env, stderr=subprocess.PIPE, text=True)
     assert daemon.stderr is not None
     for line in daemon.stderr:  # the loop is running once it says so
         if "service.started" in line:
@@ -246,7 +260,8 @@ def _message_ids(raws: list[bytes]) -> list[str]:
 
 
 def test_a_crash_before_sending_sends_everything_once_on_restart(
-        reopen: Callable[[], App], monkeypatch: pytest.MonkeyPatch) -> None:
+    reopen: Callable[[], App], monkeypatch: pytest.MonkeyPatch
+) -> None:
     """GIVEN a decision committed with its messages, and a crash before any is sent
     WHEN mailbot restarts
     THEN each message is sent exactly once."""
@@ -273,7 +288,8 @@ def test_a_crash_before_sending_sends_everything_once_on_restart(
 
 
 def test_a_crash_after_the_server_accepted_resends_the_same_message_id(
-        reopen: Callable[[], App], monkeypatch: pytest.MonkeyPatch) -> None:
+    reopen: Callable[[], App], monkeypatch: pytest.MonkeyPatch
+) -> None:
     """GIVEN a crash after the server accepted a message but before it was marked sent
     WHEN mailbot restarts
     THEN that one message goes again with the same Message-ID (the unavoidable window),
@@ -303,7 +319,8 @@ def test_a_crash_after_the_server_accepted_resends_the_same_message_id(
 
 
 def test_a_failed_move_after_the_decision_is_retried_not_decided_again(
-        reopen: Callable[[], App], monkeypatch: pytest.MonkeyPatch) -> None:
+    reopen: Callable[[], App], monkeypatch: pytest.MonkeyPatch
+) -> None:
     """GIVEN the mailbox fails (an ordinary error) moving a message after its decision
     WHEN the daemon carries on and runs again
     THEN there is still exactly one case, and the message is filed on the next pass."""

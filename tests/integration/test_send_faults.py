@@ -49,9 +49,12 @@ def smtp_config(workspace: Path, port: int, timeout: float = CLIENT_TIMEOUT) -> 
     text = path.read_text()
     sender = text.index("[sender]")
     head, tail = text[:sender], text[sender:]
-    tail = tail.replace('kind = "maildir"', 'kind = "smtp"', 1).replace(
-        'host = "localhost"', 'host = "127.0.0.1"', 1).replace(
-        "port = 587", f"port = {port}", 1).replace("starttls = true", "starttls = false", 1)
+    tail = (
+        tail.replace('kind = "maildir"', 'kind = "smtp"', 1)
+        .replace('host = "localhost"', 'host = "127.0.0.1"', 1)
+        .replace("port = 587", f"port = {port}", 1)
+        .replace("starttls = true", "starttls = false", 1)
+    )
     tail = tail.replace("timeout_seconds = 30.0", f"timeout_seconds = {timeout}", 1)
     path.write_text(head + tail)
     return path
@@ -67,9 +70,12 @@ def enqueue(app: App, *recipients: str) -> list[int]:
     ids = []
     with app.store.transaction() as conn:
         for n, recipient in enumerate(recipients, start=1):
-            planned = Planned(kind="idva_alert", recipient=recipient,
-                              subject=f"MARAC-2026-0000{n}: new case",
-                              body="A case was listed; see the secure portal.")
+            planned = Planned(
+                kind="idva_alert",
+                recipient=recipient,
+                subject=f"MARAC-2026-0000{n}: new case",
+                body="A case was listed; see the secure portal.",
+            )
             outbox.enqueue(conn, planned, f"MARAC-2026-0000{n}", app.ctx.clock.now())
             ids.append(int(conn.execute("SELECT MAX(id) FROM outbox").fetchone()[0]))
     return ids
@@ -101,7 +107,8 @@ def problems(app: App, minutes: float = 0) -> str:
 
 
 def test_a_relay_that_answers_after_the_timeout_gets_one_resend_at_most(
-        workspace: Path, relay: RunningRelay) -> None:
+    workspace: Path, relay: RunningRelay
+) -> None:
     """GIVEN a relay that queues each IDVA alert but answers only after the client gave up
     WHEN the daemon's passes go on for hours
     THEN the relay holds exactly two copies with the same Message-ID (one resend), the alert
@@ -121,7 +128,8 @@ def test_a_relay_that_answers_after_the_timeout_gets_one_resend_at_most(
 
 
 def test_a_relay_that_hangs_up_after_the_message_gets_one_resend_at_most(
-        workspace: Path, relay: RunningRelay) -> None:
+    workspace: Path, relay: RunningRelay
+) -> None:
     """GIVEN a relay that queues the message and hangs up without answering, twice, and
     would accept the third
     WHEN the passes go on
@@ -138,7 +146,8 @@ def test_a_relay_that_hangs_up_after_the_message_gets_one_resend_at_most(
 
 @pytest.mark.parametrize("fault", ["defer", "drop_early"])
 def test_a_relay_that_refuses_for_now_gets_exactly_one_copy(
-        workspace: Path, relay: RunningRelay, fault: str) -> None:
+    workspace: Path, relay: RunningRelay, fault: str
+) -> None:
     """GIVEN a relay that answers 451 to the whole message (or hangs up before it), twice
     WHEN the passes go on
     THEN the message is retried and the relay holds exactly one copy, marked sent, with
@@ -156,7 +165,8 @@ def test_a_relay_that_refuses_for_now_gets_exactly_one_copy(
 
 
 def test_a_relay_that_refuses_for_good_gets_no_copy_and_the_team_is_told(
-        workspace: Path, relay: RunningRelay) -> None:
+    workspace: Path, relay: RunningRelay
+) -> None:
     """GIVEN a relay that answers 550 for the IDVA service
     WHEN the passes go on
     THEN the alert is failed after one attempt, never retried, the team is told, and the
@@ -193,8 +203,7 @@ def test_an_hour_long_outage_fails_nothing(workspace: Path) -> None:
         for alert in alerts:
             assert relay.relay.copies(message_id(app, alert)) == 1
         assert app.ctx.dispatch is not None
-        notices = [r for r in app.ctx.dispatch.outbox.messages()
-                   if r.kind == "team_notice"]
+        notices = [r for r in app.ctx.dispatch.outbox.messages() if r.kind == "team_notice"]
         assert len(notices) == 1
         assert relay.relay.copies(notices[0].message_id) == 1
     assert "unsent" not in problems(app)
@@ -272,8 +281,11 @@ def tmpfs_state(workspace: Path) -> Iterator[Path]:
     """A 32 MB tmpfs as the state directory, or a skip saying why there is none."""
     state = workspace / "var"
     state.mkdir()
-    result = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=32m,mode=0700", "tmpfs",
-                             str(state)], capture_output=True, text=True)
+    result = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=32m,mode=0700", "tmpfs", str(state)],
+        capture_output=True,
+        text=True,
+    )
     if result.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs to fill (needs root): {result.stderr.strip()}")
     try:
@@ -284,7 +296,7 @@ def tmpfs_state(workspace: Path) -> Iterator[Path]:
 
 @pytest.mark.parametrize("name", ["locked", "read_only", "full"])
 def test_a_sent_mark_that_cannot_be_written_stops_sending_and_sends_no_copy(
-        workspace: Path, relay: RunningRelay, name: str, request: pytest.FixtureRequest
+    workspace: Path, relay: RunningRelay, name: str, request: pytest.FixtureRequest
 ) -> None:
     """GIVEN two alerts waiting, and a database that becomes locked, read-only or full just
     after the relay accepted the first
@@ -328,8 +340,7 @@ def test_a_sent_mark_that_cannot_be_written_stops_sending_and_sends_no_copy(
     app.close()
 
 
-def test_a_claim_that_cannot_be_written_sends_nothing(workspace: Path,
-                                                      relay: RunningRelay) -> None:
+def test_a_claim_that_cannot_be_written_sends_nothing(workspace: Path, relay: RunningRelay) -> None:
     """GIVEN an alert waiting and the database locked by another process before any send
     WHEN the passes go on while the lock is held, then after
     THEN nothing reaches the relay while it is held (no claim, no send), then one copy."""
@@ -350,7 +361,8 @@ def test_a_claim_that_cannot_be_written_sends_nothing(workspace: Path,
 
 
 def test_a_clock_that_jumped_to_2099_and_back_leaves_nothing_waiting(
-        workspace: Path, relay: RunningRelay) -> None:
+    workspace: Path, relay: RunningRelay
+) -> None:
     """GIVEN a relay that defers once, while the clock reads 2099, so the retry is written
     for 2099
     WHEN the clock comes back to now and a new process takes over
@@ -377,8 +389,9 @@ def test_a_clock_that_jumped_to_2099_and_back_leaves_nothing_waiting(
     restarted.close()
 
 
-def test_a_wall_clock_jump_forward_does_not_hurry_retries(workspace: Path,
-                                                          relay: RunningRelay) -> None:
+def test_a_wall_clock_jump_forward_does_not_hurry_retries(
+    workspace: Path, relay: RunningRelay
+) -> None:
     """GIVEN a relay that defers every message, and a process whose monotonic clock does
     not move while the wall clock jumps forward by years
     WHEN passes run

@@ -145,8 +145,10 @@ def test_recipient_refused_with_550_is_permanent(smtp_server: ServerFactory) -> 
     """GIVEN a server refusing the recipient with 550 WHEN sending
     THEN PermanentSendError with that code, naming the domain but not the mailbox."""
     server = smtp_server(scripted([REFUSED]))
-    with closing(SmtpSender(server.settings(), None)) as sender, \
-            pytest.raises(PermanentSendError) as caught:
+    with (
+        closing(SmtpSender(server.settings(), None)) as sender,
+        pytest.raises(PermanentSendError) as caught,
+    ):
         sender.send(RAW, FROM, [TO])
     assert caught.value.code == MAILBOX_UNAVAILABLE
     assert "agency.example.net" in str(caught.value)
@@ -157,8 +159,10 @@ def test_recipient_refused_with_550_is_permanent(smtp_server: ServerFactory) -> 
 def test_recipient_refused_with_451_is_transient(smtp_server: ServerFactory) -> None:
     """GIVEN a server refusing the recipient with 451 WHEN sending THEN TransientSendError."""
     server = smtp_server(scripted([REFUSED_FOR_NOW]))
-    with closing(SmtpSender(server.settings(), None)) as sender, \
-            pytest.raises(TransientSendError) as caught:
+    with (
+        closing(SmtpSender(server.settings(), None)) as sender,
+        pytest.raises(TransientSendError) as caught,
+    ):
         sender.send(RAW, FROM, [TO])
     assert caught.value.code == TRY_AGAIN_LATER
     assert_discreet(caught.value)
@@ -180,8 +184,10 @@ def test_retry_gives_up_after_the_attempts_and_raises_the_last_error(
     """GIVEN a server that always answers 451 WHEN sent with 3 attempts
     THEN it tries 3 times and raises the TransientSendError."""
     server = smtp_server(scripted([REFUSED_FOR_NOW] * 3))
-    with closing(CountingSender(SmtpSender(server.settings(), None))) as sender, \
-            pytest.raises(TransientSendError):
+    with (
+        closing(CountingSender(SmtpSender(server.settings(), None))) as sender,
+        pytest.raises(TransientSendError),
+    ):
         send_with_retry(sender, RAW, FROM, [TO], attempts=3, wait_max=0)
     assert sender.calls == server.handler.rcpt_count == 3
 
@@ -189,8 +195,10 @@ def test_retry_gives_up_after_the_attempts_and_raises_the_last_error(
 def test_retry_does_not_repeat_a_permanent_refusal(smtp_server: ServerFactory) -> None:
     """GIVEN a server refusing with 550 WHEN sent with retry THEN one try, PermanentSendError."""
     server = smtp_server(scripted([REFUSED, REFUSED]))
-    with closing(CountingSender(SmtpSender(server.settings(), None))) as sender, \
-            pytest.raises(PermanentSendError):
+    with (
+        closing(CountingSender(SmtpSender(server.settings(), None))) as sender,
+        pytest.raises(PermanentSendError),
+    ):
         send_with_retry(sender, RAW, FROM, [TO], attempts=3, wait_max=0)
     assert sender.calls == server.handler.rcpt_count == 1
 
@@ -202,8 +210,10 @@ def test_partial_refusal_is_permanent_so_nobody_gets_a_duplicate(
     THEN the first gets it once and PermanentSendError stops any retry."""
     other = "someone@other.example.com"
     server = smtp_server(scripted(refuse={other: REFUSED}))
-    with closing(CountingSender(SmtpSender(server.settings(), None))) as sender, \
-            pytest.raises(PermanentSendError) as caught:
+    with (
+        closing(CountingSender(SmtpSender(server.settings(), None))) as sender,
+        pytest.raises(PermanentSendError) as caught,
+    ):
         send_with_retry(sender, RAW, FROM, [TO, other], attempts=3, wait_max=0)
     assert sender.calls == 1
     assert [received.rcpt_tos for received in server.handler.received] == [[TO]]
@@ -215,8 +225,10 @@ def test_connection_dropped_during_data_is_uncertain(smtp_server: ServerFactory)
     WHEN sending THEN UncertainSendError: it may have queued the message, so sending again
     could make a second copy (the outbox resends such a message once at most)."""
     server = smtp_server(scripted(drop_in_data=True))
-    with closing(SmtpSender(server.settings(), None)) as sender, \
-            pytest.raises(UncertainSendError, match="connection was closed"):
+    with (
+        closing(SmtpSender(server.settings(), None)) as sender,
+        pytest.raises(UncertainSendError, match="connection was closed"),
+    ):
         sender.send(RAW, FROM, [TO])
 
 
@@ -224,10 +236,13 @@ def test_connection_refused_is_transient() -> None:
     """GIVEN a port bound but not listening WHEN sending THEN TransientSendError."""
     with socket.socket() as closed_port:
         closed_port.bind((HOST, 0))
-        settings = SenderSettings(kind="smtp", host=HOST, port=closed_port.getsockname()[1],
-                                  starttls=False)
-        with closing(SmtpSender(settings, None)) as sender, \
-                pytest.raises(TransientSendError, match="connection refused"):
+        settings = SenderSettings(
+            kind="smtp", host=HOST, port=closed_port.getsockname()[1], starttls=False
+        )
+        with (
+            closing(SmtpSender(settings, None)) as sender,
+            pytest.raises(TransientSendError, match="connection refused"),
+        ):
             sender.send(RAW, FROM, [TO])
 
 
@@ -265,8 +280,7 @@ def test_malformed_envelope_is_permanent_and_never_reaches_the_server(
     """GIVEN a malformed address or no recipient WHEN sending
     THEN PermanentSendError before any command reaches the server."""
     server = smtp_server()
-    with closing(SmtpSender(server.settings(), None)) as sender, \
-            pytest.raises(PermanentSendError):
+    with closing(SmtpSender(server.settings(), None)) as sender, pytest.raises(PermanentSendError):
         sender.send(RAW, envelope_from, recipients)
     assert server.handler.rcpt_count == 0
 
@@ -303,8 +317,10 @@ def test_untrusted_certificate_is_transient_and_sends_nothing(
     """GIVEN a STARTTLS server whose CA is not among the system CAs
     WHEN sending with the default context THEN TransientSendError, nothing sent."""
     server = smtp_server(tls=local_ca, require_starttls=True)
-    with closing(SmtpSender(server.settings(starttls=True), None)) as sender, \
-            pytest.raises(TransientSendError, match="certificate not trusted"):
+    with (
+        closing(SmtpSender(server.settings(starttls=True), None)) as sender,
+        pytest.raises(TransientSendError, match="certificate not trusted"),
+    ):
         sender.send(RAW, FROM, [TO])
     assert server.handler.rcpt_count == 0
 
@@ -315,8 +331,10 @@ def test_server_without_starttls_is_refused_when_it_is_required(
     """GIVEN a server offering no STARTTLS WHEN sending with starttls=true
     THEN PermanentSendError "does not offer STARTTLS", nothing sent in clear."""
     server = smtp_server()
-    with closing(SmtpSender(server.settings(starttls=True), None)) as sender, \
-            pytest.raises(PermanentSendError, match="does not offer STARTTLS"):
+    with (
+        closing(SmtpSender(server.settings(starttls=True), None)) as sender,
+        pytest.raises(PermanentSendError, match="does not offer STARTTLS"),
+    ):
         sender.send(RAW, FROM, [TO])
     assert server.handler.rcpt_count == 0
 
@@ -327,8 +345,11 @@ def test_auth_with_the_right_password_delivers(
     """GIVEN a server requiring AUTH over TLS WHEN sending with the right password
     THEN the message is accepted (the server accepts nothing unauthenticated)."""
     server = smtp_server(
-        tls=local_ca, require_starttls=True, authenticator=PasswordCheck(USERNAME, PASSWORD),
-        auth_required=True, auth_require_tls=True,
+        tls=local_ca,
+        require_starttls=True,
+        authenticator=PasswordCheck(USERNAME, PASSWORD),
+        auth_required=True,
+        auth_require_tls=True,
     )
     settings = server.settings(starttls=True, username=USERNAME)
     context = local_ca.client_context()
@@ -344,14 +365,19 @@ def test_auth_with_a_wrong_password_is_transient(
     """GIVEN a server requiring AUTH WHEN sending with a wrong password
     THEN TransientSendError "authentication failed" (kept for later), without the password."""
     server = smtp_server(
-        tls=local_ca, require_starttls=True, authenticator=PasswordCheck(USERNAME, PASSWORD),
-        auth_required=True, auth_require_tls=True,
+        tls=local_ca,
+        require_starttls=True,
+        authenticator=PasswordCheck(USERNAME, PASSWORD),
+        auth_required=True,
+        auth_require_tls=True,
     )
     settings = server.settings(starttls=True, username=USERNAME)
     wrong = "wrong-password-123"
     context = local_ca.client_context()
-    with closing(SmtpSender(settings, wrong, ssl_context=context)) as sender, \
-            pytest.raises(TransientSendError, match="authentication failed") as caught:
+    with (
+        closing(SmtpSender(settings, wrong, ssl_context=context)) as sender,
+        pytest.raises(TransientSendError, match="authentication failed") as caught,
+    ):
         sender.send(RAW, FROM, [TO])
     assert caught.value.code == AUTHENTICATION_FAILED
     assert_discreet(caught.value, wrong, PASSWORD)

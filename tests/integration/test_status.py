@@ -26,26 +26,32 @@ ATTENTION = 1
 
 
 def _status(workspace: Path, *args: str) -> tuple[int, str]:
-    result = CliRunner().invoke(main, ["--config", str(workspace / "mailbot.toml"), "status",
-                                       *args])
+    result = CliRunner().invoke(
+        main, ["--config", str(workspace / "mailbot.toml"), "status", *args]
+    )
     return result.exit_code, result.output
 
 
 def _deliver(workspace: Path, n: int) -> Path:
     app = open_app(workspace / "mailbot.toml", with_mailbox=False)
     form = sample_form(random.Random(n), referral_date=datetime.now(UTC).date())
-    raw = compose(sender=POLICE, to="marac_referrals@west-midlands.pnn.police.uk",
-                  subject="MARAC referral", message_id=f"<status-{n}@example.pnn.police.uk>",
-                  sent_at=datetime.now(UTC),
-                  attachments=[docx_attachment("r.docx", render_form(form))])
+    raw = compose(
+        sender=POLICE,
+        to="marac_referrals@west-midlands.pnn.police.uk",
+        subject="MARAC referral",
+        message_id=f"<status-{n}@example.pnn.police.uk>",
+        sent_at=datetime.now(UTC),
+        attachments=[docx_attachment("r.docx", render_form(form))],
+    )
     ref = MaildirMailbox(app.config.mail_dir, use_inotify=False).deliver(Folder.INBOX, raw)
     app.close()
     return app.config.mail_dir / "Inbox" / "new" / ref
 
 
 def _run_once(workspace: Path) -> None:
-    result = CliRunner().invoke(main, ["--config", str(workspace / "mailbot.toml"), "run",
-                                       "--once"])
+    result = CliRunner().invoke(
+        main, ["--config", str(workspace / "mailbot.toml"), "run", "--once"]
+    )
     assert result.exit_code == 0, result.output
 
 
@@ -67,8 +73,13 @@ def test_after_a_poll_all_is_well_and_the_facts_are_there(workspace: Path) -> No
     _run_once(workspace)
     code, output = _status(workspace)
     assert code == 0, output
-    for label in ("last mailbox poll", "inbox backlog       0 waiting", "held items",
-                  "outbox              0 pending, 0 failed", "next agenda due"):
+    for label in (
+        "last mailbox poll",
+        "inbox backlog       0 waiting",
+        "held items",
+        "outbox              0 pending, 0 failed",
+        "next agenda due",
+    ):
         assert label in output
     code, output = _status(workspace, "--json")
     facts = json.loads(output)
@@ -77,8 +88,14 @@ def test_after_a_poll_all_is_well_and_the_facts_are_there(workspace: Path) -> No
     assert facts["backlog"] == 0
     assert facts["problems"] == []
     assert datetime.fromisoformat(facts["last_poll"]) > datetime.now(UTC) - timedelta(minutes=1)
-    assert set(facts) >= {"held", "outbox_pending", "outbox_failed", "next_agenda",
-                          "overdue_agendas", "oldest_waiting"}
+    assert set(facts) >= {
+        "held",
+        "outbox_pending",
+        "outbox_failed",
+        "next_agenda",
+        "overdue_agendas",
+        "oldest_waiting",
+    }
 
 
 def test_a_stale_poll_an_old_backlog_and_a_failed_send_need_attention(workspace: Path) -> None:
@@ -89,9 +106,11 @@ def test_a_stale_poll_an_old_backlog_and_a_failed_send_need_attention(workspace:
     app = open_app(workspace / "mailbot.toml", with_mailbox=False)
     app.store.state_set(LAST_POLL_KEY, (datetime.now(UTC) - timedelta(hours=1)).isoformat())
     with app.store.transaction() as conn:
-        conn.execute("INSERT INTO outbox (idem_key, kind, recipient, message_id, raw, state,"
-                     " next_attempt_at, created_at) VALUES ('k', 'rejection', 'a@b.example',"
-                     " '<m@x>', x'00', 'failed', '2026-01-01', '2026-01-01')")
+        conn.execute(
+            "INSERT INTO outbox (idem_key, kind, recipient, message_id, raw, state,"
+            " next_attempt_at, created_at) VALUES ('k', 'rejection', 'a@b.example',"
+            " '<m@x>', x'00', 'failed', '2026-01-01', '2026-01-01')"
+        )
     app.close()
     waiting = _deliver(workspace, 2)
     two_hours_ago = time.time() - 7200
@@ -110,8 +129,9 @@ def test_a_server_mailbox_reports_its_backlog_as_unknown(workspace: Path) -> Non
     WHEN health is checked
     THEN the backlog is unknown rather than a guess, and not a problem by itself."""
     app = open_app(workspace / "mailbot.toml", with_mailbox=False)
-    imap = ImapMailboxSettings(kind="imap", address="m@example.org", host="imap.example.org",
-                               username="m")
+    imap = ImapMailboxSettings(
+        kind="imap", address="m@example.org", host="imap.example.org", username="m"
+    )
     now = datetime.now(UTC)
     app.store.state_set(LAST_POLL_KEY, now.isoformat())
     health = check_health(app.config.model_copy(update={"mailbox": imap}), app.store, now)

@@ -37,7 +37,8 @@ def write_lock(app: App) -> Iterator[sqlite3.Connection]:
 
 def confirmations(app: App) -> int:
     count: int = app.store.conn.execute(
-        "SELECT COUNT(*) FROM outbox WHERE kind = 'confirmation'").fetchone()[0]
+        "SELECT COUNT(*) FROM outbox WHERE kind = 'confirmation'"
+    ).fetchone()[0]
     return count
 
 
@@ -67,7 +68,8 @@ def test_a_lock_held_before_the_pass_leaves_the_email_waiting(app: App, send: Se
 
 @pytest.mark.usefixtures("short_wait")
 def test_a_lock_taken_during_assessment_is_no_processing_error(
-        app: App, send: Send, monkeypatch: pytest.MonkeyPatch) -> None:
+    app: App, send: Send, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """GIVEN a referral whose assessment starts, and another process that takes the write
     lock while it is assessed (and keeps it past the busy timeout), three passes running
     THEN no pass decides it (no processing_error, no acknowledgement), only the pass that

@@ -36,13 +36,15 @@ class CountingWatchdog(Watchdog):
 
 def _supervise(app: App, workspace: Path) -> tuple[Supervisor, CountingWatchdog]:
     watchdog = CountingWatchdog()
-    supervisor = Supervisor(app, app.runner(), workspace / "mailbot.toml", logs.get_logger(),
-                            Notifier(None), watchdog)
+    supervisor = Supervisor(
+        app, app.runner(), workspace / "mailbot.toml", logs.get_logger(), Notifier(None), watchdog
+    )
     return supervisor, watchdog
 
 
 def test_the_watchdog_is_fed_after_every_message_and_the_poll_recorded(
-        app: App, send: Send, workspace: Path, clock: FixedClock) -> None:
+    app: App, send: Send, workspace: Path, clock: FixedClock
+) -> None:
     """GIVEN three referrals waiting
     WHEN the supervised runner processes them in one pass, and passes again 10 s and 40 s later
     THEN the watchdog is fed after each message, the last poll is recorded after the first
@@ -63,7 +65,8 @@ def test_the_watchdog_is_fed_after_every_message_and_the_poll_recorded(
 
 
 def test_a_clock_that_jumps_back_does_not_stop_the_heartbeat(
-        app: App, workspace: Path, clock: FixedClock) -> None:
+    app: App, workspace: Path, clock: FixedClock
+) -> None:
     """GIVEN a supervised runner that recorded its last poll with the clock a year ahead
     WHEN the wall clock jumps back to now and the monotonic clock moves on past the heartbeat
     THEN the last poll is recorded again, with the time as it now reads (the throttle is on
@@ -82,15 +85,15 @@ def test_a_clock_that_jumps_back_does_not_stop_the_heartbeat(
 
 
 def test_signals_only_set_flags_and_the_loop_acts_on_them(
-        app: App, workspace: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    app: App, workspace: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """GIVEN a supervised runner
     WHEN SIGHUP's handler runs after the config file changed, then SIGTERM's
     THEN nothing changes and nothing is logged inside the handlers; the next tick of the loop
     reloads the configuration, and the stop is announced by the loop."""
     supervisor, _ = _supervise(app, workspace)
     config = workspace / "mailbot.toml"
-    config.write_text(config.read_text().replace("dash_yes_minimum = 14",
-                                                 "dash_yes_minimum = 12"))
+    config.write_text(config.read_text().replace("dash_yes_minimum = 14", "dash_yes_minimum = 12"))
     stream = io.StringIO()
     logs.configure("json", "debug", stream=stream)
     try:

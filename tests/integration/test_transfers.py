@@ -50,8 +50,9 @@ def cases(app: App, send: Send, run: Run) -> dict[str, CaseRecord]:
 
 
 def _cli(workspace: Path, *args: str, stdin: str | None = None) -> tuple[int, str]:
-    result = CliRunner().invoke(main, ["--config", str(workspace / "mailbot.toml"), *args],
-                                input=stdin)
+    result = CliRunner().invoke(
+        main, ["--config", str(workspace / "mailbot.toml"), *args], input=stdin
+    )
     return result.exit_code, result.output
 
 
@@ -64,15 +65,23 @@ def test_the_command_takes_no_details_from_its_arguments() -> None:
 
 
 def test_a_transfer_typed_at_the_prompt_goes_securely_and_on_the_agenda(
-        workspace: Path, app: App, cases: dict[str, CaseRecord]) -> None:
+    workspace: Path, app: App, cases: dict[str, CaseRecord]
+) -> None:
     """GIVEN a listed Wolverhampton case
     WHEN an administrator transfers it to Coventry, typing the details at the prompts
     THEN the team address (which runs the Coventry MARAC) gets the details by the secure
     route, the move is audited, and the next Wolverhampton agenda lists it last without the
     new address."""
     reference = cases["new"].reference
-    code, output = _cli(workspace, "transfer", "out", reference, "--to", "coventry",
-                        stdin=f"{NEW_HOME}\nher two children\nHe has family in Coventry\ny\n")
+    code, output = _cli(
+        workspace,
+        "transfer",
+        "out",
+        reference,
+        "--to",
+        "coventry",
+        stdin=f"{NEW_HOME}\nher two children\nHe has family in Coventry\ny\n",
+    )
     assert code == 0, output
     assert "listed on the Wolverhampton agenda of 2026-11-11" in output
     [email] = rows(app, "transfer")
@@ -80,8 +89,12 @@ def test_a_transfer_typed_at_the_prompt_goes_securely_and_on_the_agenda(
     assert app.config.is_secure_address(TEAM)
     assert parse(email)["X-Mailbot-Kind"] == "transfer"
     text = body(email)
-    for words in (NEW_HOME, "her two children", "He has family in Coventry",
-                  cases["new"].form.value("victim_surname")):  # type: ignore[union-attr]
+    for words in (
+        NEW_HOME,
+        "her two children",
+        "He has family in Coventry",
+        cases["new"].form.value("victim_surname"),  # type: ignore[union-attr]
+    ):
         assert words in text
     assert any(a.action == "transfer_out" for a in app.store.audit_log(reference))
     document = Agendas(app.ctx).preview("Wolverhampton", MEETING)
@@ -93,26 +106,46 @@ def test_a_transfer_typed_at_the_prompt_goes_securely_and_on_the_agenda(
     assert NEW_HOME not in "\n".join(lines)
 
 
-def test_a_transfer_from_a_details_file(workspace: Path, app: App,
-                                        cases: dict[str, CaseRecord], tmp_path: Path) -> None:
+def test_a_transfer_from_a_details_file(
+    workspace: Path, app: App, cases: dict[str, CaseRecord], tmp_path: Path
+) -> None:
     """GIVEN the details in a TOML file, and a file with a misspelt key
     WHEN the command runs with --details-file to a secure MARAC address
     THEN the good file is used (and the command says to delete it); the bad one is refused
     naming the missing key, and nothing is recorded for it."""
     bad = tmp_path / "bad.toml"
     bad.write_text('new_adress = "somewhere"\n')
-    code, output = _cli(workspace, "transfer", "out", cases["new"].reference, "--to",
-                        "marac@staffordshire.pnn.police.uk", "--details-file", str(bad), "--yes")
+    code, output = _cli(
+        workspace,
+        "transfer",
+        "out",
+        cases["new"].reference,
+        "--to",
+        "marac@staffordshire.pnn.police.uk",
+        "--details-file",
+        str(bad),
+        "--yes",
+    )
     assert code != 0
     assert "details.new_address: Field required" in output
     assert "somewhere" not in output
     assert rows(app, "transfer") == []
     good = tmp_path / "details.toml"
-    good.write_text(f'new_address = "{NEW_HOME}"\nmoved_with = "no one"\n'
-                    'concerns = """Perpetrator\'s brother lives nearby."""\n')
-    code, output = _cli(workspace, "transfer", "out", cases["new"].reference, "--to",
-                        "marac@staffordshire.pnn.police.uk", "--details-file", str(good),
-                        "--yes")
+    good.write_text(
+        f'new_address = "{NEW_HOME}"\nmoved_with = "no one"\n'
+        'concerns = """Perpetrator\'s brother lives nearby."""\n'
+    )
+    code, output = _cli(
+        workspace,
+        "transfer",
+        "out",
+        cases["new"].reference,
+        "--to",
+        "marac@staffordshire.pnn.police.uk",
+        "--details-file",
+        str(good),
+        "--yes",
+    )
     assert code == 0, output
     assert "delete it now" in output
     [email] = rows(app, "transfer")
@@ -120,18 +153,29 @@ def test_a_transfer_from_a_details_file(workspace: Path, app: App,
     assert "brother lives nearby" in body(email)
 
 
-@pytest.mark.parametrize(("to", "why"), [
-    ("marac@staffordshire.gov.uk", "not on a secure route"),
-    ("Wolverhampton", "already a Wolverhampton case"),
-    ("Narnia", "neither a West Midlands area nor an email address"),
-])
+@pytest.mark.parametrize(
+    ("to", "why"),
+    [
+        ("marac@staffordshire.gov.uk", "not on a secure route"),
+        ("Wolverhampton", "already a Wolverhampton case"),
+        ("Narnia", "neither a West Midlands area nor an email address"),
+    ],
+)
 def test_a_transfer_is_refused_before_any_detail_is_asked(
-        workspace: Path, app: App, cases: dict[str, CaseRecord], to: str, why: str) -> None:
+    workspace: Path, app: App, cases: dict[str, CaseRecord], to: str, why: str
+) -> None:
     """GIVEN a destination that is not secure, the case's own area, or nonsense
     WHEN the command runs
     THEN it is refused before prompting for details, and nothing is recorded or queued."""
-    code, output = _cli(workspace, "transfer", "out", cases["new"].reference, "--to", to,
-                        stdin=f"{NEW_HOME}\n\n\ny\n")
+    code, output = _cli(
+        workspace,
+        "transfer",
+        "out",
+        cases["new"].reference,
+        "--to",
+        to,
+        stdin=f"{NEW_HOME}\n\n\ny\n",
+    )
     assert code != 0
     assert why in output
     assert "New address" not in output
@@ -139,8 +183,8 @@ def test_a_transfer_is_refused_before_any_detail_is_asked(
 
 
 def test_flag_expiry_is_sent_once_by_route_a_year_after_the_last_marac(
-        workspace: Path, app: App, cases: dict[str, CaseRecord], run: Run,
-        clock: FixedClock) -> None:
+    workspace: Path, app: App, cases: dict[str, CaseRecord], run: Run, clock: FixedClock
+) -> None:
     """GIVEN cases heard at the Wolverhampton MARAC of 11 November 2026
     WHEN the daemon runs on 10 November 2027, on 11 November 2027, again, and after a restart
     THEN on the 11th each address on the list gets one notice per case: the case reference
@@ -172,22 +216,26 @@ def test_flag_expiry_is_sent_once_by_route_a_year_after_the_last_marac(
     again.close()
 
 
-def test_a_later_marac_of_the_same_victim_keeps_the_flag(app: App, send: Send, run: Run,
-                                                         clock: FixedClock) -> None:
+def test_a_later_marac_of_the_same_victim_keeps_the_flag(
+    app: App, send: Send, run: Run, clock: FixedClock
+) -> None:
     """GIVEN a victim heard on 11 November 2026 and referred again (a repeat) in March 2027
     WHEN the daemon runs on 11 November 2027
     THEN no flag-expiry notice is sent for the first case: its victim's last MARAC is later."""
-    first_form = sample_form(random.Random(401), area="Wolverhampton",
-                             referrer_email=POLICE)
+    first_form = sample_form(random.Random(401), area="Wolverhampton", referrer_email=POLICE)
     first_id = send(POLICE, render_form(first_form))
     first = run()[first_id]
     assert first.meeting_date == MEETING
     clock.current = datetime(2027, 3, 1, 9, 0, tzinfo=UTC)
     again_form = with_values(
-        sample_form(random.Random(402), area="Wolverhampton",
-                    referrer_email=POLICE, referral_date=clock.current.date()),
-        **{k: first_form.value(k) for k in ("victim_surname", "victim_forenames",
-                                             "victim_dob")})
+        sample_form(
+            random.Random(402),
+            area="Wolverhampton",
+            referrer_email=POLICE,
+            referral_date=clock.current.date(),
+        ),
+        **{k: first_form.value(k) for k in ("victim_surname", "victim_forenames", "victim_dob")},
+    )
     again_id = send(POLICE, render_form(again_form))
     second = run()[again_id]
     assert second.decision.repeat_of == first.reference

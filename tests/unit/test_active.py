@@ -26,8 +26,10 @@ LIMITS = DocumentLimits()
 ACTIVE = "active_content"
 REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 DOCUMENT = "word/document.xml"
-FIELD = ('<w:p><w:r><w:fldChar w:fldCharType="begin"/></w:r>{runs}<w:r>'
-         '<w:fldChar w:fldCharType="end"/></w:r></w:p>')
+FIELD = (
+    '<w:p><w:r><w:fldChar w:fldCharType="begin"/></w:r>{runs}<w:r>'
+    '<w:fldChar w:fldCharType="end"/></w:r></w:p>'
+)
 
 
 def found(data: bytes) -> tuple[str, str] | None:
@@ -64,18 +66,36 @@ def instruction_runs(*texts: str) -> str:
 @pytest.mark.parametrize(
     ("kind", "target", "expected"),
     [
-        ("attachedTemplate", "http://attacker.invalid/t.dotm",
-         "remote template (external attachedtemplate relationship)"),
-        ("attachedTemplate", "\\\\attacker.invalid\\share\\t.dotm",
-         "remote template (external attachedtemplate relationship)"),
-        ("attachedTemplate", "file://attacker.invalid/share/t.dotm",
-         "remote template (external attachedtemplate relationship)"),
-        ("frame", "https://attacker.invalid/frame.html",
-         "remote frame (external frame relationship)"),
-        ("subDocument", "http://attacker.invalid/sub.docx",
-         "remote sub-document (external subdocument relationship)"),
-        ("oleObject", "file:///C:/data/risk.xlsx",
-         "linked OLE object (external oleobject relationship)"),
+        (
+            "attachedTemplate",
+            "http://attacker.invalid/t.dotm",
+            "remote template (external attachedtemplate relationship)",
+        ),
+        (
+            "attachedTemplate",
+            "\\\\attacker.invalid\\share\\t.dotm",
+            "remote template (external attachedtemplate relationship)",
+        ),
+        (
+            "attachedTemplate",
+            "file://attacker.invalid/share/t.dotm",
+            "remote template (external attachedtemplate relationship)",
+        ),
+        (
+            "frame",
+            "https://attacker.invalid/frame.html",
+            "remote frame (external frame relationship)",
+        ),
+        (
+            "subDocument",
+            "http://attacker.invalid/sub.docx",
+            "remote sub-document (external subdocument relationship)",
+        ),
+        (
+            "oleObject",
+            "file:///C:/data/risk.xlsx",
+            "linked OLE object (external oleobject relationship)",
+        ),
     ],
 )
 def test_external_relationships_that_word_loads(kind: str, target: str, expected: str) -> None:
@@ -83,16 +103,19 @@ def test_external_relationships_that_word_loads(kind: str, target: str, expected
     OLE object at another computer (or, for an object, any file)
     WHEN inspected
     THEN active_content, naming the relationship."""
-    data = corpus.add_part(corpus.base_docx(), "word/_rels/settings.xml.rels",
-                           relationship(kind, target))
+    data = corpus.add_part(
+        corpus.base_docx(), "word/_rels/settings.xml.rels", relationship(kind, target)
+    )
     assert found(data) == (ACTIVE, expected)
 
 
 @pytest.mark.parametrize(
     ("target", "mode"),
     [
-        ("file:///C:\\Users\\jo\\AppData\\Roaming\\Microsoft\\Templates\\MARAC.dotx",
-         ' TargetMode="External"'),
+        (
+            "file:///C:\\Users\\jo\\AppData\\Roaming\\Microsoft\\Templates\\MARAC.dotx",
+            ' TargetMode="External"',
+        ),
         ("C:/Templates/MARAC.dotx", ' TargetMode="External"'),
         ("http://attacker.invalid/t.dotm", ""),  # internal: a part name, nothing is fetched
     ],
@@ -102,8 +125,11 @@ def test_a_template_on_the_authors_own_disk_is_accepted(target: str, mode: str) 
     Word does for forms made from a custom template (or an internal relationship)
     WHEN inspected
     THEN it is safe: nothing is fetched from another computer."""
-    data = corpus.add_part(corpus.base_docx(), "word/_rels/settings.xml.rels",
-                           relationship("attachedTemplate", target, mode))
+    data = corpus.add_part(
+        corpus.base_docx(),
+        "word/_rels/settings.xml.rels",
+        relationship("attachedTemplate", target, mode),
+    )
     assert found(data) is None
 
 
@@ -122,10 +148,13 @@ def test_web_and_email_links_are_accepted() -> None:
 @pytest.mark.parametrize(
     "runs",
     [
-        (" DDEAUTO c:\\\\windows\\\\system32\\\\cmd.exe \"/k calc.exe\" ",),
-        (" DD", "EAUTO c:\\\\windows\\\\system32\\\\cmd.exe ", "\"/k calc.exe\""),  # split
-        ("   ", "  ddeauto cmd.exe ",),  # lower case, after runs of spaces
-        (" DDE Excel \"C:\\\\x.xlsx\" R1C1 ",),
+        (' DDEAUTO c:\\\\windows\\\\system32\\\\cmd.exe "/k calc.exe" ',),
+        (" DD", "EAUTO c:\\\\windows\\\\system32\\\\cmd.exe ", '"/k calc.exe"'),  # split
+        (
+            "   ",
+            "  ddeauto cmd.exe ",
+        ),  # lower case, after runs of spaces
+        (' DDE Excel "C:\\\\x.xlsx" R1C1 ',),
     ],
 )
 def test_dde_field_in_runs(runs: tuple[str, ...]) -> None:
@@ -141,8 +170,9 @@ def test_dde_as_a_simple_field_and_in_a_header() -> None:
     """GIVEN a DDEAUTO simple field (w:fldSimple) in the body, and a DDE field in the header
     WHEN inspected
     THEN active_content both times: every part is looked at, not only the body."""
-    simple = ('<w:p><w:fldSimple w:instr=" DDEAUTO cmd.exe "><w:r><w:t>1</w:t></w:r>'
-              "</w:fldSimple></w:p>")
+    simple = (
+        '<w:p><w:fldSimple w:instr=" DDEAUTO cmd.exe "><w:r><w:t>1</w:t></w:r></w:fldSimple></w:p>'
+    )
     assert found(with_body(simple)) == (ACTIVE, "DDE field")
     header = with_body(FIELD.format(runs=instruction_runs(" DDE cmd ")), part="word/header1.xml")
     assert found(header) == (ACTIVE, "DDE field")
@@ -179,10 +209,16 @@ def test_other_fields_and_the_word_dde_in_text_are_accepted(markup: str) -> None
 @pytest.mark.parametrize(
     ("markup", "expected"),
     [
-        ('<w:p><w:r><w:object w:dxaOrig="1" w:dyaOrig="1"><v:shape id="s1"/></w:object></w:r>'
-         "</w:p>", "OLE object in the document"),
-        ('<w:p><w:r><w:pict><o:OLEObject Type="Embed" ProgID="Package" ShapeID="s1" r:id="rId99"'
-         "/></w:pict></w:r></w:p>", "OLE object in the document"),
+        (
+            '<w:p><w:r><w:object w:dxaOrig="1" w:dyaOrig="1"><v:shape id="s1"/></w:object></w:r>'
+            "</w:p>",
+            "OLE object in the document",
+        ),
+        (
+            '<w:p><w:r><w:pict><o:OLEObject Type="Embed" ProgID="Package" ShapeID="s1" r:id="rId99"'
+            "/></w:pict></w:r></w:p>",
+            "OLE object in the document",
+        ),
     ],
 )
 def test_ole_object_markup(markup: str, expected: str) -> None:
@@ -210,10 +246,13 @@ def test_ole_object_content_type() -> None:
     WHEN inspected
     THEN active_content."""
     types = dict(corpus.parts_of(corpus.base_docx()))["[Content_Types].xml"]
-    extra = (b'<Default Extension="bin" ContentType="application/vnd.openxmlformats-'
-             b'officedocument.oleObject"/></Types>')
-    data = corpus.replace_part(corpus.base_docx(), "[Content_Types].xml",
-                               types.replace(b"</Types>", extra))
+    extra = (
+        b'<Default Extension="bin" ContentType="application/vnd.openxmlformats-'
+        b'officedocument.oleObject"/></Types>'
+    )
+    data = corpus.replace_part(
+        corpus.base_docx(), "[Content_Types].xml", types.replace(b"</Types>", extra)
+    )
     assert found(data) == (ACTIVE, "OLE object content type")
 
 
@@ -221,8 +260,9 @@ def test_a_chart_workbook_is_not_an_ole_object() -> None:
     """GIVEN an embedded workbook that is not an OLE container (as Word keeps a chart's data)
     WHEN inspected
     THEN it is safe: only .bin parts and object markup are OLE objects."""
-    data = corpus.add_part(corpus.base_docx(), "word/embeddings/Microsoft_Excel_Sheet1.xlsx",
-                           corpus.minimal_docx())
+    data = corpus.add_part(
+        corpus.base_docx(), "word/embeddings/Microsoft_Excel_Sheet1.xlsx", corpus.minimal_docx()
+    )
     assert found(data) is None
 
 
@@ -298,7 +338,8 @@ def as_attachment(data: bytes) -> Attachment:
 
 
 def test_a_form_whose_wording_mentions_objects_is_not_parsed_again(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """GIVEN the official sample form, whose DASH question asks about "weapons or objects"
     WHEN inspected
     THEN its document part is not put through the markup parser (element names are the

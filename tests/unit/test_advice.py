@@ -7,8 +7,10 @@ import pytest
 from mailbot.dispatch.advice import NOTE_HEADING, clean_note, is_return_code, with_note
 from mailbot.dispatch.compose import Planned
 
-BODY = ("Dear colleague,\n\nIt cannot be listed yet:\n\n1. A problem.\n\n"
-        "How to resubmit: correct the form.\n\nMARAC Coordination Team\nteam@x.pnn.police.uk\n")
+BODY = (
+    "Dear colleague,\n\nIt cannot be listed yet:\n\n1. A problem.\n\n"
+    "How to resubmit: correct the form.\n\nMARAC Coordination Team\nteam@x.pnn.police.uk\n"
+)
 
 
 def _reply(body: str = BODY, kind: str = "rejection") -> Planned:
@@ -32,8 +34,9 @@ def test_an_edited_template_still_gets_the_note() -> None:
     THEN the note is appended rather than lost."""
     body = with_note(_reply("Hello.\nBye.\n"), "Advice.", secure=True).body
     assert body.endswith(f"Bye.\n\n{NOTE_HEADING}\nAdvice.\n")
-    before_signature = with_note(_reply("Hi.\n\nMARAC Coordination Team\nx\n"), "A.",
-                                 secure=True).body
+    before_signature = with_note(
+        _reply("Hi.\n\nMARAC Coordination Team\nx\n"), "A.", secure=True
+    ).body
     assert before_signature.index("A.") < before_signature.index("\nMARAC Coordination Team\n")
 
 
@@ -48,9 +51,17 @@ def test_notes_are_cleaned_and_bounded() -> None:
         clean_note("x" * 2001)
 
 
-@pytest.mark.parametrize(("code", "ok"), [
-    ("threshold_not_met", True), ("missing_field:victim_dob", True),
-    ("invalid_field:child_dob", True), ("duplicate", False), ("chair_review", False),
-    ("missing_field:nothing", False), ("not_a_code", False)])
+@pytest.mark.parametrize(
+    ("code", "ok"),
+    [
+        ("threshold_not_met", True),
+        ("missing_field:victim_dob", True),
+        ("invalid_field:child_dob", True),
+        ("duplicate", False),
+        ("chair_review", False),
+        ("missing_field:nothing", False),
+        ("not_a_code", False),
+    ],
+)
 def test_return_codes(code: str, ok: bool) -> None:
     assert is_return_code(code) is ok

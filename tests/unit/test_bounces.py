@@ -14,8 +14,17 @@ from tests.conftest import DATA
 BOUNCES = DATA / "bounces"
 NOTICES = sorted(BOUNCES.glob("*.eml"))
 # Words of the notices that are personal data or server text: never in what is read.
-PERSONAL = ("j.smith", "pc.lee", "Amy", "Adeyemi", "Cara", "User unknown", "RESOLVER",
-            "Mailbox full", "someone@")
+PERSONAL = (
+    "j.smith",
+    "pc.lee",
+    "Amy",
+    "Adeyemi",
+    "Cara",
+    "User unknown",
+    "RESOLVER",
+    "Mailbox full",
+    "someone@",
+)
 
 
 @pytest.mark.parametrize("path", NOTICES, ids=[p.stem for p in NOTICES])
@@ -49,9 +58,11 @@ def test_an_ordinary_referral_email_is_no_notice() -> None:
     """GIVEN an email from a referrer with an attachment and an Undeliverable-like subject
     WHEN read
     THEN it is no notice (it is not from a mail system)."""
-    raw = (b"From: pc.adams@west-midlands.pnn.police.uk\r\nSubject: Returned mail: referral\r\n"
-           b"Content-Type: multipart/mixed; boundary=x\r\n\r\n--x\r\nContent-Type: text/plain"
-           b"\r\n\r\nForm attached.\r\n--x--\r\n")
+    raw = (
+        b"From: pc.adams@west-midlands.pnn.police.uk\r\nSubject: Returned mail: referral\r\n"
+        b"Content-Type: multipart/mixed; boundary=x\r\n\r\n--x\r\nContent-Type: text/plain"
+        b"\r\n\r\nForm attached.\r\n--x--\r\n"
+    )
     assert read_bounce(raw) is None
 
 
@@ -73,8 +84,11 @@ def test_a_report_of_ten_thousand_parts_is_no_trouble() -> None:
     WHEN read
     THEN it returns (a notice naming nothing, or none) rather than hanging."""
     parts = b"".join(b"--b\r\nContent-Type: text/plain\r\n\r\n\r\n" for _ in range(10_000))
-    raw = (b"From: MAILER-DAEMON@x.example\r\nSubject: Undelivered Mail\r\n"
-           b"Content-Type: multipart/report; report-type=delivery-status; boundary=b\r\n\r\n"
-           + parts + b"--b--\r\n")
+    raw = (
+        b"From: MAILER-DAEMON@x.example\r\nSubject: Undelivered Mail\r\n"
+        b"Content-Type: multipart/report; report-type=delivery-status; boundary=b\r\n\r\n"
+        + parts
+        + b"--b--\r\n"
+    )
     bounce = read_bounce(raw)
     assert bounce is None or bounce.message_ids == ()

@@ -30,15 +30,33 @@ from mailbot.models import Decision, Outcome
 from mailbot.store import Store
 
 # REFERRAL-FORM.md, "Reason codes", as the specification spells them.
-SPEC_RETURNED = ("wrong_form", "no_attachment", "not_word_document", "legacy_word_format",
-                 "macro_content", "unreadable_document", "no_reason_ticked",
-                 "threshold_not_met", "victim_under_16", "duplicate")
-SPEC_HELD = ("cannot_decrypt", "chair_review", "possible_repeat", "multiple_forms",
-             "processing_error")
-SPEC_WARNINGS = ("insecure_transport", "dash_score_mismatch", "repeat_detected",
-                 "desktop_review", "young_person")
-SPEC_CRITERIA = ("visible_high_risk", "professional_judgement", "escalation", "repeat",
-                 "transfer")
+SPEC_RETURNED = (
+    "wrong_form",
+    "no_attachment",
+    "not_word_document",
+    "legacy_word_format",
+    "macro_content",
+    "unreadable_document",
+    "no_reason_ticked",
+    "threshold_not_met",
+    "victim_under_16",
+    "duplicate",
+)
+SPEC_HELD = (
+    "cannot_decrypt",
+    "chair_review",
+    "possible_repeat",
+    "multiple_forms",
+    "processing_error",
+)
+SPEC_WARNINGS = (
+    "insecure_transport",
+    "dash_score_mismatch",
+    "repeat_detected",
+    "desktop_review",
+    "young_person",
+)
+SPEC_CRITERIA = ("visible_high_risk", "professional_judgement", "escalation", "repeat", "transfer")
 SPEC_FIELD_KINDS = ("missing_field", "invalid_field")
 
 
@@ -109,24 +127,35 @@ def test_a_typed_code_is_read_as_its_member_or_a_field_code() -> None:
     THEN a known code is its member, a field code its string, and anything else refused."""
     assert reason_code("threshold_not_met") is Reason.THRESHOLD_NOT_MET
     assert reason_code("missing_field:victim_dob") == missing_field("victim_dob")
-    for junk in ("threshold_not_mat", "missing_field:", "spelled_wrong:victim_dob",
-                 "young_person", ""):
+    for junk in (
+        "threshold_not_mat",
+        "missing_field:",
+        "spelled_wrong:victim_dob",
+        "young_person",
+        "",
+    ):
         with pytest.raises(ValueError, match="not a reason code"):
             reason_code(junk)
 
 
 def _decision() -> Decision:
-    return Decision(outcome=Outcome.RETURNED,
-                    reasons=(missing_field("victim_dob"), invalid_field("pj_rationale"),
-                             Reason.THRESHOLD_NOT_MET),
-                    warnings=(Caution.INSECURE_TRANSPORT, Caution.YOUNG_PERSON),
-                    criteria=(Criterion.REPEAT,))
+    return Decision(
+        outcome=Outcome.RETURNED,
+        reasons=(
+            missing_field("victim_dob"),
+            invalid_field("pj_rationale"),
+            Reason.THRESHOLD_NOT_MET,
+        ),
+        warnings=(Caution.INSECURE_TRANSPORT, Caution.YOUNG_PERSON),
+        criteria=(Criterion.REPEAT,),
+    )
 
 
-PLAIN = {"reasons": ["missing_field:victim_dob", "invalid_field:pj_rationale",
-                     "threshold_not_met"],
-         "warnings": ["insecure_transport", "young_person"],
-         "criteria": ["repeat"]}
+PLAIN = {
+    "reasons": ["missing_field:victim_dob", "invalid_field:pj_rationale", "threshold_not_met"],
+    "warnings": ["insecure_transport", "young_person"],
+    "criteria": ["repeat"],
+}
 
 
 def test_a_decisions_codes_round_trip_through_the_store_unchanged(tmp_path: Path) -> None:
@@ -137,15 +166,22 @@ def test_a_decisions_codes_round_trip_through_the_store_unchanged(tmp_path: Path
     store = Store(tmp_path / "db.sqlite3")
     book = Casebook(store)
     now = datetime(2026, 11, 2, 9, tzinfo=UTC)
-    case = CaseRecord(reference="R-1", message_key="<a@x>", message_id="<a@x>",
-                      received_at=now, decided_at=now, sender="a@x.pnn.police.uk",
-                      agency=None, decision=_decision())
+    case = CaseRecord(
+        reference="R-1",
+        message_key="<a@x>",
+        message_id="<a@x>",
+        received_at=now,
+        decided_at=now,
+        sender="a@x.pnn.police.uk",
+        agency=None,
+        decision=_decision(),
+    )
     with store.transaction() as conn:
         book.save(conn, case)
     row = store.conn.execute(
-        "SELECT reasons, warnings, criteria FROM cases WHERE reference = 'R-1'").fetchone()
-    assert tuple(row) == tuple(json.dumps(PLAIN[k]) for k in ("reasons", "warnings",
-                                                               "criteria"))
+        "SELECT reasons, warnings, criteria FROM cases WHERE reference = 'R-1'"
+    ).fetchone()
+    assert tuple(row) == tuple(json.dumps(PLAIN[k]) for k in ("reasons", "warnings", "criteria"))
     again = book.get("R-1")
     assert again == case
     assert again is not None
@@ -159,10 +195,16 @@ def test_a_decisions_codes_leave_as_the_strings_they_name() -> None:
     WHEN printed as JSON (`cases list --json`, the model's own JSON), joined or formatted
     THEN the output is byte for byte what the bare strings give, and it parses back equal."""
     decision = _decision()
-    summary = CaseRecord(reference="R-1", message_key="k", message_id="<a@x>",
-                         received_at=datetime(2026, 11, 2, tzinfo=UTC),
-                         decided_at=datetime(2026, 11, 2, tzinfo=UTC), sender="a@x",
-                         agency=None, decision=decision).summary()
+    summary = CaseRecord(
+        reference="R-1",
+        message_key="k",
+        message_id="<a@x>",
+        received_at=datetime(2026, 11, 2, tzinfo=UTC),
+        decided_at=datetime(2026, 11, 2, tzinfo=UTC),
+        sender="a@x",
+        agency=None,
+        decision=decision,
+    ).summary()
     assert json.dumps({k: summary[k] for k in PLAIN}) == json.dumps(PLAIN)
     assert json.loads(decision.model_dump_json())["reasons"] == PLAIN["reasons"]
     assert Decision.model_validate_json(decision.model_dump_json()) == decision

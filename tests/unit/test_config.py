@@ -30,8 +30,7 @@ def test_example_config_describes_the_demo_deployment(workspace: Path) -> None:
     assert config.is_secure_address("idva@bswaid.cjsm.net")  # subdomain of a secure domain
     assert not config.is_secure_address("marac@whgrp.co.uk")
     wolves = config.areas["Wolverhampton"].meetings
-    assert (wolves.frequency, wolves.weekday, wolves.time) == ("weekly", "wednesday",
-                                                                time(10, 0))
+    assert (wolves.frequency, wolves.weekday, wolves.time) == ("weekly", "wednesday", time(10, 0))
     assert config.areas["Coventry"].meetings.anchor == date(2026, 1, 6)
     assert config.areas["Birmingham"].meetings.time == time(9, 30)
     assert config.service.state_dir == workspace / "var"  # relative to the config file
@@ -74,13 +73,16 @@ def test_systemd_credentials_take_precedence(workspace: Path, tmp_path: Path) ->
     assert secrets.passwords_for("whg") == ["From-Systemd-1"]
 
 
-@pytest.mark.parametrize(("old", "new", "key"), [
-    ('weekday = "wednesday"', 'weekday = "someday"', "areas.Wolverhampton.meetings.weekday"),
-    ("dash_yes_minimum = 14", "dash_yes_minimum = 40", "threshold.dash_yes_minimum"),
-    ('kind = "maildir"', 'kind = "pigeon"', "mailbox.kind"),
-    ('timezone = "Europe/London"', 'timezone = "Mars/Olympus"', "service.timezone"),
-    ("[areas.Walsall]", "[areas.Brum]", "areas"),
-])
+@pytest.mark.parametrize(
+    ("old", "new", "key"),
+    [
+        ('weekday = "wednesday"', 'weekday = "someday"', "areas.Wolverhampton.meetings.weekday"),
+        ("dash_yes_minimum = 14", "dash_yes_minimum = 40", "threshold.dash_yes_minimum"),
+        ('kind = "maildir"', 'kind = "pigeon"', "mailbox.kind"),
+        ('timezone = "Europe/London"', 'timezone = "Mars/Olympus"', "service.timezone"),
+        ("[areas.Walsall]", "[areas.Brum]", "areas"),
+    ],
+)
 def test_a_bad_config_names_the_key(workspace: Path, old: str, new: str, key: str) -> None:
     """GIVEN a config with one wrong value
     WHEN loaded
@@ -102,7 +104,9 @@ def test_cli_exits_2_with_one_line_on_a_bad_config(workspace: Path) -> None:
     path.write_text(path.read_text().replace("poll_interval_seconds", "poll_intervall"))
     result = subprocess.run(
         [sys.executable, "-m", "mailbot", "--config", str(path), "cases", "list"],
-        capture_output=True, text=True, env={**os.environ, "PYTHONPATH": os.getcwd()},
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": os.getcwd()},
         check=False,
     )
     assert result.returncode == 2
@@ -138,7 +142,7 @@ def test_the_commented_mailbox_examples_are_valid(kind: str) -> None:
     text = (Path(__file__).resolve().parents[2] / "config" / "example.toml").read_text()
     start = text.index(f'# kind = "{kind}"')
     lines = []
-    for line in text[text.rindex("# [mailbox]", 0, start):].splitlines()[1:]:
+    for line in text[text.rindex("# [mailbox]", 0, start) :].splitlines()[1:]:
         if line.startswith("# #"):
             continue  # a comment of the example itself
         if not line.startswith("# "):
@@ -156,7 +160,8 @@ def test_the_outbox_settings_are_read_and_checked(workspace: Path) -> None:
     config = load_config(workspace / "mailbot.toml")
     assert (config.outbox.alert_after_minutes, config.outbox.give_up_after_hours) == (60, 24)
     path = workspace / "mailbot.toml"
-    path.write_text(path.read_text().replace("give_up_after_hours = 24",
-                                             "give_up_after_hours = -1"))
+    path.write_text(
+        path.read_text().replace("give_up_after_hours = 24", "give_up_after_hours = -1")
+    )
     with pytest.raises(ConfigError, match=r"^outbox\.give_up_after_hours"):
         load_config(path)

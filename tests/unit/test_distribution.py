@@ -22,17 +22,29 @@ def test_every_area_list_has_the_team_the_idva_and_its_partners_once(config: Con
     THEN it starts with the team, holds every IDVA service of the area, then its partners,
     with no address twice."""
     wolves = distribution_list(config, "Wolverhampton")
-    assert wolves == ["marac_team@west-midlands.pnn.police.uk",
-                      "sv-idva@havenwolverhampton.cjsm.net", "idva@havenwolverhampton.cjsm.net",
-                      "marac@wolverhamptonhomes.org.uk", "rwt.marac@nhs.net",
-                      "marac@justice.gov.uk.cjsm.net"]
+    assert wolves == [
+        "marac_team@west-midlands.pnn.police.uk",
+        "sv-idva@havenwolverhampton.cjsm.net",
+        "idva@havenwolverhampton.cjsm.net",
+        "marac@wolverhamptonhomes.org.uk",
+        "rwt.marac@nhs.net",
+        "marac@justice.gov.uk.cjsm.net",
+    ]
     for area in config.areas:
         listed = distribution_list(config, area)
         assert len({a.lower() for a in listed}) == len(listed)
-    shouting = config.model_copy(update={"distribution_all_areas": (
-        "MARAC_TEAM@west-midlands.pnn.police.uk", "marac_team@west-midlands.pnn.police.uk")})
+    shouting = config.model_copy(
+        update={
+            "distribution_all_areas": (
+                "MARAC_TEAM@west-midlands.pnn.police.uk",
+                "marac_team@west-midlands.pnn.police.uk",
+            )
+        }
+    )
     assert distribution_list(shouting, "Coventry")[:2] == [
-        "MARAC_TEAM@west-midlands.pnn.police.uk", "idva@coventryhaven.cjsm.net"]
+        "MARAC_TEAM@west-midlands.pnn.police.uk",
+        "idva@coventryhaven.cjsm.net",
+    ]
 
 
 @pytest.mark.parametrize("seed", range(20))
@@ -41,15 +53,26 @@ def test_the_size_model_is_exact(seed: int) -> None:
     WHEN its size is computed from an empty-payload copy
     THEN it equals the length of the message as the outbox builds it."""
     rng = random.Random(seed)
-    files = tuple(FileAttachment(filename=f"MARAC-2026-{n:05d}.pdf",
-                                 data=rng.randbytes(rng.choice((0, 1, 56, 57, 58, 114,
-                                                               rng.randint(0, 9000)))),
-                                 content_type="application/pdf") for n in range(rng.randint(1, 4)))
-    planned = Planned(kind="minutes", recipient="rwt.marac@nhs.net", subject="Minutes",
-                      body="Attached.\n" * rng.randint(1, 5), attachments=files, variant="1/1")
+    files = tuple(
+        FileAttachment(
+            filename=f"MARAC-2026-{n:05d}.pdf",
+            data=rng.randbytes(rng.choice((0, 1, 56, 57, 58, 114, rng.randint(0, 9000)))),
+            content_type="application/pdf",
+        )
+        for n in range(rng.randint(1, 4))
+    )
+    planned = Planned(
+        kind="minutes",
+        recipient="rwt.marac@nhs.net",
+        subject="Minutes",
+        body="Attached.\n" * rng.randint(1, 5),
+        attachments=files,
+        variant="1/1",
+    )
     key = planned.idem_key(None)
-    real = build_message(planned, reference=None, from_address=FROM,
-                         message_id=message_id_for(key, FROM), when=WHEN)
+    real = build_message(
+        planned, reference=None, from_address=FROM, message_id=message_id_for(key, FROM), when=WHEN
+    )
     assert email_size(planned, None, FROM, WHEN, [len(f.data) for f in files]) == len(real)
 
 

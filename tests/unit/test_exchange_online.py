@@ -15,19 +15,28 @@ ONLINE = "https://outlook.office365.com/EWS/Exchange.asmx"
 
 def _exchange(workspace: Path, ews_url: str) -> Config:
     config = load_config(workspace / "mailbot.toml")
-    mailbox = {"kind": "exchange", "address": config.mailbox.address, "ews_url": ews_url,
-               "auth": "basic", "username": "svc-mailbot@example.org"}
+    mailbox = {
+        "kind": "exchange",
+        "address": config.mailbox.address,
+        "ews_url": ews_url,
+        "auth": "basic",
+        "username": "svc-mailbot@example.org",
+    }
     return config.model_validate(config.model_dump() | {"mailbox": mailbox})
 
 
-@pytest.mark.parametrize(("today", "notes", "problems", "words"), [
-    (date(2026, 9, 30), 1, 0, "will block EWS by default from 1 October 2026"),
-    (date(2026, 10, 1), 1, 0, "blocks EWS by default since 1 October 2026"),
-    (date(2027, 3, 31), 1, 0, "switches it off on 1 April 2027"),
-    (date(2027, 4, 1), 0, 1, "switched EWS off on 1 April 2027"),
-])
+@pytest.mark.parametrize(
+    ("today", "notes", "problems", "words"),
+    [
+        (date(2026, 9, 30), 1, 0, "will block EWS by default from 1 October 2026"),
+        (date(2026, 10, 1), 1, 0, "blocks EWS by default since 1 October 2026"),
+        (date(2027, 3, 31), 1, 0, "switches it off on 1 April 2027"),
+        (date(2027, 4, 1), 0, 1, "switched EWS off on 1 April 2027"),
+    ],
+)
 def test_the_dates_microsoft_gives_decide_note_or_problem(
-        workspace: Path, today: date, notes: int, problems: int, words: str) -> None:
+    workspace: Path, today: date, notes: int, problems: int, words: str
+) -> None:
     """GIVEN an exchange mailbox on Exchange Online's EWS endpoint
     WHEN checked on either side of Microsoft's dates (blocked by default from 1 October
     2026 unless allowed, switched off 1 April 2027)

@@ -126,8 +126,12 @@ def test_paragraph_layout_follows_the_official_order() -> None:
     assert tuple(p.text for p in paragraphs[1:3]) == formdef.INTRO_PARAGRAPHS
     headings = [p.text for p, s in zip(paragraphs, styles, strict=True) if s == "Heading 1"]
     assert headings == [
-        *(s.title for s in formdef.SECTIONS), formdef.CHILDREN_HEADING, formdef.REASONS_HEADING,
-        formdef.DASH_HEADING, formdef.SUPPORT.title, formdef.DECLARATION.title,
+        *(s.title for s in formdef.SECTIONS),
+        formdef.CHILDREN_HEADING,
+        formdef.REASONS_HEADING,
+        formdef.DASH_HEADING,
+        formdef.SUPPORT.title,
+        formdef.DECLARATION.title,
     ]
 
 
@@ -158,8 +162,7 @@ def test_tick_boxes_sit_where_the_official_form_has_them() -> None:
         cells = _cells(_row_of(_only(doc, formdef.dash_tag(number, "yes"))))
         assert [_text(c) for c in cells[:2]] == [str(number), question]
         tags = [_tag(c.find(f".//{qn('w:sdt')}")) for c in cells[2:]]
-        assert tags == [formdef.dash_tag(number, k) for k in (*formdef.DASH_ANSWER_KEYS,
-                                                              "comment")]
+        assert tags == [formdef.dash_tag(number, k) for k in (*formdef.DASH_ANSWER_KEYS, "comment")]
 
 
 def test_children_table_has_a_tagged_cell_per_column_per_row() -> None:
@@ -173,8 +176,10 @@ def test_children_table_has_a_tagged_cell_per_column_per_row() -> None:
         assert tags == [f"child_{c.key}" for c in formdef.CHILD_COLUMNS]
 
 
-@pytest.mark.parametrize(("child_rows", "children", "expected_rows"),
-                         [(0, 0, 0), (2, 0, 2), (6, 1, 6), (1, 3, 3), (None, 5, 5)])
+@pytest.mark.parametrize(
+    ("child_rows", "children", "expected_rows"),
+    [(0, 0, 0), (2, 0, 2), (6, 1, 6), (1, 3, 3), (None, 5, 5)],
+)
 def test_child_rows_override_never_drops_a_child(
     child_rows: int | None, children: int, expected_rows: int
 ) -> None:
@@ -226,8 +231,10 @@ def test_control_types_match_the_field_kinds() -> None:
             multiline = props.find(qn("w:text")).get(qn("w:multiLine"))
             assert multiline == ("1" if field.multiline else None)
     box = _only(doc, "reason_repeat").find(qn("w:sdtPr")).find(qn("w14:checkbox"))
-    states = [(s.get(qn("w14:val")), s.get(qn("w14:font")))
-              for s in (box.find(qn("w14:checkedState")), box.find(qn("w14:uncheckedState")))]
+    states = [
+        (s.get(qn("w14:val")), s.get(qn("w14:font")))
+        for s in (box.find(qn("w14:checkedState")), box.find(qn("w14:uncheckedState")))
+    ]
     assert states == [("2612", "MS Gothic"), ("2610", "MS Gothic")]
 
 
@@ -305,8 +312,7 @@ def test_unanswered_dash_question_leaves_all_three_boxes_empty() -> None:
     """GIVEN a DASH question answered None WHEN rendered THEN none of its boxes is ticked."""
     form = FormData(dash={3: None, 4: DashAnswer.DONT_KNOW})
     doc = _open(render_form(form))
-    assert not any(_checked(_only(doc, formdef.dash_tag(3, k))) for k in ("yes", "no",
-                                                                          "dont_know"))
+    assert not any(_checked(_only(doc, formdef.dash_tag(3, k))) for k in ("yes", "no", "dont_know"))
     assert _checked(_only(doc, formdef.dash_tag(4, "dont_know")))
 
 
@@ -350,8 +356,8 @@ def test_shared_samples_are_reproduced_from_their_form_data(golden: Path) -> Non
         pytest.skip(f"{sample} not present")
     spec = json.loads(golden.read_text(encoding="utf-8"))
     form = FormData.model_validate(spec["form"])
-    ours = zipfile.ZipFile(io.BytesIO(
-        render_form(form, FillStyle(spec["style"]), child_rows=spec["child_rows"])
-    ))
+    ours = zipfile.ZipFile(
+        io.BytesIO(render_form(form, FillStyle(spec["style"]), child_rows=spec["child_rows"]))
+    )
     theirs = zipfile.ZipFile(sample)
     assert [n for n in theirs.namelist() if ours.read(n) != theirs.read(n)] == []

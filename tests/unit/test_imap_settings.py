@@ -12,8 +12,12 @@ import pytest
 from mailbot.config.mail import ImapMailboxSettings
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "config" / "example.toml"
-BASE = {"kind": "imap", "address": "marac_referrals@example.org",
-        "host": "outlook.office365.com", "username": "marac_referrals@example.org"}
+BASE = {
+    "kind": "imap",
+    "address": "marac_referrals@example.org",
+    "host": "outlook.office365.com",
+    "username": "marac_referrals@example.org",
+}
 TENANT = "6f1c2c4e-7b0d-4f8e-9d65-2f3f4a1b8c9d"
 
 
@@ -21,7 +25,7 @@ def _example(marker: str) -> dict[str, object]:
     text = EXAMPLE.read_text()
     start = text.index(marker)
     lines = []
-    for line in text[text.rindex("# [mailbox]", 0, start):].splitlines()[1:]:
+    for line in text[text.rindex("# [mailbox]", 0, start) :].splitlines()[1:]:
         if line.startswith("# #"):
             continue
         if not line.startswith("# "):
@@ -40,16 +44,25 @@ def test_the_commented_microsoft_365_imap_example_is_valid() -> None:
     assert settings.oauth_scope == "https://outlook.office365.com/.default"
 
 
-@pytest.mark.parametrize(("changes", "message"), [
-    ({"auth": "oauth2"}, 'auth = "oauth2" needs tenant_id and client_id'),
-    ({"auth": "oauth2", "tenant_id": TENANT}, "needs client_id"),
-    ({"auth": "oauth2", "tenant_id": TENANT, "client_id": TENANT,
-      "certificate_path": "/etc/mailbot/imap.pem"}, "go together"),
-    ({"authority_host": "http://login.example"}, "https://"),
-    ({"auth": "kerberos"}, "auth"),
-])
-def test_an_incomplete_oauth2_setting_is_refused(changes: dict[str, object],
-                                                 message: str) -> None:
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"auth": "oauth2"}, 'auth = "oauth2" needs tenant_id and client_id'),
+        ({"auth": "oauth2", "tenant_id": TENANT}, "needs client_id"),
+        (
+            {
+                "auth": "oauth2",
+                "tenant_id": TENANT,
+                "client_id": TENANT,
+                "certificate_path": "/etc/mailbot/imap.pem",
+            },
+            "go together",
+        ),
+        ({"authority_host": "http://login.example"}, "https://"),
+        ({"auth": "kerberos"}, "auth"),
+    ],
+)
+def test_an_incomplete_oauth2_setting_is_refused(changes: dict[str, object], message: str) -> None:
     """GIVEN IMAP settings with auth = "oauth2" but no tenant or client id, a certificate
     without its thumbprint, a plain-http authority, or an unknown auth
     WHEN validated THEN each is refused, saying what is missing."""

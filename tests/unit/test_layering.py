@@ -27,8 +27,9 @@ ROOT = Path(__file__).resolve().parents[2] / "mailbot"
 PIPELINE = ("ingest", "validate", "cases", "dispatch", "meetings", "intake", "service")
 OUTSIDE = ("cli", "web", "demo")
 # The modules every stage shares (the top of mailbot/).
-SHARED = frozenset({"models", "errors", "logs", "config", "credentials", "store",
-                    "schema", "formdef", "codes"})
+SHARED = frozenset(
+    {"models", "errors", "logs", "config", "credentials", "store", "schema", "formdef", "codes"}
+)
 # The wiring that sits above the pipeline: it builds and runs it.
 WIRING = frozenset({"context", "app", "runner", "actions"})
 
@@ -54,8 +55,9 @@ def _imports(path: Path) -> set[str]:
                 names = [node.module]
         elif isinstance(node, ast.Import):
             names = [a.name for a in node.names]
-        found.update(n.split(".")[1] for n in names
-                     if n.startswith("mailbot.") and len(n.split(".")) > 1)
+        found.update(
+            n.split(".")[1] for n in names if n.startswith("mailbot.") and len(n.split(".")) > 1
+        )
     return found
 
 
@@ -72,8 +74,11 @@ def _edges() -> dict[tuple[str, str], set[str]]:
 
 
 def _upward() -> dict[tuple[str, str], set[str]]:
-    return {(a, b): files for (a, b), files in _edges().items()
-            if a in PIPELINE and b in PIPELINE and PIPELINE.index(b) > PIPELINE.index(a)}
+    return {
+        (a, b): files
+        for (a, b), files in _edges().items()
+        if a in PIPELINE and b in PIPELINE and PIPELINE.index(b) > PIPELINE.index(a)
+    }
 
 
 def test_the_packages_are_the_pipeline() -> None:
@@ -131,8 +136,11 @@ def test_shared_modules_import_no_stage() -> None:
     """GIVEN the modules at the top of mailbot/ that every stage shares
     WHEN their imports are read
     THEN none imports a stage, the wiring or an outside part (they are the ground floor)."""
-    offenders = {(a, b) for (a, b) in _edges() if a in SHARED
-                 and (b in PIPELINE or b in OUTSIDE or b in WIRING)}
+    offenders = {
+        (a, b)
+        for (a, b) in _edges()
+        if a in SHARED and (b in PIPELINE or b in OUTSIDE or b in WIRING)
+    }
     assert not offenders
 
 
@@ -211,7 +219,7 @@ def test_the_stages_never_import_the_wiring() -> None:
     WHEN their imports are read
     THEN none imports the context, the app, the runner or the actions (they take what they
     need as arguments: the meeting jobs name it as a protocol, `meetings.services`)."""
-    stages = PIPELINE[:PIPELINE.index("intake")]
+    stages = PIPELINE[: PIPELINE.index("intake")]
     offenders = {(a, b) for (a, b) in _edges() if a in stages and b in WIRING}
     assert not offenders, offenders
 

@@ -32,10 +32,15 @@ def _big_form(extra: int) -> bytes:
 
 
 def _email(document: bytes, *, crlf: bool = True, body: str = "Referral attached.") -> bytes:
-    raw = compose(sender="pc.lee.adams@west-midlands.pnn.police.uk",
-                  to="marac_referrals@west-midlands.pnn.police.uk", subject="MARAC referral",
-                  body=body, attachments=[docx_attachment("MARAC referral.docx", document)],
-                  message_id="<lean-1@west-midlands.pnn.police.uk>", sent_at=SENT)
+    raw = compose(
+        sender="pc.lee.adams@west-midlands.pnn.police.uk",
+        to="marac_referrals@west-midlands.pnn.police.uk",
+        subject="MARAC referral",
+        body=body,
+        attachments=[docx_attachment("MARAC referral.docx", document)],
+        message_id="<lean-1@west-midlands.pnn.police.uk>",
+        sent_at=SENT,
+    )
     raw = raw.replace(b"\r\n", b"\n")
     return raw.replace(b"\n", b"\r\n") if crlf else raw
 
@@ -49,7 +54,8 @@ def _whole(raw: bytes, monkeypatch: pytest.MonkeyPatch) -> ParsedEmail:
 
 @pytest.mark.parametrize("crlf", [True, False], ids=["CRLF", "LF"])
 def test_a_large_email_gives_the_same_result_as_the_ordinary_parse(
-        crlf: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    crlf: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """GIVEN a 3 MB referral email, with CRLF or bare LF line ends
     WHEN it is parsed
     THEN its body was lifted, and the result equals the ordinary parse's, byte for byte."""
@@ -92,7 +98,8 @@ def test_small_emails_and_emails_without_long_base64_are_not_lifted() -> None:
 
 
 def test_a_token_planted_in_a_text_part_falls_back_to_the_ordinary_parse(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """GIVEN a large email whose text part quotes a lifted-body token
     WHEN it is parsed
     THEN the result is still the ordinary parse's."""
@@ -101,15 +108,17 @@ def test_a_token_planted_in_a_text_part_falls_back_to_the_ordinary_parse(
 
 
 def test_padding_in_the_middle_of_a_body_is_left_to_the_ordinary_parse(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """GIVEN a large email whose base64 has "=" padding in the middle (decoders may differ)
     WHEN it is parsed
     THEN that body is not lifted and the result is the ordinary parse's."""
     data = base64.encodebytes(_big_form(2 * 1024 * 1024))
     middle = len(data) // 2
     broken = data[:middle] + b"==\n" + data[middle:]
-    raw = _email(b"x").replace(base64.encodebytes(b"x").replace(b"\n", b"\r\n"),
-                               broken.replace(b"\n", b"\r\n"))
+    raw = _email(b"x").replace(
+        base64.encodebytes(b"x").replace(b"\n", b"\r\n"), broken.replace(b"\n", b"\r\n")
+    )
     assert lean.lift(raw) is None
     assert parse_email(raw, LIMITS) == _whole(raw, monkeypatch)
 
@@ -129,8 +138,9 @@ def _build(parts: list[tuple[str, object]], crlf: bool) -> bytes:
     for n, (kind, value) in enumerate(parts):
         if kind == "base64":
             assert isinstance(value, bytes)
-            message.add_attachment(value, maintype="application", subtype="octet-stream",
-                                   filename=f"f{n}.bin")
+            message.add_attachment(
+                value, maintype="application", subtype="octet-stream", filename=f"f{n}.bin"
+            )
         elif kind == "text":
             message.add_attachment(str(value), filename=f"t{n}.txt")
         else:
@@ -138,18 +148,21 @@ def _build(parts: list[tuple[str, object]], crlf: bool) -> bytes:
             inner["From"] = "inner@example.org"
             inner.set_content("forwarded, see below")
             assert isinstance(value, bytes)
-            inner.add_attachment(value, maintype="application", subtype="octet-stream",
-                                 filename=f"in{n}.bin")
+            inner.add_attachment(
+                value, maintype="application", subtype="octet-stream", filename=f"in{n}.bin"
+            )
             message.add_attachment(inner)
     raw = message.as_bytes().replace(b"\r\n", b"\n")
     return raw.replace(b"\n", b"\r\n") if crlf else raw
 
 
-@settings(max_examples=150, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(parts=st.lists(_PART, max_size=5), crlf=st.booleans())
 def test_lifting_never_changes_what_an_email_parses_to(
-        parts: list[tuple[str, object]], crlf: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    parts: list[tuple[str, object]], crlf: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """GIVEN any email of base64 attachments, text attachments and forwarded emails, with
     lifting made to apply to every size
     WHEN it is parsed with and without lifting
@@ -161,6 +174,7 @@ def test_lifting_never_changes_what_an_email_parses_to(
         lifted = parse_email(raw, LIMITS)
         skeleton = lean.lift(raw)
         if skeleton is not None and all(kind != "text" for kind, _ in parts):
-            assert lean.restore(skeleton, raw, BytesParser(policy=policy.default)
-                                .parsebytes(skeleton.skeleton))
+            assert lean.restore(
+                skeleton, raw, BytesParser(policy=policy.default).parsebytes(skeleton.skeleton)
+            )
     assert lifted == _whole(raw, monkeypatch)

@@ -38,8 +38,9 @@ def test_photo_emptied_everything_else_kept() -> None:
     after = parts(without_media(io.BytesIO(original)))
     assert list(after) == list(before)
     assert after[photo] == b""
-    assert {n: d for n, d in after.items() if n != photo} == \
-        {n: d for n, d in before.items() if n != photo}
+    assert {n: d for n, d in after.items() if n != photo} == {
+        n: d for n, d in before.items() if n != photo
+    }
 
 
 def test_large_xml_part_kept_whatever_its_name_or_encoding() -> None:
@@ -47,10 +48,14 @@ def test_large_xml_part_kept_whatever_its_name_or_encoding() -> None:
     image under an .xml name
     WHEN its media are left out
     THEN the XML part is kept (recognised by its bytes) and the image emptied."""
-    xml = ("<?xml version='1.0' encoding='UTF-16'?><root>" + "x" * 150_000 + "</root>")
-    package = corpus.build_zip([*corpus.parts_of(corpus.minimal_docx()),
-                                ("customXml/item9.bin", xml.encode("utf-16")),
-                                ("word/media/disguised.xml", png(300_000))])
+    xml = "<?xml version='1.0' encoding='UTF-16'?><root>" + "x" * 150_000 + "</root>"
+    package = corpus.build_zip(
+        [
+            *corpus.parts_of(corpus.minimal_docx()),
+            ("customXml/item9.bin", xml.encode("utf-16")),
+            ("word/media/disguised.xml", png(300_000)),
+        ]
+    )
     after = parts(without_media(io.BytesIO(package)))
     assert after["customXml/item9.bin"] == xml.encode("utf-16")
     assert after["word/media/disguised.xml"] == b""

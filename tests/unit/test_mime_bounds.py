@@ -49,8 +49,11 @@ def documents(parsed: ParsedEmail) -> list[str | None]:
 def nested(depth: int) -> bytes:
     body = hm.attachment(FORM)
     for level in range(depth):
-        body = (f'Content-Type: multipart/mixed; boundary="b{level}"\n\n--b{level}\n'.encode()
-                + body + f"\n--b{level}--\n".encode())
+        body = (
+            f'Content-Type: multipart/mixed; boundary="b{level}"\n\n--b{level}\n'.encode()
+            + body
+            + f"\n--b{level}--\n".encode()
+        )
     return hm.headers("nested") + body
 
 
@@ -111,8 +114,13 @@ def test_a_forwarded_email_too_costly_to_parse_becomes_a_marker() -> None:
     WHEN parsed
     THEN the forward is not parsed: a marker with its file name stands for it."""
     inner = hm.many_parts(b"")
-    raw = hm.multipart("forward", [hm.text_part(), hm.attachment(
-        inner, b'"forward.eml"', content_type="application/octet-stream")])
+    raw = hm.multipart(
+        "forward",
+        [
+            hm.text_part(),
+            hm.attachment(inner, b'"forward.eml"', content_type="application/octet-stream"),
+        ],
+    )
     parsed = parse_email(raw, LIMITS)
     assert [(a.filename, is_oversized(a)) for a in parsed.attachments] == [("forward.eml", True)]
 
@@ -125,9 +133,16 @@ def test_ordinary_emails_are_not_too_costly() -> None:
     WHEN pre-scanned
     THEN none is too costly: the limits sit far above real mail."""
     emails = [p.read_bytes() for p in (TESTS_DIR / "data" / "emails").glob("*.eml")]
-    emails += [(corpus.HOSTILE_DIR / n).read_bytes() for n in (
-        "mime-61-attachments.eml", "mime-120k-header-line.eml", "mime-nested-ten-deep.eml",
-        "mime-multipart-200-deep.eml", "mime-rfc2231-flood.eml")]
+    emails += [
+        (corpus.HOSTILE_DIR / n).read_bytes()
+        for n in (
+            "mime-61-attachments.eml",
+            "mime-120k-header-line.eml",
+            "mime-nested-ten-deep.eml",
+            "mime-multipart-200-deep.eml",
+            "mime-rfc2231-flood.eml",
+        )
+    ]
     assert len(emails) > 15
     assert not any(too_costly(raw) for raw in emails)
 
@@ -148,9 +163,20 @@ def test_ordinary_emails_are_not_too_costly() -> None:
         (b"X-A: " + b"a" * (HEADER_SECTION_BYTES - 100) + b"\n\nbody", False),
         (b"X-A: " + b"a" * (HEADER_SECTION_BYTES - 10), False),  # only headers, and short
     ],
-    ids=["lines-at-limit", "lines-over", "bare-cr-over", "crlf-at-limit", "parts-at-limit",
-         "parts-over", "parts-cr-over", "boundary-matches-over", "boundary-matches-under",
-         "header-section-over", "header-section-under", "no-blank-line-short"],
+    ids=[
+        "lines-at-limit",
+        "lines-over",
+        "bare-cr-over",
+        "crlf-at-limit",
+        "parts-at-limit",
+        "parts-over",
+        "parts-cr-over",
+        "boundary-matches-over",
+        "boundary-matches-under",
+        "header-section-over",
+        "header-section-under",
+        "no-blank-line-short",
+    ],
 )
 def test_pre_scan_limits(raw: bytes, costly: bool) -> None:
     """GIVEN bytes just inside or just past one pre-scan limit
@@ -216,8 +242,10 @@ def test_long_content_headers_still_find_the_form() -> None:
     WHEN parsed and opened
     THEN the raw text still gives the file name: the form is found and read, with a marker."""
     padding = "".join(f'; x{n}="y"' for n in range(1000))
-    part = (f"Content-Type: {hm.DOCX}{padding}\nContent-Transfer-Encoding: base64\n"
-            f'Content-Disposition: attachment; filename="r.docx"{padding}\n\n').encode()
+    part = (
+        f"Content-Type: {hm.DOCX}{padding}\nContent-Transfer-Encoding: base64\n"
+        f'Content-Disposition: attachment; filename="r.docx"{padding}\n\n'
+    ).encode()
     raw = hm.multipart("long-content", [hm.text_part(), part + hm.b64(FORM)])
     parsed = parse_email(raw, LIMITS)
     assert documents(parsed) == ["r.docx"]
@@ -231,7 +259,8 @@ def test_a_from_too_costly_to_parse_is_read_undecoded() -> None:
     THEN the address is read from the undecoded value (as when decoding fails)."""
     name = " ".join(["=?utf-8?q?Jo?="] * 150)
     raw = hm.with_form("costly-from", FORM).replace(
-        f"From: {hm.SENDER}".encode(), f"From: {name} <{hm.SENDER}>".encode(), 1)
+        f"From: {hm.SENDER}".encode(), f"From: {name} <{hm.SENDER}>".encode(), 1
+    )
     assert parse_email(raw, LIMITS).sender == hm.SENDER
 
 

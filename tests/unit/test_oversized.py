@@ -8,9 +8,11 @@ from mailbot.models import DocumentLimits
 from tests.conftest import NOW
 
 LIMIT = 60 * 1024 * 1024
-HEADERS = (b"From: PC Lee Adams <pc.lee.adams@west-midlands.pnn.police.uk>\r\n"
-           b"Subject: MARAC referral\r\nMessage-ID: <big-1@west-midlands.pnn.police.uk>\r\n"
-           b"\r\nthe body, which is not kept")
+HEADERS = (
+    b"From: PC Lee Adams <pc.lee.adams@west-midlands.pnn.police.uk>\r\n"
+    b"Subject: MARAC referral\r\nMessage-ID: <big-1@west-midlands.pnn.police.uk>\r\n"
+    b"\r\nthe body, which is not kept"
+)
 
 
 def test_a_stand_in_reads_as_the_email_past_its_limit() -> None:
@@ -34,8 +36,9 @@ def test_listed_headers_become_a_header_section_without_injected_lines() -> None
     with a name that is not a header name
     WHEN they are written as a header section
     THEN the value is unfolded onto its line, the bad name dropped, and a blank line ends it."""
-    section = header_lines([("Subject", "a\r\nBcc: x@y.z"), ("Bad: name", "v"),
-                            ("Message-ID", "<1@x>")])
+    section = header_lines(
+        [("Subject", "a\r\nBcc: x@y.z"), ("Bad: name", "v"), ("Message-ID", "<1@x>")]
+    )
     assert section == b"Subject: a Bcc: x@y.z\r\nMessage-ID: <1@x>\r\n\r\n"
 
 

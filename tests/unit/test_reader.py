@@ -37,8 +37,12 @@ PASSWORDS = {
 }
 NAMES = sorted(p.stem for p in SAMPLES.glob("*.docx"))
 DETAILS = {
-    reader.NOT_WORD, reader.CANNOT_OPEN, reader.NOT_THE_FORM, reader.OLD_VERSION,
-    reader.NO_FIELDS, reader.BLANK,
+    reader.NOT_WORD,
+    reader.CANNOT_OPEN,
+    reader.NOT_THE_FORM,
+    reader.OLD_VERSION,
+    reader.NO_FIELDS,
+    reader.BLANK,
 }
 CORE = "docProps/core.xml"
 
@@ -61,11 +65,13 @@ def expected(name: str) -> FormData:
 
 def complete(form: FormData) -> FormData:
     """`form` as the reader returns it: every field, tick box and DASH question present."""
-    return form.model_copy(update={
-        "values": {f.id: form.value(f.id) for f in formdef.VALUE_FIELDS},
-        "ticks": {f.id: form.ticked(f.id) for f in formdef.tick_fields()},
-        "dash": {n: form.dash.get(n) for n in range(1, len(formdef.DASH_QUESTIONS) + 1)},
-    })
+    return form.model_copy(
+        update={
+            "values": {f.id: form.value(f.id) for f in formdef.VALUE_FIELDS},
+            "ticks": {f.id: form.ticked(f.id) for f in formdef.tick_fields()},
+            "dash": {n: form.dash.get(n) for n in range(1, len(formdef.DASH_QUESTIONS) + 1)},
+        }
+    )
 
 
 def parts(data: bytes) -> dict[str, bytes]:
@@ -158,8 +164,11 @@ def test_golden_data_covers_every_field_and_style() -> None:
     assert len(forms["02-accepted-typed-encrypted"].children) == 2
     assert forms["06-accepted-professional-judgement"].value("pj_rationale")
     missing = forms["04-returned-missing-fields"]
-    assert [missing.value(f) for f in ("victim_dob", "victim_postcode", "perp_relationship")] \
-        == ["", "", ""]
+    assert [missing.value(f) for f in ("victim_dob", "victim_postcode", "perp_relationship")] == [
+        "",
+        "",
+        "",
+    ]
     assert "\n" in forms["01-accepted-controls"].value("victim_address")
     assert {a for f in forms.values() for a in f.dash.values()} >= set(DashAnswer)
 
@@ -183,9 +192,10 @@ def test_version_3_0_is_accepted_and_recorded() -> None:
     """GIVEN a filled form whose properties and header say v3.0 WHEN read THEN it is read in
     full and FormData.version is v3.0."""
     name = "01-accepted-controls"
-    old = with_header(with_core(sample(name), title=formdef.FORM_TITLE,
-                                subject="WM-MARAC-RF v3.0"),
-                      formdef.HEADER_TEXT.replace("v3.1", "v3.0"))
+    old = with_header(
+        with_core(sample(name), title=formdef.FORM_TITLE, subject="WM-MARAC-RF v3.0"),
+        formdef.HEADER_TEXT.replace("v3.1", "v3.0"),
+    )
     assert read_form(old) == expected(name).model_copy(update={"version": "v3.0"})
 
 
@@ -193,8 +203,9 @@ def test_version_3_0_is_accepted_and_recorded() -> None:
 def test_other_versions_are_the_wrong_form(version: str) -> None:
     """GIVEN a form whose core properties declare another version WHEN read THEN WrongForm
     for an unsupported version (v2.0 is an old local form)."""
-    data = with_core(sample("01-accepted-controls"), title=formdef.FORM_TITLE,
-                     subject=f"WM-MARAC-RF {version}")
+    data = with_core(
+        sample("01-accepted-controls"), title=formdef.FORM_TITLE, subject=f"WM-MARAC-RF {version}"
+    )
     assert read_form(data) == WrongForm(detail=reader.OLD_VERSION)
 
 
@@ -214,7 +225,8 @@ def test_marking_typed_above_the_title_still_recognised() -> None:
     contents = parts(without_core(sample(name)))
     marking = b"<w:p><w:r><w:t>OFFICIAL-SENSITIVE</w:t></w:r></w:p>"
     contents["word/document.xml"] = contents["word/document.xml"].replace(
-        b"<w:body>", b"<w:body>" + marking, 1)
+        b"<w:body>", b"<w:body>" + marking, 1
+    )
     assert read_form(package(contents)) == expected(name)
 
 
@@ -229,8 +241,9 @@ def test_header_recognises_a_form_whose_title_property_was_overwritten() -> None
 def test_header_version_2_is_the_wrong_form() -> None:
     """GIVEN a form without core properties whose header says v2.0 WHEN read THEN WrongForm
     for an unsupported version."""
-    data = with_header(without_core(sample("01-accepted-controls")),
-                       formdef.HEADER_TEXT.replace("v3.1", "v2.0"))
+    data = with_header(
+        without_core(sample("01-accepted-controls")), formdef.HEADER_TEXT.replace("v3.1", "v2.0")
+    )
     assert read_form(data) == WrongForm(detail=reader.OLD_VERSION)
 
 
@@ -252,8 +265,11 @@ def test_a_letter_is_not_the_form() -> None:
 def test_a_letter_with_the_forms_properties_has_no_fields() -> None:
     """GIVEN a letter that kept the form's core properties WHEN read THEN WrongForm: the
     form's fields are not in it (not mistaken for a blank template)."""
-    data = letter(["Dear MARAC team,", "Victim surname: Doe"],
-                  title=formdef.FORM_TITLE, subject="WM-MARAC-RF v3.1")
+    data = letter(
+        ["Dear MARAC team,", "Victim surname: Doe"],
+        title=formdef.FORM_TITLE,
+        subject="WM-MARAC-RF v3.1",
+    )
     assert read_form(data) == WrongForm(detail=reader.NO_FIELDS)
 
 
@@ -263,9 +279,11 @@ def test_the_national_form_is_not_the_form() -> None:
     document = docx.Document()
     document.add_heading("MARAC Referral Form", level=0)
     table = document.add_table(rows=3, cols=2)
-    for row, (label, value) in zip(table.rows, [("Victim name", "Jane Doe"),
-                                                ("Date of birth", "01/01/1990"),
-                                                ("Agency", "Police")], strict=True):
+    for row, (label, value) in zip(
+        table.rows,
+        [("Victim name", "Jane Doe"), ("Date of birth", "01/01/1990"), ("Agency", "Police")],
+        strict=True,
+    ):
         row.cells[0].text, row.cells[1].text = label, value
     document.core_properties.title = "MARAC referral form"
     out = io.BytesIO()
@@ -279,20 +297,26 @@ def test_the_national_form_is_not_the_form() -> None:
 def _spreadsheet() -> bytes:
     sheet = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"
     office = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument"
-    return package({
-        "[Content_Types].xml": (
-            '<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats'
-            '.org/package/2006/content-types"><Default Extension="rels" ContentType="application'
-            '/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" '
-            f'ContentType="application/xml"/><Override PartName="/xl/workbook.xml" ContentType='
-            f'"{sheet}"/></Types>').encode(),
-        "_rels/.rels": (
-            '<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.'
-            'openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type='
-            f'"{office}" Target="xl/workbook.xml"/></Relationships>').encode(),
-        "xl/workbook.xml": b'<?xml version="1.0"?><workbook xmlns="http://schemas.openxmlformats'
-                           b'.org/spreadsheetml/2006/main"/>',
-    })
+    return package(
+        {
+            "[Content_Types].xml": (
+                '<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats'
+                '.org/package/2006/content-types"><Default Extension="rels" '
+                'ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+                '<Default Extension="xml" '
+                'ContentType="application/xml"/><Override PartName="/xl/workbook.xml" '
+                "ContentType="
+                f'"{sheet}"/></Types>'
+            ).encode(),
+            "_rels/.rels": (
+                '<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.'
+                'openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type='
+                f'"{office}" Target="xl/workbook.xml"/></Relationships>'
+            ).encode(),
+            "xl/workbook.xml": b'<?xml version="1.0"?><workbook xmlns="http://schemas.openxmlformats'
+            b'.org/spreadsheetml/2006/main"/>',
+        }
+    )
 
 
 def test_a_spreadsheet_package_is_not_a_word_document() -> None:
@@ -336,8 +360,13 @@ def test_details_are_fixed_words_never_document_text() -> None:
         read_form(render_blank()),
         read_form(b"Jane Doe"),
         read_form(_spreadsheet()),
-        read_form(with_core(sample("04-returned-missing-fields"), title=formdef.FORM_TITLE,
-                            subject="WM-MARAC-RF v2.0")),
+        read_form(
+            with_core(
+                sample("04-returned-missing-fields"),
+                title=formdef.FORM_TITLE,
+                subject="WM-MARAC-RF v2.0",
+            )
+        ),
     ]
     details = [r.detail for r in results if isinstance(r, WrongForm | Unreadable)]
     assert len(details) == len(results)
@@ -350,14 +379,28 @@ def test_details_are_fixed_words_never_document_text() -> None:
 def _referrals() -> list[FormData]:
     rng = random.Random(20261102)
     forms = [sample_form(rng) for _ in range(3)]
-    many = [ChildRow(name=f"Child {i}", dob=f"0{i}/01/2015", gender="Male",
-                     address=f"{i} Flat\nHigh Street", school="", relationship="Son")
-            for i in range(1, 7)]
+    many = [
+        ChildRow(
+            name=f"Child {i}",
+            dob=f"0{i}/01/2015",
+            gender="Male",
+            address=f"{i} Flat\nHigh Street",
+            school="",
+            relationship="Son",
+        )
+        for i in range(1, 7)
+    ]
     forms.append(with_children(forms[0], *many))
     forms.append(with_children(forms[1]))
-    forms.append(with_values(forms[2], perp_dob="N/K", perp_address="not known",
-                             risk_summary="First line.\n\nSecond paragraph.",
-                             victim_interpreter="Yes - Polish"))
+    forms.append(
+        with_values(
+            forms[2],
+            perp_dob="N/K",
+            perp_address="not known",
+            risk_summary="First line.\n\nSecond paragraph.",
+            victim_interpreter="Yes - Polish",
+        )
+    )
     return forms
 
 

@@ -38,10 +38,13 @@ def form() -> bytes:
     return referral_docx(71)
 
 
-@pytest.mark.parametrize(("paragraphs", "keep_properties"),
-                         [(5000, False), (5000, True), (30_000, True), (30_000, False)])
-def test_a_long_covering_letter_does_not_hide_the_form(form: bytes, paragraphs: int,
-                                                       keep_properties: bool) -> None:
+@pytest.mark.parametrize(
+    ("paragraphs", "keep_properties"),
+    [(5000, False), (5000, True), (30_000, True), (30_000, False)],
+)
+def test_a_long_covering_letter_does_not_hide_the_form(
+    form: bytes, paragraphs: int, keep_properties: bool
+) -> None:
     """GIVEN a filled form with a covering letter pasted above it (a heading of its own, then
     thousands of paragraphs), with or without the form's core properties
     WHEN read
@@ -54,8 +57,10 @@ def test_a_preamble_of_table_rows_does_not_spend_the_rows_read(form: bytes) -> N
     """GIVEN 12 pasted tables of 600 rows each above the form (past the 5,000 rows read)
     WHEN read
     THEN the form's own rows are read: it reads as the form alone."""
-    table = ("<w:tbl>" + "<w:tr><w:tc><w:p><w:r><w:t>Date</w:t></w:r></w:p></w:tc><w:tc><w:p>"
-             "<w:r><w:t>Called</w:t></w:r></w:p></w:tc></w:tr>" * 600 + "</w:tbl>")
+    table = (
+        "<w:tbl>" + "<w:tr><w:tc><w:p><w:r><w:t>Date</w:t></w:r></w:p></w:tc><w:tc><w:p>"
+        "<w:r><w:t>Called</w:t></w:r></w:p></w:tc></w:tr>" * 600 + "</w:tbl>"
+    )
     assert read_form(_above_form(form, table * 12)) == read_form(form)
 
 
@@ -82,8 +87,9 @@ def test_a_preamble_past_the_bound_is_too_long_not_the_wrong_form(form: bytes) -
     """GIVEN a form with more paragraphs above its title than are looked at for it
     WHEN read
     THEN Unreadable 'too long' within a few seconds, never WrongForm."""
-    past = with_preamble(form, reader.MAX_PREAMBLE_PARAGRAPHS + 1, seed=9,
-                         keep_properties=True, heading=False)
+    past = with_preamble(
+        form, reader.MAX_PREAMBLE_PARAGRAPHS + 1, seed=9, keep_properties=True, heading=False
+    )
     started = time.perf_counter()
     assert read_form(past) == Unreadable(detail=reader.TOO_LONG)
     assert time.perf_counter() - started < 10
@@ -95,8 +101,9 @@ def test_a_short_letter_without_the_title_is_still_the_wrong_form() -> None:
     THEN WrongForm, as before: only a document past the bound is 'too long'."""
     letter = referral_docx(72)
     document = _document(letter)
-    body = document[document.index("<w:body>") + len("<w:body>"):document.index("<w:sectPr")]
+    body = document[document.index("<w:body>") + len("<w:body>") : document.index("<w:sectPr")]
     plain = "<w:p><w:r><w:t>Dear colleague, please see attached.</w:t></w:r></w:p>" * 20
-    only_letter = replace_part(letter, "word/document.xml",
-                               document.replace(body, plain).encode("utf-8"))
+    only_letter = replace_part(
+        letter, "word/document.xml", document.replace(body, plain).encode("utf-8")
+    )
     assert isinstance(read_form(only_letter), WrongForm)

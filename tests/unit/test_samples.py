@@ -71,9 +71,7 @@ def test_visible_high_risk_with_matching_dash_score() -> None:
     """GIVEN the default WHEN a sample is made THEN only visible high risk is ticked, exactly
     15 of 24 DASH answers are Yes, the rest No/Don't know, and the declared score matches."""
     for form in _forms():
-        assert [r.id for r in formdef.REASONS if form.ticked(r.id)] == [
-            "reason_visible_high_risk"
-        ]
+        assert [r.id for r in formdef.REASONS if form.ticked(r.id)] == ["reason_visible_high_risk"]
         assert sorted(form.dash) == list(range(1, 25))
         assert form.dash_yes_count == 15
         assert set(form.dash.values()) <= {DashAnswer.YES, DashAnswer.NO, DashAnswer.DONT_KNOW}
@@ -112,12 +110,15 @@ def test_dates_default_and_can_be_set() -> None:
     02/11/2026 with the incident two days earlier, and given dates are used as given."""
     default = sample_form(random.Random(1))
     assert (default.value("referral_date"), default.value("incident_date")) == (
-        "02/11/2026", "31/10/2026"
+        "02/11/2026",
+        "31/10/2026",
     )
-    given = sample_form(random.Random(1), referral_date=date(2026, 3, 1),
-                        incident_date=date(2026, 2, 20))
+    given = sample_form(
+        random.Random(1), referral_date=date(2026, 3, 1), incident_date=date(2026, 2, 20)
+    )
     assert (given.value("referral_date"), given.value("incident_date")) == (
-        "01/03/2026", "20/02/2026"
+        "01/03/2026",
+        "20/02/2026",
     )
 
 
@@ -157,7 +158,8 @@ def test_contact_details_have_real_formats() -> None:
 def test_names_include_accents_hyphens_and_apostrophes() -> None:
     """GIVEN many samples WHEN all names are collected THEN the awkward kinds all occur."""
     names = " ".join(
-        form.value(f) for form in _forms()
+        form.value(f)
+        for form in _forms()
         for f in ("victim_forenames", "victim_surname", "perp_forenames", "perp_surname")
     )
     assert "'" in names
@@ -171,8 +173,9 @@ def test_referrer_can_be_chosen() -> None:
     by_email = sample_form(random.Random(2), referrer_email="jo.bloggs@nhs.net")
     assert by_email.value("referrer_email") == "jo.bloggs@nhs.net"
     assert by_email.value("referrer_agency") == "The Royal Wolverhampton NHS Trust"
-    stranger = sample_form(random.Random(2), referrer_email="someone@gmail.com",
-                           referrer_agency="Probation Service")
+    stranger = sample_form(
+        random.Random(2), referrer_email="someone@gmail.com", referrer_agency="Probation Service"
+    )
     assert stranger.value("referrer_email") == "someone@gmail.com"
     assert stranger.value("referrer_agency") == "Probation Service"
     unknown = sample_form(random.Random(2), referrer_agency="Riverside Refuge")
@@ -184,16 +187,21 @@ def test_same_seed_same_referral_other_seed_other_referral() -> None:
     """GIVEN two generators with the same seed WHEN samples are made THEN they are equal,
     and different seeds give different people."""
     assert sample_form(random.Random(42)) == sample_form(random.Random(42))
-    people = {(f.value("victim_forenames"), f.value("victim_surname"), f.value("victim_dob"))
-              for f in _forms()}
+    people = {
+        (f.value("victim_forenames"), f.value("victim_surname"), f.value("victim_dob"))
+        for f in _forms()
+    }
     assert len(people) == len(SEEDS)
 
 
-@pytest.mark.parametrize(("kwargs", "message"), [
-    ({"area": "Brum"}, "unknown MARAC area"),
-    ({"dash_yes": 25}, "dash_yes"),
-    ({"dash_yes": -1}, "dash_yes"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"area": "Brum"}, "unknown MARAC area"),
+        ({"dash_yes": 25}, "dash_yes"),
+        ({"dash_yes": -1}, "dash_yes"),
+    ],
+)
 def test_bad_arguments_are_refused(kwargs: dict[str, object], message: str) -> None:
     """GIVEN an unknown area or impossible DASH count WHEN a sample is asked for THEN ValueError."""
     with pytest.raises(ValueError, match=message):
@@ -204,8 +212,9 @@ def test_with_values_and_ticks_derive_new_forms() -> None:
     """GIVEN a sample WHEN values and ticks are changed THEN a new form has them and the
     original is untouched."""
     form = sample_form(random.Random(5))
-    broken = with_ticks(with_values(form, victim_dob="", marac_area="Brum"),
-                        reason_professional_judgement=True)
+    broken = with_ticks(
+        with_values(form, victim_dob="", marac_area="Brum"), reason_professional_judgement=True
+    )
     assert (broken.value("victim_dob"), broken.value("marac_area")) == ("", "Brum")
     assert broken.ticked("reason_professional_judgement")
     assert broken.value("victim_surname") == form.value("victim_surname")

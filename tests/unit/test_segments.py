@@ -72,7 +72,7 @@ def test_large_package_reads_as_msoffcrypto_decrypts_it(
     for start in starts:
         length = rng.choice([1, 30, SEGMENT_BYTES + 3, 70_000])
         package.seek(start)
-        assert package.read(length) == whole[start:start + length], (start, length)
+        assert package.read(length) == whole[start : start + length], (start, length)
     assert package.seek(-10, io.SEEK_END) == len(whole) - 10
     assert package.read() == whole[-10:]
 
@@ -86,7 +86,7 @@ def test_standard_encryption_large_package(photo_form: bytes) -> None:
     package = opened(decrypt(data, [PASSWORD], LIMITS)).package
     for start in range(len(photo_form) - 50_000, -1, -50_000):
         package.seek(start)
-        assert package.read(50_000) == photo_form[start:start + 50_000]
+        assert package.read(50_000) == photo_form[start : start + 50_000]
 
 
 def test_sectors_out_of_order_are_followed(encrypted_photo_form: bytes) -> None:
@@ -138,8 +138,12 @@ def test_tiny_package_in_the_mini_stream() -> None:
 def opening_peak(encrypted: bytes) -> int:
     """Python's peak allocation while a referral attachment is opened: decrypted, checked,
     read as a form and hashed (the whole of `open_document`)."""
-    attachment = Attachment(filename="referral.docx", content_type="application/msword",
-                            data=encrypted, kind=DocKind.ENCRYPTED)
+    attachment = Attachment(
+        filename="referral.docx",
+        content_type="application/msword",
+        data=encrypted,
+        kind=DocKind.ENCRYPTED,
+    )
     tracemalloc.start()
     try:
         result = open_document(attachment, [PASSWORD], LIMITS)

@@ -23,8 +23,7 @@ def listener(tmp_path: Path) -> Iterator[tuple[socket.socket, str]]:
     sock.close()
 
 
-def test_ready_status_and_stopping_reach_the_socket(
-        listener: tuple[socket.socket, str]) -> None:
+def test_ready_status_and_stopping_reach_the_socket(listener: tuple[socket.socket, str]) -> None:
     """GIVEN $NOTIFY_SOCKET naming a socket path
     WHEN the notifier says ready, a status and stopping
     THEN each arrives as one datagram of KEY=VALUE lines, with this process as MAINPID."""
@@ -32,7 +31,10 @@ def test_ready_status_and_stopping_reach_the_socket(
     notifier = Notifier.from_environ({"NOTIFY_SOCKET": path})
     assert notifier.ready("Started")
     assert sock.recv(4096).decode().split("\n") == [
-        "READY=1", "STATUS=Started", f"MAINPID={os.getpid()}"]
+        "READY=1",
+        "STATUS=Started",
+        f"MAINPID={os.getpid()}",
+    ]
     assert notifier.status("Waiting\nfor   mail")
     assert sock.recv(4096) == b"STATUS=Waiting for mail"  # one line, whatever it was given
     assert notifier.stopping("Stopping")
@@ -77,7 +79,8 @@ def test_a_vanished_socket_does_not_stop_the_daemon(tmp_path: Path) -> None:
 
 
 def test_the_watchdog_pings_at_a_quarter_of_the_interval(
-        listener: tuple[socket.socket, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    listener: tuple[socket.socket, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     """GIVEN systemd's WatchdogSec=4s for this process
     WHEN the loop beats many times within a second, then after a second
     THEN WATCHDOG=1 is sent once, then once more: often enough, never a flood."""
@@ -93,11 +96,14 @@ def test_the_watchdog_pings_at_a_quarter_of_the_interval(
     assert [sock.recv(64) for _ in range(2)] == [b"WATCHDOG=1", b"WATCHDOG=1"]
 
 
-@pytest.mark.parametrize("env", [
-    {"WATCHDOG_USEC": "0"},
-    {"WATCHDOG_USEC": "junk"},
-    {"WATCHDOG_USEC": "1000000", "WATCHDOG_PID": "1"},  # meant for another process
-])
+@pytest.mark.parametrize(
+    "env",
+    [
+        {"WATCHDOG_USEC": "0"},
+        {"WATCHDOG_USEC": "junk"},
+        {"WATCHDOG_USEC": "1000000", "WATCHDOG_PID": "1"},  # meant for another process
+    ],
+)
 def test_no_watchdog_unless_systemd_asked_this_process(env: dict[str, str]) -> None:
     """GIVEN watchdog variables that are off, malformed or for another process
     WHEN the watchdog is built

@@ -17,12 +17,14 @@ from pathlib import Path
 LAZY = (
     "mailbot.meetings.agenda_doc",  # the Word agenda writer
     "msoffcrypto",  # encrypting Word documents
-    "pyzipper", "Cryptodome",  # AES zips of the minutes
+    "pyzipper",
+    "Cryptodome",  # AES zips of the minutes
     "jinja2",  # message templates
     "holidays",  # the bank holiday calendar
     "argon2",  # web page accounts
     "sqlite_utils",
-    "tenacity", "smtplib",
+    "tenacity",
+    "smtplib",
 )
 
 _SCRIPT = """
@@ -38,8 +40,9 @@ print(json.dumps({"imports": sorted(imported), "after_pass": sorted(sys.modules)
 
 
 def _loaded(names: list[str]) -> list[str]:
-    return sorted({lazy for lazy in LAZY for name in names
-                   if name == lazy or name.startswith(lazy + ".")})
+    return sorted(
+        {lazy for lazy in LAZY for name in names if name == lazy or name.startswith(lazy + ".")}
+    )
 
 
 def test_neither_start_up_nor_an_empty_pass_imports_the_renderers(workspace: Path) -> None:
@@ -49,7 +52,9 @@ def test_neither_start_up_nor_an_empty_pass_imports_the_renderers(workspace: Pat
     has been imported, at start-up or by the pass."""
     result = subprocess.run(
         [sys.executable, "-c", _SCRIPT, str(workspace / "mailbot.toml")],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
         env={**os.environ, "PYTHONPATH": os.getcwd()},
     )
     seen = json.loads(result.stdout.strip().splitlines()[-1])

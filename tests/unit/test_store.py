@@ -18,8 +18,10 @@ from mailbot.models import Decision, Outcome, Person
 from mailbot.schema import VERSION as SCHEMA_VERSION
 from mailbot.store import AuditEntry, HeldMessage, LedgerEntry, Store
 
-HEADER = ("reference,marac_area,marac_date,victim_surname,victim_forenames,victim_aliases,"
-          "victim_dob,perp_surname,perp_forenames,perp_dob\n")
+HEADER = (
+    "reference,marac_area,marac_date,victim_surname,victim_forenames,victim_aliases,"
+    "victim_dob,perp_surname,perp_forenames,perp_dob\n"
+)
 
 
 def test_database_file_is_private_and_versioned(tmp_path: Path) -> None:
@@ -66,30 +68,44 @@ def test_rows_leave_the_store_as_typed_records(tmp_path: Path) -> None:
     received = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
     assert store.ledger_begin("<m@x>", "ab12", "new/1", "a@b.example", received) == 1
     with store.transaction() as conn:
-        store.ledger_finish(conn, "<m@x>", kind="referral", folder="Exceptions",
-                            reference="MARAC-2026-00001")
-        store.hold_message(conn, "MARAC-2026-00001", "<m@x>", "a@b.example", received,
-                           b"the encrypted referral")
+        store.ledger_finish(
+            conn, "<m@x>", kind="referral", folder="Exceptions", reference="MARAC-2026-00001"
+        )
+        store.hold_message(
+            conn, "MARAC-2026-00001", "<m@x>", "a@b.example", received, b"the encrypted referral"
+        )
         store.audit(conn, "mailbot", "decided", "MARAC-2026-00001", "outcome=held")
     entry = store.ledger_get("<m@x>")
     assert isinstance(entry, LedgerEntry)
-    assert (entry.state, entry.folder, entry.location, entry.attempts) == \
-        ("done", "Exceptions", "Inbox", 1)
+    assert (entry.state, entry.folder, entry.location, entry.attempts) == (
+        "done",
+        "Exceptions",
+        "Inbox",
+        1,
+    )
     assert store.pending_moves() == [entry]
     [held] = store.waiting_for_password("a@b.example", received)
-    assert held == HeldMessage("MARAC-2026-00001", "<m@x>", "a@b.example",
-                               received.isoformat(), b"the encrypted referral")
+    assert held == HeldMessage(
+        "MARAC-2026-00001", "<m@x>", "a@b.example", received.isoformat(), b"the encrypted referral"
+    )
     assert "encrypted" not in repr(held)
     [audit] = store.audit_log("MARAC-2026-00001")
     assert (audit.actor, audit.action, audit.detail) == ("mailbot", "decided", "outcome=held")
     assert store.ledger_get("<other@x>") is None
 
 
-@pytest.mark.parametrize(("record", "table"), [
-    (LedgerEntry, "messages"), (AuditEntry, "audit"), (HeldMessage, "held_messages"),
-    (OutboxMessage, "outbox")])
-def test_a_records_fields_are_its_tables_columns(tmp_path: Path, record: type[object],
-                                                  table: str) -> None:
+@pytest.mark.parametrize(
+    ("record", "table"),
+    [
+        (LedgerEntry, "messages"),
+        (AuditEntry, "audit"),
+        (HeldMessage, "held_messages"),
+        (OutboxMessage, "outbox"),
+    ],
+)
+def test_a_records_fields_are_its_tables_columns(
+    tmp_path: Path, record: type[object], table: str
+) -> None:
     """GIVEN a new database
     WHEN a record type is compared with the table it is read from
     THEN its fields are the table's columns, so a column added by a migration must be added
@@ -116,15 +132,21 @@ def test_history_import_is_all_or_nothing(tmp_path: Path) -> None:
     WHEN imported
     THEN the bad rows are named by line number and nothing is imported."""
     book = Casebook(Store(tmp_path / "db.sqlite3"))
-    text = (HEADER
-            + "WV-1,Wolverhampton,2026-05-01,Begum,Tamsin,Tammy B,1981-06-10,Bennett,Wayne,\n"
-            + "WV-2,Wolves,2026-05-01,Smith,Jo,,1990-01-01,,,\n"
-            + "WV-3,Dudley,01/05/2026,Smith,Jo,,1990-01-01,,,\n")
+    text = (
+        HEADER
+        + "WV-1,Wolverhampton,2026-05-01,Begum,Tamsin,Tammy B,1981-06-10,Bennett,Wayne,\n"
+        + "WV-2,Wolves,2026-05-01,Smith,Jo,,1990-01-01,,,\n"
+        + "WV-3,Dudley,01/05/2026,Smith,Jo,,1990-01-01,,,\n"
+    )
     with pytest.raises(HistoryImportError) as caught:
         book.import_history(text)
     assert [p.split(":")[0] for p in caught.value.problems] == ["line 3", "line 4"]
-    assert book.known(Person(surname="Begum", forenames="Tamsin", dob=date(1981, 6, 10)),
-                      date(2026, 11, 2)).hearings == ()
+    assert (
+        book.known(
+            Person(surname="Begum", forenames="Tamsin", dob=date(1981, 6, 10)), date(2026, 11, 2)
+        ).hearings
+        == ()
+    )
 
 
 def test_imported_history_is_found_by_dob_name_or_alias(tmp_path: Path) -> None:
@@ -136,10 +158,12 @@ def test_imported_history_is_found_by_dob_name_or_alias(tmp_path: Path) -> None:
         HEADER
         + "WV-1,Wolverhampton,2026-05-01,Begum,Tamsin,Tammy Khan;T Begum,1981-06-10,,,\n"
         + "WV-2,Walsall,2026-06-01,Unrelated,Person,,1970-01-01,,,\n"
-        + "WV-3,Walsall,2026-06-01,Khan,Tammy,,1982-01-01,,,\n")
+        + "WV-3,Walsall,2026-06-01,Khan,Tammy,,1982-01-01,,,\n"
+    )
     assert count == 3
-    found = book.known(Person(surname="Khan", forenames="Tammy", dob=date(1981, 6, 10)),
-                       date(2026, 11, 2)).hearings
+    found = book.known(
+        Person(surname="Khan", forenames="Tammy", dob=date(1981, 6, 10)), date(2026, 11, 2)
+    ).hearings
     assert {h.reference for h in found} == {"WV-1", "WV-3"}
     assert found[0].person.aliases or found[1].person.aliases
 
@@ -151,16 +175,28 @@ def test_cases_round_trip_and_duplicates_ignore_returned(tmp_path: Path) -> None
     store = Store(tmp_path / "db.sqlite3")
     book = Casebook(store)
     now = datetime(2026, 11, 2, 9, tzinfo=UTC)
-    accepted = CaseRecord(reference="R-1", message_key="<a@x>", message_id="<a@x>",
-                          received_at=now, decided_at=now, sender="a@x.pnn.police.uk",
-                          agency="West Midlands Police", source="wmp",
-                          decision=Decision(outcome=Outcome.ACCEPTED,
-                                            criteria=(Criterion.VISIBLE_HIGH_RISK,)),
-                          area="Dudley", doc_sha256="d1", victim_key="v1",
-                          incident_date=date(2026, 10, 30))
-    returned = accepted.model_copy(update={
-        "reference": "R-2", "doc_sha256": "d2",
-        "decision": Decision(outcome=Outcome.RETURNED, reasons=(Reason.THRESHOLD_NOT_MET,))})
+    accepted = CaseRecord(
+        reference="R-1",
+        message_key="<a@x>",
+        message_id="<a@x>",
+        received_at=now,
+        decided_at=now,
+        sender="a@x.pnn.police.uk",
+        agency="West Midlands Police",
+        source="wmp",
+        decision=Decision(outcome=Outcome.ACCEPTED, criteria=(Criterion.VISIBLE_HIGH_RISK,)),
+        area="Dudley",
+        doc_sha256="d1",
+        victim_key="v1",
+        incident_date=date(2026, 10, 30),
+    )
+    returned = accepted.model_copy(
+        update={
+            "reference": "R-2",
+            "doc_sha256": "d2",
+            "decision": Decision(outcome=Outcome.RETURNED, reasons=(Reason.THRESHOLD_NOT_MET,)),
+        }
+    )
     with store.transaction() as conn:
         book.save(conn, accepted)
         book.save(conn, returned)

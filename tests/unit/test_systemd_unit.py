@@ -65,7 +65,11 @@ def test_systemd_judges_the_unit_well_hardened() -> None:
     THEN the score is 1.5 or lower."""
     result = subprocess.run(
         ["systemd-analyze", "security", "--offline=yes", "--no-pager", str(UNIT)],
-        capture_output=True, text=True, timeout=60, check=False)
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     match = re.search(r"Overall exposure level for \S+: (\d+\.\d+)", result.stdout)
     assert match, result.stdout + result.stderr
     assert float(match.group(1)) <= MAX_EXPOSURE, result.stdout

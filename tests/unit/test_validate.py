@@ -22,16 +22,29 @@ def good(seed: int = 7, **kw: object) -> FormData:
     return sample_form(random.Random(seed), referral_date=TODAY, **kw)  # type: ignore[arg-type]
 
 
-def decision_for(form: FormData, *, history: list[HistoryEntry] | None = None,
-                 duplicate_of: str | None = None, below: str = "return",
-                 insecure: bool = False) -> Decision:
+def decision_for(
+    form: FormData,
+    *,
+    history: list[HistoryEntry] | None = None,
+    duplicate_of: str | None = None,
+    below: str = "return",
+    insecure: bool = False,
+) -> Decision:
     report = check_fields(form, today=TODAY)
     repeat = RepeatMatch()
     facts = report.facts
     if history and facts.victim and facts.incident_date:
         repeat = match_history(facts.victim, facts.incident_date, history)
-    return decide(form, report, repeat, duplicate_of=duplicate_of, today=TODAY, rules=RULES,
-                  below_threshold=below, insecure=insecure)
+    return decide(
+        form,
+        report,
+        repeat,
+        duplicate_of=duplicate_of,
+        today=TODAY,
+        rules=RULES,
+        below_threshold=below,
+        insecure=insecure,
+    )
 
 
 def test_a_complete_form_has_no_field_problems() -> None:
@@ -45,10 +58,22 @@ def test_a_complete_form_has_no_field_problems() -> None:
     assert report.facts.victim is not None
 
 
-@pytest.mark.parametrize("field_id", ["referral_date", "marac_area", "victim_surname",
-                                      "victim_dob", "victim_postcode", "perp_relationship",
-                                      "risk_summary", "idva_status", "declaration_name",
-                                      "referrer_email", "victim_aware"])
+@pytest.mark.parametrize(
+    "field_id",
+    [
+        "referral_date",
+        "marac_area",
+        "victim_surname",
+        "victim_dob",
+        "victim_postcode",
+        "perp_relationship",
+        "risk_summary",
+        "idva_status",
+        "declaration_name",
+        "referrer_email",
+        "victim_aware",
+    ],
+)
 def test_each_empty_mandatory_field_is_named(field_id: str) -> None:
     """GIVEN a form with one mandatory field empty
     WHEN checked
@@ -65,12 +90,21 @@ def test_not_known_is_an_answer_only_where_the_form_allows_it() -> None:
     assert check_fields(form, today=TODAY).codes == ("missing_field:victim_dob",)
 
 
-@pytest.mark.parametrize(("field_id", "value"), [
-    ("referral_date", "31/02/2026"), ("incident_date", "01/01/2027"),
-    ("victim_dob", "01/01/1890"), ("referrer_email", "not an address"),
-    ("victim_postcode", "WV99"), ("marac_area", "Brum"), ("marac_area", "Wolves"),
-    ("dash_score", "fifteen"), ("victim_gender", "Woman?"), ("police_callouts_12m", "2.5"),
-])
+@pytest.mark.parametrize(
+    ("field_id", "value"),
+    [
+        ("referral_date", "31/02/2026"),
+        ("incident_date", "01/01/2027"),
+        ("victim_dob", "01/01/1890"),
+        ("referrer_email", "not an address"),
+        ("victim_postcode", "WV99"),
+        ("marac_area", "Brum"),
+        ("marac_area", "Wolves"),
+        ("dash_score", "fifteen"),
+        ("victim_gender", "Woman?"),
+        ("police_callouts_12m", "2.5"),
+    ],
+)
 def test_field_checks_name_the_invalid_field(field_id: str, value: str) -> None:
     """GIVEN a value that fails its field's check
     WHEN checked
@@ -83,8 +117,12 @@ def test_lenient_spellings_are_accepted() -> None:
     """GIVEN a lower-case area, a postcode without a space and a future due date
     WHEN checked
     THEN none is a problem."""
-    form = with_values(good(area="Birmingham"), marac_area="birmingham",
-                       victim_postcode="b112aa", pregnancy_due_date="01/03/2027")
+    form = with_values(
+        good(area="Birmingham"),
+        marac_area="birmingham",
+        victim_postcode="b112aa",
+        pregnancy_due_date="01/03/2027",
+    )
     assert check_fields(form, today=TODAY).codes == ()
 
 
@@ -92,23 +130,34 @@ def test_conditional_fields_follow_their_conditions() -> None:
     """GIVEN a repeat referral, a referrer not attending and a victim not aware, all blank
     WHEN checked
     THEN each dependent field is missing."""
-    form = with_values(good(), referral_type="Repeat referral", referrer_attending="No",
-                       victim_aware="No")
+    form = with_values(
+        good(), referral_type="Repeat referral", referrer_attending="No", victim_aware="No"
+    )
     codes = check_fields(form, today=TODAY).codes
-    assert {"missing_field:previous_marac_date", "missing_field:repeat_needs_discussion",
-            "missing_field:presenter_name", "missing_field:victim_not_aware_reason"} <= set(codes)
+    assert {
+        "missing_field:previous_marac_date",
+        "missing_field:repeat_needs_discussion",
+        "missing_field:presenter_name",
+        "missing_field:victim_not_aware_reason",
+    } <= set(codes)
 
 
 def test_children_rows_need_names_and_dates_of_birth() -> None:
     """GIVEN children rows missing a name, a DOB, and one with a bad DOB
     WHEN checked
     THEN each problem is one code; an empty table needs the 'no children' tick."""
-    form = with_children(good(), ChildRow(name="", dob="01/01/2015"),
-                         ChildRow(name="Amy Smith", dob=""),
-                         ChildRow(name="Bo Smith", dob="32/01/2015"))
+    form = with_children(
+        good(),
+        ChildRow(name="", dob="01/01/2015"),
+        ChildRow(name="Amy Smith", dob=""),
+        ChildRow(name="Bo Smith", dob="32/01/2015"),
+    )
     codes = check_fields(form, today=TODAY).codes
-    assert {"missing_field:child_name", "missing_field:child_dob",
-            "invalid_field:child_dob"} <= set(codes)
+    assert {
+        "missing_field:child_name",
+        "missing_field:child_dob",
+        "invalid_field:child_dob",
+    } <= set(codes)
     none = with_ticks(with_children(good()), no_children=False)
     assert "missing_field:children" in check_fields(none, today=TODAY).codes
 
@@ -137,8 +186,9 @@ def test_professional_judgement_needs_twenty_words() -> None:
     """GIVEN professional judgement ticked with 19 and then 20 words of rationale
     WHEN decided
     THEN 19 words is invalid and not met; 20 is accepted."""
-    base = with_ticks(with_dash_yes(good(), 5), reason_visible_high_risk=False,
-                      reason_professional_judgement=True)
+    base = with_ticks(
+        with_dash_yes(good(), 5), reason_visible_high_risk=False, reason_professional_judgement=True
+    )
     short = decision_for(with_values(base, pj_rationale=" ".join(["word"] * 19)))
     assert short.outcome is Outcome.RETURNED
     assert {"invalid_field:pj_rationale", "threshold_not_met"} <= set(short.reasons)
@@ -151,8 +201,9 @@ def test_escalation_needs_three_callouts() -> None:
     """GIVEN escalation ticked with 2 and then 3 police call-outs
     WHEN decided
     THEN only 3 meets the escalation criterion."""
-    base = with_ticks(with_dash_yes(good(), 5), reason_visible_high_risk=False,
-                      reason_escalation=True)
+    base = with_ticks(
+        with_dash_yes(good(), 5), reason_visible_high_risk=False, reason_escalation=True
+    )
     assert decision_for(with_values(base, police_callouts_12m="2")).outcome is Outcome.RETURNED
     d = decision_for(with_values(base, police_callouts_12m="3"))
     assert d.outcome is Outcome.ACCEPTED
@@ -181,11 +232,14 @@ def test_chair_review_policy_holds_a_below_threshold_referral() -> None:
     assert broken.outcome is Outcome.RETURNED
 
 
-@pytest.mark.parametrize(("dob", "outcome", "code"), [
-    ("03/11/2010", Outcome.RETURNED, "victim_under_16"),
-    ("02/11/2010", Outcome.ACCEPTED, "young_person"),
-    ("02/11/2008", Outcome.ACCEPTED, None),
-])
+@pytest.mark.parametrize(
+    ("dob", "outcome", "code"),
+    [
+        ("03/11/2010", Outcome.RETURNED, "victim_under_16"),
+        ("02/11/2010", Outcome.ACCEPTED, "young_person"),
+        ("02/11/2008", Outcome.ACCEPTED, None),
+    ],
+)
 def test_age_on_the_referral_date(dob: str, outcome: Outcome, code: str | None) -> None:
     """GIVEN victims of 15, 16 and 18 on the referral date
     WHEN decided
@@ -234,8 +288,9 @@ def test_aliases_and_typing_differences_still_match() -> None:
     WHEN matched
     THEN it is the same person."""
     form = with_values(good(), victim_aliases="Jo Bloggs-Smith")
-    hearing = _hearing(form, "OLD-2", date(2026, 8, 1), forenames="Jo", surname="Bloggs Smith",
-                       aliases=())
+    hearing = _hearing(
+        form, "OLD-2", date(2026, 8, 1), forenames="Jo", surname="Bloggs Smith", aliases=()
+    )
     d = decision_for(form, history=[hearing])
     assert d.repeat_of == "OLD-2"
 
@@ -261,8 +316,10 @@ def test_same_name_with_one_dob_part_different_is_a_near_match() -> None:
     assert report.facts.victim
     assert report.facts.victim.dob
     dob = report.facts.victim.dob
-    d = decision_for(form, history=[_hearing(form, "OLD-4", date(2026, 8, 1),
-                                             dob=dob.replace(year=dob.year - 1))])
+    d = decision_for(
+        form,
+        history=[_hearing(form, "OLD-4", date(2026, 8, 1), dob=dob.replace(year=dob.year - 1))],
+    )
     assert d.reasons == ("possible_repeat",)
 
 
@@ -270,8 +327,12 @@ def test_repeat_not_needing_discussion_is_information_only() -> None:
     """GIVEN a declared repeat whose referrer says no further discussion is needed
     WHEN decided
     THEN it is listed for information only."""
-    form = with_values(with_ticks(good(), reason_repeat=True), referral_type="Repeat referral",
-                       previous_marac_date="01/08/2026", repeat_needs_discussion="No")
+    form = with_values(
+        with_ticks(good(), reason_repeat=True),
+        referral_type="Repeat referral",
+        previous_marac_date="01/08/2026",
+        repeat_needs_discussion="No",
+    )
     d = decision_for(form)
     assert d.outcome is Outcome.INFO_ONLY
     assert "repeat" in d.criteria
@@ -314,7 +375,10 @@ def test_a_person_without_dob_never_matches() -> None:
     WHEN matched
     THEN nothing matches (a name alone is not enough)."""
     person = Person(surname="Begum", forenames="Tamsin", dob=None)
-    other = HistoryEntry(reference="X", area=None, marac_date=date(2026, 10, 1),
-                         person=Person(surname="Begum", forenames="Tamsin",
-                                       dob=date(1981, 6, 10)))
+    other = HistoryEntry(
+        reference="X",
+        area=None,
+        marac_date=date(2026, 10, 1),
+        person=Person(surname="Begum", forenames="Tamsin", dob=date(1981, 6, 10)),
+    )
     assert match_history(person, TODAY, [other]).exact == ()

@@ -79,14 +79,14 @@ def test_encoded_forward_is_parsed_as_the_email_it_is() -> None:
     THEN the form inside is the one attachment, read from the inner email."""
     parsed = parse_email(wrapped.rfc822_base64("unit-b64"), LIMITS)
     assert [(a.filename, a.kind) for a in parsed.attachments] == [
-        ("MARAC referral.docx", DocKind.DOCX)]
+        ("MARAC referral.docx", DocKind.DOCX)
+    ]
 
 
 def test_encoded_forward_past_the_nesting_limit_is_a_marker() -> None:
     """GIVEN one base64 forward WHEN max_nesting is 0 THEN a marker stands for it."""
     parsed = parse_email(wrapped.rfc822_base64("unit-b64-limit"), DocumentLimits(max_nesting=0))
-    assert [(a.filename, is_oversized(a)) for a in parsed.attachments] == [
-        ("forward-0.eml", True)]
+    assert [(a.filename, is_oversized(a)) for a in parsed.attachments] == [("forward-0.eml", True)]
 
 
 def test_large_encoded_forward_takes_the_lean_path_and_is_found() -> None:
@@ -94,10 +94,17 @@ def test_large_encoded_forward_takes_the_lean_path_and_is_found() -> None:
     WHEN parsed
     THEN the form inside is still found."""
     padding = [(f"photo-{n}.pdf", random.Random(n).randbytes(300_000)) for n in range(4)]
-    inner = hm.multipart("lean-inner", [
-        hm.text_part(), *[hm.attachment(b"%PDF-1.4\n" + d, f'"{n}"'.encode(),
-                                        "application/pdf") for n, d in padding],
-        hm.attachment(referral_docx(61))])
+    inner = hm.multipart(
+        "lean-inner",
+        [
+            hm.text_part(),
+            *[
+                hm.attachment(b"%PDF-1.4\n" + d, f'"{n}"'.encode(), "application/pdf")
+                for n, d in padding
+            ],
+            hm.attachment(referral_docx(61)),
+        ],
+    )
     raw = wrapped.forward("lean", inner)
     assert len(raw) > 1024 * 1024
     parsed = parse_email(raw, LIMITS)
@@ -148,13 +155,14 @@ def _shared_sectors(copies: int) -> bytes:
     """An item with one form and `copies` more attachments whose directory entries all point
     at the form's sectors: a small file that would read as `copies` times its size."""
     form = referral_docx(62)
-    item = outlook.Item(attachments=[("a.docx", form), *[(f"{n}.docx", b"") for n in
-                                                         range(copies)]])
+    item = outlook.Item(
+        attachments=[("a.docx", form), *[(f"{n}.docx", b"") for n in range(copies)]]
+    )
     data = bytearray(outlook.msg_file(item))
     first_dir = struct.unpack_from("<I", data, 48)[0]
     entries = range(512 * (first_dir + 1), len(data), 128)
     name = "__substg1.0_37010102".encode("utf-16-le")
-    streams = [at for at in entries if data[at:at + len(name)] == name]
+    streams = [at for at in entries if data[at : at + len(name)] == name]
     start, size = struct.unpack_from("<IQ", data, streams[0] + 116)
     assert size == len(form)
     for at in streams[1:]:
@@ -182,8 +190,7 @@ def test_damaged_outlook_item_is_unreadable(cut: float) -> None:
     WHEN the email carrying it is opened
     THEN it is unreadable_document (a form may be in it), not not_word_document."""
     data = (outlook.OUTLOOK_DIR / "form.msg").read_bytes()
-    raw = wrapped.with_file("damaged", data[: int(len(data) * cut)], "form.msg",
-                             wrapped.MSG_TYPE)
+    raw = wrapped.with_file("damaged", data[: int(len(data) * cut)], "form.msg", wrapped.MSG_TYPE)
     assert outcome(raw) == "unreadable_document"
 
 
@@ -194,10 +201,16 @@ def _certificate() -> tuple[x509.Certificate, rsa.RSAPrivateKey]:
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Gateway")])
     now = datetime.datetime(2026, 11, 2, tzinfo=datetime.UTC)
-    certificate = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
-                   .public_key(key.public_key()).serial_number(7)
-                   .not_valid_before(now).not_valid_after(now + datetime.timedelta(days=30))
-                   .sign(key, hashes.SHA256()))
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(7)
+        .not_valid_before(now)
+        .not_valid_after(now + datetime.timedelta(days=30))
+        .sign(key, hashes.SHA256())
+    )
     return certificate, key
 
 
@@ -207,9 +220,12 @@ def test_what_cryptography_signs_opaquely_is_opened() -> None:
     THEN the form inside is read."""
     certificate, key = _certificate()
     entity = wrapped.signed_entity(referral_docx(63))
-    blob = (pkcs7.PKCS7SignatureBuilder().set_data(entity)
-            .add_signer(certificate, key, hashes.SHA256())
-            .sign(serialization.Encoding.DER, [pkcs7.PKCS7Options.Binary]))
+    blob = (
+        pkcs7.PKCS7SignatureBuilder()
+        .set_data(entity)
+        .add_signer(certificate, key, hashes.SHA256())
+        .sign(serialization.Encoding.DER, [pkcs7.PKCS7Options.Binary])
+    )
     assert smime.signed_content(blob) == entity
     assert outcome(wrapped.smime_body("crypto-signed", blob, "signed-data")) == wrapped.FORM
 
@@ -219,8 +235,12 @@ def test_what_cryptography_encrypts_is_unreadable() -> None:
     WHEN it arrives as an email
     THEN it is unreadable_document: a clear reason, not 'not a Word document'."""
     certificate, _ = _certificate()
-    blob = (pkcs7.PKCS7EnvelopeBuilder().set_data(wrapped.signed_entity(referral_docx(64)))
-            .add_recipient(certificate).encrypt(serialization.Encoding.DER, []))
+    blob = (
+        pkcs7.PKCS7EnvelopeBuilder()
+        .set_data(wrapped.signed_entity(referral_docx(64)))
+        .add_recipient(certificate)
+        .encrypt(serialization.Encoding.DER, [])
+    )
     assert smime.is_pkcs7(blob)
     assert smime.signed_content(blob) is None
     raw = wrapped.with_file("crypto-enveloped", blob, "smime.p7m", "application/pkcs7-mime")
@@ -234,13 +254,37 @@ def test_what_openssl_streams_is_opened(tmp_path: Path) -> None:
     THEN the form inside is read."""
     certificate, key = _certificate()
     (tmp_path / "cert.pem").write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    (tmp_path / "key.pem").write_bytes(key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption()))
+    (tmp_path / "key.pem").write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
     (tmp_path / "entity").write_bytes(wrapped.signed_entity(referral_docx(65)))
-    subprocess.run(["openssl", "cms", "-sign", "-binary", "-nodetach", "-stream", "-outform",
-                    "DER", "-in", "entity", "-signer", "cert.pem", "-inkey", "key.pem",
-                    "-out", "signed.p7m"], cwd=tmp_path, check=True, capture_output=True)
+    subprocess.run(
+        [
+            "openssl",
+            "cms",
+            "-sign",
+            "-binary",
+            "-nodetach",
+            "-stream",
+            "-outform",
+            "DER",
+            "-in",
+            "entity",
+            "-signer",
+            "cert.pem",
+            "-inkey",
+            "key.pem",
+            "-out",
+            "signed.p7m",
+        ],
+        cwd=tmp_path,
+        check=True,
+        capture_output=True,
+    )
     blob = (tmp_path / "signed.p7m").read_bytes()
     assert blob[1] == 0x80  # indefinite length: streamed BER
     raw = wrapped.with_file("openssl-signed", blob, "smime.p7m", "application/pkcs7-mime")
@@ -271,16 +315,37 @@ def test_ber_nested_without_end_is_refused_quickly() -> None:
     WHEN its content is asked for
     THEN there is none, at once (depth is bounded, so no recursion error either)."""
     content = b"\x24\x80" * 100_000 + b"\0\0" * 100_000
-    blob = (wrapped.ber(0x30, bytes.fromhex("06092a864886f70d010702"), wrapped.ber(
-        0xA0, wrapped.ber(0x30, wrapped.der(0x02, b"\x01"), wrapped.der(0x31), wrapped.ber(
-            0x30, bytes.fromhex("06092a864886f70d010701"), wrapped.ber(0xA0, content))))))
+    blob = wrapped.ber(
+        0x30,
+        bytes.fromhex("06092a864886f70d010702"),
+        wrapped.ber(
+            0xA0,
+            wrapped.ber(
+                0x30,
+                wrapped.der(0x02, b"\x01"),
+                wrapped.der(0x31),
+                wrapped.ber(
+                    0x30, bytes.fromhex("06092a864886f70d010701"), wrapped.ber(0xA0, content)
+                ),
+            ),
+        ),
+    )
     started = time.perf_counter()
     assert smime.signed_content(blob) is None
     assert time.perf_counter() - started < 1
 
 
-@pytest.mark.parametrize("data", [b"", b"\x30", b"\x30\x80", random.Random(1).randbytes(512),
-                                  b"\x30\x03\x06\x01\x00", b"%PDF-1.4\n"])
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"",
+        b"\x30",
+        b"\x30\x80",
+        random.Random(1).randbytes(512),
+        b"\x30\x03\x06\x01\x00",
+        b"%PDF-1.4\n",
+    ],
+)
 def test_is_pkcs7_says_no_to_other_bytes(data: bytes) -> None:
     """GIVEN bytes that are not PKCS#7 WHEN sniffed THEN not PKCS#7, and nothing raises."""
     assert not smime.is_pkcs7(data)
@@ -322,8 +387,11 @@ _SIGNED = wrapped.signed_data(wrapped.signed_entity(referral_docx(67)), streamed
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(seed=st.integers(0, 2**32 - 1), flips=st.integers(1, 40),
-       name=st.sampled_from(sorted(outlook.EXAMPLES)))
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    flips=st.integers(1, 40),
+    name=st.sampled_from(sorted(outlook.EXAMPLES)),
+)
 def test_mutated_outlook_item_never_raises(seed: int, flips: int, name: str) -> None:
     """GIVEN an Outlook item with random bytes changed (directory, FAT, streams)
     WHEN the email carrying it is parsed and opened

@@ -16,6 +16,7 @@ the wire, so what the Outbox shows is exactly what a relay would receive. Error 
 name reply codes and recipient domains only, never an address's local part or the message:
 they are logged. This module imports no backend, so the daemon can load it at start-up.
 """
+
 from __future__ import annotations
 
 import re

@@ -27,10 +27,16 @@ from mailbot.ingest.exchange.connect import ExchangeConnection, ExchangeError
 from mailbot.ingest.mailbox import MailboxError
 
 # Sending these again will fail the same way: a person must look at the message.
-_PERMANENT_SEND = (ews.ErrorMessageSizeExceeded, ews.ErrorSendAsDenied,
-                   ews.ErrorInvalidRecipients, ews.ErrorMissingRecipients,
-                   ews.ErrorMimeContentInvalid, ews.ErrorMimeContentInvalidBase64String,
-                   ews.ErrorMimeContentConversionFailed, ews.ErrorUnsupportedMimeConversion)
+_PERMANENT_SEND = (
+    ews.ErrorMessageSizeExceeded,
+    ews.ErrorSendAsDenied,
+    ews.ErrorInvalidRecipients,
+    ews.ErrorMissingRecipients,
+    ews.ErrorMimeContentInvalid,
+    ews.ErrorMimeContentInvalidBase64String,
+    ews.ErrorMimeContentConversionFailed,
+    ews.ErrorUnsupportedMimeConversion,
+)
 
 
 class ExchangeSender:
@@ -49,21 +55,36 @@ class ExchangeSender:
         check_envelope(envelope_from, recipients)
         wire = wire_bytes(raw)
         headers = BytesHeaderParser().parsebytes(wire)
-        named = {address.lower() for _, address in
-                 getaddresses([str(v) for k in ("to", "cc", "bcc") for v in
-                               headers.get_all(k, [])]) if address}
+        named = {
+            address.lower()
+            for _, address in getaddresses(
+                [str(v) for k in ("to", "cc", "bcc") for v in headers.get_all(k, [])]
+            )
+            if address
+        }
         envelope = {address.lower() for address in recipients}
         if named - envelope:
-            raise PermanentSendError("the message's headers name addresses outside the "
-                                     "envelope, which Exchange would deliver to")
-        visible = {address.lower() for _, address in
-                   getaddresses([str(v) for k in ("to", "cc") for v in headers.get_all(k, [])])}
+            raise PermanentSendError(
+                "the message's headers name addresses outside the "
+                "envelope, which Exchange would deliver to"
+            )
+        visible = {
+            address.lower()
+            for _, address in getaddresses(
+                [str(v) for k in ("to", "cc") for v in headers.get_all(k, [])]
+            )
+        }
         hidden = [address for address in recipients if address.lower() not in visible]
 
         def send() -> None:
             account = self._connection.account
-            message = Message(account=account, folder=account.sent, mime_content=wire,
-                              bcc_recipients=hidden or None, is_read=True)
+            message = Message(
+                account=account,
+                folder=account.sent,
+                mime_content=wire,
+                bcc_recipients=hidden or None,
+                is_read=True,
+            )
             message.send_and_save()
 
         try:

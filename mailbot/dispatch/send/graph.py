@@ -52,9 +52,15 @@ from mailbot.ingest.graph.delta import IMMUTABLE_IDS, user_path
 from mailbot.ingest.mailbox import MailboxError
 
 _PERMANENT_STATUSES = frozenset({400, 413, 415, 422})
-_PERMANENT_CODES = frozenset({"ErrorSendAsDenied", "ErrorMessageSizeExceeded",
-                              "ErrorInvalidRecipients", "ErrorMimeContentInvalid",
-                              "ErrorMimeContentInvalidBase64String"})
+_PERMANENT_CODES = frozenset(
+    {
+        "ErrorSendAsDenied",
+        "ErrorMessageSizeExceeded",
+        "ErrorInvalidRecipients",
+        "ErrorMimeContentInvalid",
+        "ErrorMimeContentInvalidBase64String",
+    }
+)
 _PREFER = {"Prefer": IMMUTABLE_IDS}
 
 
@@ -83,9 +89,13 @@ class GraphSender:
                 return  # sent by an attempt whose reply was lost
             drafts = [item.ref for item in earlier]
             if not drafts and fits_one_request(wire):
-                self._client.request("sending a message", "POST", f"{self._user}/sendMail",
-                                     content=base64.b64encode(wire),
-                                     headers={"Content-Type": "text/plain"})
+                self._client.request(
+                    "sending a message",
+                    "POST",
+                    f"{self._user}/sendMail",
+                    content=base64.b64encode(wire),
+                    headers={"Content-Type": "text/plain"},
+                )
                 return
             self._send_draft(wire, message_id, drafts[0] if drafts else None)
         except TooLargeForGraph as exc:
@@ -121,39 +131,62 @@ class GraphSender:
             self._client.request("sending a message", "POST", f"{path}/send")
         except GraphError as exc:
             if exc.gone:  # sent meanwhile by the earlier attempt: found as sent next time
-                raise TransientSendError("Graph: the draft was sent meanwhile; checking for "
-                                         "the sent message next time", code=exc.status) from None
+                raise TransientSendError(
+                    "Graph: the draft was sent meanwhile; checking for the sent message next time",
+                    code=exc.status,
+                ) from None
             raise
 
     def _create_draft(self, skeleton: bytes, message_id: str | None) -> str:
-        made = self._client.json("saving a draft", "POST", f"{self._user}/messages",
-                                 content=base64.b64encode(skeleton),
-                                 headers={"Content-Type": "text/plain", **_PREFER})
+        made = self._client.json(
+            "saving a draft",
+            "POST",
+            f"{self._user}/messages",
+            content=base64.b64encode(skeleton),
+            headers={"Content-Type": "text/plain", **_PREFER},
+        )
         ref = made.get("id")
         if not isinstance(ref, str) or not ref:
             raise GraphError("Graph: saving a draft failed: no message id returned")
         if message_id and made.get("internetMessageId") != message_id:
             # The id it is found by after a lost reply (updatable while a draft).
-            self._client.json("saving a draft", "PATCH", message_path(self._user, ref),
-                              json={"internetMessageId": message_id}, headers=_PREFER)
+            self._client.json(
+                "saving a draft",
+                "PATCH",
+                message_path(self._user, ref),
+                json={"internetMessageId": message_id},
+                headers=_PREFER,
+            )
         return ref
 
     def _earlier(self, message_id: str) -> list[_Earlier]:
         """Items in the mailbox (any folder) carrying `message_id`."""
         found = self._client.json(
-            "looking for an earlier attempt", "GET", f"{self._user}/messages",
-            params={"$filter": f"internetMessageId eq '{_odata(message_id)}'",
-                    "$select": "id,isDraft"}, headers=_PREFER)
-        return [_Earlier(ref=entry["id"], draft=bool(entry.get("isDraft")))
-                for entry in found.get("value") or []
-                if isinstance(entry, dict) and isinstance(entry.get("id"), str)]
+            "looking for an earlier attempt",
+            "GET",
+            f"{self._user}/messages",
+            params={
+                "$filter": f"internetMessageId eq '{_odata(message_id)}'",
+                "$select": "id,isDraft",
+            },
+            headers=_PREFER,
+        )
+        return [
+            _Earlier(ref=entry["id"], draft=bool(entry.get("isDraft")))
+            for entry in found.get("value") or []
+            if isinstance(entry, dict) and isinstance(entry.get("id"), str)
+        ]
 
     def _attachment_names(self, draft: str) -> list[str]:
         found = self._client.json(
-            "reading a draft's attachments", "GET",
-            f"{message_path(self._user, draft)}/attachments", params={"$select": "name"})
-        return [str(entry.get("name")) for entry in found.get("value") or []
-                if isinstance(entry, dict)]
+            "reading a draft's attachments",
+            "GET",
+            f"{message_path(self._user, draft)}/attachments",
+            params={"$select": "name"},
+        )
+        return [
+            str(entry.get("name")) for entry in found.get("value") or [] if isinstance(entry, dict)
+        ]
 
 
 def _message_id(wire: bytes) -> str | None:
@@ -178,8 +211,10 @@ def with_envelope(wire: bytes, recipients: Sequence[str]) -> bytes:
 
     envelope = {address.lower() for address in recipients}
     if named("to", "cc", "bcc") - envelope:
-        raise PermanentSendError("the message's headers name addresses outside the envelope, "
-                                 "which Exchange would deliver to")
+        raise PermanentSendError(
+            "the message's headers name addresses outside the envelope, "
+            "which Exchange would deliver to"
+        )
     listed = named("to", "cc", "bcc")
     hidden = [address for address in dict.fromkeys(recipients) if address.lower() not in listed]
     if not hidden:

@@ -81,32 +81,46 @@ def split(wire: bytes) -> Split:
         taken.append((parent, part))
         skeleton = message.as_bytes(policy=policy.SMTP)
     if not fits_one_request(skeleton):
-        raise TooLargeForGraph("the message is too large for Microsoft Graph even without "
-                               "its attachments")
+        raise TooLargeForGraph(
+            "the message is too large for Microsoft Graph even without its attachments"
+        )
     files = tuple(_file(part, n) for n, (_, part) in enumerate(taken, start=1))
     for file in files:
         if len(file.data) > MAX_FILE:
-            raise TooLargeForGraph("an attachment is larger than the 150 MB Microsoft Graph "
-                                   "accepts")
+            raise TooLargeForGraph(
+                "an attachment is larger than the 150 MB Microsoft Graph accepts"
+            )
     return Split(skeleton=skeleton, files=files)
 
 
 def attach(client: GraphClient, message_path: str, file: File) -> None:
     """Attach `file` to the draft at `message_path` (users/{id}/messages/{id}): one POST
     under SMALL_FILE, an upload session above it."""
-    item: dict[str, Any] = {"name": file.name, "contentType": file.content_type,
-                            "isInline": file.inline}
+    item: dict[str, Any] = {
+        "name": file.name,
+        "contentType": file.content_type,
+        "isInline": file.inline,
+    }
     if file.content_id:
         item["contentId"] = file.content_id
     if len(file.data) < SMALL_FILE:
-        client.json("attaching a file", "POST", f"{message_path}/attachments", json={
-            "@odata.type": "#microsoft.graph.fileAttachment", **item,
-            "contentBytes": base64.b64encode(file.data).decode("ascii")})
+        client.json(
+            "attaching a file",
+            "POST",
+            f"{message_path}/attachments",
+            json={
+                "@odata.type": "#microsoft.graph.fileAttachment",
+                **item,
+                "contentBytes": base64.b64encode(file.data).decode("ascii"),
+            },
+        )
         return
     session = client.json(
-        "starting an attachment upload", "POST",
+        "starting an attachment upload",
+        "POST",
         f"{message_path}/attachments/createUploadSession",
-        json={"AttachmentItem": {"attachmentType": "file", "size": len(file.data), **item}})
+        json={"AttachmentItem": {"attachmentType": "file", "size": len(file.data), **item}},
+    )
     url = session.get("uploadUrl")
     if not isinstance(url, str) or not url:
         raise GraphError("Graph: starting an attachment upload failed: no upload URL returned")
@@ -119,16 +133,23 @@ def _upload(client: GraphClient, url: str, data: bytes, start: int) -> None:
     for _ in range(total // RANGE_BYTES + 3):  # a server repeating itself cannot hold us here
         end = min(start + RANGE_BYTES, total)
         response = client.upload(
-            "uploading an attachment", url, content=data[start:end],
-            headers={"Content-Type": "application/octet-stream",
-                     "Content-Range": f"bytes {start}-{end - 1}/{total}"})
+            "uploading an attachment",
+            url,
+            content=data[start:end],
+            headers={
+                "Content-Type": "application/octet-stream",
+                "Content-Range": f"bytes {start}-{end - 1}/{total}",
+            },
+        )
         if response.status_code == 201:
             return
         body = response.json() if response.content else {}
         start = _next_start(body if isinstance(body, dict) else {}, end)
         if start >= total:
-            raise GraphError("Graph: uploading an attachment failed: every byte was sent but "
-                             "the upload did not complete")
+            raise GraphError(
+                "Graph: uploading an attachment failed: every byte was sent but "
+                "the upload did not complete"
+            )
     raise GraphError("Graph: uploading an attachment failed: the upload did not advance")
 
 
@@ -167,9 +188,13 @@ def _files(message: Message) -> Iterable[tuple[Message, Message]]:
 def _file(part: Message, n: int) -> File:
     content_id = part.get("Content-ID")
     cid = str(content_id).strip().strip("<>") if content_id else None
-    return File(name=part.get_filename() or f"attachment-{n}",
-                content_type=part.get_content_type(), data=_content(part), content_id=cid,
-                inline=part.get_content_disposition() == "inline")
+    return File(
+        name=part.get_filename() or f"attachment-{n}",
+        content_type=part.get_content_type(),
+        data=_content(part),
+        content_id=cid,
+        inline=part.get_content_disposition() == "inline",
+    )
 
 
 def _content(part: Message) -> bytes:

@@ -89,7 +89,8 @@ class SmtpSender:
             if conversation.whole and not isinstance(exc, SendError | smtplib.SMTPDataError):
                 raise UncertainSendError(
                     "the server received the whole message but did not answer"
-                    f" ({_why(exc)}): it may have been delivered") from None
+                    f" ({_why(exc)}): it may have been delivered"
+                ) from None
             error = classify(exc)
             if error is None:
                 raise
@@ -176,8 +177,14 @@ class _Conversation:
         if sock is not None:
             sock.settimeout(self.remaining())
 
-    def transmit(self, smtp: smtplib.SMTP, envelope_from: str, recipients: list[str],
-                 wire: bytes, options: list[str]) -> dict[str, tuple[int, bytes]]:
+    def transmit(
+        self,
+        smtp: smtplib.SMTP,
+        envelope_from: str,
+        recipients: list[str],
+        wire: bytes,
+        options: list[str],
+    ) -> dict[str, tuple[int, bytes]]:
         """MAIL, RCPT and DATA as `smtplib.SMTP.sendmail` does them, noting when the whole
         message has gone out. Returns the recipients refused (the others accepted)."""
         self.limit(smtp)

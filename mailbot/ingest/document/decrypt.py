@@ -124,8 +124,9 @@ def decrypt(
         return DecryptFailure(code=Reason.UNREADABLE_DOCUMENT, detail=detail)
 
 
-def _open(data: bytes, limits: DocumentLimits
-          ) -> tuple[AgileInfo | StandardInfo, EncryptedStream, int]:
+def _open(
+    data: bytes, limits: DocumentLimits
+) -> tuple[AgileInfo | StandardInfo, EncryptedStream, int]:
     if len(data) > limits.max_attachment_bytes:
         raise Unreadable("attachment over the size limit")
     if not data.startswith(_OLE_MAGIC):
@@ -158,27 +159,26 @@ def _fit(value: bytes, size: int) -> bytes:
     return value[:size].ljust(size, b"\x36")
 
 
-def _plain_zip(stream: EncryptedStream, size: int,
-               decrypt: SegmentDecryptor) -> io.BufferedReader:
-    package: io.BufferedReader = io.BufferedReader(PlainPackage(stream, size, decrypt),
-                                                   SEGMENT_BYTES)
+def _plain_zip(stream: EncryptedStream, size: int, decrypt: SegmentDecryptor) -> io.BufferedReader:
+    package: io.BufferedReader = io.BufferedReader(
+        PlainPackage(stream, size, decrypt), SEGMENT_BYTES
+    )
     if package.read(4) != b"PK\x03\x04":
         raise Unreadable("decrypted content is not a Word package")
     package.seek(0)
     return package
 
 
-def _unlock(
-    scheme: AgileInfo | StandardInfo, password: str, derive: KeyDerivation
-) -> bytes | None:
+def _unlock(scheme: AgileInfo | StandardInfo, password: str, derive: KeyDerivation) -> bytes | None:
     """The package key if `password` is right, else None: one key derivation either way."""
     if isinstance(scheme, AgileInfo):
         return _unlock_agile(scheme, password, derive)
     return _unlock_standard(scheme, password, derive)
 
 
-def _decrypt_package(scheme: AgileInfo | StandardInfo, key: bytes, stream: EncryptedStream,
-                     size: int) -> io.BufferedReader:
+def _decrypt_package(
+    scheme: AgileInfo | StandardInfo, key: bytes, stream: EncryptedStream, size: int
+) -> io.BufferedReader:
     if isinstance(scheme, AgileInfo):
         return _decrypt_agile(scheme, key, stream, size)
     return _decrypt_standard(key, stream, size)
@@ -200,8 +200,9 @@ def _unlock_agile(info: AgileInfo, password: str, derive: KeyDerivation) -> byte
     return _aes_cbc_decrypt(info.key_value, block_key(_BLOCK_KEY_VALUE), iv)[: info.key_bytes]
 
 
-def _decrypt_agile(info: AgileInfo, key: bytes, stream: EncryptedStream,
-                   size: int) -> io.BufferedReader:
+def _decrypt_agile(
+    info: AgileInfo, key: bytes, stream: EncryptedStream, size: int
+) -> io.BufferedReader:
     name = info.data_hash_name
     hmac_key_iv = _fit(_digest(name, info.data_salt + _BLOCK_HMAC_KEY), 16)
     hmac_value_iv = _fit(_digest(name, info.data_salt + _BLOCK_HMAC_VALUE), 16)
@@ -211,8 +212,9 @@ def _decrypt_agile(info: AgileInfo, key: bytes, stream: EncryptedStream,
     mac = hmac.new(hmac_key, digestmod=HASHES[name])
     for chunk in stream.chunks():
         mac.update(chunk)
-    if len(hmac_value) < digest_size or \
-            not hmac.compare_digest(mac.digest(), hmac_value[:digest_size]):
+    if len(hmac_value) < digest_size or not hmac.compare_digest(
+        mac.digest(), hmac_value[:digest_size]
+    ):
         # The password was right (the verifier said so): the package was altered or cut.
         raise Unreadable("encrypted package failed its integrity check")
     algorithm = algorithms.AES(key)

@@ -198,8 +198,12 @@ def _scan_part(
             if read > cap:
                 reject(UNREADABLE, "part inflates past its declared size")
             if look_for_dtd:
-                if not head and len(chunk) >= 4 and b"\x00" not in chunk[:4] \
-                        and not chunk.startswith(_WIDE_STARTS):
+                if (
+                    not head
+                    and len(chunk) >= 4
+                    and b"\x00" not in chunk[:4]
+                    and not chunk.startswith(_WIDE_STARTS)
+                ):
                     dtds, hints = _ASCII_DTD, _ASCII_HINTS
                 if len(head) < 256:
                     head = (head + chunk)[:256]

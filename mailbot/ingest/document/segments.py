@@ -53,8 +53,14 @@ class EncryptedStream:
     @classmethod
     def open(cls, data: bytes, ole: olefile.OleFileIO, name: str) -> EncryptedStream:
         """The stream `name` (at the root of `ole`, opened on `data`) where it lies in `data`."""
-        entry = next((kid for kid in ole.root.kids if kid.name.lower() == name.lower()
-                      and kid.entry_type == olefile.STGTY_STREAM), None)
+        entry = next(
+            (
+                kid
+                for kid in ole.root.kids
+                if kid.name.lower() == name.lower() and kid.entry_type == olefile.STGTY_STREAM
+            ),
+            None,
+        )
         if entry is None:
             raise BrokenStream("no such stream")
         size = entry.size
@@ -86,7 +92,7 @@ class EncryptedStream:
     def chunks(self) -> Iterator[memoryview]:
         """The stream's bytes in order, as views of the file."""
         for start, length in self._runs:
-            yield self._view[start:start + length]
+            yield self._view[start : start + length]
 
     def read(self, start: int, length: int) -> bytes:
         """Bytes `start` to `start + length` of the stream (fewer at its end)."""
@@ -97,7 +103,7 @@ class EncryptedStream:
             offset = start - self._starts[run]
             file_start, run_length = self._runs[run]
             take = min(run_length - offset, end - start)
-            parts.append(self._view[file_start + offset:file_start + offset + take])
+            parts.append(self._view[file_start + offset : file_start + offset + take])
             start += take
             run += 1
         return b"".join(parts)
@@ -139,7 +145,7 @@ class PlainPackage(io.RawIOBase):
             take = min(len(segment) - offset, len(target) - done, self.size - self._position)
             if take <= 0:
                 break
-            target[done:done + take] = segment[offset:offset + take]
+            target[done : done + take] = segment[offset : offset + take]
             done += take
             self._position += take
         return done

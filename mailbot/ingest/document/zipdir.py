@@ -98,12 +98,13 @@ def count_directory_records(data: bytes | BinaryIO) -> int:
     while chunk := source.read(_COUNT_CHUNK):
         window = tail + chunk
         count += window.count(signature)
-        tail = window[1 - len(signature):]  # too short to hold one, so none is counted twice
+        tail = window[1 - len(signature) :]  # too short to hold one, so none is counted twice
     return count
 
 
-def check_layout(source: BinaryIO, size: int, infos: list[zipfile.ZipInfo],
-                  directory_start: int) -> None:
+def check_layout(
+    source: BinaryIO, size: int, infos: list[zipfile.ZipInfo], directory_start: int
+) -> None:
     """Each entry's local header and data must occupy its own byte range, in front of the
     central directory: overlapping ranges are how zip bombs reuse one compressed kernel."""
     spans: list[tuple[int, int]] = []

@@ -55,16 +55,36 @@ T = TypeVar("T")
 MAX_CONNECTIONS = 2
 
 _AUTH = (ews.UnauthorizedError,)
-_IMPERSONATION = (ews.ErrorImpersonateUserDenied, ews.ErrorImpersonationDenied,
-                  ews.ErrorImpersonationFailed, ews.ErrorInvalidExchangeImpersonationHeaderData)
-_DENIED = (ews.ErrorAccessDenied, ews.ErrorCreateSubfolderAccessDenied,
-           ews.ErrorCreateItemAccessDenied, ews.ErrorSubscriptionAccessDenied,
-           ews.ErrorSubscriptionDelegateAccessNotSupported, ews.ErrorSendAsDenied)
+_IMPERSONATION = (
+    ews.ErrorImpersonateUserDenied,
+    ews.ErrorImpersonationDenied,
+    ews.ErrorImpersonationFailed,
+    ews.ErrorInvalidExchangeImpersonationHeaderData,
+)
+_DENIED = (
+    ews.ErrorAccessDenied,
+    ews.ErrorCreateSubfolderAccessDenied,
+    ews.ErrorCreateItemAccessDenied,
+    ews.ErrorSubscriptionAccessDenied,
+    ews.ErrorSubscriptionDelegateAccessNotSupported,
+    ews.ErrorSendAsDenied,
+)
 _BUSY = (ews.ErrorServerBusy, ews.RateLimitError)
-_SERVER = (ews.CASError, ews.ErrorInternalServerTransientError, ews.ErrorMailboxStoreUnavailable,
-           ews.ErrorConnectionFailed, ews.ErrorConnectionFailedTransientError)
-_DNS_WORDS = ("NameResolutionError", "Name or service not known", "getaddrinfo failed",
-              "nodename nor servname", "No address associated", "name resolution")
+_SERVER = (
+    ews.CASError,
+    ews.ErrorInternalServerTransientError,
+    ews.ErrorMailboxStoreUnavailable,
+    ews.ErrorConnectionFailed,
+    ews.ErrorConnectionFailedTransientError,
+)
+_DNS_WORDS = (
+    "NameResolutionError",
+    "Name or service not known",
+    "getaddrinfo failed",
+    "nodename nor servname",
+    "No address associated",
+    "name resolution",
+)
 _TLS_WORDS = ("SSLError", "CERTIFICATE_VERIFY_FAILED", "certificate verify", "[SSL", "TLSV1")
 
 
@@ -90,8 +110,12 @@ class BoundedRetry(FaultTolerance):  # type: ignore[misc]
     past its budget. Outside an `operation()` the budget is zero: nothing retries.
     """
 
-    def __init__(self, budget_seconds: float, sleep: Callable[[float], None] = time.sleep,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        budget_seconds: float,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         super().__init__(max_wait=budget_seconds)
         self._sleep = sleep
         self._clock = clock
@@ -147,24 +171,26 @@ class BoundedRetry(FaultTolerance):  # type: ignore[misc]
             super().raise_response_errors(response)
         except (ews.ErrorServerBusy, ews.ErrorInternalServerTransientError) as exc:
             if wait and not getattr(exc, "back_off", None):  # e.g. "2.5": exchangelib's int()
-                raise ews.ErrorServerBusy("Caused by a throttling reply", back_off=wait) \
-                    from None
+                raise ews.ErrorServerBusy("Caused by a throttling reply", back_off=wait) from None
             raise
         if response.status_code == 200:
             self._signed_in = True
 
 
-def make_credentials(settings: ExchangeMailboxSettings,
-                     secrets: Mapping[str, str]) -> tuple[Any, str]:
+def make_credentials(
+    settings: ExchangeMailboxSettings, secrets: Mapping[str, str]
+) -> tuple[Any, str]:
     """exchangelib credentials and auth type for `settings`, secrets looked up by name."""
     if settings.auth == "oauth2":
         for name in ("tenant_id", "client_id"):
             if not getattr(settings, name):
                 raise ConfigError(f"mailbox.{name}", 'is required with auth = "oauth2"')
         credentials = OAuth2Credentials(
-            client_id=settings.client_id, tenant_id=settings.tenant_id,
+            client_id=settings.client_id,
+            tenant_id=settings.tenant_id,
             client_secret=_secret(secrets, settings.client_secret_credential),
-            identity=Identity(primary_smtp_address=settings.address))
+            identity=Identity(primary_smtp_address=settings.address),
+        )
         return credentials, OAUTH2
     if not settings.username:
         raise ConfigError("mailbox.username", f'is required with auth = "{settings.auth}"')
@@ -183,17 +209,26 @@ class ExchangeConnection:
     """One login to one mailbox. The account is made on first use (autodiscover, if enabled,
     is network traffic), and every call to the server goes through `run`."""
 
-    def __init__(self, settings: ExchangeMailboxSettings, secrets: Mapping[str, str], *,
-                 account_factory: Callable[..., Account] | None = None,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self,
+        settings: ExchangeMailboxSettings,
+        secrets: Mapping[str, str],
+        *,
+        account_factory: Callable[..., Account] | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         if not settings.autodiscover and not settings.ews_url.lower().startswith("https://"):
             raise ConfigError("mailbox.ews_url", "must be an https:// URL")
         credentials, auth_type = make_credentials(settings, secrets)
         self.settings = settings
         self.policy = BoundedRetry(settings.timeout_seconds, sleep)
         self._config = Configuration(
-            service_endpoint=settings.ews_url, credentials=credentials, auth_type=auth_type,
-            retry_policy=self.policy, max_connections=MAX_CONNECTIONS)
+            service_endpoint=settings.ews_url,
+            credentials=credentials,
+            auth_type=auth_type,
+            retry_policy=self.policy,
+            max_connections=MAX_CONNECTIONS,
+        )
         self._factory: Callable[..., Account] = account_factory or Account
         self._account: Any = None
         self._lock = threading.Lock()
@@ -204,10 +239,13 @@ class ExchangeConnection:
         with self._lock:
             if self._account is None:
                 account = self._factory(
-                    primary_smtp_address=self.settings.address, config=self._config,
+                    primary_smtp_address=self.settings.address,
+                    config=self._config,
                     autodiscover=self.settings.autodiscover,
-                    access_type=IMPERSONATION if self.settings.access == "impersonation"
-                    else DELEGATE)
+                    access_type=IMPERSONATION
+                    if self.settings.access == "impersonation"
+                    else DELEGATE,
+                )
                 # exchangelib shares one Protocol per endpoint and login: make sure it is ours.
                 account.protocol.config.retry_policy = self.policy
                 account.protocol.TIMEOUT = self.settings.timeout_seconds
@@ -231,22 +269,30 @@ class ExchangeConnection:
 
 
 def exchange_error(doing: str, exc: BaseException) -> ExchangeError:
-    return ExchangeError(f"Exchange: {doing} failed: {describe(exc)} ({type(exc).__name__})",
-                         type(exc))
+    return ExchangeError(
+        f"Exchange: {doing} failed: {describe(exc)} ({type(exc).__name__})", type(exc)
+    )
 
 
 def describe(exc: BaseException) -> str:
     """What went wrong, in fixed words (exchangelib's text is only read, never repeated)."""
     cause = exc.__context__
     if isinstance(exc, ews.RateLimitError) and isinstance(cause, ThrottledLogin):
-        return ("the server kept refusing a login it had accepted (HTTP 401: EWS throttling, "
-                "or the credentials were revoked), and retrying did not help")
-    if isinstance(exc, ews.RateLimitError) and isinstance(cause, Exception) \
-            and not isinstance(cause, ews.ErrorServerBusy):
+        return (
+            "the server kept refusing a login it had accepted (HTTP 401: EWS throttling, "
+            "or the credentials were revoked), and retrying did not help"
+        )
+    if (
+        isinstance(exc, ews.RateLimitError)
+        and isinstance(cause, Exception)
+        and not isinstance(cause, ews.ErrorServerBusy)
+    ):
         return f"{describe(cause)}, and retrying did not help"  # a 503 or timeouts, not busy
     if isinstance(exc, _AUTH) or type(exc).__module__.startswith("oauthlib"):
-        return "authentication failed: check the username and password, or the app " \
-               "registration (tenant, client id, client secret)"
+        return (
+            "authentication failed: check the username and password, or the app "
+            "registration (tenant, client id, client secret)"
+        )
     if isinstance(exc, _IMPERSONATION):
         return "impersonation refused: the login may not act as this mailbox"
     if isinstance(exc, ews.ErrorNonExistentMailbox):
@@ -278,8 +324,9 @@ def describe(exc: BaseException) -> str:
 def _is_network(exc: BaseException) -> bool:
     """A failure below EWS: exchangelib wraps connection errors in ErrorTimeoutExpired; a
     broken stream raises requests' (or urllib3's) own."""
-    return (isinstance(exc, (ews.ErrorTimeoutExpired, OSError))
-            or type(exc).__module__.split(".")[0] in ("requests", "urllib3"))
+    return isinstance(exc, (ews.ErrorTimeoutExpired, OSError)) or type(exc).__module__.split(".")[
+        0
+    ] in ("requests", "urllib3")
 
 
 def _quiet_exchangelib() -> None:

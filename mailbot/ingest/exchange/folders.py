@@ -86,8 +86,9 @@ class MailFolders:
 class Mover:
     """Moves by EWS id, idempotently (see the module docstring)."""
 
-    def __init__(self, connection: ExchangeConnection, folders: MailFolders, state: Store,
-                 address: str) -> None:
+    def __init__(
+        self, connection: ExchangeConnection, folders: MailFolders, state: Store, address: str
+    ) -> None:
         self._connection = connection
         self._folders = folders
         self._state = state
@@ -97,20 +98,25 @@ class Mover:
     def move(self, ref: str, source: Folder, target: Folder) -> str:
         target_name = self._folders.name(target)
         destination = self._connection.run(
-            f"opening the {target_name} folder", lambda: self._folders.get(target))
+            f"opening the {target_name} folder", lambda: self._folders.get(target)
+        )
         message_id = self.message_ids.get(ref)
         if message_id is None:
             exists, message_id = self._connection.run(
-                "looking up a message", lambda: _message_id(self._connection.account, ref))
+                "looking up a message", lambda: _message_id(self._connection.account, ref)
+            )
             if not exists:
                 return self._find_moved(ref, source, destination)
         if message_id:
-            self._state.state_set(self._intent_key, json.dumps(
-                {"ref": ref, "message_id": message_id, "target": target.value}))
+            self._state.state_set(
+                self._intent_key,
+                json.dumps({"ref": ref, "message_id": message_id, "target": target.value}),
+            )
         try:
             new_ref = self._connection.run(
-                f"moving a message to {target_name}", lambda: _move(self._connection.account,
-                                                                    ref, destination))
+                f"moving a message to {target_name}",
+                lambda: _move(self._connection.account, ref, destination),
+            )
         except ExchangeError as exc:
             if not issubclass(exc.error_type, _GONE):
                 raise
@@ -126,8 +132,13 @@ class Mover:
         if message_id is None:
             intent = json.loads(self._state.state_get(self._intent_key) or "{}")
             message_id = intent.get("message_id") if intent.get("ref") == ref else None
-        found = None if message_id is None else self._connection.run(
-            "finding a moved message", lambda: _find_by_message_id(destination, message_id))
+        found = (
+            None
+            if message_id is None
+            else self._connection.run(
+                "finding a moved message", lambda: _find_by_message_id(destination, message_id)
+            )
+        )
         if found is None:
             raise MessageNotFoundError(ref, source)
         self.message_ids.pop(ref, None)

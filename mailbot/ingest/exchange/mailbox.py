@@ -41,14 +41,21 @@ class ExchangeMailbox:
     """The mailbox `settings.address`, logged in with `secrets` (by their `*_credential`
     names); small state (the sync state, a move in progress) is kept in `state`."""
 
-    def __init__(self, settings: ExchangeMailboxSettings, secrets: Mapping[str, str],
-                 state: Store, *, account_factory: Callable[..., Account] | None = None,
-                 sleep: Callable[[float], None] = time.sleep,
-                 max_bytes: int = DocumentLimits().max_email_bytes) -> None:
+    def __init__(
+        self,
+        settings: ExchangeMailboxSettings,
+        secrets: Mapping[str, str],
+        state: Store,
+        *,
+        account_factory: Callable[..., Account] | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        max_bytes: int = DocumentLimits().max_email_bytes,
+    ) -> None:
         self.settings = settings
         self._max_bytes = max_bytes
-        self.connection = ExchangeConnection(settings, secrets, account_factory=account_factory,
-                                             sleep=sleep)
+        self.connection = ExchangeConnection(
+            settings, secrets, account_factory=account_factory, sleep=sleep
+        )
         self._state = state
         self._sync_key = f"exchange:{settings.address}:inbox:sync_state"
         self._folders = MailFolders(self.connection, settings.folders)
@@ -58,8 +65,9 @@ class ExchangeMailbox:
     def __enter__(self) -> ExchangeMailbox:
         return self
 
-    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.close()
 
     def fetch_new(self) -> Iterator[MailboxMessage]:
@@ -94,6 +102,7 @@ class ExchangeMailbox:
     def check(self) -> list[str]:
         """Log in and look at every folder mailbot will use, changing nothing; return what is
         wrong, as sentences for an operator (an empty list: all is well)."""
+
         def look(doing: str, operation: Callable[[], object]) -> str | None:
             try:
                 self.connection.run(doing, operation, budget=0.0)
@@ -106,9 +115,11 @@ class ExchangeMailbox:
             return [problem]  # nothing else can work
         checks: list[tuple[str, Callable[[], object]]] = [
             (f"looking for the {self._folders.name(f)} folder", self._looker(f))
-            for f in sorted(_DONE_FOLDERS)]
-        checks.append(("subscribing to inbox events (mailbot would poll instead)",
-                       self._try_subscription))
+            for f in sorted(_DONE_FOLDERS)
+        ]
+        checks.append(
+            ("subscribing to inbox events (mailbot would poll instead)", self._try_subscription)
+        )
         if self.settings.send_via_ews:
             checks.append(("opening Sent Items", lambda: self.connection.account.sent))
         return [p for doing, operation in checks if (p := look(doing, operation)) is not None]
@@ -118,10 +129,12 @@ class ExchangeMailbox:
             get_logger().warning("mailbox.oversized", mailbox="exchange", size=item.size)
             fetched = self.connection.run(
                 "fetching a new message's headers",
-                lambda: fetch_headers(self.connection.account, item, self._max_bytes))
+                lambda: fetch_headers(self.connection.account, item, self._max_bytes),
+            )
         else:
             fetched = self.connection.run(
-                "fetching a new message", lambda: fetch_message(self.connection.account, item))
+                "fetching a new message", lambda: fetch_message(self.connection.account, item)
+            )
         if fetched is None:
             return None
         if fetched.internet_message_id:

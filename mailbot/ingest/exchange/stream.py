@@ -31,15 +31,24 @@ RETRY_MAX_SECONDS = 300.0
 JOIN_SECONDS = 2.0
 HEALTHY_SECONDS = 60.0  # a connection that lasted this long was not failing
 EVENT_TYPES = ("NewMailEvent", "CreatedEvent", "MovedEvent")
-_EXPIRED = (ews.ErrorInvalidSubscription, ews.ErrorSubscriptionNotFound,
-            ews.ErrorExpiredSubscription, ews.ErrorSubscriptionUnsubsribed)
+_EXPIRED = (
+    ews.ErrorInvalidSubscription,
+    ews.ErrorSubscriptionNotFound,
+    ews.ErrorExpiredSubscription,
+    ews.ErrorSubscriptionUnsubsribed,
+)
 
 
 class InboxWatcher:
     """Streams inbox events on a thread started by the first `wait`; `close` ends it."""
 
-    def __init__(self, connection: ExchangeConnection, inbox: Callable[[], Any], *,
-                 retry_first: float = RETRY_FIRST_SECONDS) -> None:
+    def __init__(
+        self,
+        connection: ExchangeConnection,
+        inbox: Callable[[], Any],
+        *,
+        retry_first: float = RETRY_FIRST_SECONDS,
+    ) -> None:
         self._connection = connection
         self._inbox = inbox
         self._retry_first = retry_first
@@ -52,8 +61,9 @@ class InboxWatcher:
     def wait(self, timeout: float) -> bool:
         """True when mail may have arrived, False after `timeout` seconds without."""
         if not self._stop.is_set() and (self._thread is None or not self._thread.is_alive()):
-            self._thread = threading.Thread(target=self._run, name="mailbot-ews-stream",
-                                            daemon=True)
+            self._thread = threading.Thread(
+                target=self._run, name="mailbot-ews-stream", daemon=True
+            )
             self._thread.start()
         woke = self._wake.wait(max(0.0, timeout))
         if woke:
@@ -74,8 +84,9 @@ class InboxWatcher:
         subscription, self._subscription = self._subscription, None
         if subscription is not None:
             with suppress(MailboxError):
-                self._connection.run("unsubscribing", lambda: self._inbox().unsubscribe(
-                    subscription), budget=0.0)
+                self._connection.run(
+                    "unsubscribing", lambda: self._inbox().unsubscribe(subscription), budget=0.0
+                )
 
     def _run(self) -> None:
         delay = self._retry_first
@@ -84,7 +95,8 @@ class InboxWatcher:
                 if self._subscription is None:
                     self._subscription = self._connection.run(
                         "subscribing to inbox events",
-                        lambda: self._inbox().subscribe_to_streaming(event_types=EVENT_TYPES))
+                        lambda: self._inbox().subscribe_to_streaming(event_types=EVENT_TYPES),
+                    )
                     self._wake.set()  # mail from before the subscription: only a sync finds it
                 opened = time.monotonic()
                 closed, heard = self._stream(self._subscription)
@@ -114,8 +126,9 @@ class InboxWatcher:
         def read() -> bool:
             nonlocal heard
             inbox_id = self._inbox().id
-            for notification in service.call(subscription_ids=[subscription],
-                                             connection_timeout=STREAM_MINUTES):
+            for notification in service.call(
+                subscription_ids=[subscription], connection_timeout=STREAM_MINUTES
+            ):
                 if isinstance(notification, Exception):
                     raise notification
                 heard = True
@@ -138,5 +151,8 @@ def _is_new_mail(event: Any, inbox_id: str | None) -> bool:
     if isinstance(event, (NewMailEvent, CreatedEvent)):
         return True
     # mailbot's own moves out of the inbox are MovedEvents too; only moves in are news.
-    return isinstance(event, MovedEvent) and event.parent_folder_id is not None \
+    return (
+        isinstance(event, MovedEvent)
+        and event.parent_folder_id is not None
         and event.parent_folder_id.id == inbox_id
+    )

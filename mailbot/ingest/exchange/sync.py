@@ -35,8 +35,12 @@ MAX_PAGES = 10_000  # a server that never says "last page" must not keep mailbot
 FETCH_FIELDS = ("mime_content", "datetime_received", "message_id")
 HEADER_FIELDS = ("headers", "datetime_received", "message_id")
 # The item exists but Exchange cannot render it as MIME: retrying will not help.
-UNREADABLE = (ews.ErrorMimeContentConversionFailed, ews.ErrorUnsupportedMimeConversion,
-              ews.ErrorItemCorrupt, ews.ErrorCorruptData)
+UNREADABLE = (
+    ews.ErrorMimeContentConversionFailed,
+    ews.ErrorUnsupportedMimeConversion,
+    ews.ErrorItemCorrupt,
+    ews.ErrorCorruptData,
+)
 _GONE = (ews.ErrorItemNotFound, ews.ErrorInvalidIdMalformed)
 _LATEST = datetime.max.replace(tzinfo=UTC)
 
@@ -61,8 +65,9 @@ class Fetched:
     internet_message_id: str | None
 
 
-def read_changes(connection: ExchangeConnection, inbox: Callable[[], Any],
-                 sync_state: str | None) -> list[Page]:
+def read_changes(
+    connection: ExchangeConnection, inbox: Callable[[], Any], sync_state: str | None
+) -> list[Page]:
     """Every page of creations in the inbox since `sync_state` (None: everything in it)."""
     try:
         return _read_pages(connection, inbox, sync_state)
@@ -74,17 +79,25 @@ def read_changes(connection: ExchangeConnection, inbox: Callable[[], Any],
     return _read_pages(connection, inbox, None)
 
 
-def _read_pages(connection: ExchangeConnection, inbox: Callable[[], Any],
-                sync_state: str | None) -> list[Page]:
+def _read_pages(
+    connection: ExchangeConnection, inbox: Callable[[], Any], sync_state: str | None
+) -> list[Page]:
     pages: list[Page] = []
     state = sync_state
     for number in range(MAX_PAGES):
         service, changes = connection.run(
-            "syncing the inbox", partial(_one_page, connection, inbox, state))
+            "syncing the inbox", partial(_one_page, connection, inbox, state)
+        )
         items = tuple(
-            NewItem(ref=item.id, received_at=_utc(item.datetime_received), page=number,
-                    size=item.size if isinstance(item.size, int) else None)
-            for kind, item in changes if kind == SyncFolderItems.CREATE)
+            NewItem(
+                ref=item.id,
+                received_at=_utc(item.datetime_received),
+                page=number,
+                size=item.size if isinstance(item.size, int) else None,
+            )
+            for kind, item in changes
+            if kind == SyncFolderItems.CREATE
+        )
         pages.append(Page(sync_state=service.sync_state, items=items))
         if service.includes_last_item_in_range or service.sync_state == state:
             break
@@ -92,15 +105,27 @@ def _read_pages(connection: ExchangeConnection, inbox: Callable[[], Any],
     return pages
 
 
-def _one_page(connection: ExchangeConnection, get_inbox: Callable[[], Any],
-              sync_state: str | None) -> tuple[Any, list[tuple[str, Any]]]:
+def _one_page(
+    connection: ExchangeConnection, get_inbox: Callable[[], Any], sync_state: str | None
+) -> tuple[Any, list[tuple[str, Any]]]:
     inbox = get_inbox()
     service = _SyncFolderItems(account=connection.account)
-    fields = {f for f in inbox.normalize_fields(fields=["datetime_received", "size"])
-              if not f.field.is_attribute}
-    changes = list(service.call(folder=inbox, shape=ID_ONLY, additional_fields=fields,
-                                sync_state=sync_state, ignore=None,
-                                max_changes_returned=PAGE_SIZE, sync_scope=None))
+    fields = {
+        f
+        for f in inbox.normalize_fields(fields=["datetime_received", "size"])
+        if not f.field.is_attribute
+    }
+    changes = list(
+        service.call(
+            folder=inbox,
+            shape=ID_ONLY,
+            additional_fields=fields,
+            sync_state=sync_state,
+            ignore=None,
+            max_changes_returned=PAGE_SIZE,
+            sync_scope=None,
+        )
+    )
     for change in changes:
         if isinstance(change, Exception):
             raise change
@@ -117,8 +142,11 @@ class _SyncFolderItems(SyncFolderItems):  # type: ignore[misc]
         return super()._get_element_container(message=message, name=name)
 
 
-def in_arrival_order(pages: Sequence[Page], fetch: Callable[[NewItem], MailboxMessage | None],
-                     save_state: Callable[[str], None]) -> Iterator[MailboxMessage]:
+def in_arrival_order(
+    pages: Sequence[Page],
+    fetch: Callable[[NewItem], MailboxMessage | None],
+    save_state: Callable[[str], None],
+) -> Iterator[MailboxMessage]:
     """Fetch and yield the pages' items oldest first; save a page's state once it and every
     page before it are finished (yielded and come back from). `fetch` None: skip the item."""
     pending = [len(page.items) for page in pages]
@@ -134,8 +162,10 @@ def in_arrival_order(pages: Sequence[Page], fetch: Callable[[NewItem], MailboxMe
             save_state(pages[reached - 1].sync_state)
 
     save_finished()  # leading pages with nothing new (only updates, or nothing at all)
-    ordered = sorted((item for page in pages for item in page.items),
-                     key=lambda item: (item.received_at or _LATEST, item.page, item.ref))
+    ordered = sorted(
+        (item for page in pages for item in page.items),
+        key=lambda item: (item.received_at or _LATEST, item.page, item.ref),
+    )
     for item in ordered:
         message = fetch(item)
         if message is not None:
@@ -167,11 +197,15 @@ def fetch_headers(account: Any, item: NewItem, limit: int) -> Fetched | None:
         return None
     if isinstance(result, Exception):
         raise result
-    pairs = [(str(h.name), str(h.value)) for h in result.headers or []
-             if getattr(h, "name", None) and getattr(h, "value", None) is not None]
+    pairs = [
+        (str(h.name), str(h.value))
+        for h in result.headers or []
+        if getattr(h, "name", None) and getattr(h, "value", None) is not None
+    ]
     received = _utc(result.datetime_received) or item.received_at or datetime.now(UTC)
-    message = stand_in(item.ref, header_lines(pairs), size=item.size or 0, limit=limit,
-                       received_at=received)
+    message = stand_in(
+        item.ref, header_lines(pairs), size=item.size or 0, limit=limit, received_at=received
+    )
     return Fetched(message=message, internet_message_id=result.message_id or None)
 
 

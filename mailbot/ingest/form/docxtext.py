@@ -37,8 +37,18 @@ _VAL, _W14_VAL = _W + "val", _W14 + "val"
 # what mc:Choice shows.
 _SKIP = frozenset(
     _W + name
-    for name in ("pPr", "rPr", "sdtPr", "tblPr", "trPr", "tcPr", "sectPr", "tblGrid", "del",
-                 "moveFrom")
+    for name in (
+        "pPr",
+        "rPr",
+        "sdtPr",
+        "tblPr",
+        "trPr",
+        "tcPr",
+        "sectPr",
+        "tblGrid",
+        "del",
+        "moveFrom",
+    )
 ) | {_MC + "Fallback"}
 _DELETED_ROW = f"{_W}trPr/{_W}del"
 

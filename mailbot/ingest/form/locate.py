@@ -26,7 +26,7 @@ _KEY = re.compile(r"section (\d+[a-z]?)\b")
 
 
 def section_key(title: str) -> str:
-    """"4a" for "Section 4a: Children ...": how headings are told apart, whatever the wording."""
+    """ "4a" for "Section 4a: Children ...": how headings are told apart, whatever the wording."""
     match = _KEY.match(normalise(title))
     assert match is not None, title  # formdef's headings all start "Section N"
     return match.group(1)
@@ -158,7 +158,8 @@ def best_hits(layout: Layout) -> dict[str, _Hit]:
         section = FIELD_SECTION[field_id]
         if _needs_context(formdef.FIELDS_BY_ID[field_id]):
             found = [
-                h for h in found
+                h
+                for h in found
                 if h.in_section or (h.table is not None and section in table_sections[h.table])
             ]
         if found:

@@ -111,8 +111,7 @@ def read_form(docx: bytes | BinaryIO) -> FormData | WrongForm | Unreadable:
 
 def _open(data: bytes | BinaryIO) -> _Opened | WrongForm | Unreadable:
     try:
-        package = Package.open(without_media(io.BytesIO(data) if isinstance(data, bytes)
-                                             else data))
+        package = Package.open(without_media(io.BytesIO(data) if isinstance(data, bytes) else data))
         part = package.main_document_part
         if isinstance(part, DocumentPart):
             root = part.element
@@ -125,7 +124,8 @@ def _open(data: bytes | BinaryIO) -> _Opened | WrongForm | Unreadable:
         headers = tuple(
             rel.target_part.element
             for rel in part.rels.values()
-            if rel.reltype == RT.HEADER and not rel.is_external
+            if rel.reltype == RT.HEADER
+            and not rel.is_external
             and hasattr(rel.target_part, "element")
         )
     # A corrupt package fails inside python-docx, zipfile or lxml with almost any exception
@@ -185,8 +185,7 @@ def _assemble(layout: Layout, version: str) -> FormData | WrongForm:
     dash, comments = read_dash(layout)
     children = read_children(layout)
     filled = (
-        any(values.values()) or any(ticks.values()) or any(dash.values()) or comments
-        or children
+        any(values.values()) or any(ticks.values()) or any(dash.values()) or comments or children
     )
     if not filled:
         return WrongForm(detail=BLANK)

@@ -89,8 +89,12 @@ def _dash_header(row: Row) -> dict[str, int] | None:
     if not answer_no:
         return None
     number = [col for name, col in names if name in _NUMBER and col < yes]
-    found = {"yes": yes, "no": answer_no[0], "dont_know": dont_know,
-             "number": number[0] if number else 0}
+    found = {
+        "yes": yes,
+        "no": answer_no[0],
+        "dont_know": dont_know,
+        "number": number[0] if number else 0,
+    }
     comment = [col for name, col in names if name.startswith("comment")]
     if comment:
         found["comment"] = comment[0]
@@ -161,9 +165,7 @@ def read_children(layout: Layout) -> tuple[ChildRow, ...]:
                 key = control.tag.removeprefix("child_")
                 if control.tag.startswith("child_") and control.text and key not in tagged:
                     tagged[key] = control.text
-        continues = (
-            columns is not None and row.section == CHILDREN_SECTION and len(row.cells) >= 3
-        )
+        continues = columns is not None and row.section == CHILDREN_SECTION and len(row.cells) >= 3
         in_table = columns is not None and (row.table == table or continues)
         if not tagged and (not in_table or _not_a_child(row, columns)):
             continue

@@ -19,10 +19,27 @@ _LONGEST_MARK = 60  # a cell with more text than this is a comment, not a tick
 # Symbol-font characters Word stores as `w:sym` (Insert > Symbol), by font, as the marks
 # they show. The char code is Unicode private use: 0xF000 plus the font's code point.
 _SYMBOLS = {
-    "wingdings": {0xFC: "✓", 0xFB: "✗", 0xFD: "☒", 0xFE: "☑", 0x78: "☒", 0xA8: "☐",
-                  0x6F: "☐", 0x71: "☐", 0x6E: "■"},
-    "wingdings 2": {0x50: "✓", 0x4F: "✗", 0x51: "✗", 0x52: "☑", 0x53: "☒", 0x54: "☒",
-                    0xA3: "☐", 0x2A: "☐"},
+    "wingdings": {
+        0xFC: "✓",
+        0xFB: "✗",
+        0xFD: "☒",
+        0xFE: "☑",
+        0x78: "☒",
+        0xA8: "☐",
+        0x6F: "☐",
+        0x71: "☐",
+        0x6E: "■",
+    },
+    "wingdings 2": {
+        0x50: "✓",
+        0x4F: "✗",
+        0x51: "✗",
+        0x52: "☑",
+        0x53: "☒",
+        0x54: "☒",
+        0xA3: "☐",
+        0x2A: "☐",
+    },
     "symbol": {0xD6: "✓"},
 }
 

@@ -73,9 +73,15 @@ class MsalTokenProvider:
     """Client-credentials tokens for `settings`' app registration, secrets looked up by name;
     `scopes` and `service` (the word errors begin with) default to Graph's."""
 
-    def __init__(self, settings: AppRegistration, secrets: Mapping[str, str],
-                 http: httpx.Client, *, scopes: list[str] | None = None,
-                 service: str = "Graph") -> None:
+    def __init__(
+        self,
+        settings: AppRegistration,
+        secrets: Mapping[str, str],
+        http: httpx.Client,
+        *,
+        scopes: list[str] | None = None,
+        service: str = "Graph",
+    ) -> None:
         self._settings = settings
         self._credential = client_credential(settings, secrets)  # checked now, used later
         self._http = _MsalHttp(http, settings.timeout_seconds)
@@ -88,15 +94,19 @@ class MsalTokenProvider:
         try:
             if self._app is None:  # MSAL reads the tenant's configuration when made
                 self._app = msal.ConfidentialClientApplication(
-                    self._settings.client_id, client_credential=self._credential,
+                    self._settings.client_id,
+                    client_credential=self._credential,
                     authority=f"{self._settings.authority_host.rstrip('/')}/"
-                              f"{self._settings.tenant_id}",
-                    http_client=self._http, token_cache=self._cache)
+                    f"{self._settings.tenant_id}",
+                    http_client=self._http,
+                    token_cache=self._cache,
+                )
             result: dict[str, Any] = self._app.acquire_token_for_client(scopes=self._scopes)
         except (httpx.HTTPError, ValueError) as exc:  # ValueError: MSAL's bad-authority error
             raise GraphAuthError(
                 f"{self._service}: signing in failed: cannot reach the token service "
-                f"({type(exc).__name__}); check tenant_id and authority_host") from None
+                f"({type(exc).__name__}); check tenant_id and authority_host"
+            ) from None
         token = result.get("access_token")
         if isinstance(token, str) and token:
             return token
@@ -104,7 +114,8 @@ class MsalTokenProvider:
         codes = _AADSTS.findall(str(result.get("error_description") or ""))
         raise GraphAuthError(
             f"{self._service}: signing in failed: the token service refused ({error}"
-            f"{', ' + codes[0] if codes else ''}): {_HINTS.get(error, _DEFAULT_HINT)}")
+            f"{', ' + codes[0] if codes else ''}): {_HINTS.get(error, _DEFAULT_HINT)}"
+        )
 
     def invalidate(self) -> None:
         for entry in list(self._cache.search(msal.TokenCache.CredentialType.ACCESS_TOKEN)):
@@ -120,20 +131,24 @@ _HINTS = {
 }
 
 
-def client_credential(settings: AppRegistration,
-                      secrets: Mapping[str, str]) -> str | dict[str, str]:
+def client_credential(
+    settings: AppRegistration, secrets: Mapping[str, str]
+) -> str | dict[str, str]:
     """The client secret, or MSAL's certificate credential (private key PEM and thumbprint)."""
     if settings.certificate_path is None or settings.certificate_thumbprint is None:
         return _secret(secrets, settings.client_secret_credential)
     try:
         pem = Path(settings.certificate_path).read_text(encoding="ascii")
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError("mailbox.certificate_path",
-                          f"cannot be read ({type(exc).__name__})") from None
+        raise ConfigError(
+            "mailbox.certificate_path", f"cannot be read ({type(exc).__name__})"
+        ) from None
     if "PRIVATE KEY-----" not in pem:
         raise ConfigError("mailbox.certificate_path", "holds no PEM private key")
-    credential = {"private_key": pem,
-                  "thumbprint": settings.certificate_thumbprint.replace(":", "").upper()}
+    credential = {
+        "private_key": pem,
+        "thumbprint": settings.certificate_thumbprint.replace(":", "").upper(),
+    }
     if settings.certificate_passphrase_credential:
         credential["passphrase"] = _secret(secrets, settings.certificate_passphrase_credential)
     return credential
@@ -153,16 +168,18 @@ class _MsalHttp:
         self._http = http
         self._timeout = timeout
 
-    def post(self, url: str, params: Any = None, data: Any = None, headers: Any = None,
-             **_: Any) -> httpx.Response:
+    def post(
+        self, url: str, params: Any = None, data: Any = None, headers: Any = None, **_: Any
+    ) -> httpx.Response:
         if isinstance(data, (str, bytes)):  # MSAL sends a pre-encoded form body as-is
-            return self._http.post(url, params=params, content=data, headers=headers,
-                                   timeout=self._timeout)
-        return self._http.post(url, params=params, data=data, headers=headers,
-                               timeout=self._timeout)
+            return self._http.post(
+                url, params=params, content=data, headers=headers, timeout=self._timeout
+            )
+        return self._http.post(
+            url, params=params, data=data, headers=headers, timeout=self._timeout
+        )
 
-    def get(self, url: str, params: Any = None, headers: Any = None,
-            **_: Any) -> httpx.Response:
+    def get(self, url: str, params: Any = None, headers: Any = None, **_: Any) -> httpx.Response:
         return self._http.get(url, params=params, headers=headers, timeout=self._timeout)
 
     def close(self) -> None:

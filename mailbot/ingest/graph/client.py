@@ -34,8 +34,15 @@ RETRY_STATUSES = frozenset({429, 503, 504})
 MAX_ATTEMPTS = 6
 MAX_BACKOFF = 30.0  # seconds between tries when Graph gives no Retry-After
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
-_NO_MAILBOX = frozenset({"ErrorInvalidUser", "MailboxNotEnabledForRESTAPI",
-                         "MailboxNotFound", "ErrorNonExistentMailbox", "UserNotFound"})
+_NO_MAILBOX = frozenset(
+    {
+        "ErrorInvalidUser",
+        "MailboxNotEnabledForRESTAPI",
+        "MailboxNotFound",
+        "ErrorNonExistentMailbox",
+        "UserNotFound",
+    }
+)
 _GONE = frozenset({"ErrorItemNotFound", "ErrorInvalidIdMalformed", "ResourceNotFound"})
 
 
@@ -43,8 +50,7 @@ class GraphError(MailboxError):
     """A Graph request failed; `status` (None: no answer) and `code` let callers tell kinds
     apart (gone, forbidden, expired) without reading any message."""
 
-    def __init__(self, message: str, *, status: int | None = None,
-                 code: str | None = None) -> None:
+    def __init__(self, message: str, *, status: int | None = None, code: str | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
@@ -64,9 +70,16 @@ class _Retryable(Exception):
 class GraphClient:
     """Authorised requests to `base_url` (Graph's v1.0 root) through `http`."""
 
-    def __init__(self, tokens: TokenProvider, http: httpx.Client, *, base_url: str,
-                 retry_budget: float = 120.0, sleep: Callable[[float], None] = time.sleep,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        tokens: TokenProvider,
+        http: httpx.Client,
+        *,
+        base_url: str,
+        retry_budget: float = 120.0,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.base_url = base_url.rstrip("/")
         self.http = http
         self.waits: list[float] = []  # every back-off slept, in seconds, in order
@@ -84,8 +97,10 @@ class GraphClient:
             return {}
         body = response.json()
         if not isinstance(body, dict):
-            raise GraphError(f"Graph: {doing} failed: the reply is not a JSON object",
-                             status=response.status_code)
+            raise GraphError(
+                f"Graph: {doing} failed: the reply is not a JSON object",
+                status=response.status_code,
+            )
         return body
 
     def request(self, doing: str, method: str, url: str, **kwargs: Any) -> httpx.Response:
@@ -100,8 +115,7 @@ class GraphClient:
         Throttling is retried as for any request; a range PUT is safe to repeat."""
         if not url.lower().startswith("https://"):
             raise GraphError(f"Graph: {doing} failed: the upload URL is not https://")
-        with self._exchange(doing, "PUT", url, stream=False, presigned=True,
-                            **kwargs) as response:
+        with self._exchange(doing, "PUT", url, stream=False, presigned=True, **kwargs) as response:
             return response
 
     def download(self, doing: str, url: str, limit: int, **kwargs: Any) -> bytes:
@@ -119,18 +133,33 @@ class GraphClient:
             return bytes(data)
 
     @contextmanager
-    def _exchange(self, doing: str, method: str, url: str, *, stream: bool,
-                  presigned: bool = False, **kwargs: Any) -> Iterator[httpx.Response]:
+    def _exchange(
+        self,
+        doing: str,
+        method: str,
+        url: str,
+        *,
+        stream: bool,
+        presigned: bool = False,
+        **kwargs: Any,
+    ) -> Iterator[httpx.Response]:
         holdoff = self._not_before - self._clock()
         if holdoff > 0:
-            raise GraphError(f"Graph: {doing} not tried: still backing off for "
-                             f"{holdoff:.0f} s as Microsoft Graph asked", status=429)
+            raise GraphError(
+                f"Graph: {doing} not tried: still backing off for "
+                f"{holdoff:.0f} s as Microsoft Graph asked",
+                status=429,
+            )
         absolute = url if presigned else self._absolute(url)
         retrying = Retrying(
             retry=retry_if_exception_type(_Retryable)
             | retry_if_exception_type(_NOT_SENT if method != "GET" else httpx.TransportError),
-            wait=_wait, stop=self._stop, sleep=self._sleep, before_sleep=self._record,
-            reraise=True)
+            wait=_wait,
+            stop=self._stop,
+            sleep=self._sleep,
+            before_sleep=self._record,
+            reraise=True,
+        )
         try:
             response = retrying(self._send, method, absolute, stream, presigned, kwargs)
         except _Retryable as exc:
@@ -149,11 +178,12 @@ class GraphClient:
         finally:
             response.close()
 
-    def _send(self, method: str, url: str, stream: bool, presigned: bool,
-              kwargs: Mapping[str, Any]) -> httpx.Response:
+    def _send(
+        self, method: str, url: str, stream: bool, presigned: bool, kwargs: Mapping[str, Any]
+    ) -> httpx.Response:
         response = self._send_once(method, url, stream, presigned, kwargs)
         if response.status_code == 401 and not presigned:  # a token revoked or expired
-            response.close()                                 # early: one fresh try
+            response.close()  # early: one fresh try
             self._tokens.invalidate()
             response = self._send_once(method, url, stream, presigned, kwargs)
         if response.status_code in RETRY_STATUSES:
@@ -162,8 +192,9 @@ class GraphClient:
             raise _Retryable(response)
         return response
 
-    def _send_once(self, method: str, url: str, stream: bool, presigned: bool,
-                   kwargs: Mapping[str, Any]) -> httpx.Response:
+    def _send_once(
+        self, method: str, url: str, stream: bool, presigned: bool, kwargs: Mapping[str, Any]
+    ) -> httpx.Response:
         headers = httpx.Headers(kwargs.get("headers"))  # may repeat a name (two Prefers)
         if not presigned:
             headers["Authorization"] = f"Bearer {self._tokens.token()}"
@@ -171,8 +202,10 @@ class GraphClient:
         return self.http.send(request, stream=stream)
 
     def _stop(self, state: RetryCallState) -> bool:
-        return (state.attempt_number >= MAX_ATTEMPTS
-                or state.idle_for + state.upcoming_sleep > self._budget)
+        return (
+            state.attempt_number >= MAX_ATTEMPTS
+            or state.idle_for + state.upcoming_sleep > self._budget
+        )
 
     def _record(self, state: RetryCallState) -> None:
         self.waits.append(state.upcoming_sleep)
@@ -227,24 +260,35 @@ def graph_error(doing: str, response: httpx.Response, *, gave_up: bool = False) 
     text = describe(status, code, message)
     if gave_up:
         text += ", and retrying did not help"
-    return GraphError(f"Graph: {doing} failed: {text} (HTTP {status}{' ' + code if code else ''})",
-                      status=status, code=code)
+    return GraphError(
+        f"Graph: {doing} failed: {text} (HTTP {status}{' ' + code if code else ''})",
+        status=status,
+        code=code,
+    )
 
 
 def describe(status: int, code: str | None, message: str = "") -> str:
     """What went wrong, in fixed words for an operator (`message` is only read)."""
     if status == 401:
-        return ("authentication failed: Graph refused the app's token (check tenant_id and "
-                "client_id, and that the permissions have admin consent)")
+        return (
+            "authentication failed: Graph refused the app's token (check tenant_id and "
+            "client_id, and that the permissions have admin consent)"
+        )
     if status == 403:
         if "AccessPolicy" in message or "RAOP" in message:
-            return ("access denied by the tenant's application access policy: this mailbox "
-                    "is not in the group the policy allows (see the README)")
-        return ("access denied: the app needs the Mail.ReadWrite and Mail.Send application "
-                "permissions with admin consent, and this mailbox in its access policy")
+            return (
+                "access denied by the tenant's application access policy: this mailbox "
+                "is not in the group the policy allows (see the README)"
+            )
+        return (
+            "access denied: the app needs the Mail.ReadWrite and Mail.Send application "
+            "permissions with admin consent, and this mailbox in its access policy"
+        )
     if status == 404 and code in _NO_MAILBOX:
-        return ("no such mailbox in the tenant (check mailbox.address; an on-premises or "
-                "unlicensed mailbox cannot be reached through Graph)")
+        return (
+            "no such mailbox in the tenant (check mailbox.address; an on-premises or "
+            "unlicensed mailbox cannot be reached through Graph)"
+        )
     if status == 404:
         return "the message or folder no longer exists"
     if status == 410 or (code or "").lower() in ("syncstatenotfound", "resyncrequired"):
@@ -261,5 +305,7 @@ def describe(status: int, code: str | None, message: str = "") -> str:
 
 
 def _unreachable(doing: str, exc: httpx.TransportError) -> GraphError:
-    return GraphError(f"Graph: {doing} failed: cannot reach Microsoft Graph (refused, timed "
-                      f"out, TLS or DNS failure: {type(exc).__name__})")
+    return GraphError(
+        f"Graph: {doing} failed: cannot reach Microsoft Graph (refused, timed "
+        f"out, TLS or DNS failure: {type(exc).__name__})"
+    )

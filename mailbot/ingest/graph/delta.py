@@ -71,8 +71,11 @@ def expired(exc: GraphError) -> bool:
     carrying `syncStateNotFound` or `resyncRequired`."""
     if exc.status == 410:
         return True
-    return exc.status is not None and 400 <= exc.status < 500 \
+    return (
+        exc.status is not None
+        and 400 <= exc.status < 500
         and (exc.code or "").lower() in EXPIRED_CODES
+    )
 
 
 def _read(client: GraphClient, url: str) -> DeltaRound:
@@ -90,12 +93,16 @@ def _read(client: GraphClient, url: str) -> DeltaRound:
         delta_link = body.get("@odata.deltaLink")
         next_link = body.get("@odata.nextLink")
         if isinstance(delta_link, str):
-            ordered = sorted(found.values(), key=lambda pair: (
-                pair[0].received_at or _LATEST, pair[1], pair[0].ref))
+            ordered = sorted(
+                found.values(),
+                key=lambda pair: (pair[0].received_at or _LATEST, pair[1], pair[0].ref),
+            )
             return DeltaRound(messages=tuple(m for m, _ in ordered), delta_link=delta_link)
         if not isinstance(next_link, str) or next_link == url:
-            raise GraphError("Graph: reading new mail (delta) failed: a page has neither a "
-                             "next link nor a delta link")
+            raise GraphError(
+                "Graph: reading new mail (delta) failed: a page has neither a "
+                "next link nor a delta link"
+            )
         url = next_link
     raise GraphError("Graph: reading new mail (delta) failed: too many pages")
 

@@ -59,9 +59,12 @@ class GraphFolders:
         destination = self.id_of(target)
         try:
             moved = self._client.json(
-                f"moving a message to {self.name(target)}", "POST",
+                f"moving a message to {self.name(target)}",
+                "POST",
                 f"{self._user}/messages/{quote(ref, safe='')}/move",
-                json={"destinationId": destination}, headers=_PREFER)
+                json={"destinationId": destination},
+                headers=_PREFER,
+            )
         except GraphError as exc:
             if exc.gone:  # deleted by a person, or a ref from another mailbox
                 raise MessageNotFoundError(ref, source) from None
@@ -71,9 +74,14 @@ class GraphFolders:
 
     def _find(self, name: str) -> str | None:
         body = self._client.json(
-            f"looking for the {name} folder", "GET", f"{self._user}/mailFolders",
-            params={"$filter": f"displayName eq '{_odata_string(name)}'",
-                    "$select": "id,displayName"})
+            f"looking for the {name} folder",
+            "GET",
+            f"{self._user}/mailFolders",
+            params={
+                "$filter": f"displayName eq '{_odata_string(name)}'",
+                "$select": "id,displayName",
+            },
+        )
         for entry in body.get("value") or []:
             if isinstance(entry, dict) and entry.get("displayName") == name:
                 folder_id = entry.get("id")
@@ -84,8 +92,11 @@ class GraphFolders:
     def _create(self, name: str) -> str:
         try:
             made = self._client.json(
-                f"creating the {name} folder", "POST", f"{self._user}/mailFolders",
-                json={"displayName": name, "isHidden": False})
+                f"creating the {name} folder",
+                "POST",
+                f"{self._user}/mailFolders",
+                json={"displayName": name, "isHidden": False},
+            )
         except GraphError as exc:
             if exc.status != 409:  # ErrorFolderExists: made meanwhile
                 raise

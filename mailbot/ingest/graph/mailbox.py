@@ -43,8 +43,14 @@ from mailbot.store import Store
 
 _DONE_FOLDERS = frozenset({Folder.PROCESSED, Folder.EXCEPTIONS})
 # The item exists but Exchange cannot render it as MIME: it stays in the inbox for a person.
-UNREADABLE = frozenset({"ErrorMimeContentConversionFailed", "ErrorUnsupportedMimeConversion",
-                        "ErrorItemCorrupt", "ErrorCorruptData"})
+UNREADABLE = frozenset(
+    {
+        "ErrorMimeContentConversionFailed",
+        "ErrorUnsupportedMimeConversion",
+        "ErrorItemCorrupt",
+        "ErrorCorruptData",
+    }
+)
 PERMISSIONS = ("Mail.ReadWrite", "Mail.Send")
 MESSAGE_SIZE = "Integer 0x0E08"  # PidTagMessageSize, as a Graph extended property id
 
@@ -54,18 +60,30 @@ class GraphMailbox:
     `*_credential` names); the delta link is kept in `state`. `http` and `tokens` replace
     the real transport and MSAL (tests); `sleep` and `clock` pace polling and back-off."""
 
-    def __init__(self, settings: GraphMailboxSettings, secrets: Mapping[str, str],
-                 state: Store, *, max_bytes: int = DocumentLimits().max_email_bytes,
-                 http: httpx.Client | None = None, tokens: TokenProvider | None = None,
-                 sleep: Callable[[float], None] = time.sleep,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        settings: GraphMailboxSettings,
+        secrets: Mapping[str, str],
+        state: Store,
+        *,
+        max_bytes: int = DocumentLimits().max_email_bytes,
+        http: httpx.Client | None = None,
+        tokens: TokenProvider | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.settings = settings
         self._owns_http = http is None
         self.http = http or httpx.Client(timeout=settings.timeout_seconds)
         self.tokens = tokens or MsalTokenProvider(settings, secrets, self.http)
-        self.client = GraphClient(self.tokens, self.http, base_url=settings.graph_url,
-                                  retry_budget=settings.retry_budget_seconds, sleep=sleep,
-                                  clock=clock)
+        self.client = GraphClient(
+            self.tokens,
+            self.http,
+            base_url=settings.graph_url,
+            retry_budget=settings.retry_budget_seconds,
+            sleep=sleep,
+            clock=clock,
+        )
         self.folders = GraphFolders(self.client, settings.address, settings.folders)
         self.notifications: Notifications | None = None  # started by the first wait
         self._notify = bool(settings.notification_url)
@@ -82,8 +100,9 @@ class GraphMailbox:
     def __enter__(self) -> GraphMailbox:
         return self
 
-    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.close()
 
     def fetch_new(self) -> Iterator[MailboxMessage]:
@@ -153,8 +172,12 @@ class GraphMailbox:
         out through `GraphSender`, so Mail.Send is needed too."""
         try:
             token = self.tokens.token()
-            self.client.json("opening the inbox", "GET", f"{self._user}/mailFolders/inbox",
-                             params={"$select": "id,displayName"})
+            self.client.json(
+                "opening the inbox",
+                "GET",
+                f"{self._user}/mailFolders/inbox",
+                params={"$select": "id,displayName"},
+            )
         except (GraphAuthError, GraphError) as exc:
             return [str(exc)]  # nothing else can work
         problems = []
@@ -163,8 +186,10 @@ class GraphMailbox:
         roles = token_roles(token)
         for permission in PERMISSIONS[: 2 if sending else 1]:
             if roles and permission not in roles:
-                problems.append(f"Graph: the app's token lacks the {permission} application "
-                                "permission (grant it in Entra and give admin consent)")
+                problems.append(
+                    f"Graph: the app's token lacks the {permission} application "
+                    "permission (grant it in Entra and give admin consent)"
+                )
         for folder in sorted(_DONE_FOLDERS):
             try:
                 self.folders.id_of(folder, create=False)  # missing: made on first use
@@ -180,8 +205,7 @@ class GraphMailbox:
         try:
             self.notifications = Notifications.start(self.client, self.settings)
         except OSError as exc:
-            self._log.warning("mailbox.notifications", mailbox="graph",
-                              error=type(exc).__name__)
+            self._log.warning("mailbox.notifications", mailbox="graph", error=type(exc).__name__)
 
     def _poll_due(self) -> bool:
         return self._clock() >= self._next_poll()
@@ -193,8 +217,9 @@ class GraphMailbox:
 
     def _poll(self) -> DeltaRound:
         self._last_poll = self._clock()
-        found = read_round(self.client, self.settings.address,
-                           self._state.state_get(self._delta_key))
+        found = read_round(
+            self.client, self.settings.address, self._state.state_get(self._delta_key)
+        )
         if found.resynced:
             self._log.warning("mailbox.resync", mailbox="graph", count=len(found.messages))
         return found
@@ -211,23 +236,34 @@ class GraphMailbox:
             if oversized(size, self._max_bytes):
                 assert size is not None
                 self._log.warning("mailbox.oversized", mailbox="graph", size=size)
-                return stand_in(ref, self._headers(ref), size=size, limit=self._max_bytes,
-                                received_at=received_at)
+                return stand_in(
+                    ref,
+                    self._headers(ref),
+                    size=size,
+                    limit=self._max_bytes,
+                    received_at=received_at,
+                )
         except GraphError as exc:
             if exc.gone:
                 return None
             raise
         raw = self._download(ref)
-        return MailboxMessage(ref=ref, raw=raw, received_at=received_at) if raw is not None \
-            else None
+        return (
+            MailboxMessage(ref=ref, raw=raw, received_at=received_at) if raw is not None else None
+        )
 
     def _size(self, ref: str) -> int | None:
         """The item's stored size (PidTagMessageSize); None when Graph gives none."""
         found = self.client.json(
-            "reading a new message's size", "GET", f"{self._user}/messages/{quote(ref, safe='')}",
-            params={"$select": "id",
-                    "$expand": f"singleValueExtendedProperties($filter=id eq '{MESSAGE_SIZE}')"},
-            headers={"Prefer": IMMUTABLE_IDS})
+            "reading a new message's size",
+            "GET",
+            f"{self._user}/messages/{quote(ref, safe='')}",
+            params={
+                "$select": "id",
+                "$expand": f"singleValueExtendedProperties($filter=id eq '{MESSAGE_SIZE}')",
+            },
+            headers={"Prefer": IMMUTABLE_IDS},
+        )
         for prop in found.get("singleValueExtendedProperties") or []:
             value = str(prop.get("value", "")) if isinstance(prop, dict) else ""
             if _is_message_size(str(prop.get("id", ""))) and value.isdigit():
@@ -236,19 +272,28 @@ class GraphMailbox:
 
     def _headers(self, ref: str) -> bytes:
         found = self.client.json(
-            "reading a new message's headers", "GET",
+            "reading a new message's headers",
+            "GET",
             f"{self._user}/messages/{quote(ref, safe='')}",
-            params={"$select": "internetMessageHeaders"}, headers={"Prefer": IMMUTABLE_IDS})
-        pairs = [(str(h.get("name", "")), str(h.get("value", "")))
-                 for h in found.get("internetMessageHeaders") or [] if isinstance(h, dict)]
+            params={"$select": "internetMessageHeaders"},
+            headers={"Prefer": IMMUTABLE_IDS},
+        )
+        pairs = [
+            (str(h.get("name", "")), str(h.get("value", "")))
+            for h in found.get("internetMessageHeaders") or []
+            if isinstance(h, dict)
+        ]
         return header_lines(pairs)
 
     def _download(self, ref: str) -> bytes | None:
         """The message's MIME; None if it has gone or cannot be rendered as MIME."""
         try:
             return self.client.download(
-                "reading a new message", f"{self._user}/messages/{quote(ref, safe='')}/$value",
-                self._max_bytes, headers={"Prefer": IMMUTABLE_IDS})
+                "reading a new message",
+                f"{self._user}/messages/{quote(ref, safe='')}/$value",
+                self._max_bytes,
+                headers={"Prefer": IMMUTABLE_IDS},
+            )
         except GraphError as exc:
             if exc.gone or exc.code in UNREADABLE:
                 self._log.warning("mailbox.unreadable", mailbox="graph", error=exc.code)

@@ -45,8 +45,9 @@ class Receiver(ThreadingHTTPServer):
         self.client_state = client_state
         self.arrived = threading.Event()
         super().__init__((host.strip("[]") or "127.0.0.1", int(port)), _Handler)
-        self._thread = threading.Thread(target=self.serve_forever, name="graph-notifications",
-                                        daemon=True)
+        self._thread = threading.Thread(
+            target=self.serve_forever, name="graph-notifications", daemon=True
+        )
         self._thread.start()
 
     def close(self) -> None:
@@ -68,8 +69,11 @@ class _Handler(BaseHTTPRequestHandler):
             batch = json.loads(body).get("value") or []
         except (ValueError, AttributeError):
             batch = []
-        if any(isinstance(n, dict) and secrets.compare_digest(
-                str(n.get("clientState", "")), self.server.client_state) for n in batch):
+        if any(
+            isinstance(n, dict)
+            and secrets.compare_digest(str(n.get("clientState", "")), self.server.client_state)
+            for n in batch
+        ):
             self.server.arrived.set()
         self._answer(202, b"", "text/plain")
 
@@ -87,8 +91,14 @@ class _Handler(BaseHTTPRequestHandler):
 class Notifications:
     """One subscription to new inbox messages, kept alive, and the receiver behind it."""
 
-    def __init__(self, client: GraphClient, settings: GraphMailboxSettings, receiver: Receiver,
-                 *, now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+    def __init__(
+        self,
+        client: GraphClient,
+        settings: GraphMailboxSettings,
+        receiver: Receiver,
+        *,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
         self._client = client
         self._settings = settings
         self._receiver = receiver
@@ -100,8 +110,9 @@ class Notifications:
 
     @classmethod
     def start(cls, client: GraphClient, settings: GraphMailboxSettings) -> Notifications:
-        return cls(client, settings, Receiver(settings.notification_listen,
-                                              secrets.token_urlsafe(32)))
+        return cls(
+            client, settings, Receiver(settings.notification_listen, secrets.token_urlsafe(32))
+        )
 
     @property
     def address(self) -> tuple[str, int]:
@@ -117,18 +128,27 @@ class Notifications:
         stamp = expires.strftime("%Y-%m-%dT%H:%M:%S.0000000Z")
         try:
             if self._id is None:
-                made = self._client.json("subscribing to new mail", "POST", "subscriptions", json={
-                    "changeType": "created",
-                    "notificationUrl": self._settings.notification_url,
-                    "resource": f"{user_path(self._settings.address)}/mailFolders('inbox')"
-                                "/messages",
-                    "expirationDateTime": stamp,
-                    "clientState": self._receiver.client_state})
+                made = self._client.json(
+                    "subscribing to new mail",
+                    "POST",
+                    "subscriptions",
+                    json={
+                        "changeType": "created",
+                        "notificationUrl": self._settings.notification_url,
+                        "resource": f"{user_path(self._settings.address)}/mailFolders('inbox')"
+                        "/messages",
+                        "expirationDateTime": stamp,
+                        "clientState": self._receiver.client_state,
+                    },
+                )
                 self._id = str(made.get("id") or "") or None
             else:
-                self._client.json("renewing the mail subscription", "PATCH",
-                                  f"subscriptions/{self._id}",
-                                  json={"expirationDateTime": stamp})
+                self._client.json(
+                    "renewing the mail subscription",
+                    "PATCH",
+                    f"subscriptions/{self._id}",
+                    json={"expirationDateTime": stamp},
+                )
         except MailboxError as exc:  # refused, or signing in failed: polling carries on
             code = exc.code if isinstance(exc, GraphError) else type(exc).__name__
             if isinstance(exc, GraphError) and exc.status == 404:
@@ -154,6 +174,7 @@ class Notifications:
         self._receiver.close()
         if self._id is not None:
             with contextlib.suppress(GraphError):  # it expires on its own
-                self._client.request("cancelling the mail subscription", "DELETE",
-                                     f"subscriptions/{self._id}")
+                self._client.request(
+                    "cancelling the mail subscription", "DELETE", f"subscriptions/{self._id}"
+                )
             self._id = None

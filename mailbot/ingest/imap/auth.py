@@ -22,8 +22,14 @@ class ImapTokens:
     """Access tokens for `settings`' app registration (secrets looked up by name); `http`
     replaces the transport MSAL uses (tests)."""
 
-    def __init__(self, settings: ImapMailboxSettings, secrets: Mapping[str, str], *,
-                 http: httpx.Client | None = None, tokens: TokenProvider | None = None) -> None:
+    def __init__(
+        self,
+        settings: ImapMailboxSettings,
+        secrets: Mapping[str, str],
+        *,
+        http: httpx.Client | None = None,
+        tokens: TokenProvider | None = None,
+    ) -> None:
         self._settings = settings
         self._secrets = secrets
         self._owns_http = http is None
@@ -37,8 +43,13 @@ class ImapTokens:
         return self._tokens.token()
 
     def _provider(self) -> TokenProvider:
-        return MsalTokenProvider(self._settings, self._secrets, self._http,
-                                 scopes=[self._settings.oauth_scope], service="IMAP")
+        return MsalTokenProvider(
+            self._settings,
+            self._secrets,
+            self._http,
+            scopes=[self._settings.oauth_scope],
+            service="IMAP",
+        )
 
     def invalidate(self) -> None:
         self._tokens.invalidate()

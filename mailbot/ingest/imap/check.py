@@ -23,8 +23,9 @@ from mailbot.ingest.mailbox import MailboxError
 EXCHANGE_ONLINE = ("outlook.office365.com", "outlook.office.com")
 
 
-def diagnose(settings: ImapMailboxSettings, credential: Credential,
-             context: ssl.SSLContext) -> list[str]:
+def diagnose(
+    settings: ImapMailboxSettings, credential: Credential, context: ssl.SSLContext
+) -> list[str]:
     """Findings about the mailbox, problems first; empty when everything is ready."""
     where = f"{settings.host}:{settings.port}"
     try:
@@ -34,11 +35,15 @@ def diagnose(settings: ImapMailboxSettings, credential: Credential,
     try:
         client = imapwire.connect(settings, context)
     except ssl.SSLCertVerificationError as exc:
-        return [f"TLS: the certificate of {where} is not trusted ({exc.verify_message}); "
-                "set mailbox.ca_file to the CA that issued it"]
+        return [
+            f"TLS: the certificate of {where} is not trusted ({exc.verify_message}); "
+            "set mailbox.ca_file to the CA that issued it"
+        ]
     except ssl.SSLError as exc:
-        return [f"TLS: handshake with {where} failed ({exc.reason or type(exc).__name__}); "
-                f"is security = {settings.security!r} right for port {settings.port}?"]
+        return [
+            f"TLS: handshake with {where} failed ({exc.reason or type(exc).__name__}); "
+            f"is security = {settings.security!r} right for port {settings.port}?"
+        ]
     except (CapabilityError, imaplib.IMAP4.error):
         return [f"TLS: {where} does not offer STARTTLS; mailbot will not log in unencrypted"]
     except OSError as exc:
@@ -62,21 +67,27 @@ def diagnose(settings: ImapMailboxSettings, credential: Credential,
 
 def _refused(settings: ImapMailboxSettings, where: str) -> str:
     if settings.auth == "oauth2":
-        return (f"authentication: {where} refused the XOAUTH2 login for {settings.username} "
-                "(in Exchange Online the app's service principal needs FullAccess to this "
-                "mailbox and the IMAP.AccessAsApp permission; see the README)")
+        return (
+            f"authentication: {where} refused the XOAUTH2 login for {settings.username} "
+            "(in Exchange Online the app's service principal needs FullAccess to this "
+            "mailbox and the IMAP.AccessAsApp permission; see the README)"
+        )
     hint = ""
     if settings.host.lower() in EXCHANGE_ONLINE:
         hint = '; Exchange Online refuses passwords over IMAP: use auth = "oauth2"'
-    return (f"authentication: {where} refused the login for the configured username "
-            f"(check the {settings.password_credential!r} credential{hint})")
+    return (
+        f"authentication: {where} refused the login for the configured username "
+        f"(check the {settings.password_credential!r} credential{hint})"
+    )
 
 
 def _capabilities(capabilities: frozenset[str]) -> list[str]:
     findings = []
     if "MOVE" not in capabilities and "UIDPLUS" not in capabilities:
-        findings.append("server: offers neither MOVE nor UIDPLUS, so messages cannot be filed "
-                        "without risking others; mailbot will refuse to move them")
+        findings.append(
+            "server: offers neither MOVE nor UIDPLUS, so messages cannot be filed "
+            "without risking others; mailbot will refuse to move them"
+        )
     if "IDLE" not in capabilities:
         findings.append("server: no IDLE; new mail is noticed by polling every few seconds")
     return findings
@@ -88,6 +99,8 @@ def _folders(client: IMAPClient, settings: ImapMailboxSettings) -> list[str]:
         findings.append(f"folders: the inbox {settings.inbox!r} does not exist")
     for name in (settings.folders.processed, settings.folders.exceptions):
         if not client.folder_exists(name):
-            findings.append(f"folders: {name!r} does not exist; it will be created when the "
-                            "first message is filed there")
+            findings.append(
+                f"folders: {name!r} does not exist; it will be created when the "
+                "first message is filed there"
+            )
     return findings

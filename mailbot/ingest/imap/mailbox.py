@@ -55,16 +55,23 @@ class ImapMailbox:
     tokens of an app registration for XOAUTH2); `state` keeps UIDVALIDITY and the move
     journal; messages over `max_bytes` are handed on as stand-ins."""
 
-    def __init__(self, settings: ImapMailboxSettings, credential: Credential,
-                 state: Store | None = None, *, ssl_context: ssl.SSLContext | None = None,
-                 max_bytes: int = DocumentLimits().max_email_bytes) -> None:
+    def __init__(
+        self,
+        settings: ImapMailboxSettings,
+        credential: Credential,
+        state: Store | None = None,
+        *,
+        ssl_context: ssl.SSLContext | None = None,
+        max_bytes: int = DocumentLimits().max_email_bytes,
+    ) -> None:
         self.settings = settings
         self._credential = credential
         self._max_bytes = max_bytes
         self._state = state
         try:
             self._ssl = ssl_context or ssl.create_default_context(
-                cafile=str(settings.ca_file) if settings.ca_file else None)
+                cafile=str(settings.ca_file) if settings.ca_file else None
+            )
         except OSError as exc:
             raise ConfigError("mailbox.ca_file", "cannot be read as a CA bundle") from exc
         self._session = ImapSession(settings, credential, self._ssl)
@@ -86,8 +93,9 @@ class ImapMailbox:
         """Every message in the inbox, lowest UID (earliest arrival) first, left unread."""
         uidvalidity, uids = self._session.run("search", self._inbox_uids)
         for uid in uids:
-            message = self._session.run("fetch", partial(self._fetch, uidvalidity=uidvalidity,
-                                                         uid=uid))
+            message = self._session.run(
+                "fetch", partial(self._fetch, uidvalidity=uidvalidity, uid=uid)
+            )
             if message is not None:
                 yield message
                 del message  # not held while the next one is fetched (see `MailboxMessage`)
@@ -95,8 +103,9 @@ class ImapMailbox:
     def read(self, ref: str) -> bytes:
         """The bytes of inbox message `ref`, fetched again (`Rereadable`)."""
         match = _UID_REF.fullmatch(ref)
-        message = match and self._session.run("fetch", partial(
-            self._fetch, uidvalidity=int(match.group(1)), uid=int(match.group(2))))
+        message = match and self._session.run(
+            "fetch", partial(self._fetch, uidvalidity=int(match.group(1)), uid=int(match.group(2)))
+        )
         if not message:
             raise MessageNotFoundError(ref, Folder.INBOX)
         return message.raw
@@ -108,8 +117,9 @@ class ImapMailbox:
 
     def refile(self, ref: str, source: Folder, target: Folder) -> str:
         names = (self._folder_name(source), self._folder_name(target))
-        return self._session.run("move", partial(self._move, ref=ref, names=names,
-                                                 source=source, target=target))
+        return self._session.run(
+            "move", partial(self._move, ref=ref, names=names, source=source, target=target)
+        )
 
     def wait_for_mail(self, timeout: float) -> bool:
         """IDLE (re-issued every `idle_seconds`) until news or `timeout`; True after a reconnect."""
@@ -172,8 +182,7 @@ class ImapMailbox:
                 return None
             self._log.warning("mailbox.oversized", mailbox="imap", size=size)
             self._remember(ref, _message_id(head))
-            return stand_in(ref, head, size=int(size), limit=self._max_bytes,
-                            received_at=when)
+            return stand_in(ref, head, size=int(size), limit=self._max_bytes, received_at=when)
         raw = self._body(client, uid, "BODY.PEEK[]")
         if raw is None:
             return None
@@ -189,8 +198,15 @@ class ImapMailbox:
                 return value
         return None
 
-    def _move(self, client: IMAPClient, *, ref: str, names: tuple[str, str], source: Folder,
-              target: Folder) -> str:
+    def _move(
+        self,
+        client: IMAPClient,
+        *,
+        ref: str,
+        names: tuple[str, str],
+        source: Folder,
+        target: Folder,
+    ) -> str:
         source_name, target_name = names
         message_id = self._message_id_for(ref)
         uid = self._locate(client, source_name, ref, message_id)
@@ -210,8 +226,14 @@ class ImapMailbox:
         self._remember(new_ref, message_id)
         return new_ref
 
-    def _transfer(self, client: IMAPClient, uid: int, source_name: str, target_name: str,
-                  message_id: str | None) -> str | None:
+    def _transfer(
+        self,
+        client: IMAPClient,
+        uid: int,
+        source_name: str,
+        target_name: str,
+        message_id: str | None,
+    ) -> str | None:
         """MOVE, or COPY + \\Deleted + UID EXPUNGE of this UID only; the new ref if known."""
         imapwire.forget_copyuid(client)
         if "MOVE" in self._session.capabilities:
@@ -226,13 +248,16 @@ class ImapMailbox:
             client.uid_expunge([uid])
             return copied or (f"{found[0]}:{found[1]}" if found else None)
         else:
-            raise MailboxError(f"IMAP {self.settings.host} offers neither MOVE nor UIDPLUS, so "
-                               "a message cannot be moved without risking others")
+            raise MailboxError(
+                f"IMAP {self.settings.host} offers neither MOVE nor UIDPLUS, so "
+                "a message cannot be moved without risking others"
+            )
         found = imapwire.copyuid(client)
         return f"{found[0]}:{found[1]}" if found else None
 
-    def _locate(self, client: IMAPClient, name: str, ref: str,
-                message_id: str | None) -> int | None:
+    def _locate(
+        self, client: IMAPClient, name: str, ref: str, message_id: str | None
+    ) -> int | None:
         """The UID of `ref` in folder `name`, by its UID, else (renumbered) its Message-ID."""
         uidvalidity = self._session.select(client, name)
         parsed = _UID_REF.fullmatch(ref)
@@ -271,8 +296,12 @@ class ImapMailbox:
             return imapwire.idle(client, seconds)
         time.sleep(min(seconds, _NOOP_SECONDS))
         _, responses = client.noop()
-        return any(isinstance(r, tuple) and len(r) >= 2 and (
-            r[1] == b"EXISTS" or (r[1] == b"RECENT" and r[0] != 0)) for r in responses)
+        return any(
+            isinstance(r, tuple)
+            and len(r) >= 2
+            and (r[1] == b"EXISTS" or (r[1] == b"RECENT" and r[0] != 0))
+            for r in responses
+        )
 
     # -- Message-IDs: how a ref is found again after renumbering or a crash ---------------
 
@@ -298,25 +327,27 @@ class ImapMailbox:
 
     @property
     def _uidvalidity_key(self) -> str:
-        return f"imap:{self.settings.host}:{self.settings.username}:{self.settings.inbox}" \
-               ":uidvalidity"
+        return (
+            f"imap:{self.settings.host}:{self.settings.username}:{self.settings.inbox}:uidvalidity"
+        )
 
     @property
     def _journal_key(self) -> str:
         return f"imap:{self.settings.host}:{self.settings.username}:moving"
 
     def _folder_name(self, folder: Folder) -> str:
-        names = {Folder.INBOX: self.settings.inbox,
-                 Folder.PROCESSED: self.settings.folders.processed,
-                 Folder.EXCEPTIONS: self.settings.folders.exceptions}
+        names = {
+            Folder.INBOX: self.settings.inbox,
+            Folder.PROCESSED: self.settings.folders.processed,
+            Folder.EXCEPTIONS: self.settings.folders.exceptions,
+        }
         if folder not in names:
             raise ValueError(f"an IMAP mailbox has no {folder.value} folder")
         return names[folder]
 
 
 def _search_id(client: IMAPClient, message_id: str | None) -> list[int]:
-    if message_id is None or not message_id.isascii() or "\r" in message_id \
-            or "\n" in message_id:
+    if message_id is None or not message_id.isascii() or "\r" in message_id or "\n" in message_id:
         return []  # not searchable as a quoted string: found by UID only
     return sorted(client.search(["HEADER", "Message-ID", message_id]))
 

@@ -30,8 +30,9 @@ T = TypeVar("T")
 class ImapSession:
     """The logged-in connection, its capabilities, and which folder it has selected."""
 
-    def __init__(self, settings: ImapMailboxSettings, credential: Credential,
-                 context: ssl.SSLContext) -> None:
+    def __init__(
+        self, settings: ImapMailboxSettings, credential: Credential, context: ssl.SSLContext
+    ) -> None:
         self.settings = settings
         self.capabilities: frozenset[str] = frozenset()
         self._credential = credential
@@ -58,8 +59,7 @@ class ImapSession:
         if self._client is None:
             client = imapwire.connect(self.settings, self._context)
             try:
-                self.capabilities = imapwire.login(client, self.settings.username,
-                                                   self._credential)
+                self.capabilities = imapwire.login(client, self.settings.username, self._credential)
             except (imaplib.IMAP4.error, MailboxError) as exc:  # MailboxError: no token
                 client.shutdown()
                 if isinstance(exc, imaplib.IMAP4.abort | MailboxError):
@@ -71,9 +71,12 @@ class ImapSession:
     def reconnect(self, deadline: float) -> None:
         """Connect again, backing off between attempts, giving up at `deadline` (monotonic)."""
         self.drop()
-        retrying = Retrying(retry=retry_if_exception_type(imapwire.TRANSIENT), reraise=True,
-                            stop=stop_before_delay(max(0.0, deadline - time.monotonic())),
-                            wait=wait_exponential(multiplier=0.25, max=10))
+        retrying = Retrying(
+            retry=retry_if_exception_type(imapwire.TRANSIENT),
+            reraise=True,
+            stop=stop_before_delay(max(0.0, deadline - time.monotonic())),
+            wait=wait_exponential(multiplier=0.25, max=10),
+        )
         try:
             retrying(self.client)
         except imapwire.TRANSIENT as exc:
@@ -113,5 +116,7 @@ class ImapSession:
                     client.shutdown()
 
     def failure(self, action: str, exc: BaseException) -> MailboxError:
-        return MailboxError(f"IMAP {self.settings.host}:{self.settings.port}: {action} failed "
-                            f"({type(exc).__name__})")
+        return MailboxError(
+            f"IMAP {self.settings.host}:{self.settings.port}: {action} failed "
+            f"({type(exc).__name__})"
+        )

@@ -48,11 +48,17 @@ Credential = str | Tokens  # a password, or the tokens of an app registration
 def connect(settings: ImapMailboxSettings, context: ssl.SSLContext) -> IMAPClient:
     """An encrypted connection (implicit TLS or STARTTLS); never one that stays plaintext."""
     if settings.security == "tls":
-        client = IMAPClient(settings.host, settings.port, ssl=True, ssl_context=context,
-                            timeout=settings.timeout_seconds)
+        client = IMAPClient(
+            settings.host,
+            settings.port,
+            ssl=True,
+            ssl_context=context,
+            timeout=settings.timeout_seconds,
+        )
     else:
-        client = IMAPClient(settings.host, settings.port, ssl=False,
-                            timeout=settings.timeout_seconds)
+        client = IMAPClient(
+            settings.host, settings.port, ssl=False, timeout=settings.timeout_seconds
+        )
         try:
             client.starttls(context)  # CapabilityError when the server does not offer it
         except BaseException:
@@ -149,5 +155,17 @@ def _is_news(responses: Sequence[Any]) -> bool:
     return False
 
 
-__all__ = ["FAILURES", "TRANSIENT", "CapabilityError", "Credential", "IMAPClient",
-           "LoginError", "Tokens", "connect", "copyuid", "idle", "login", "received_at"]
+__all__ = [
+    "FAILURES",
+    "TRANSIENT",
+    "CapabilityError",
+    "Credential",
+    "IMAPClient",
+    "LoginError",
+    "Tokens",
+    "connect",
+    "copyuid",
+    "idle",
+    "login",
+    "received_at",
+]

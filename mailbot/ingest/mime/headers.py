@@ -118,8 +118,10 @@ def automatic(msg: Message) -> bool:
         return True
     if header(msg, "Precedence", decode=False).lower().strip() in _BULK:
         return True
-    if any(header(msg, name, decode=False) for name in (
-            "List-Id", "List-Unsubscribe", "List-Post", "X-Autoreply", "X-Autorespond")):
+    if any(
+        header(msg, name, decode=False)
+        for name in ("List-Id", "List-Unsubscribe", "List-Post", "X-Autoreply", "X-Autorespond")
+    ):
         return True
     if header(msg, "Return-Path", decode=False).replace(" ", "") == "<>":
         return True

@@ -43,8 +43,7 @@ class Lifted:
 
 def lift(raw: bytes) -> Lifted | None:
     """Lift the long base64 bodies out of `raw`; None when there is nothing worth lifting."""
-    if len(raw) < MIN_EMAIL_BYTES or \
-            raw.count(b"\n\n") + raw.count(b"\n\r\n") > MAX_BLANK_LINES:
+    if len(raw) < MIN_EMAIL_BYTES or raw.count(b"\n\n") + raw.count(b"\n\r\n") > MAX_BLANK_LINES:
         return None  # small, or a flood of blank lines: left to the whole parse and its limits
     spans: dict[str, tuple[int, int]] = {}
     pieces: list[bytes] = []
@@ -54,12 +53,15 @@ def lift(raw: bytes) -> Lifted | None:
         run = _BASE64_RUN.match(raw, start)
         end = run.end() if run else start
         position = max(end, start + 1)
-        if end - start < MIN_BODY_BYTES or not _before_boundary(raw, end) \
-                or not _padding_only_at_end(raw, start, end):
+        if (
+            end - start < MIN_BODY_BYTES
+            or not _before_boundary(raw, end)
+            or not _padding_only_at_end(raw, start, end)
+        ):
             continue
         token = f"MailbotLiftedBody{secrets.token_hex(12)}"
         spans[token] = (start, end)
-        newline = b"\r\n" if raw[end - 2:end] == b"\r\n" else b"\n"
+        newline = b"\r\n" if raw[end - 2 : end] == b"\r\n" else b"\n"
         pieces += [raw[copied:start], token.encode("ascii"), newline]
         copied = end
     if not spans:
@@ -110,4 +112,4 @@ def _padding_only_at_end(raw: bytes, start: int, end: int) -> bool:
 
 def _before_boundary(raw: bytes, end: int) -> bool:
     """True when a line starting "--" (a boundary) begins at `end`, or the email ends there."""
-    return end == len(raw) or (raw.startswith(b"--", end) and raw[end - 1:end] == b"\n")
+    return end == len(raw) or (raw.startswith(b"--", end) and raw[end - 1 : end] == b"\n")

@@ -100,9 +100,12 @@ class OutlookItem:
         message embedded in it, or None when it cannot be opened (a linked file, an embedded
         OLE object, more bytes than the file can hold)."""
         storages = sorted(
-            (kid for kid in self._storage.kids
-             if kid.entry_type == olefile.STGTY_STORAGE
-             and kid.name.lower().startswith(_ATTACHMENT_PREFIX)),
+            (
+                kid
+                for kid in self._storage.kids
+                if kid.entry_type == olefile.STGTY_STORAGE
+                and kid.name.lower().startswith(_ATTACHMENT_PREFIX)
+            ),
             key=lambda kid: kid.name.lower(),
         )
         for storage in storages:
@@ -114,16 +117,22 @@ class OutlookItem:
         if data is not None and data.entry_type == olefile.STGTY_STREAM:
             return self._reader.read(data)
         embedded = kids.get(_EMBEDDED)
-        if embedded is not None and embedded.entry_type == olefile.STGTY_STORAGE \
-                and _PROPERTIES in embedded.kids_dict:
+        if (
+            embedded is not None
+            and embedded.entry_type == olefile.STGTY_STORAGE
+            and _PROPERTIES in embedded.kids_dict
+        ):
             return OutlookItem(self._reader, embedded)
         return None
 
     def _name(self, kids: dict[str, Any]) -> str | None:
         for tag in _NAMES:
             entry = kids.get(f"__substg1.0_{tag}")
-            if entry is None or entry.entry_type != olefile.STGTY_STREAM \
-                    or entry.size > _MAX_NAME_BYTES:
+            if (
+                entry is None
+                or entry.entry_type != olefile.STGTY_STREAM
+                or entry.size > _MAX_NAME_BYTES
+            ):
                 continue
             raw = self._reader.read(entry)
             if raw is None:

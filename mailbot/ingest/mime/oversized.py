@@ -24,8 +24,10 @@ from datetime import datetime
 from mailbot.ingest.mime.bounds import MAX_PARTS, header_block
 from mailbot.models import MailboxMessage
 
-_NOTE = (b"mailbot did not download this email: the server gave its size as %d bytes, over "
-         b"the %d-byte limit (limits.max_email_bytes). The original is in the mailbox.\r\n")
+_NOTE = (
+    b"mailbot did not download this email: the server gave its size as %d bytes, over "
+    b"the %d-byte limit (limits.max_email_bytes). The original is in the mailbox.\r\n"
+)
 # Lines that would each start a MIME part: more than the parser's bound, so the body is never
 # parsed, and the email is reported as past a limit.
 _UNPARSED = b"--\r\n" * (MAX_PARTS + 1)
@@ -36,12 +38,12 @@ def oversized(size: int | None, limit: int) -> bool:
     return size is not None and size > limit
 
 
-def stand_in(ref: str, headers: bytes, *, size: int, limit: int,
-             received_at: datetime) -> MailboxMessage:
+def stand_in(
+    ref: str, headers: bytes, *, size: int, limit: int, received_at: datetime
+) -> MailboxMessage:
     """The message `ref` as intake should see it: its `headers` (a header section, or more:
     only the section is kept) and a body that reads as past the limit."""
-    section = header_block(headers).rstrip(b"\r\n").replace(b"\r\n", b"\n").replace(
-        b"\n", b"\r\n")
+    section = header_block(headers).rstrip(b"\r\n").replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
     raw = section + b"\r\n\r\n" + _NOTE % (size, limit) + _UNPARSED
     return MailboxMessage(ref=ref, raw=raw, received_at=received_at)
 

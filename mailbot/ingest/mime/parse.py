@@ -74,11 +74,13 @@ def parse_email(raw: bytes, limits: DocumentLimits) -> ParsedEmail:
     if not readable or walker.past_limit or budget.exceeded:
         walker.add(_marker(None))
     return parsed.model_copy(
-        update={"attachments": tuple(walker.out), "truncated": walker.truncated})
+        update={"attachments": tuple(walker.out), "truncated": walker.truncated}
+    )
 
 
-def _parse(raw: bytes, limits: DocumentLimits) -> tuple[
-        EmailMessage, bool, HeaderBudget, BytesParser[EmailMessage]]:
+def _parse(
+    raw: bytes, limits: DocumentLimits
+) -> tuple[EmailMessage, bool, HeaderBudget, BytesParser[EmailMessage]]:
     """(the message, whether it was parsed whole, its header budget, its parser).
 
     A large email is parsed with its long base64 bodies lifted out (`lean`), which gives the
@@ -238,8 +240,7 @@ class _Walker:
         elif _is_mime(content):
             self.entity(filename, content, nesting)
         else:  # a file signed as it is, not as a MIME entity
-            self.file(filename, "application/octet-stream", content, classify(content),
-                      nesting + 1)
+            self.file(filename, "application/octet-stream", content, classify(content), nesting + 1)
 
     def outlook(self, filename: str | None, data: bytes, nesting: int) -> None:
         try:
@@ -261,8 +262,7 @@ class _Walker:
             elif content is None or len(content) > self.limits.max_attachment_bytes:
                 self.add(_marker(name))
             else:
-                self.file(name, "application/octet-stream", content, classify(content),
-                          nesting + 1)
+                self.file(name, "application/octet-stream", content, classify(content), nesting + 1)
 
     def tnef(self, filename: str | None, ctype: str, data: bytes, nesting: int) -> None:
         try:

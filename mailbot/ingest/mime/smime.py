@@ -118,8 +118,9 @@ def _octets(data: bytes, element: _Element, depth: int) -> bytes:
         return data[element.start : element.start + element.length]
     if element.tag != _OCTETS | _CONSTRUCTED:
         raise NotPkcs7("not an octet string")
-    return b"".join(_octets(data, chunk, depth + 1)
-                    for chunk in _children(data, element, depth + 1))
+    return b"".join(
+        _octets(data, chunk, depth + 1) for chunk in _children(data, element, depth + 1)
+    )
 
 
 def _children(data: bytes, parent: _Element, depth: int) -> Iterator[_Element]:

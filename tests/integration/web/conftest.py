@@ -41,7 +41,8 @@ def client(web_app: Starlette) -> Iterator[TestClient]:
 def log_in(client: TestClient, name: str = USER, password: str = PASSWORD) -> str:
     """Log in; return the session's CSRF token (from the page it lands on)."""
     page = client.get("/login")
-    response = client.post("/login", data={"csrf": csrf_of(page.text), "name": name,
-                                           "password": password})
+    response = client.post(
+        "/login", data={"csrf": csrf_of(page.text), "name": name, "password": password}
+    )
     assert response.status_code == 303, response.text
     return csrf_of(client.get("/").text)

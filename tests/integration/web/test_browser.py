@@ -41,11 +41,21 @@ from tests.integration.web.conftest import PASSWORD, USER
 CHROMIUM = Path("/usr/bin/chromium")
 REQUIRED = os.environ.get("MAILBOT_REQUIRE_BROWSER") == "1"
 SCREENSHOTS = ROOT / "docs" / "screenshots"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists() and not REQUIRED,
-                                reason="Debian's chromium is not installed (/usr/bin/chromium)")
+pytestmark = pytest.mark.skipif(
+    not CHROMIUM.exists() and not REQUIRED,
+    reason="Debian's chromium is not installed (/usr/bin/chromium)",
+)
 
 
 def _free_port() -> int:
@@ -89,7 +99,8 @@ def _shot(page: Any, name: str, *, full_page: bool = True) -> None:
 
 
 def test_an_administrator_opens_a_locked_referral_with_its_password(
-        app: App, send: Send, run: Run, served: str, browser: Any) -> None:
+    app: App, send: Send, run: Run, served: str, browser: Any
+) -> None:
     """GIVEN the shared sample from Wolverhampton Homes held as cannot_decrypt (with a
     chair-review case and a possible repeat beside it in the queue)
     WHEN an administrator logs in, opens it and enters the password Sparrow-Lane-77
@@ -120,14 +131,14 @@ def test_an_administrator_opens_a_locked_referral_with_its_password(
     _shot(page, "item-possible-repeat")
     page.goto(served + "/")
     page.get_by_role("link", name=closed.reference).click()
-    expect(page.get_by_role("heading", name="Enter the password the referrer gave")) \
-        .to_be_visible()
+    expect(page.get_by_role("heading", name="Enter the password the referrer gave")).to_be_visible()
     _shot(page, "item")
     page.fill("#password", LOCKED_PASSWORD)
     page.get_by_role("button", name="Open and decide").click()
 
     expect(page.get_by_role("status")).to_contain_text(
-        f"{closed.reference} accepted, listed at the Wolverhampton MARAC")
+        f"{closed.reference} accepted, listed at the Wolverhampton MARAC"
+    )
     messages = page.locator("table.messages")
     expect(messages).to_contain_text("confirmation")
     expect(messages).to_contain_text(HOMES)

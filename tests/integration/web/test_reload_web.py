@@ -47,8 +47,9 @@ def page(app: App) -> Iterator[httpx.Client]:
     try:
         with httpx.Client(base_url=f"http://127.0.0.1:{web.port}") as client:
             login = client.get("/login")
-            done = client.post("/login", data={"csrf": csrf_of(login.text), "name": USER,
-                                               "password": PASSWORD})
+            done = client.post(
+                "/login", data={"csrf": csrf_of(login.text), "name": USER, "password": PASSWORD}
+            )
             assert done.status_code == 303, done.text
             yield client
     finally:
@@ -56,7 +57,8 @@ def page(app: App) -> Iterator[httpx.Client]:
 
 
 def test_a_reload_reaches_the_page_the_daemon_serves(
-        app: App, page: httpx.Client, send: Send, run: Run, workspace: Path) -> None:
+    app: App, page: httpx.Client, send: Send, run: Run, workspace: Path
+) -> None:
     """GIVEN the daemon serving its web page, a referral held for the Chair, and the file
     changed: every meeting's capacity from 20 to 12, and the team's own rejection text
     WHEN the daemon reloads its configuration
@@ -68,7 +70,8 @@ def test_a_reload_reaches_the_page_the_daemon_serves(
     texts = workspace / "texts"
     texts.mkdir()
     (texts / "rejection.txt").write_text(
-        "Subject: Referral {{ reference }} returned\n\nOur own words: please resend.\n")
+        "Subject: Referral {{ reference }} returned\n\nOur own words: please resend.\n"
+    )
     config = workspace / "mailbot.toml"
     _edit(config, "capacity = 20", "capacity = 12")
     _edit(config, '# templates_dir = "templates"', 'templates_dir = "texts"')
@@ -81,10 +84,13 @@ def test_a_reload_reaches_the_page_the_daemon_serves(
     assert "of 12" in meetings
     assert "of 20" not in meetings
     case_page = page.get(f"/case/{held.reference}")
-    answer = page.post(f"/case/{held.reference}/return",
-                       data={"csrf": csrf_of(case_page.text), "reasons": "threshold_not_met"})
+    answer = page.post(
+        f"/case/{held.reference}/return",
+        data={"csrf": csrf_of(case_page.text), "reasons": "threshold_not_met"},
+    )
     assert answer.status_code == 303, answer.text
-    rejections = [m for m in app.ctx.dispatch.outbox.messages(held.reference)
-                  if m.kind == "rejection"]
+    rejections = [
+        m for m in app.ctx.dispatch.outbox.messages(held.reference) if m.kind == "rejection"
+    ]
     assert rejections
     assert all(b"Our own words" in m.raw for m in rejections)
