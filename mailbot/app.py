@@ -20,6 +20,7 @@ from mailbot.credentials import Secrets, load_secrets
 from mailbot.dispatch.deliver import Dispatcher, SendState
 from mailbot.dispatch.send.base import Sender
 from mailbot.dispatch.send.open import open_outgoing
+from mailbot.errors import ConfigError, MailbotError
 from mailbot.ingest.mailbox import Mailbox, NoMailbox
 from mailbot.ingest.open import open_mailbox
 from mailbot.intake.process import Intake
@@ -118,22 +119,47 @@ class App:
             self.release()
 
 
+class NotStarted(MailbotError):
+    """The state directory does not exist yet: mailbot has never started with this
+    configuration. Carries what was loaded, so `check` and `status` can say what the first
+    start will create instead of creating it themselves."""
+
+    def __init__(self, config: Config, secrets: Secrets) -> None:
+        state_dir = config.service.state_dir
+        super().__init__(f"state directory {state_dir} does not exist yet (not started)")
+        self.config = config
+        self.secrets = secrets
+        self.state_dir = state_dir
+
+
 def open_app(
     config_path: Path,
     clock: Clock | None = None,
     *,
     with_mailbox: bool = True,
     claim: Callable[[Path], Callable[[], None]] | None = None,
+    create: bool = True,
 ) -> App:
     """Load and check the configuration and secrets, then open the database and mailbox.
 
     `claim`: called with the state directory before anything is opened, returning what
     releases it at close; the daemon's commands pass the single-instance lock
-    (`mailbot.service.instance`), which raises `InstanceLocked` if another daemon holds it."""
+    (`mailbot.service.instance`), which raises `InstanceLocked` if another daemon holds it.
+    `create=False`: a state directory that does not exist is `NotStarted`, not made."""
     os.umask(0o077)  # everything mailbot writes holds personal data
     config = load_config(config_path)
     secrets = load_secrets(config)
-    config.service.state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    state_dir = config.service.state_dir
+    if not create and not state_dir.exists():
+        raise NotStarted(config, secrets)
+    try:
+        state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    except OSError as exc:
+        raise ConfigError(
+            "service.state_dir",
+            f"{state_dir} cannot be created ({exc.strerror}); create it for the service"
+            f" user (sudo install -d -o mailbot -m 700 {state_dir}) or change the setting",
+        ) from None
     release = claim(config.service.state_dir) if claim is not None else None
     try:
         store = Store(config.database_path)

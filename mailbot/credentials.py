@@ -59,7 +59,15 @@ def load_secrets(config: Config, environ: dict[str, str] | None = None) -> Secre
         return Secrets()
     if not cred_dir:
         _check_private(path)
-    data = read_toml(path, "secrets")
+    try:
+        data = read_toml(path, "secrets")
+    except OSError as exc:  # not FileNotFoundError: `read_toml` says that one itself
+        key = "" if cred_dir else "service.secrets_file"
+        raise ConfigError(
+            key,
+            f"the secrets file {path} cannot be read ({exc.strerror}); it must be a file"
+            " owned by the service user with mode 0600 (chown mailbot, chmod 600)",
+        ) from None
     try:
         secrets = Secrets.model_validate(data)
     except ValidationError as exc:
@@ -75,7 +83,17 @@ def _check_private(path: Path) -> None:
     try:
         mode = path.stat().st_mode
     except FileNotFoundError:
-        raise ConfigError("service.secrets_file", f"{path} does not exist") from None
+        raise ConfigError(
+            "service.secrets_file",
+            f"{path} does not exist; create it (mode 0600, owned by the service user)"
+            " or correct the path",
+        ) from None
+    except OSError as exc:  # a folder on the way the service user may not enter
+        raise ConfigError(
+            "service.secrets_file",
+            f"{path} cannot be read ({exc.strerror}); the service user must be able to"
+            " reach and read it",
+        ) from None
     if mode & (stat.S_IRWXG | stat.S_IRWXO):
         raise ConfigError(
             "service.secrets_file",

@@ -16,7 +16,7 @@ from pathlib import Path
 import click
 
 from mailbot import logs
-from mailbot.app import App, open_app
+from mailbot.app import App, NotStarted, open_app
 from mailbot.cli.views import print_cases, render_case
 from mailbot.errors import ConfigError, HistoryImportError, MailbotError
 from mailbot.service.daemon import Supervisor
@@ -44,18 +44,31 @@ def main(ctx: click.Context, config_path: Path) -> None:
 
 @contextmanager
 def open_for_command(
-    ctx: click.Context, *, with_mailbox: bool = False, instance: bool = False
+    ctx: click.Context, *, with_mailbox: bool = False, instance: bool = False, create: bool = True
 ) -> Iterator[App]:
     """The app for one command. `instance`: the command does the daemon's work (reads the
-    Inbox, sends the outbox), so it holds the single-instance lock while it runs."""
+    Inbox, sends the outbox), so it holds the single-instance lock while it runs.
+    `create=False`: raises `NotStarted` (for the command to explain) rather than create the
+    state directory."""
     try:
         app = open_app(
             ctx.obj,
             with_mailbox=with_mailbox,
             claim=_instance_lock(_command_line(ctx)) if instance else None,
+            create=create,
         )
+    except NotStarted:
+        raise
     except ConfigError as exc:
         click.echo(f"mailbot: configuration error: {exc}", err=True)
+        sys.exit(EXIT_CONFIG)
+    except OSError as exc:  # a file or folder the service user cannot read or write
+        where = f" {exc.filename}" if exc.filename else ""
+        click.echo(
+            f"mailbot:{where}: {exc.strerror or exc}; check that it exists and that the"
+            " service user may read and write it",
+            err=True,
+        )
         sys.exit(EXIT_CONFIG)
     except InstanceLocked as exc:
         click.echo(f"mailbot: {exc}", err=True)

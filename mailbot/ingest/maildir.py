@@ -30,6 +30,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from mailbot.errors import ConfigError
 from mailbot.ingest.mailbox import MailboxError, MessageNotFoundError
 from mailbot.models import Folder, MailboxMessage
 
@@ -56,12 +57,20 @@ class MaildirMailbox:
 
     def __init__(self, root: Path, *, use_inotify: bool = True) -> None:
         self.root = Path(root)
-        self.root.parent.mkdir(parents=True, exist_ok=True)
-        _ensure_dir(self.root)
-        for folder in Folder:
-            _ensure_dir(self.root / folder.value)
-            for sub in _SUBDIRS:
-                _ensure_dir(self.root / folder.value / sub)
+        try:
+            self.root.parent.mkdir(parents=True, exist_ok=True)
+            _ensure_dir(self.root)
+            for folder in Folder:
+                _ensure_dir(self.root / folder.value)
+                for sub in _SUBDIRS:
+                    _ensure_dir(self.root / folder.value / sub)
+        except OSError as exc:
+            raise ConfigError(
+                "mailbox.path",
+                f"the Maildir {self.root} cannot be created ({exc.strerror}:"
+                f" {exc.filename}); correct [mailbox] path, or create it for the service"
+                " user with mode 0700",
+            ) from None
         self._counter = itertools.count()
         self._host = socket.gethostname().replace("/", r"\057").replace(":", r"\072") or "localhost"
         self._inotify = _open_inotify(self._watched()) if use_inotify else None

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from mailbot.cli import main
@@ -97,3 +99,107 @@ def test_check_says_plainly_that_exchange_online_is_retiring_ews(workspace: Path
     _use_exchange(workspace, "https://mail.west-midlands.example/EWS/Exchange.asmx")
     _, output = _check(workspace)
     assert "Exchange Online" not in output
+
+
+CONFIG_EXIT = 2
+
+
+def _edit(workspace: Path, old: str, new: str) -> None:
+    path = workspace / "mailbot.toml"
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new, 1))
+
+
+def _cli(workspace: Path, *args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(main, ["--config", str(workspace / "mailbot.toml"), *args])
+    return result.exit_code, result.output
+
+
+def test_check_before_the_first_start_creates_nothing_and_says_what_will_be(
+    workspace: Path,
+) -> None:
+    """GIVEN a fresh installation: the state directory and the Maildirs do not exist yet
+    WHEN `mailbot check` runs (as install.md has IT do before the first start)
+    THEN it passes, says the first start will create them, and creates nothing."""
+    code, output = _check(workspace)
+    assert code == 0, output
+    state = workspace / "var"
+    assert f"state directory {state}: will be created at first start" in output
+    assert f"mailbox {state / 'mail'}: will be created at first start" in output
+    assert not state.exists()
+
+
+def test_check_names_a_state_directory_the_first_start_cannot_create(workspace: Path) -> None:
+    """GIVEN a state directory configured under a regular file (so it cannot be created, even
+    by root, as a directory the service user may not write cannot be)
+    WHEN `mailbot check` runs, and when the service starts
+    THEN check names the path and what to do, exit 2; the start is one line, exit 2."""
+    (workspace / "taken").write_text("a file, not a directory\n")
+    _edit(workspace, 'state_dir = "var"', 'state_dir = "taken/var"')
+    _edit(workspace, 'path = "var/mail"', 'path = "taken/var/mail"')
+    code, output = _check(workspace)
+    assert code == CONFIG_EXIT, output
+    state = workspace / "taken" / "var"
+    assert (
+        f"problem: state directory {state} cannot be created by this user"
+        f" ({workspace / 'taken'} is not a writable directory); create it for the service"
+        f" user: install -d -o mailbot -m 700 {state}"
+    ) in output
+    code, output = _cli(workspace, "run", "--once")
+    assert code == CONFIG_EXIT
+    assert output == (
+        f"mailbot: configuration error: service.state_dir: {state} cannot be created"
+        " (Not a directory); create it for the service user"
+        f" (sudo install -d -o mailbot -m 700 {state}) or change the setting\n"
+    )
+
+
+def test_a_mailbox_path_that_cannot_be_created_is_one_line(workspace: Path) -> None:
+    """GIVEN [mailbox] path under a regular file (it does not exist and cannot be made)
+    WHEN `mailbot check` runs, and `mailbot run --once`
+    THEN check names the path as a problem (exit 2); run says in one line which Maildir
+    cannot be created and what to do (exit 2), instead of a traceback."""
+    (workspace / "taken").write_text("a file, not a directory\n")
+    _edit(workspace, 'path = "var/mail"', 'path = "taken/mail"')
+    maildir = workspace / "taken" / "mail"
+    code, output = _check(workspace)
+    assert code == CONFIG_EXIT, output
+    assert f"problem: mailbox {maildir} cannot be created by this user" in output
+    code, output = _cli(workspace, "run", "--once")
+    assert code == CONFIG_EXIT
+    assert output == (
+        f"mailbot: configuration error: mailbox.path: the Maildir {maildir} cannot be"
+        f" created (File exists: {workspace / 'taken'}); correct [mailbox] path, or create"
+        " it for the service user with mode 0700\n"
+    )
+
+
+def test_a_secrets_file_that_cannot_be_read_is_one_line(workspace: Path) -> None:
+    """GIVEN the secrets file's path holding a directory (mode 0700), which fails to read as
+    root too (a mode-000 file does not: root reads it)
+    WHEN `mailbot check` and `mailbot status` run
+    THEN each says in one line that the file cannot be read and what it must be, exit 2."""
+    secrets = workspace / "example-secrets.toml"
+    secrets.unlink()
+    secrets.mkdir(mode=0o700)
+    for command in ("check", "status"):
+        code, output = _cli(workspace, command)
+        assert code == CONFIG_EXIT
+        assert output == (
+            "mailbot: configuration error: service.secrets_file: the secrets file"
+            f" {secrets} cannot be read (Is a directory); it must be a file owned by the"
+            " service user with mode 0600 (chown mailbot, chmod 600)\n"
+        )
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads a mode-000 file")
+def test_a_secrets_file_the_service_user_may_not_read_is_one_line(workspace: Path) -> None:
+    """GIVEN a secrets file with mode 000, and a user who is not root
+    WHEN `mailbot check` runs
+    THEN it says in one line that the file cannot be read (permission denied), exit 2."""
+    (workspace / "example-secrets.toml").chmod(0)
+    code, output = _cli(workspace, "check")
+    assert code == CONFIG_EXIT
+    assert "cannot be read (Permission denied)" in output
+    assert len(output.splitlines()) == 1
