@@ -5,8 +5,10 @@ exit 1 means something needs a person (the daemon stopped polling, mail is waiti
 a message could not be delivered or may not have arrived, the database or a folder cannot be
 written), exit 2 a configuration mistake. `--json` gives the same facts to a script. It reads
 the database and the mailbox folders only, so it works whether or not the daemon is running,
-and run as the service's user it changes nothing. The failed count clears once each failed
-message is resent (`mailbot outbox retry`) or dismissed (`mailbot outbox dismiss`).
+and run as the service's user it changes nothing (before the first start it does not even
+create the state directory: it says "not started yet", exit 0). The failed count clears once
+each failed message is resent (`mailbot outbox retry`) or dismissed (`mailbot outbox
+dismiss`).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 
 import click
 
+from mailbot.app import NotStarted
 from mailbot.cli.root import main, open_for_command
 from mailbot.service.health import Health, Limits, check_health
 
@@ -57,13 +60,26 @@ def status(
     """Last mailbox poll, inbox backlog, held items, unsent mail, next agenda.
 
     Exits 1 when something needs attention, so it can feed monitoring."""
-    with open_for_command(ctx) as app:
-        health = check_health(
-            app.config,
-            app.store,
-            datetime.now(UTC),
-            Limits(max_poll_age, max_backlog_age, max_outbox_age),
-        )
+    try:
+        with open_for_command(ctx, create=False) as app:
+            health = check_health(
+                app.config,
+                app.store,
+                datetime.now(UTC),
+                Limits(max_poll_age, max_backlog_age, max_outbox_age),
+            )
+    except NotStarted as first:
+        # Before the first start there is nothing to watch yet: information, exit 0, and
+        # nothing created (status changes nothing).
+        state_dir = str(first.state_dir)
+        if as_json:
+            click.echo(json.dumps({"ok": True, "started": False, "state_dir": state_dir}))
+        else:
+            click.echo(
+                f"mailbot: not started yet (state directory {state_dir} does not exist; the"
+                " first start creates it: systemctl start mailbot)"
+            )
+        return
     if as_json:
         click.echo(json.dumps(health.as_dict(), indent=2))
     else:
@@ -74,13 +90,15 @@ def status(
 
 def render(health: Health) -> str:
     now = health.checked_at
-    lines = [f"mailbot: {'OK' if health.ok else 'NEEDS ATTENTION'}"]
+    waiting = " (not started yet)" if health.last_poll is None and health.started_at is None else ""
+    lines = [f"mailbot: {'OK' if health.ok else 'NEEDS ATTENTION'}{waiting}"]
     lines.append(f"  daemon              {_daemon(health)}")
-    poll = (
-        "never"
-        if health.last_poll is None
-        else f"{_when(health.last_poll)} ({_ago(now - health.last_poll)} ago)"
-    )
+    if health.last_poll is not None:
+        poll = f"{_when(health.last_poll)} ({_ago(now - health.last_poll)} ago)"
+    elif health.started_at is None:
+        poll = "none yet: not started yet (systemctl start mailbot)"
+    else:
+        poll = f"none yet: started {_ago(now - health.started_at)} ago"
     lines.append(f"  last mailbox poll   {poll}")
     if health.backlog is None:
         backlog = "unknown for this mailbox kind"

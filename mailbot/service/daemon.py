@@ -27,7 +27,7 @@ from mailbot.app import App, monotonic_of
 from mailbot.config import Config
 from mailbot.dispatch.send.base import QUIT_SECONDS, worst_send_seconds
 from mailbot.runner import Runner
-from mailbot.service.health import LAST_POLL_KEY
+from mailbot.service.health import LAST_POLL_KEY, STARTED_KEY
 from mailbot.service.reload import reload_config
 from mailbot.service.systemd import Notifier, Watchdog
 
@@ -78,9 +78,13 @@ class Supervisor:
     def ready(self) -> None:
         """The database and the mailbox are open and the loop is about to start."""
         self.notifier.ready(f"Started; watching the {self.app.config.mailbox.kind} mailbox")
-        self.log.info(
-            "service.ready", mailbox=self.app.config.mailbox.kind, seconds=self.watchdog.interval
-        )
+        # `seconds`: the watchdog's interval, only when systemd set one (not seconds=null).
+        interval = self.watchdog.interval
+        watchdog = {} if interval is None else {"seconds": interval}
+        self.log.info("service.ready", mailbox=self.app.config.mailbox.kind, **watchdog)
+        # `mailbot status`: "not started yet" until this is recorded, then a first poll
+        # that does not come is noticed.
+        self._record(STARTED_KEY, self.app.ctx.clock.now())
 
     def install_signal_handlers(self) -> None:
         signal.signal(signal.SIGTERM, self.request_stop)
@@ -135,10 +139,15 @@ class Supervisor:
         )
 
     def _heartbeat(self, now: datetime) -> None:
-        """Record the last poll. A database that refuses is logged, not a crash: `mailbot
-        status` sees the database's state for itself, and the poll time going stale."""
+        """Record the last poll."""
+        self._record(LAST_POLL_KEY, now)
+
+    def _record(self, key: str, now: datetime) -> None:
+        """Record a moment for `mailbot status`. A database that refuses is logged, not a
+        crash: `mailbot status` sees the database's state for itself, and the poll time
+        going stale."""
         try:
-            self.app.store.state_set(LAST_POLL_KEY, now.isoformat())
+            self.app.store.state_set(key, now.isoformat())
         except sqlite3.Error as exc:
             self.log.error(
                 "service.heartbeat_unwritten",

@@ -5,7 +5,11 @@ noticed: a daemon that stopped polling, mail waiting longer than it should, or a
 could not be delivered. Everything here is read from the database and the mailbox folders
 by a separate process (the status command), never from the daemon's memory: the daemon
 records the time of its last successful poll in the database after each pass (throttled,
-see `mailbot.service.daemon`), and that record is what proves it is alive. A daemon that cannot
+see `mailbot.service.daemon`), and that record is what proves it is alive. It also records
+when it starts: until then mailbot is "not started yet" (a fresh install, the demo), which is
+information, not a problem; a started daemon that has not polled within the limit is one. An
+agenda is overdue only when the daemon should have sent it: cases are listed, its day has
+passed, and the daemon polled after it was due. A daemon that cannot
 write the database cannot say so there either, so the database's own state is looked at
 here (read-only file system, a file that cannot be opened for writing, a full disk, a write
 lock held by another process) without changing anything.
@@ -30,6 +34,7 @@ from mailbot.service.instance import holder
 from mailbot.store import Store
 
 LAST_POLL_KEY = "last_poll"  # Store.state_* key: ISO time of the last successful pass
+STARTED_KEY = "started"  # Store.state_* key: ISO time the daemon last started (its loop)
 AGENDA_LOOKAHEAD_DAYS = 42
 # A claim older than this (a send takes a minute at most) with no result recorded: the
 # daemon could not write the result, or ended before it did.
@@ -72,8 +77,11 @@ class Health:
     store_problem: str | None  # why the database cannot be written now, if it cannot
     folder_errors: dict[str, dict[str, Any]]  # folders the daemon could not write
     daemon: str | None  # the daemon holding the state directory's lock, described; None: none
+    started_at: datetime | None  # when the daemon last started; None: never (not started yet)
     next_agenda: AgendaDue | None  # the next agenda to go out, today or later
-    overdue_agendas: int  # agendas whose day has passed, for meetings not yet held
+    # agendas with cases listed, for meetings not yet held, whose day has passed while the
+    # daemon was running (it polled after the agenda was due) and that did not go
+    overdue_agendas: int
     missing_emails: int  # decided emails no longer in the mailbox (moved or deleted by hand)
     problems: tuple[str, ...]
 
@@ -83,7 +91,7 @@ class Health:
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
-        for key in ("checked_at", "last_poll", "oldest_waiting", "oldest_unsent"):
+        for key in ("checked_at", "last_poll", "oldest_waiting", "oldest_unsent", "started_at"):
             value = data[key]
             data[key] = value.isoformat() if value is not None else None
         data["ok"] = self.ok
@@ -114,12 +122,13 @@ def check_health(config: Config, store: Store, now: datetime, limits: Limits = L
         store_problem=store_problem(store),
         folder_errors=_folder_errors(store),
         daemon=_daemon(config),
+        started_at=_parse(store.state_get(STARTED_KEY)),
         next_agenda=None,
         overdue_agendas=0,
         problems=(),
         missing_emails=_count(store, _MISSING),
     )
-    health = replace(health, **_agendas(config, store, now))
+    health = replace(health, **_agendas(config, store, now, last_poll))
     return replace(health, problems=tuple(_problems(health, limits)))
 
 
@@ -181,12 +190,26 @@ def inbox_backlog(config: Config) -> tuple[int | None, datetime | None]:
     return count, oldest
 
 
-def _agendas(config: Config, store: Store, now: datetime) -> dict[str, Any]:
-    """The next agenda due (not sent, due today or later), and how many are overdue."""
+def _agendas(
+    config: Config, store: Store, now: datetime, last_poll: datetime | None
+) -> dict[str, Any]:
+    """The next agenda due (not sent, due today or later), and how many are overdue: only an
+    agenda the daemon should have sent, one with cases on it, whose day has passed, and that
+    was due before the daemon's last poll (a daemon that was not running could not send it:
+    its silence is the poll's problem, not the agenda's)."""
     today = now.astimezone(config.zone).date()
     listings = Listings(store, Calendar(config), list(config.areas))
     unsent = [m for m in listings.upcoming(today, AGENDA_LOOKAHEAD_DAYS) if not m.agenda_sent]
     coming = [m for m in unsent if m.meeting.agenda_date >= today]
+    overdue = [
+        m
+        for m in unsent
+        if m.meeting.agenda_date < today
+        and m.discussion + m.information > 0
+        and last_poll is not None
+        and last_poll
+        > datetime.combine(m.meeting.agenda_date, config.agenda_send_time, tzinfo=config.zone)
+    ]
     first = min(
         coming, default=None, key=lambda m: (m.meeting.agenda_date, m.meeting.date, m.meeting.area)
     )
@@ -200,14 +223,21 @@ def _agendas(config: Config, store: Store, now: datetime) -> dict[str, Any]:
             listed=first.discussion + first.information,
         )
     )
-    return {"next_agenda": due, "overdue_agendas": len(unsent) - len(coming)}
+    return {"next_agenda": due, "overdue_agendas": len(overdue)}
 
 
 def _problems(health: Health, limits: Limits) -> list[str]:
     problems = []
     now = health.checked_at
     if health.last_poll is None:
-        problems.append("mailbot has never completed a mailbox poll")
+        # Not started yet (a fresh install, the demo) is information, not a problem; a
+        # daemon that started and has not finished a poll within the limit is one.
+        started = health.started_at
+        if started is not None and now - started > timedelta(minutes=limits.poll_minutes):
+            problems.append(
+                f"the daemon started {_minutes(now - started)} ago and has not completed a"
+                " mailbox poll (journalctl -u mailbot; mailbot check)"
+            )
     elif now - health.last_poll > timedelta(minutes=limits.poll_minutes):
         problems.append(
             f"no successful mailbox poll for {_minutes(now - health.last_poll)}"

@@ -18,8 +18,10 @@ from mailbot.demo.formwriter import render_form
 from mailbot.demo.sample_mail import compose, docx_attachment
 from mailbot.demo.samples import sample_form
 from mailbot.ingest.maildir import MaildirMailbox
+from mailbot.meetings.calendar import Calendar
+from mailbot.meetings.listing import Listings
 from mailbot.models import Folder
-from mailbot.service.health import LAST_POLL_KEY, check_health
+from mailbot.service.health import LAST_POLL_KEY, STARTED_KEY, Limits, check_health
 
 POLICE = "pc.adams@west-midlands.pnn.police.uk"
 ATTENTION = 1
@@ -55,13 +57,72 @@ def _run_once(workspace: Path) -> None:
     assert result.exit_code == 0, result.output
 
 
-def test_a_daemon_that_never_polled_needs_attention(workspace: Path) -> None:
-    """GIVEN a fresh installation whose daemon never ran
+def test_a_fresh_install_is_not_started_yet_which_is_no_problem(workspace: Path) -> None:
+    """GIVEN a fresh installation: no state directory, then one made by another command
+    (as after the demo or `users add`), the daemon never started
     WHEN status is asked
-    THEN it says so and exits 1."""
+    THEN it says "not started yet" and exits 0, creates nothing, and does not call a poll
+    that never was due missing, nor agendas overdue."""
+    code, output = _status(workspace)
+    assert code == 0, output
+    assert output.startswith("mailbot: not started yet (state directory ")
+    assert len(output.splitlines()) == 1
+    assert not (workspace / "var").exists()
+    code, output = _status(workspace, "--json")
+    assert (code, json.loads(output)["started"]) == (0, False)
+    open_app(workspace / "mailbot.toml", with_mailbox=False).close()  # the state exists now
+    code, output = _status(workspace)
+    assert code == 0, output
+    assert "mailbot: OK (not started yet)" in output
+    assert "last mailbox poll   none yet: not started yet" in output
+    assert "never completed" not in output
+    assert "overdue" not in output
+
+
+def test_a_daemon_that_started_and_never_polled_needs_attention_after_a_while(
+    workspace: Path,
+) -> None:
+    """GIVEN a daemon whose start is recorded but that never completed a mailbox poll
+    WHEN status is asked a minute after the start, then twenty minutes after
+    THEN the first is information (exit 0), the second a problem (exit 1)."""
+    app = open_app(workspace / "mailbot.toml", with_mailbox=False)
+    app.store.state_set(STARTED_KEY, (datetime.now(UTC) - timedelta(minutes=1)).isoformat())
+    code, output = _status(workspace)
+    assert code == 0, output
+    assert "last mailbox poll   none yet: started 6" in output  # "60 s" or "61 s"
+    app.store.state_set(STARTED_KEY, (datetime.now(UTC) - timedelta(minutes=20)).isoformat())
+    app.close()
     code, output = _status(workspace)
     assert code == ATTENTION
-    assert "never completed a mailbox poll" in output
+    assert "the daemon started 20 minute(s) ago and has not completed a mailbox poll" in output
+
+
+def test_an_agenda_is_overdue_only_with_cases_listed_and_the_daemon_running(
+    workspace: Path,
+) -> None:
+    """GIVEN one case listed at a meeting, the other meetings empty
+    WHEN health is checked the day after that meeting's agenda date, with the daemon's last
+    poll before the agenda was due, then after it
+    THEN no empty meeting's agenda is ever overdue, and the listed one only once the daemon
+    ran past its due time without sending it."""
+    _deliver(workspace, 3)
+    _run_once(workspace)
+    app = open_app(workspace / "mailbot.toml", with_mailbox=False)
+    config = app.config
+    today = datetime.now(config.zone).date()
+    loads = Listings(app.store, Calendar(config), list(config.areas)).upcoming(today, 42)
+    [listed] = [m for m in loads if m.discussion + m.information]
+    agenda_day = listed.meeting.agenda_date
+    due = datetime.combine(agenda_day, config.agenda_send_time, tzinfo=config.zone)
+    later = due + timedelta(days=1)
+    assert later.date() < listed.meeting.date  # the meeting is still to come
+    app.store.state_set(LAST_POLL_KEY, (due - timedelta(hours=1)).isoformat())
+    before = check_health(config, app.store, later, Limits(poll_minutes=60 * 24 * 7))
+    app.store.state_set(LAST_POLL_KEY, (due + timedelta(hours=1)).isoformat())
+    after = check_health(config, app.store, later, Limits(poll_minutes=60 * 24 * 7))
+    app.close()
+    assert before.overdue_agendas == 0
+    assert after.overdue_agendas == 1
 
 
 def test_after_a_poll_all_is_well_and_the_facts_are_there(workspace: Path) -> None:

@@ -16,7 +16,7 @@ from mailbot.app import App
 from mailbot.demo.formwriter import render_form
 from mailbot.demo.samples import sample_form
 from mailbot.service.daemon import HEARTBEAT_SECONDS, Supervisor
-from mailbot.service.health import LAST_POLL_KEY
+from mailbot.service.health import LAST_POLL_KEY, STARTED_KEY
 from mailbot.service.systemd import Notifier, Watchdog
 from tests.conftest import TODAY, FixedClock
 from tests.integration.conftest import Send
@@ -111,3 +111,26 @@ def test_signals_only_set_flags_and_the_loop_acts_on_them(
         assert '"service.stopping"' in stream.getvalue()
     finally:
         logs.reset()
+
+
+def test_the_start_is_recorded_and_logged_without_empty_values(
+    app: App, workspace: Path, clock: FixedClock
+) -> None:
+    """GIVEN a supervised runner outside systemd (no watchdog), then under one with a watchdog
+    WHEN it reports ready
+    THEN its start is recorded for `mailbot status`, and the start-up log line carries the
+    watchdog's seconds only when there is one (never `seconds=null`)."""
+    stream = io.StringIO()
+    logs.configure("console", "info", stream=stream)
+    try:
+        Supervisor(
+            app, app.runner(), workspace / "mailbot.toml", logs.get_logger(), Notifier(None)
+        ).ready()
+        _supervise(app, workspace)[0].ready()
+    finally:
+        logs.reset()
+    assert app.store.state_get(STARTED_KEY) == clock.now().isoformat()
+    plain, watched = stream.getvalue().splitlines()
+    assert "event=service.ready" in plain
+    assert "seconds" not in plain
+    assert "seconds=1.0" in watched
