@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import sqlite3
 from collections.abc import Iterable
 from datetime import date, datetime
@@ -219,7 +220,7 @@ class Casebook:
         """Load earlier MARAC cases from CSV; returns the rows imported by this call.
 
         Every row is checked before any is written, so a file with a bad row imports nothing
-        (bad rows named by line number). The rows then go in transactions of `batch` rows,
+        (every problem named by row and column). The rows then go in transactions of `batch` rows,
         with a `pause` between them, so the daemon, which needs the write lock for every
         email it decides, never waits for more than one batch (a fraction of a second, where
         200,000 rows in one transaction held it for 14 s); SQLite's busy handler retries at
@@ -239,12 +240,14 @@ class Casebook:
             raise HistoryImportError([f"line 1: header must be {','.join(HISTORY_HEADER)}"])
         entries: list[tuple[str, str, date, Person]] = []
         problems: list[str] = []
-        for row in reader:
-            line = reader.line_num
-            try:
+        # Rows as a spreadsheet numbers them (the header is row 1), whatever a quoted field
+        # spanning lines does to the file's line numbers.
+        for number, row in enumerate(reader, start=2):
+            found = _history_problems(row)
+            if found:
+                problems += [f"row {number}{problem}" for problem in found]
+            else:
                 entries.append(_history_row(row))
-            except ValueError as exc:
-                problems.append(f"line {line}: {exc}")
         if problems:
             raise HistoryImportError(problems)
         progress = f"state:history_import:{hashlib.sha256(text.encode()).hexdigest()}"
@@ -269,36 +272,67 @@ class Casebook:
         return done - start
 
 
+def _history_problems(row: dict[str, str]) -> list[str]:
+    """Everything wrong with one CSV row, each as ", column X (name): what; what to do" (the
+    row number goes in front). Never a value: dates of birth and names are personal data."""
+    extra: list[str] = row.get(None, [])  # type: ignore[call-overload]  # DictReader's extras
+    missing = sum(1 for key in HISTORY_HEADER if row.get(key) is None)
+    if extra or missing:
+        count = len(HISTORY_HEADER) + len(extra) - missing
+        return [
+            f": {count} values where the header has {len(HISTORY_HEADER)}; give every"
+            ' column, empty where unknown (a comma inside a value needs "quotes")'
+        ]
+    problems: list[tuple[str, str]] = []
+    if not row["reference"].strip():
+        problems.append(("reference", "is empty; give the case's reference"))
+    if row["marac_area"].strip().title() not in AREAS:
+        problems.append(("marac_area", f"is not one of the areas; write one of {', '.join(AREAS)}"))
+    for column in ("victim_surname", "victim_forenames"):
+        if not row[column].strip():
+            problems.append((column, "is empty; fill it in (it is required)"))
+    for column, required in (("marac_date", True), ("victim_dob", True), ("perp_dob", False)):
+        text = row[column].strip()
+        if text or required:
+            wrong = _date_problem(text)
+            if wrong is not None:
+                problems.append((column, wrong))
+    problems.sort(key=lambda problem: HISTORY_HEADER.index(problem[0]))  # left to right
+    return [f", {_column(name)}: {what}" for name, what in problems]
+
+
+def _column(name: str) -> str:
+    """'column C (marac_date)': the letter a spreadsheet shows, and the header's name."""
+    return f"column {chr(ord('A') + HISTORY_HEADER.index(name))} ({name})"
+
+
+def _date_problem(text: str) -> str | None:
+    if not text:
+        return "is empty; write the date as YYYY-MM-DD"
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        return "is not a date as YYYY-MM-DD; write it so, e.g. 2025-03-31"
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        return "is not a real date (no such month or day); correct it"
+    return None
+
+
 def _history_row(row: dict[str, str]) -> tuple[str, str, date, Person]:
-    if None in row or any(v is None for v in row.values()):
-        raise ValueError("wrong number of columns")
-    reference = row["reference"].strip()
-    if not reference:
-        raise ValueError("reference is empty")
-    area = row["marac_area"].strip().title()
-    if area not in AREAS:
-        raise ValueError("marac_area is not one of the seven areas")
-    marac_date = _parse_iso(row["marac_date"], "marac_date")
-    dob = _parse_iso(row["victim_dob"], "victim_dob")
+    """A row `_history_problems` found nothing wrong with."""
     surname, forenames = row["victim_surname"].strip(), row["victim_forenames"].strip()
-    if not surname or not forenames:
-        raise ValueError("victim_surname and victim_forenames are required")
-    if row["perp_dob"].strip():
-        _parse_iso(row["perp_dob"], "perp_dob")
     aliases = tuple(a.strip() for a in row["victim_aliases"].split(";") if a.strip())
     return (
-        reference,
-        area,
-        marac_date,
-        Person(surname=surname, forenames=forenames, dob=dob, aliases=aliases),
+        row["reference"].strip(),
+        row["marac_area"].strip().title(),
+        date.fromisoformat(row["marac_date"].strip()),
+        Person(
+            surname=surname,
+            forenames=forenames,
+            dob=date.fromisoformat(row["victim_dob"].strip()),
+            aliases=aliases,
+        ),
     )
-
-
-def _parse_iso(text: str, column: str) -> date:
-    try:
-        return date.fromisoformat(text.strip())
-    except ValueError:
-        raise ValueError(f"{column} is not a date as YYYY-MM-DD") from None
 
 
 def _iso(value: date | None) -> str | None:

@@ -111,7 +111,7 @@ def test_history_import_reports_bad_lines_and_imports_nothing(
 ) -> None:
     """GIVEN a history CSV with a bad date on line 3
     WHEN imported
-    THEN the command fails naming line 3 and nothing was imported."""
+    THEN the command fails naming row 3 and nothing was imported."""
     csv = tmp_path / "history.csv"
     csv.write_text(
         "reference,marac_area,marac_date,victim_surname,victim_forenames,victim_aliases,"
@@ -123,7 +123,7 @@ def test_history_import_reports_bad_lines_and_imports_nothing(
         main, ["--config", str(workspace / "mailbot.toml"), "history", "import", str(csv)]
     )
     assert result.exit_code == 1
-    assert "line 3: marac_date" in result.output
+    assert "row 3, column C (marac_date): is not a date" in result.output
     assert "nothing was imported" in result.output
     app = open_app(workspace / "mailbot.toml", with_mailbox=False)
     assert app.store.conn.execute("SELECT COUNT(*) FROM people").fetchone()[0] == 0

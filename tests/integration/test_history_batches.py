@@ -89,7 +89,7 @@ def test_a_bad_row_still_imports_nothing(workspace: Path) -> None:
     THEN it is refused naming the line, and no row at all was written."""
     text = history_csv(12).replace("H-000011,Wolverhampton,2025-", "H-000011,Wolverhampton,25-")
     app = open_app(workspace / "mailbot.toml", with_mailbox=False)
-    with pytest.raises(HistoryImportError, match="line 13: marac_date"):
+    with pytest.raises(HistoryImportError, match=r"row 13, column C \(marac_date\)"):
         app.casebook.import_history(text, batch=5, pause=0)
     assert app.store.conn.execute("SELECT COUNT(*) FROM people").fetchone() == (0,)
     app.close()
@@ -142,3 +142,34 @@ def test_a_large_import_never_keeps_another_writer_waiting_long(
     (imported,) = db.execute("SELECT COUNT(*) FROM people WHERE source = 'import'").fetchone()
     assert imported == LARGE
     db.close()
+
+
+_MAILBOT = (sys.executable, "-m", "mailbot")
+
+
+def test_every_problem_of_a_bad_file_is_named_by_row_and_column(workspace: Path) -> None:
+    """GIVEN a history CSV whose row 3 has five problems (among them 1980-02-30, shaped like a
+    date but no real day) and whose row 4 lacks a column (tests/data/history/bad-rows.csv)
+    WHEN `mailbot history import` runs
+    THEN each problem is one line with its row, its column's letter and name, and what to do,
+    exactly as in bad-rows.expected; it exits 1, and nothing was imported."""
+    data = ROOT / "tests" / "data" / "history"
+    result = subprocess.run(
+        [
+            *_MAILBOT,
+            "--config",
+            str(workspace / "mailbot.toml"),
+            "history",
+            "import",
+            "bad-rows.csv",
+        ],
+        cwd=data,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert result.stderr == (data / "bad-rows.expected").read_text()
+    app = open_app(workspace / "mailbot.toml", with_mailbox=False)
+    assert app.store.conn.execute("SELECT COUNT(*) FROM people").fetchone() == (0,)
+    app.close()
