@@ -130,7 +130,7 @@ def test_references_are_sequential_per_year(tmp_path: Path) -> None:
 def test_history_import_is_all_or_nothing(tmp_path: Path) -> None:
     """GIVEN a CSV with one good row and two bad ones
     WHEN imported
-    THEN the bad rows are named by line number and nothing is imported."""
+    THEN the bad rows are named by row and column and nothing is imported."""
     book = Casebook(Store(tmp_path / "db.sqlite3"))
     text = (
         HEADER
@@ -140,7 +140,10 @@ def test_history_import_is_all_or_nothing(tmp_path: Path) -> None:
     )
     with pytest.raises(HistoryImportError) as caught:
         book.import_history(text)
-    assert [p.split(":")[0] for p in caught.value.problems] == ["line 3", "line 4"]
+    assert [p.split(":")[0] for p in caught.value.problems] == [
+        "row 3, column B (marac_area)",
+        "row 4, column C (marac_date)",
+    ]
     assert (
         book.known(
             Person(surname="Begum", forenames="Tamsin", dob=date(1981, 6, 10)), date(2026, 11, 2)
