@@ -71,7 +71,7 @@ def load_secrets(config: Config, environ: dict[str, str] | None = None) -> Secre
     try:
         secrets = Secrets.model_validate(data)
     except ValidationError as exc:
-        raise config_error(exc, prefix="secrets") from None
+        raise config_error(exc, prefix="secrets", source=path, model=Secrets, data=data) from None
     known = {a.id for a in config.agencies}
     stray = sorted(set(secrets.agencies) - known)
     if stray:

@@ -205,12 +205,12 @@ def form_blank(out: Path) -> None:
 @click.option(
     "--workspace",
     type=click.Path(file_okay=False, path_type=Path),
-    default=Path("mailbot-demo"),
-    show_default=True,
+    default=None,
+    show_default="$XDG_CACHE_HOME/mailbot-demo, else ~/.cache/mailbot-demo",
     help="Where to make the fresh demo workspace (replaced if it exists).",
 )
-def demo(workspace: Path) -> None:
+def demo(workspace: Path | None) -> None:
     """Process a dozen generated sample referrals with the example configuration."""
-    from mailbot.demo.run import run_demo
+    from mailbot.demo.run import default_workspace, run_demo
 
-    run_demo(workspace, echo=click.echo)
+    run_demo(workspace or default_workspace(), echo=click.echo)

@@ -8,18 +8,22 @@ a typo fails at once with the key named instead of as a wrong decision weeks lat
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Sequence
 from datetime import date, time
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
+    BaseModel,
     Field,
     ValidationError,
     field_validator,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
+from mailbot.config.explain import explain, toml_syntax_error
 from mailbot.config.mail import (
     MailboxSettings,
     MaildirMailboxSettings,
@@ -64,7 +68,9 @@ class ServiceSettings(Settings):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r}") from None
+            raise ValueError(
+                f"unknown time zone {value!r}; use a name like Europe/London"
+            ) from None
         return value
 
 
@@ -198,25 +204,34 @@ class Config(Settings):
     @field_validator("areas")
     @classmethod
     def _known_areas(cls, value: dict[str, Area]) -> dict[str, Area]:
-        unknown = sorted(set(value) - set(AREAS))
-        if unknown:
-            raise ValueError(f"unknown area(s) {unknown}; areas are {list(AREAS)}")
+        for name in value:
+            if name not in AREAS:
+                raise unknown_name("area", name, AREAS, ("areas", name))
         return value
 
     @model_validator(mode="after")
     def _consistent(self) -> Config:
         ids = [a.id for a in self.agencies]
-        if len(ids) != len(set(ids)):
-            raise ValueError("agency ids must be unique")
-        services = {s.id for s in self.idva_services}
-        for rule in self.idva_rules:
+        for index, agency in enumerate(self.agencies):
+            if agency.id in ids[:index]:
+                raise PydanticCustomError(
+                    "unknown_name",
+                    "agency id {name} is used twice",
+                    {"what": "agency id", "name": agency.id, "at": ("agencies", index, "id")},
+                )
+        services = [s.id for s in self.idva_services]
+        for index, rule in enumerate(self.idva_rules):
             if rule.service not in services:
-                raise ValueError(f"idva_rules: unknown service {rule.service!r}")
+                where: tuple[str | int, ...] = ("idva_rules", index, "service")
+                raise unknown_name("IDVA service", rule.service, services, where)
             if rule.area not in self.areas:
-                raise ValueError(f"idva_rules: unknown area {rule.area!r}")
-        stray = sorted(set(self.minutes.agency_max_email_bytes) - set(ids))
-        if stray:
-            raise ValueError(f"minutes.agency_max_email_bytes: unknown agency id(s) {stray}")
+                raise unknown_name(
+                    "area", rule.area, list(self.areas), ("idva_rules", index, "area")
+                )
+        for agency_id in self.minutes.agency_max_email_bytes:
+            if agency_id not in ids:
+                where = ("minutes", "agency_max_email_bytes", agency_id)
+                raise unknown_name("agency id", agency_id, ids, where)
         return self
 
     @property
@@ -257,13 +272,22 @@ def _in_domain(domain: str, parent: str) -> bool:
     return domain == parent or domain.endswith("." + parent)
 
 
+def unknown_name(
+    what: str, name: str, choices: Sequence[str], at: tuple[str | int, ...]
+) -> Exception:
+    """A name that refers to nothing (an area, an agency id): `explain` finds its line from
+    `at` and suggests the nearest of `choices`."""
+    context = {"what": what, "name": name, "choices": tuple(choices), "at": at}
+    return PydanticCustomError("unknown_name", "unknown {what} {name}", context)
+
+
 def load_config(path: Path) -> Config:
     """Read and validate a config file; relative paths resolve against its directory."""
     data = read_toml(path, "config")
     try:
         return Config.model_validate(data, context={"base": path.resolve().parent})
     except ValidationError as exc:
-        raise config_error(exc) from None
+        raise config_error(exc, source=path, model=Config, data=data, show_values=True) from None
 
 
 def read_toml(path: Path, what: str) -> dict[str, Any]:
@@ -274,13 +298,21 @@ def read_toml(path: Path, what: str) -> dict[str, Any]:
         raise ConfigError("", f"{what} file {path} does not exist") from None
     except tomllib.TOMLDecodeError as exc:
         # The decoder's message holds a line/column, never a value, so it is safe to show.
-        raise ConfigError("", f"{what} file {path} is not valid TOML ({exc})") from None
+        raise toml_syntax_error(path, what, exc) from None
 
 
-def config_error(exc: ValidationError, prefix: str = "") -> ConfigError:
-    first = exc.errors(include_input=False)[0]
-    loc = [str(p) for p in (prefix, *first["loc"]) if p != ""]
-    if first["type"] in ("union_tag_invalid", "union_tag_not_found"):
-        loc.append(str(first.get("ctx", {}).get("discriminator", "")).strip("'"))
-    key = ".".join(loc)
-    return ConfigError(key, first["msg"].removeprefix("Value error, "))
+def config_error(
+    exc: ValidationError,
+    prefix: str = "",
+    *,
+    source: Path | None = None,
+    model: type[BaseModel] | None = None,
+    data: dict[str, Any] | None = None,
+    show_values: bool = False,
+) -> ConfigError:
+    """One line for a file that does not validate: the file and line, what is wrong in words
+    and, for a misspelt name, the nearest valid one. Values are shown only with
+    `show_values` (never for the secrets or a transfer's details)."""
+    return explain(
+        exc, prefix=prefix, source=source, model=model, data=data, show_values=show_values
+    )

@@ -8,6 +8,7 @@ embedded Maildir inbox, runs the same code the daemon runs, and prints what was 
 
 from __future__ import annotations
 
+import os
 import random
 import shutil
 from collections.abc import Callable
@@ -223,6 +224,15 @@ def _history_csv(form: FormData, now: datetime) -> str:
     )
 
 
+def default_workspace(environ: dict[str, str] | None = None) -> Path:
+    """The demo's workspace unless one is given: in the user's cache (XDG), never in the
+    current directory, so a demo run from a checkout leaves no database in it."""
+    env = os.environ if environ is None else environ
+    cache = env.get("XDG_CACHE_HOME", "")
+    base = Path(cache) if Path(cache).is_absolute() else Path.home() / ".cache"
+    return base / "mailbot-demo"
+
+
 def prepare_workspace(workspace: Path) -> Path:
     """A fresh copy of the example configuration in `workspace`; returns the config path."""
     if workspace.exists():
@@ -240,6 +250,7 @@ def prepare_workspace(workspace: Path) -> Path:
 
 def run_demo(workspace: Path, echo: Callable[[str], None] = print) -> None:
     config_path = prepare_workspace(workspace)
+    echo(f"Demo workspace (made afresh; --workspace DIR to choose): {workspace.resolve()}/")
     now = datetime.now(UTC)
     scenarios, history = build_scenarios(now)
     app = open_app(config_path, SystemClock())
@@ -268,7 +279,10 @@ def run_demo(workspace: Path, echo: Callable[[str], None] = print) -> None:
         app.close()
         logs.reset()
         log_file.close()
-    echo(f"\nWorkspace: {workspace}/ (state in var/, mail in var/mail/, log in {log_path.name})")
+    echo(
+        f"\nWorkspace: {workspace.resolve()}/ (state in var/, mail in var/mail/,"
+        f" log in {log_path.name})"
+    )
     echo(f"Look closer: mailbot --config {config_path} cases show <REFERENCE>")
 
 

@@ -71,7 +71,7 @@ def read_details_file(path: Path) -> TransferDetails:
             {k: v.strip() if isinstance(v, str) else v for k, v in data.items()}
         )
     except ValidationError as exc:
-        raise config_error(exc, prefix="details") from None
+        raise config_error(exc, prefix="details", source=path, model=TransferDetails) from None
 
 
 class Transfers:

@@ -10,6 +10,7 @@ from datetime import date
 from pathlib import Path
 
 import docx
+import pytest
 from click.testing import CliRunner
 
 from mailbot.app import open_app
@@ -143,16 +144,27 @@ def test_form_blank_writes_the_official_form(tmp_path: Path) -> None:
     )
 
 
-def test_demo_processes_its_sample_referrals(tmp_path: Path) -> None:
-    """GIVEN a fresh machine state
-    WHEN `mailbot demo` runs
-    THEN it prints a table in which accepted, returned and password-opened cases appear,
-    and leaves an empty inbox."""
-    workspace = tmp_path / "demo"
-    result = CliRunner().invoke(
-        main, ["demo", "--workspace", str(workspace)], catch_exceptions=False
-    )
+def test_demo_processes_its_sample_referrals(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """GIVEN a fresh machine state, and the demo started from a directory (a checkout)
+    WHEN `mailbot demo` runs without --workspace
+    THEN it makes its workspace in the user's cache and says where, leaves the directory it
+    ran from untouched, prints a table in which accepted, returned and password-opened cases
+    appear, and leaves an empty inbox."""
+    checkout = tmp_path / "checkout"
+    checkout.mkdir()
+    workspace = tmp_path / "cache" / "mailbot-demo"
+    runner = CliRunner(env={"XDG_CACHE_HOME": str(tmp_path / "cache")})
+    monkeypatch.chdir(checkout)
+    result = runner.invoke(main, ["demo"], catch_exceptions=False)
+    assert not any(checkout.iterdir())
     assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[0] == (
+        f"Demo workspace (made afresh; --workspace DIR to choose): {workspace}/"
+    )
+    assert f"Workspace: {workspace}/ (state in var/" in result.output
+    assert (workspace / "var" / "mailbot.sqlite3").exists()
     for expected in (
         "accepted",
         "returned",

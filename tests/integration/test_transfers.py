@@ -112,7 +112,7 @@ def test_a_transfer_from_a_details_file(
     """GIVEN the details in a TOML file, and a file with a misspelt key
     WHEN the command runs with --details-file to a secure MARAC address
     THEN the good file is used (and the command says to delete it); the bad one is refused
-    naming the missing key, and nothing is recorded for it."""
+    naming the misspelt key and the right one, and nothing is recorded for it."""
     bad = tmp_path / "bad.toml"
     bad.write_text('new_adress = "somewhere"\n')
     code, output = _cli(
@@ -127,7 +127,8 @@ def test_a_transfer_from_a_details_file(
         "--yes",
     )
     assert code != 0
-    assert "details.new_address: Field required" in output
+    assert f"{bad} line 1: unknown key new_adress; did you mean new_address?" in output
+    assert "somewhere" not in output
     assert "somewhere" not in output
     assert rows(app, "transfer") == []
     good = tmp_path / "details.toml"
