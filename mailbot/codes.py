@@ -195,6 +195,43 @@ CRITERIA: dict[Criterion, str] = {
     Criterion.TRANSFER: "MARAC to MARAC transfer",
 }
 
+# A few words for each code, where a table has room for a label and not a sentence.
+LABELS: dict[Reason | Caution | Criterion, str] = {
+    Reason.WRONG_FORM: "not the official form",
+    Reason.NO_ATTACHMENT: "no form attached",
+    Reason.NOT_WORD_DOCUMENT: "not a Word document",
+    Reason.LEGACY_WORD_FORMAT: "old Word (.doc) format",
+    Reason.MACRO_CONTENT: "contains macros",
+    Reason.ACTIVE_CONTENT: "contains active content",
+    Reason.UNREADABLE_DOCUMENT: "document unreadable",
+    Reason.NO_REASON_TICKED: "no reason ticked",
+    Reason.THRESHOLD_NOT_MET: "below the MARAC threshold",
+    Reason.VICTIM_UNDER_16: "victim under 16",
+    Reason.DUPLICATE: "already received",
+    Reason.CANNOT_DECRYPT: "waiting for a password",
+    Reason.CHAIR_REVIEW: "for the Chair to decide",
+    Reason.POSSIBLE_REPEAT: "possibly a known victim",
+    Reason.OPEN_CASE_IN_QUEUE: "victim's other referral is held",
+    Reason.MULTIPLE_FORMS: "several forms in one email",
+    Reason.TOO_MANY_ATTACHMENTS: "too many attachments",
+    Reason.PROCESSING_ERROR: "processing error",
+    Reason.NOT_A_REFERRAL: "not a referral (discarded)",
+    Caution.INSECURE_TRANSPORT: "sent unencrypted",
+    Caution.DASH_SCORE_MISMATCH: "DASH score differs from ticks",
+    Caution.REPEAT_DETECTED: "repeat not declared",
+    Caution.DESKTOP_REVIEW: "desktop review due",
+    Caution.YOUNG_PERSON: "victim 16 or 17",
+    Caution.REASON_NOT_TICKED: "no reason ticked",
+    Caution.ALREADY_LISTED: "joined the listed case",
+    Caution.BELOW_THRESHOLD_JOINED: "below threshold, joined open case",
+    Caution.CHAIR_ACCEPTED: "accepted by the Chair",
+    Criterion.VISIBLE_HIGH_RISK: "visible high risk",
+    Criterion.PROFESSIONAL_JUDGEMENT: "professional judgement",
+    Criterion.ESCALATION: "escalation",
+    Criterion.REPEAT: "repeat",
+    Criterion.TRANSFER: "transfer",
+}
+
 # The rule behind each code, quoted in replies so the referrer sees why, not just what.
 RULES: dict[Reason | FieldProblem, str] = {
     FieldProblem.MISSING: "Mandatory fields of the referral form must be completed, or the"
@@ -234,6 +271,19 @@ _TEXTS: dict[str, str] = {
     code: text for table in (REASONS, WARNINGS, CRITERIA) for code, text in table.items()
 }
 _RULES: dict[str, str] = dict(RULES.items())
+
+
+_LABELS: dict[str, str] = {str(code): text for code, text in LABELS.items()}
+
+
+def label(code: str) -> str:
+    """A few words for a code, for a table: a field code names its field's box."""
+    kind, _, field_id = code.partition(":")
+    if kind == FieldProblem.MISSING:
+        return f"missing: {FIELD_LABELS.get(field_id, field_id)}"
+    if kind == FieldProblem.INVALID:
+        return f"not valid: {FIELD_LABELS.get(field_id, field_id)}"
+    return _LABELS.get(code, code)
 
 
 def rule(code: str) -> str:

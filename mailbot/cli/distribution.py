@@ -29,7 +29,9 @@ DATE = click.DateTime(formats=["%Y-%m-%d"])
 def _area(app: App, name: str) -> str:
     found = next((a for a in app.config.areas if a.lower() == name.strip().lower()), None)
     if found is None:
-        raise click.ClickException(f"unknown area {name}; areas: {', '.join(app.config.areas)}")
+        raise click.BadParameter(
+            f"unknown area {name}; choose one of {', '.join(app.config.areas)}", param_hint="AREA"
+        )
     return found
 
 

@@ -27,13 +27,20 @@ from mailbot.models import Meeting
     is_flag=True,
     help="If the meeting's agenda has gone, send the case as an addendum without asking.",
 )
+@click.option(
+    "--actor",
+    default=getpass.getuser,
+    show_default="your login name",
+    help="Who is acting, for the audit log.",
+)
 @click.pass_context
-def cases_list_at(ctx: click.Context, reference: str, day: datetime, addendum: bool) -> None:
-    """List case REFERENCE at its area's meeting on DATE (YYYY-MM-DD), for emergencies."""
+def cases_list_at(
+    ctx: click.Context, reference: str, day: datetime, addendum: bool, actor: str
+) -> None:
+    """List an accepted case REFERENCE at its area's meeting on DATE (YYYY-MM-DD), for
+    emergencies."""
     with open_for_command(ctx) as app:
-        meeting = list_at_asking(
-            app.ctx, reference, day.date(), getpass.getuser(), addendum=addendum
-        )
+        meeting = list_at_asking(app.ctx, reference, day.date(), actor, addendum=addendum)
         click.echo(
             f"{reference} listed at the {meeting.area} MARAC on {meeting.date}"
             f" {meeting.time:%H:%M}; the referrer and the IDVA service will be told."
@@ -65,14 +72,17 @@ def meetings() -> None:
 
 @meetings.command("list")
 @click.option("--area", help="Only this area.")
-@click.option("--days", default=28, show_default=True, help="How far ahead to look.")
+@click.option("--days", default=28, show_default=True, help="How far ahead to look, in days.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
 @click.pass_context
 def meetings_list(ctx: click.Context, area: str | None, days: int, as_json: bool) -> None:
     """Upcoming meetings with the number of cases listed at each."""
     with open_for_command(ctx) as app:
         if area is not None and area.title() not in app.config.areas:
-            raise click.ClickException(f"unknown area {area}")
+            raise click.BadParameter(
+                f"unknown area {area}; choose one of {', '.join(app.config.areas)}",
+                param_hint="'--area'",
+            )
         today = app.ctx.clock.now().astimezone(app.config.zone).date()
         loads = app.ctx.listings.upcoming(today, days, area.title() if area else None)
     rows = [

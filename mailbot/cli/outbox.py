@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import getpass
 import json
+import re
 import sys
 from datetime import UTC, datetime
 
@@ -18,7 +19,8 @@ import click
 
 from mailbot.app import App
 from mailbot.cli.root import main, open_for_command
-from mailbot.dispatch.outbox import Outbox
+from mailbot.cli.views import NONE, table
+from mailbot.dispatch.outbox import Outbox, OutboxMessage
 from mailbot.dispatch.outbox_admin import (
     DISMISS,
     FLUSH,
@@ -29,6 +31,7 @@ from mailbot.dispatch.outbox_admin import (
     OutboxAdmin,
     Outcome,
 )
+from mailbot.formdef import AREAS
 from mailbot.service.instance import holder
 
 STATES = ["pending", "sending", "sent", "failed", "unknown", "held", "dismissed"]
@@ -41,7 +44,7 @@ def outbox() -> None:
 
 
 @outbox.command("list")
-@click.option("--state", type=click.Choice(STATES))
+@click.option("--state", type=click.Choice(STATES), help="Only messages in this state.")
 @click.option("--case", "reference", help="Only messages about this case.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
 @click.pass_context
@@ -51,34 +54,42 @@ def outbox_list(
     """Messages in the outbox (newest last); recipients and kinds, never contents."""
     with open_for_command(ctx) as app:
         rows = _outbox(app).messages(reference, state)
-    shown = [
-        {
-            k: getattr(r, k)
-            for k in (
-                "id",
-                "reference",
-                "kind",
-                "recipient",
-                "state",
-                "attempts",
-                "doubts",
-                "message_id",
-                "created_at",
-                "next_attempt_at",
-                "sent_at",
-                "last_error",
-            )
-        }
-        for r in rows
-    ]
     if as_json:
+        shown = [{k: getattr(r, k) for k in _JSON_FIELDS} for r in rows]
         click.echo(json.dumps(shown, indent=2))
         return
-    for r in shown:
-        click.echo(
-            f"{r['id']:>5} {r['state']:<9} {r['kind']:<17} {r['reference'] or '-':<17}"
-            f" {r['recipient']}{'  ' + r['last_error'] if r['last_error'] else ''}"
-        )
+    if not rows:
+        click.echo(NONE)
+        return
+    header = ("ID", "STATE", "KIND", "FOR", "RECIPIENT", "LAST ERROR")
+    lines = [(str(r.id), r.state, r.kind, _about(r), r.recipient, r.last_error or "") for r in rows]
+    click.echo(table(header, lines, {5: 40}))
+
+
+_JSON_FIELDS = (
+    "id",
+    "reference",
+    "kind",
+    "recipient",
+    "state",
+    "attempts",
+    "doubts",
+    "message_id",
+    "created_at",
+    "next_attempt_at",
+    "sent_at",
+    "last_error",
+)
+# An agenda's, minutes' or notice's key names its meeting: "...|Walsall:2026-12-10:1".
+_MEETING = re.compile(rf"\b({'|'.join(AREAS)}):(\d{{4}}-\d{{2}}-\d{{2}})\b")
+
+
+def _about(message: OutboxMessage) -> str:
+    """What a message belongs to: its case, or the meeting (area and date) of an agenda."""
+    if message.reference:
+        return message.reference
+    found = _MEETING.search(message.idem_key)
+    return f"{found[1]} MARAC {found[2]}" if found else "-"
 
 
 @outbox.command("retry")

@@ -17,11 +17,11 @@ import click
 
 from mailbot import actions
 from mailbot.cases.casebook import CaseRecord
-from mailbot.cli.meetings import list_at_asking
+from mailbot.cli.meetings import cases_list_at
 from mailbot.cli.root import main, open_for_command
 from mailbot.cli.views import print_cases, render_case
 from mailbot.codes import CRITERIA, describe
-from mailbot.dispatch.advice import RETURN_CODES
+from mailbot.dispatch.advice import RETURN_CODES, is_return_code
 from mailbot.formdef import AREAS
 from mailbot.models import Outcome
 from mailbot.web import views
@@ -159,6 +159,13 @@ def queue_return(
     ctx: click.Context, reference: str, reasons: tuple[str, ...], note: str, yes: bool, actor: str
 ) -> None:
     """Return a held case to its referrer with advice."""
+    bad = [code for code in reasons if not is_return_code(code)]
+    if bad:
+        raise click.BadParameter(
+            f"not a reason to return a referral for: {', '.join(bad)}; choose from"
+            f" {', '.join(RETURN_CODES)}, missing_field:<id> or invalid_field:<id>",
+            param_hint="'--reason'",
+        )
     with open_for_command(ctx) as app:
         case = app.casebook.get(reference)
         if note.strip() and case is not None:
@@ -195,7 +202,7 @@ def queue_new_person(ctx: click.Context, reference: str, actor: str) -> None:
         _run(lambda: actions.mark_new_person(app.ctx, reference, actor))
 
 
-@queue_group.command("list-at")
+@queue_group.command("list-at", hidden=True)
 @click.argument("reference")
 @click.argument("day", metavar="DATE", type=click.DateTime(formats=["%Y-%m-%d"]))
 @click.option(
@@ -208,13 +215,9 @@ def queue_new_person(ctx: click.Context, reference: str, actor: str) -> None:
 def queue_list_at(
     ctx: click.Context, reference: str, day: datetime, addendum: bool, actor: str
 ) -> None:
-    """List an accepted case at its area's meeting on DATE (YYYY-MM-DD), for emergencies."""
-    with open_for_command(ctx) as app:
-        meeting = list_at_asking(app.ctx, reference, day.date(), actor, addendum=addendum)
-        click.echo(
-            f"{reference} listed at the {meeting.area} MARAC on {meeting.date}"
-            f" {meeting.time:%H:%M}; the referrer and the IDVA service will be told."
-        )
+    """Moved: mailbot cases list-at (this old name still works, and says so)."""
+    click.echo("mailbot: queue list-at has moved: use mailbot cases list-at", err=True)
+    ctx.invoke(cases_list_at, reference=reference, day=day, addendum=addendum, actor=actor)
 
 
 @queue_group.command("discard")

@@ -11,18 +11,23 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
+from importlib.metadata import version
 from pathlib import Path
 
 import click
 
 from mailbot import logs
 from mailbot.app import App, NotStarted, open_app
-from mailbot.cli.views import print_cases, render_case
+from mailbot.cli.views import print_cases, render_case_page
 from mailbot.errors import ConfigError, HistoryImportError, MailbotError
+from mailbot.formdef import AREAS
+from mailbot.models import Outcome
 from mailbot.service.daemon import Supervisor
 from mailbot.service.instance import InstanceLock, InstanceLocked
 
 DEFAULT_CONFIG = "/etc/mailbot/mailbot.toml"
+DATE = click.DateTime(formats=["%Y-%m-%d"])
 EXIT_CONFIG = 2
 
 
@@ -34,8 +39,9 @@ EXIT_CONFIG = 2
     envvar="MAILBOT_CONFIG",
     default=DEFAULT_CONFIG,
     show_default=True,
-    help="The configuration file.",
+    help="The configuration file (or set $MAILBOT_CONFIG).",
 )
+@click.version_option(version("mailbot"), "-V", "--version", prog_name="mailbot")
 @click.pass_context
 def main(ctx: click.Context, config_path: Path) -> None:
     """mailbot: the MARAC referrals mailbox, processed securely."""
@@ -141,24 +147,63 @@ def cases() -> None:
 
 
 @cases.command("list")
-@click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
+@click.option(
+    "--from",
+    "since",
+    type=DATE,
+    help="Only referrals received on or after this date (YYYY-MM-DD).",
+)
+@click.option(
+    "--to", "until", type=DATE, help="Only referrals received on or before this date (YYYY-MM-DD)."
+)
+@click.option(
+    "--area",
+    type=click.Choice([*AREAS, "-"], case_sensitive=False),
+    help="Only this MARAC area (- unknown).",
+)
+@click.option("--agency", help="Only agencies (or sender domains) whose name contains this.")
+@click.option("--outcome", type=click.Choice([o.value for o in Outcome]), help="Only this outcome.")
+@click.option("--wide", is_flag=True, help="One line per referral: do not wrap long values.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array (with the codes).")
 @click.pass_context
-def cases_list(ctx: click.Context, as_json: bool) -> None:
-    """One line (or JSON object) per processed email."""
+def cases_list(
+    ctx: click.Context,
+    since: datetime | None,
+    until: datetime | None,
+    area: str | None,
+    agency: str | None,
+    outcome: str | None,
+    wide: bool,
+    as_json: bool,
+) -> None:
+    """One row (or JSON object) per processed email, oldest first."""
     with open_for_command(ctx) as app:
-        print_cases(app.casebook.cases(), as_json)
+        zone = app.config.zone
+        wanted = agency.casefold() if agency else None
+        shown = [
+            c
+            for c in app.casebook.cases([Outcome(outcome)] if outcome else None)
+            if (since is None or c.received_at.astimezone(zone).date() >= since.date())
+            and (until is None or c.received_at.astimezone(zone).date() <= until.date())
+            and (area is None or (c.area or "-") == area)
+            and (wanted is None or wanted in (c.agency or c.sender.rpartition("@")[2]).casefold())
+        ]
+        print_cases(shown, as_json, wide=wide)
 
 
 @cases.command("show")
 @click.argument("reference")
 @click.pass_context
 def cases_show(ctx: click.Context, reference: str) -> None:
-    """Show one case for a person to read."""
+    """One case for a person to read: the decision, the form as read (with the DASH
+    answers) and the case's history."""
     with open_for_command(ctx) as app:
         case = app.casebook.get(reference)
         if case is None:
-            raise click.ClickException(f"no case {reference}")
-        click.echo(render_case(case))
+            raise click.ClickException(
+                f"no case {reference}: see mailbot cases list for the references"
+            )
+        click.echo(render_case_page(app.ctx, case))
 
 
 @main.group()

@@ -33,7 +33,7 @@ HELD_REASONS = (
 )
 _SHOWN_SECTIONS = (
     *formdef.SECTIONS,
-    formdef.Section("Section 5: Risk details", (formdef.PREGNANCY, *formdef.RISK_FIELDS)),
+    formdef.Section(formdef.REASONS_HEADING, (formdef.PREGNANCY, *formdef.RISK_FIELDS)),
     formdef.SUPPORT,
     formdef.DECLARATION,
 )
@@ -114,9 +114,20 @@ def field_sections(ctx: Context, case: CaseRecord, today: date) -> list[dict[str
         return []
     form = case.form
     codes = set(form_report(ctx, form, today).codes)
+    ticked = [f.label for f in formdef.REASONS if form.ticked(f.id)]
+    reasons_state = "missing" if Reason.NO_REASON_TICKED in codes else ""
+    # Section 5 once: the reasons ticked and the DASH count, then its risk fields.
+    reasons = [
+        {"label": "Reasons ticked", "value": "; ".join(ticked), "state": reasons_state},
+        {
+            "label": "DASH Yes answers ticked (counted)",
+            "value": str(form.dash_yes_count),
+            "state": "",
+        },
+    ]
     sections = []
     for section in _SHOWN_SECTIONS:
-        rows = []
+        rows = list(reasons) if section.title == formdef.REASONS_HEADING else []
         for f in section.fields:
             state = (
                 "missing"
@@ -127,22 +138,6 @@ def field_sections(ctx: Context, case: CaseRecord, today: date) -> list[dict[str
             )
             rows.append({"label": f.label, "value": form.value(f.id), "state": state})
         sections.append({"title": section.title, "rows": rows})
-    ticked = [f.label for f in formdef.REASONS if form.ticked(f.id)]
-    reasons_state = "missing" if Reason.NO_REASON_TICKED in codes else ""
-    sections.insert(
-        4,
-        {
-            "title": formdef.REASONS_HEADING,
-            "rows": [
-                {"label": "Reasons ticked", "value": "; ".join(ticked), "state": reasons_state},
-                {
-                    "label": "DASH Yes answers ticked (counted)",
-                    "value": str(form.dash_yes_count),
-                    "state": "",
-                },
-            ],
-        },
-    )
     children = [
         {
             "label": f"Child {n}",
