@@ -44,6 +44,8 @@ class Reason(StrEnum):
     PROCESSING_ERROR = "processing_error"
     # discarded by an administrator
     NOT_A_REFERRAL = "not_a_referral"
+    # other mail: recorded and listed for the team, never answered
+    OTHER_MAIL = "other_mail"
 
     @property
     def text(self) -> str:
@@ -162,6 +164,9 @@ REASONS: dict[Reason, str] = {
     Reason.TOO_MANY_ATTACHMENTS: "The email carries more attachments than are checked"
     " automatically; an administrator will find the referral form among them.",
     Reason.NOT_A_REFERRAL: "An administrator decided this email is not a MARAC referral.",
+    Reason.OTHER_MAIL: "Not a referral: no attachment and no referral wording, from an address"
+    " of no configured agency or secure domain. No reply was sent: answer it by hand from the"
+    " Processed folder if it needs one.",
     Reason.PROCESSING_ERROR: "Something unexpected went wrong while reading the referral; an"
     " administrator is looking at it.",
 }

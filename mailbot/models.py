@@ -37,6 +37,9 @@ class Outcome(StrEnum):
     INFO_ONLY = "info_only"
     RETURNED = "returned"
     HELD = "held"
+    # Not a referral at all (`mailbot.intake.stages.is_other_mail`): recorded and listed for
+    # the team as "other mail", never answered automatically (a stranger gets no backscatter).
+    OTHER = "other"
 
 
 class Folder(StrEnum):

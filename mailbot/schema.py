@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 
-VERSION = 7  # 3: indexes so no per-message query scans what grows with history
+VERSION = 8  # 3: indexes so no per-message query scans what grows with history
 # 4: `filed` (where the first move went), so a move whose record a crash lost is found
 # 5: the case lifecycle: a referral (a `cases` row, one per email) belongs to a case
 #    (`case_ref`: one victim's episode); a case is put on a meeting by a `listings` row, which
@@ -25,6 +25,8 @@ VERSION = 7  # 3: indexes so no per-message query scans what grows with history
 #    reminders, flag expiry) and the web page (accounts, sessions, failed logins) made for
 #    themselves when first used are made here, statement for statement as they were, so a
 #    version 6 database that has them keeps them unchanged and one that lacks them gets them
+# 8: `cases.subject`, kept only for other mail (an email that is no referral: outcome
+#    'other'), which the team recognises and answers by its subject
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -73,7 +75,8 @@ CREATE TABLE IF NOT EXISTS cases (
     form TEXT,                          -- the form as read (personal data)
     case_ref TEXT,                      -- the case it belongs to (its own reference if it
                                         -- opened it; another's when it joined that case)
-    source TEXT                         -- who referred: the agency's id, or the sender
+    source TEXT,                        -- who referred: the agency's id, or the sender
+    subject TEXT                        -- the email's subject, for other mail only
 );
 CREATE INDEX IF NOT EXISTS cases_doc ON cases (doc_sha256);
 CREATE INDEX IF NOT EXISTS cases_victim ON cases (victim_key);
@@ -278,6 +281,9 @@ def upgrade(conn: sqlite3.Connection) -> None:
         conn.execute("ALTER TABLE outbox ADD COLUMN claimed_at TEXT")
         conn.execute("ALTER TABLE outbox ADD COLUMN claimed_by TEXT")
         conn.execute("ALTER TABLE outbox ADD COLUMN doubts INTEGER NOT NULL DEFAULT 0")
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(cases)")}
+    if "subject" not in columns:  # a version 7 (or older) database
+        conn.execute("ALTER TABLE cases ADD COLUMN subject TEXT")
     if lifecycle:
         _migrate_lifecycle(conn)
     conn.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(VERSION),))

@@ -228,8 +228,8 @@ EMAILS: dict[str, tuple[Callable[[bytes], bytes], str]] = {
         ("mime-tnef-with-form.eml", hm.tnef_with_form, "visible_high_risk"),
         ("mime-tnef-garbage.eml", hm.tnef_garbage, "no_attachment"),
         ("mime-smime-enveloped.eml", hm.smime_encrypted, "unreadable_document"),
-        ("mime-binary-garbage.eml", hm.binary_garbage, "no_attachment"),
-        ("mime-empty.eml", hm.empty_email, "no_attachment"),
+        ("mime-binary-garbage.eml", hm.binary_garbage, "other_mail"),
+        ("mime-empty.eml", hm.empty_email, "other_mail"),
         ("mime-nul-in-headers.eml", hm.headers_only_nul, "no_attachment"),
         # Who it is from, what it answers, what its subject claims (issue 15):
         ("mime-msgid-encoded-crlf.eml", hs.encoded_crlf_message_id, "visible_high_risk"),

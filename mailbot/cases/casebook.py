@@ -64,6 +64,7 @@ class CaseRecord(Frozen):
     form: FormData | None = Field(default=None, repr=False)
     case_ref: str | None = None  # the case it joined (None: its own case)
     source: str | None = None  # who referred (agency id or sender), for duplicates
+    subject: str | None = Field(default=None, repr=False)  # kept for other mail only
 
     @property
     def case(self) -> str:
@@ -107,8 +108,8 @@ class Casebook:
             "INSERT OR REPLACE INTO cases (reference, message_key, message_id, received_at,"
             " decided_at, sender, agency, outcome, reasons, warnings, criteria, area,"
             " meeting_date, repeat_of, duplicate_of, possible_repeats, doc_sha256, victim_key,"
-            " incident_date, referral_date, encrypted, form, case_ref, source)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " incident_date, referral_date, encrypted, form, case_ref, source, subject)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 case.reference,
                 case.message_key,
@@ -134,6 +135,7 @@ class Casebook:
                 case.form.model_dump_json() if case.form else None,
                 case.case,
                 case.source,
+                case.subject,
             ),
         )
 
@@ -373,6 +375,7 @@ def _case(row: dict[str, Any]) -> CaseRecord:
         form=FormData.model_validate_json(row["form"]) if row["form"] else None,
         case_ref=row["case_ref"] if row["case_ref"] != row["reference"] else None,
         source=row["source"],
+        subject=row["subject"],
     )
 
 

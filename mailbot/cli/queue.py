@@ -9,6 +9,7 @@ and in `ps` output.
 from __future__ import annotations
 
 import getpass
+import json
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any, TypeVar
@@ -61,6 +62,28 @@ def queue_list(ctx: click.Context, reason: str | None, area: str | None, as_json
             and (not area or (c.area or "-") == area)
         ]
         print_cases(held, as_json)
+
+
+@queue_group.command("other")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
+@click.pass_context
+def queue_other(ctx: click.Context, as_json: bool) -> None:
+    """Other mail, newest first: emails that are not referrals, recorded and never answered
+    (answer one by hand from the Processed folder if it needs it)."""
+    with open_for_command(ctx) as app:
+        rows = views.other_rows(app.ctx)
+    if as_json:
+        keys = ("reference", "received_at", "sender_domain", "subject")
+        click.echo(json.dumps([{k: r[k] for k in keys} for r in rows], indent=2))
+        return
+    if not rows:
+        click.echo("(none)")
+        return
+    table = [("RECEIVED", "SENDER DOMAIN", "REFERENCE", "SUBJECT")]
+    table += [(r["received"], r["sender_domain"], r["reference"], r["subject"]) for r in rows]
+    widths = [max(len(row[i]) for row in table) for i in range(3)]
+    for row in table:
+        click.echo("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=False)) + "  " + row[3])
 
 
 @queue_group.command("show")

@@ -63,7 +63,10 @@ class Notices:
         victim's history; without it (an administrator's decision) every address is answered
         from the decision itself. `idva`: False when the IDVA service hears of the case
         through another of its referrals. `answer`: False for an email from a machine
-        (RFC 3834): no reply at all."""
+        (RFC 3834): no reply at all. Other mail (no referral at all) implies nothing: no
+        reply, and no notice per email either (the team reads the "other mail" listing)."""
+        if case.decision.outcome is Outcome.OTHER:
+            return
         planner = self.dispatch.planner
         opener = self.casebook.get(case.case) if case.joined else None
         blind_view = self._blind_view(conn, case, meeting, blind)

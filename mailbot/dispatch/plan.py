@@ -1,7 +1,8 @@
 """Which messages a decision implies, to whom, and by which route (pure: no I/O).
 
-PROCESS.md "Replies and alerts": every email gets a reply to its sender (and to the form's
-referrer address if different) saying what happened; every accepted or information-only case
+PROCESS.md "Replies and alerts": every referral email gets a reply to its sender (and to the
+form's referrer address if different) saying what happened (other mail, which is no referral,
+gets none: `mailbot.validate.other_mail`); every accepted or information-only case
 gets an IDVA alert (a referral that joined a case already listed: a note of the additional
 referral instead). Replies to referrers never carry personal data, whatever the route, so a
 reply can never leak; the IDVA alert carries the victim's details only by the secure route,
@@ -57,7 +58,9 @@ class Planner:
     def replies(
         self, case: CaseRecord, meeting: Meeting | None, blind: BlindView | None = None
     ) -> list[Planned]:
-        out = []
+        out: list[Planned] = []
+        if case.decision.outcome is Outcome.OTHER:
+            return out  # not a referral: a stranger is never answered automatically
         for address in self._reply_addresses(case):
             shown, shown_meeting = case, meeting
             if blind is not None and not self.config.is_secure_address(address):
@@ -346,7 +349,7 @@ class Planner:
         """One notice per marker the decision carries (`markers`): what the Chair must
         know, with the meeting it is listed at."""
         outcome = case.decision.outcome
-        if outcome is Outcome.RETURNED:
+        if outcome in (Outcome.RETURNED, Outcome.OTHER):
             return []
         where = (
             f" It is listed at the {meeting.area} MARAC of {meeting.date.isoformat()}."

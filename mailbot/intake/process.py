@@ -36,7 +36,15 @@ from mailbot.intake import stages
 from mailbot.intake.held import ACTOR, HeldReferrals
 from mailbot.intake.prefetch import LARGE_EMAIL_BYTES, Prepared
 from mailbot.intake.stages import Assessed, folder_for, processing_error
-from mailbot.models import Decision, Folder, MailboxMessage, Meeting, ParsedEmail, Person
+from mailbot.models import (
+    Decision,
+    Folder,
+    MailboxMessage,
+    Meeting,
+    Outcome,
+    ParsedEmail,
+    Person,
+)
 from mailbot.store import HeldMessage, LedgerEntry, unwritable
 
 MAX_ATTEMPTS = 3
@@ -281,6 +289,8 @@ class Intake(HeldReferrals):
                 encrypted=bool(assessed.opened and assessed.opened.encrypted),
                 form=assessed.opened.form if assessed.opened else None,
                 source=source_of(self.ctx.config, email.sender),
+                # Other mail is read by its subject; a referral's may name the victim.
+                subject=email.subject if decision.outcome is Outcome.OTHER else None,
             )
             self._commit_case(
                 conn,

@@ -1,11 +1,12 @@
 """The intake pipeline in one place: its stages, and `assess`, which runs them in order.
 
 email -> referral form -> decision, as `STAGES` names them (PROCESS.md "Intake decisions"):
-find the documents, decrypt, check the package is safe, recognise and read the form; check
-the fields, threshold and age; look the victim up; match earlier hearings (repeats) and
-cases still open; find duplicates; decide. Each stage is a pure function over models (no
-database, no mailbox, no logging); what the records know arrives through `Records`, and
-`mailbot.intake.process` does the I/O around the whole.
+set aside mail that is no referral at all (other mail); find the documents, decrypt, check
+the package is safe, recognise and read the form; check the fields, threshold and age; look
+the victim up; match earlier hearings (repeats) and cases still open; find duplicates;
+decide. Each stage is a pure function over models (no database, no mailbox, no logging); what
+the records know arrives through `Records`, and `mailbot.intake.process` does the I/O around
+the whole.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ from mailbot.models import (
 from mailbot.validate.decide import decide
 from mailbot.validate.fields import FieldReport, check_fields
 from mailbot.validate.names import victim_key
+from mailbot.validate.other_mail import is_other_mail
 from mailbot.validate.repeats import OpenMatch, RepeatMatch, match_history, match_open
 
 # When no form could be read, the most telling problem wins: a document we could not open
@@ -223,6 +225,10 @@ class Assessed:
     blind: Decision | None = None  # the decision without the victim's history (`Intake`)
 
 
+# Recorded and listed for the team; never answered (`mailbot.validate.other_mail`).
+OTHER_MAIL = Decision(outcome=Outcome.OTHER, reasons=(Reason.OTHER_MAIL,))
+
+
 def processing_error(kind: str) -> Assessed:
     """Held for an administrator: processing failed with exception class `kind`."""
     return Assessed(
@@ -239,6 +245,7 @@ def folder_for(decision: Decision) -> Folder:
 
 # The pipeline, in order: each name is one step of `assess` below.
 STAGES = (
+    "sort",  # is_other_mail: no attachment, no referral wording, a stranger: other mail
     "open",  # open_referral: the one form in the email, decrypted and read safely
     "check",  # check_referral: mandatory fields, threshold, age
     "look_up",  # Records.known: hearings and open cases of people who could be the victim
@@ -271,6 +278,8 @@ def assess(
 ) -> Assessed:
     """Run `STAGES` over one email. `opened`: the first stage already done (in a worker,
     `mailbot.intake.prefetch`); `source`: who referred, as duplicates are found."""
+    if is_other_mail(email, config):
+        return Assessed(decision=OTHER_MAIL)
     if opened is None:
         opened = open_referral(email, passwords, config.limits)
     if isinstance(opened, Unopened):

@@ -42,6 +42,7 @@ async def queue(request: Request) -> Response:
         {
             "title": "Exceptions queue",
             "rows": rows,
+            "other": views.other_rows(web.ctx),
             "reason": reason,
             "area": area,
             "reasons": [(r, describe(r)) for r in views.HELD_REASONS],

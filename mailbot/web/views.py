@@ -81,6 +81,24 @@ def queue_rows(
     return rows
 
 
+def other_rows(ctx: Context) -> list[dict[str, Any]]:
+    """Other mail (no referral at all, never answered), newest first: what a person needs to
+    recognise it and answer it by hand if it needs an answer. No body: that stays in the
+    Processed folder."""
+    rows = []
+    for case in reversed(ctx.casebook.cases([Outcome.OTHER])):
+        rows.append(
+            {
+                "reference": case.reference,
+                "received": local(ctx, case.received_at),
+                "received_at": case.received_at.isoformat(),
+                "sender_domain": case.sender.rpartition("@")[2] or "no sender",
+                "subject": case.subject or "(no subject)",
+            }
+        )
+    return rows
+
+
 def local(ctx: Context, when: datetime) -> str:
     return when.astimezone(ctx.config.zone).strftime("%a %d %b %Y %H:%M")
 

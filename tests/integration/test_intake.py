@@ -105,12 +105,14 @@ def test_a_password_from_another_sender_is_not_tried(app: App, send: Send, run: 
     """GIVEN a held referral from one sender
     WHEN someone else sends a password email
     THEN the referral stays held, and the other email, with nothing waiting for its sender,
-    is decided as any email is (no form attached): it never vanishes."""
+    is decided as any email is (a stranger's, no attachment, no referral wording: other
+    mail, recorded for the team): it never vanishes."""
     held_id = send(HOMES, sample("08-encrypted-unknown-password.docx"))
     other = send("someone@gmail.com", subject="password", body="Sparrow-Lane-77")
     cases = run()
     assert cases[held_id].decision.outcome is Outcome.HELD
-    assert cases[other].decision.reasons == ("no_attachment",)
+    assert cases[other].decision.outcome is Outcome.OTHER
+    assert cases[other].decision.reasons == ("other_mail",)
     assert folder_count(app, "Exceptions") == 1
 
 

@@ -6,6 +6,8 @@ records into listings, so a meeting still to come is no hearing and one that has
 Version 6 adds the outbox's claims: messages waiting when mailbot is upgraded still go.
 Version 7 puts every table in `mailbot.schema`: a version 6 database keeps the tables the
 meetings and the web page made for themselves, rows and all, and one without them gets them.
+Version 8 keeps the subject of other mail (`cases.subject`): a version 7 database keeps
+every row, its cases without a subject.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from tests.conftest import DATA
 
 V4 = DATA / "schema" / "v4.sql"
 V6 = DATA / "schema" / "v6.sql"
+V7 = DATA / "schema" / "v7.sql"
 # Made at version 6 by the modules themselves when first used, not by `mailbot.schema`.
 LAZY = (
     "agenda_issues",
@@ -109,7 +112,7 @@ def test_a_version_4_database_gets_its_listings_and_keys(tmp_path: Path) -> None
     path = tmp_path / "mailbot.sqlite3"
     _version_4(path)
     store = Store(path)
-    assert schema.version(store.conn) == schema.VERSION == 7
+    assert schema.version(store.conn) == schema.VERSION == 8
     listings = store.conn.execute(
         "SELECT case_ref, area, meeting_date, state FROM listings ORDER BY case_ref"
     ).fetchall()
@@ -205,6 +208,16 @@ def _rows(conn: sqlite3.Connection) -> dict[str, list[tuple[object, ...]]]:
     }
 
 
+Rows = dict[str, list[tuple[object, ...]]]
+
+
+def _without_subject(rows: Rows) -> Rows:
+    """The rows as they were before version 8: each case's `subject` (the last column, none
+    for a case of before) taken off."""
+    assert all(row[-1] is None for row in rows["cases"])
+    return {**rows, "cases": [row[:-1] for row in rows["cases"]]}
+
+
 def _shape(conn: sqlite3.Connection) -> dict[str, object]:
     """Every table's columns (name, type, not null, default, key) and every index's and
     trigger's definition, whitespace aside: what a database is, apart from its rows."""
@@ -231,18 +244,18 @@ def test_a_version_6_database_keeps_every_row_and_every_table_as_it_was(tmp_path
     tables the meetings and the web page made for themselves (an account, a session, a failed
     login, an agenda, a transfer, a minutes reminder, a flag expiry notice)
     WHEN mailbot opens it
-    THEN it is version 7, every row of every table is as it was, the account still logs in
+    THEN it is version 8, every row of every table is as it was, the account still logs in
     with its password, and the database is shaped as a new one is."""
     path = tmp_path / "mailbot.sqlite3"
     before = _version_6(path, lazy=True)
     assert all(before[t] for t in LAZY)  # something to lose in each of them
     store = Store(path)
-    assert schema.version(store.conn) == schema.VERSION == 7
+    assert schema.version(store.conn) == schema.VERSION == 8
     after = _rows(store.conn)
     meta = after.pop("meta")
-    assert ("schema_version", "7") in meta
+    assert ("schema_version", "8") in meta
     before.pop("meta")
-    assert after == before
+    assert _without_subject(after) == before
     assert [a.action for a in store.audit_log("MARAC-2026-00001")] == ["decided"]
     assert store.conn.execute("SELECT reference, to_label FROM transfers").fetchall() == [
         ("MARAC-2026-00001", "Dudley MARAC")
@@ -260,19 +273,19 @@ def test_a_version_6_database_never_used_for_meetings_or_the_web_gets_their_tabl
     """GIVEN a version 6 database with cases, messages and the outbox, where no agenda,
     transfer, reminder, flag notice or web login ever made its table
     WHEN mailbot opens it
-    THEN it is version 7, its rows are as they were, and those tables and their indexes
+    THEN it is version 8, its rows are as they were, and those tables and their indexes
     exist, empty, shaped as in a new database."""
     path = tmp_path / "mailbot.sqlite3"
     before = _version_6(path, lazy=False)
     assert not set(LAZY) & set(before)
     store = Store(path)
-    assert schema.version(store.conn) == 7
+    assert schema.version(store.conn) == 8
     after = _rows(store.conn)
     for table in LAZY:
         assert after.pop(table) == []
     after.pop("meta")
     before.pop("meta")
-    assert after == before
+    assert _without_subject(after) == before
     indexes = {
         n for (n,) in store.conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")
     }
@@ -282,5 +295,33 @@ def test_a_version_6_database_never_used_for_meetings_or_the_web_gets_their_tabl
         "web_login_failures_age",
         "web_login_failures_last",
     } <= indexes
+    assert _shape(store.conn) == _fresh_shape(tmp_path)
+    store.close()
+
+
+def test_a_version_7_database_keeps_every_row_and_gets_the_subject_column(tmp_path: Path) -> None:
+    """GIVEN a version 7 database (dumped from a new one of that version) with an accepted
+    case and a stranger's email that version returned as no_attachment
+    WHEN mailbot opens it
+    THEN it is version 8, every row is as it was, both cases read back with no subject,
+    and the database is shaped as a new one is."""
+    path = tmp_path / "mailbot.sqlite3"
+    conn = sqlite3.connect(path)
+    conn.executescript(V7.read_text())
+    conn.commit()
+    before = _rows(conn)
+    conn.close()
+    store = Store(path)
+    assert schema.version(store.conn) == schema.VERSION == 8
+    after = _rows(store.conn)
+    assert ("schema_version", "8") in after.pop("meta")
+    before.pop("meta")
+    assert len(after["cases"]) == 2
+    assert _without_subject(after) == before
+    book = Casebook(store)
+    returned = book.get("MARAC-2026-00002")
+    assert returned is not None
+    assert returned.subject is None
+    assert returned.decision.reasons == ("no_attachment",)
     assert _shape(store.conn) == _fresh_shape(tmp_path)
     store.close()
